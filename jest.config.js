@@ -1,0 +1,38 @@
+// One jest run covers every workspace: each is a project, transformed by SWC (TypeScript 7 has no
+// JS API for ts-jest) and run as native ES modules, like the services themselves.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      target: 'es2024',
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+    },
+    module: { type: 'es6' },
+  },
+];
+
+const workspaces = [
+  'packages/db-migrate',
+  'packages/service-kit',
+  'packages/telemetry',
+  'services/user-service',
+  'services/order-service',
+];
+
+/** @type {import('jest').Config} */
+export default {
+  projects: workspaces.map((dir) => ({
+    displayName: dir.split('/')[1],
+    rootDir: dir,
+    testEnvironment: 'node',
+    extensionsToTreatAsEsm: ['.ts'],
+    transform: { '^.+\\.ts$': swc },
+    // Sources import siblings as `./x.js` (Node ESM); jest resolves the `.ts` file behind it.
+    moduleNameMapper: {
+      '^(\\.{1,2}/.*)\\.js$': '$1',
+      '^@switchyard/([^/]+)$': '<rootDir>/../../packages/$1/src/index.ts',
+    },
+    testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  })),
+};

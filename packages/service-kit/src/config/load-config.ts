@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/** Raised when the environment does not hold a valid configuration; its message is one line naming each bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Variables every Switchyard service reads. Services extend this shape with their own
+ * (and, with the messaging issue, `RABBITMQ_URL`).
+ */
+export const baseConfigShape = {
+  /** Postgres connection URL of the service's own database. Required: there is no safe default. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }),
+  /** Pino level; `info` in production keeps one line per request. */
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Largest JSON body accepted, in bytes; bigger bodies get 413. 100 KiB is plenty for our payloads. */
+  BODY_LIMIT_BYTES: z.coerce.number({ error: 'must be a number of bytes' }).int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
+  /**
+   * Wait between turning readiness to 503 and closing the listener, so Kubernetes can take the pod out of its
+   * endpoints first. 0 locally; the charts set a few seconds.
+   */
+  SHUTDOWN_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(30_000).default(0),
+  /** Hard stop for a graceful shutdown: past it the process exits 1. 9 s fits inside Kubernetes' default 30 s grace period and our 10 s promise. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(120_000).default(9_000),
+};
+
+/** TCP port for the HTTP listener, with the service's own default. */
+export function portSetting(defaultPort: number) {
+  return z.coerce
+    .number({ error: 'must be a port number' })
+    .int({ error: 'must be an integer port number' })
+    .min(1, { error: 'must be between 1 and 65535' })
+    .max(65535, { error: 'must be between 1 and 65535' })
+    .default(defaultPort);
+}
+
+/**
+ * Validates `env` against `schema`. Values are never echoed back in the error: some are secrets.
+ * Empty strings count as unset, as they do for most twelve-factor tooling.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = issue.path.join('.') || '(environment)';
+    const missing = issue.code === 'invalid_type' && present[variable] === undefined;
+    return `${variable} ${missing ? 'is required but not set' : issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}

@@ -1,0 +1,24 @@
+import { Injectable } from '@nestjs/common';
+
+/** A dependency check: resolves when healthy, throws (with a reason safe to show) when not. */
+export type DependencyCheck = () => Promise<void>;
+
+/**
+ * The checks behind `/health/ready` and `/health/startup`. Feature modules register what they depend on
+ * (the database now, the broker with the messaging layer) so the health module needs no knowledge of them.
+ */
+@Injectable()
+export class HealthChecks {
+  readonly readiness = new Map<string, DependencyCheck>();
+  readonly startup = new Map<string, DependencyCheck>();
+
+  /** Checked on every readiness probe: traffic stops while one fails. */
+  addReadinessCheck(name: string, check: DependencyCheck): void {
+    this.readiness.set(name, check);
+  }
+
+  /** Checked by the startup probe until the first success; then remembered, since it cannot regress. */
+  addStartupCheck(name: string, check: DependencyCheck): void {
+    this.startup.set(name, check);
+  }
+}

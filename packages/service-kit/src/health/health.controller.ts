@@ -1,0 +1,65 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, type HealthCheckResult, HealthIndicatorService, type HealthIndicatorFunction } from '@nestjs/terminus';
+import type { Response } from 'express';
+import { LifecycleState } from '../lifecycle/lifecycle-state.js';
+import { type DependencyCheck, HealthChecks } from './health-checks.js';
+
+/** A probe that takes longer than this is down: kubelet's default probe timeout is 1 s, ours is set to 2 s in the charts. */
+const CHECK_TIMEOUT_MS = 1_500;
+
+/** Kubernetes probes: 200 when healthy, 503 with the failing parts named otherwise. */
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  private startupPassed = false;
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly checks: HealthChecks,
+    private readonly lifecycle: LifecycleState,
+  ) {}
+
+  /** The process is alive and its event loop answers. Deliberately independent of dependencies: restarting us would not fix them. */
+  @Get('live')
+  live(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
+    return this.run(res, [() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]);
+  }
+
+  /** Ready for traffic: every registered dependency answers, and we are not shutting down. */
+  @Get('ready')
+  ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
+    return this.run(res, [this.lifecycleIndicator(() => this.lifecycle.isShuttingDown, 'shutting down'), ...this.indicatorsFor(this.checks.readiness)]);
+  }
+
+  /** Started: migrations applied and the application initialised. */
+  @Get('startup')
+  async startup(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
+    const result = await this.run(res, [
+      this.lifecycleIndicator(() => !this.lifecycle.isStarted, 'application still initialising'),
+      ...(this.startupPassed ? [] : this.indicatorsFor(this.checks.startup)),
+    ]);
+    if (result.status === 'ok') this.startupPassed = true;
+    return result;
+  }
+
+  private lifecycleIndicator(isDown: () => boolean, reason: string): HealthIndicatorFunction {
+    return () => (isDown() ? this.indicators.check('lifecycle').down({ message: reason }) : this.indicators.check('lifecycle').up());
+  }
+
+  private indicatorsFor(checks: Map<string, DependencyCheck>): HealthIndicatorFunction[] {
+    return [...checks].map(([name, check]) => () => this.indicators.check(name).attempt(check).withTimeout(CHECK_TIMEOUT_MS));
+  }
+
+  /** Terminus throws 503 with the result as its body; we answer with that body instead of the generic error shape. */
+  private async run(res: Response, indicators: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(indicators);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      res.status(503);
+      return error.getResponse() as HealthCheckResult;
+    }
+  }
+}

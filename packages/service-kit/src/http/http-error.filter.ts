@@ -1,0 +1,61 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { type ErrorBody, errorBody } from './error-body.js';
+
+/** Errors thrown by Express' body parser carry an http status and a `type`; we map the ones a client can cause. */
+interface BodyParserError {
+  status: number;
+  type?: string;
+  limit?: number;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' && 'type' in error;
+}
+
+function toErrorBody(exception: unknown): ErrorBody {
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    if (typeof response === 'object' && response !== null && 'message' in response && 'statusCode' in response) {
+      const { message, details } = response as { message: unknown; details?: ErrorBody['details'] };
+      // Nest's own exceptions may carry a list of messages; ours carry one sentence and details.
+      const text = Array.isArray(message) ? message.join('; ') : String(message);
+      return errorBody(status, text, details);
+    }
+    return errorBody(status, typeof response === 'string' ? response : exception.message);
+  }
+  if (isBodyParserError(exception)) {
+    switch (exception.type) {
+      case 'entity.too.large':
+        return errorBody(413, `request body is larger than the limit of ${exception.limit ?? 'the configured'} bytes`);
+      case 'entity.parse.failed':
+        return errorBody(400, 'request body is not valid JSON', [{ field: 'body', message: 'malformed JSON' }]);
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return errorBody(415, 'request body encoding is not supported');
+      default:
+        if (exception.status >= 400 && exception.status < 500) return errorBody(exception.status, 'request body could not be read');
+    }
+  }
+  return errorBody(500, 'internal server error');
+}
+
+/**
+ * The one place that shapes error responses: `{statusCode, error, message, details?}` for everything,
+ * client mistakes as 4xx, and anything unexpected as a logged 500 that reveals nothing.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpErrorFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const body = toErrorBody(exception);
+    if (body.statusCode >= 500) {
+      this.logger.error({ err: exception }, 'unhandled error while serving a request');
+    }
+    if (response.headersSent) return;
+    response.status(body.statusCode).json(body);
+  }
+}

@@ -1,0 +1,36 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { HttpErrorFilter } from '../http/http-error.filter.js';
+
+export interface ServiceAppOptions {
+  /** Service name, used as the OpenAPI title. */
+  name: string;
+  /** One sentence for the OpenAPI document. */
+  description: string;
+  version: string;
+  /** Largest JSON body accepted, in bytes (413 above). */
+  bodyLimitBytes: number;
+}
+
+/**
+ * Builds a service's Nest application the same way in production and in tests: JSON errors,
+ * body limit, pino logger, OpenAPI at `/docs`. Listening and signal handling are left to the caller.
+ */
+export async function createServiceApp(module: Type | DynamicModule, options: ServiceAppOptions): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(module, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: options.bodyLimitBytes });
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(options.name).setDescription(options.description).setVersion(options.version).build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  return app;
+}

@@ -1,0 +1,53 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createServiceApp, type ServiceAppOptions } from './create-service-app.js';
+import { LifecycleState } from './lifecycle-state.js';
+
+export interface RunServiceOptions extends ServiceAppOptions {
+  port: number;
+  /** Pause between readiness turning 503 and closing the listener. */
+  shutdownDelayMs: number;
+  /** Past this the process gives up on a graceful stop and exits 1. */
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * Starts a service and owns its end. On SIGTERM or SIGINT: readiness turns 503 at once, then (after the delay)
+ * the listener stops accepting, in-flight requests finish, shutdown hooks close connections, and we exit 0.
+ */
+export async function runService(module: Type | DynamicModule, options: RunServiceOptions): Promise<INestApplication> {
+  const app = await createServiceApp(module, options);
+  const logger = app.get(Logger);
+  const lifecycle = app.get(LifecycleState);
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    lifecycle.beginShutdown();
+    logger.log({ signal }, 'shutting down: readiness is now 503');
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, options.shutdownTimeoutMs);
+    deadline.unref();
+    try {
+      if (options.shutdownDelayMs > 0) await sleep(options.shutdownDelayMs);
+      await app.close();
+      logger.log('stopped');
+      process.exitCode = 0;
+    } catch (error) {
+      logger.error({ err: error }, 'error during shutdown');
+      process.exitCode = 1;
+    } finally {
+      clearTimeout(deadline);
+    }
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+
+  await app.listen(options.port, '0.0.0.0');
+  logger.log({ port: options.port, docs: `http://localhost:${options.port}/docs` }, `${options.name} listening on http://localhost:${options.port}`);
+  return app;
+}

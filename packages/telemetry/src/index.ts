@@ -1,0 +1,3 @@
+export { loggerOptions, REDACTED_PATHS, REQUEST_ID_HEADER } from './logger-options.js';
+export type { LoggerConfig } from './logger-options.js';
+export { maskUrlCredentials } from './mask-url-credentials.js';

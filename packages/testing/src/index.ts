@@ -1,0 +1,5 @@
+export { createTestDatabase, TEST_POSTGRES_URL } from './test-database.js';
+export type { TestDatabase } from './test-database.js';
+export { waitFor } from './wait-for.js';
+export { freePort, startServiceProcess, waitUntilReady } from './service-process.js';
+export type { ServiceProcess } from './service-process.js';

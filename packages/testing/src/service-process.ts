@@ -1,0 +1,58 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { waitFor } from './wait-for.js';
+
+/** A port nothing listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Parsed JSON log lines written so far. */
+  logLines(): Array<Record<string, unknown>>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs a built service entry point as its own process with exactly `env` (plus PATH): signals, exit codes and
+ * stdout are what Kubernetes sees, so some tests must look at them from outside.
+ */
+export function startServiceProcess(entryPoint: string, env: NodeJS.ProcessEnv): ServiceProcess {
+  let output = '';
+  const child = spawn(process.execPath, [entryPoint], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    output: () => output,
+    logLines: () =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    exit,
+  };
+}
+
+/** Waits for `GET /health/ready` to answer 200. */
+export async function waitUntilReady(service: ServiceProcess, port: number, timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    `readiness on port ${port}`,
+    async () => {
+      if (service.child.exitCode !== null) throw new Error(`service exited with ${service.child.exitCode}:\n${service.output()}`);
+      const response = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+      return response?.status === 200;
+    },
+    timeoutMs,
+    100,
+  );
+}

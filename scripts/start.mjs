@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// `npm start`: runs the whole platform on this machine against local Postgres and RabbitMQ.
+// Builds, creates each service's database if missing, applies migrations, starts both services with
+// their logs interleaved and readable, prints their URLs, and stops both cleanly on Ctrl-C.
+import { spawn, spawnSync } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { createInterface } from 'node:readline';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** Where Postgres lives; each service gets its own database on it unless its own URL is given. */
+const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const rabbitmqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+function databaseUrl(name) {
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+const services = [
+  {
+    name: 'user-service',
+    tag: '\x1b[36muser \x1b[0m',
+    dir: 'services/user-service',
+    port: Number(process.env.USER_SERVICE_PORT ?? 3001),
+    databaseUrl: process.env.USER_SERVICE_DATABASE_URL ?? databaseUrl('switchyard_users'),
+  },
+  {
+    name: 'order-service',
+    tag: '\x1b[35morder\x1b[0m',
+    dir: 'services/order-service',
+    port: Number(process.env.ORDER_SERVICE_PORT ?? 3002),
+    databaseUrl: process.env.ORDER_SERVICE_DATABASE_URL ?? databaseUrl('switchyard_orders'),
+  },
+];
+
+function reachable(url, defaultPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || defaultPort) });
+    socket.setTimeout(2000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+const howToGetThem = `
+  On Debian/Ubuntu, as root:   sudo bash scripts/install-infra.sh
+  (installs postgresql and rabbitmq-server with apt-get if missing and starts both), or point
+  POSTGRES_URL / RABBITMQ_URL at servers you already run.`;
+
+if (!(await reachable(postgresUrl, 5432))) {
+  console.error(`✖ PostgreSQL is not reachable at ${new URL(postgresUrl).host} (POSTGRES_URL).${howToGetThem}`);
+  process.exit(1);
+}
+if (!(await reachable(rabbitmqUrl, 5672))) {
+  // The services do not use the broker yet (the messaging layer comes next); warn so the setup is ready for it.
+  console.warn(`! RabbitMQ is not reachable at ${new URL(rabbitmqUrl).host} (RABBITMQ_URL); the services will need it once messaging lands.${howToGetThem}`);
+}
+
+console.log('▶ building (prisma generate + tsc -b)');
+const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const { deployMigrations, ensureDatabase, maskUrlPassword } = await import('../packages/db-migrate/dist/index.js');
+for (const service of services) {
+  await ensureDatabase(service.databaseUrl);
+  const { applied } = await deployMigrations({ databaseUrl: service.databaseUrl, schemaPath: `${root}${service.dir}/prisma/schema.prisma` });
+  console.log(`▶ ${service.name}: database ${maskUrlPassword(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`);
+}
+
+const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: '\x1b[33mWARN \x1b[0m', 50: '\x1b[31mERROR\x1b[0m', 60: '\x1b[31mFATAL\x1b[0m' };
+
+/** One JSON log line as `time LEVEL message key=value…`; anything that is not JSON passes through. */
+function readable(line) {
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  const { level, time, msg, service: _service, pid: _pid, hostname: _hostname, req, res, responseTime, context, ...rest } = entry;
+  const parts = [new Date(time).toISOString().slice(11, 23), LEVELS[level] ?? level];
+  if (context) parts.push(`[${context}]`);
+  if (req) parts.push(`${req.method} ${req.url}`);
+  if (res) parts.push(`→ ${res.statusCode}${responseTime !== undefined ? ` ${responseTime} ms` : ''}`);
+  parts.push(msg ?? '');
+  for (const [key, value] of Object.entries(rest)) parts.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  return parts.join(' ');
+}
+
+const children = services.map((service) => {
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: `${root}${service.dir}`,
+    env: { ...process.env, PORT: String(service.port), DATABASE_URL: service.databaseUrl, RABBITMQ_URL: rabbitmqUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => console.log(`${service.tag} │ ${readable(line)}`));
+  }
+  return { service, child, exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))) };
+});
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n▶ stopping (${signal})`);
+  for (const { child } of children) if (child.exitCode === null) child.kill('SIGTERM');
+  const results = await Promise.all(children.map((c) => c.exited));
+  process.exit(results.every((r) => r.code === 0) ? 0 : 1);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+// If one service dies on its own, stop the other: a half-running platform only confuses.
+for (const { service, exited } of children) {
+  exited.then(({ code, signal }) => {
+    if (stopping) return;
+    console.error(`✖ ${service.name} exited (${signal ?? code}); stopping the rest`);
+    void stop('exit');
+  });
+}
+
+async function ready(port) {
+  for (let i = 0; i < 300 && !stopping; i++) {
+    const response = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+    if (response?.status === 200) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+const allReady = await Promise.all(services.map((s) => ready(s.port)));
+if (allReady.every(Boolean)) {
+  console.log('\n  Switchyard is running (Ctrl-C stops it):');
+  for (const service of services) {
+    console.log(`    ${service.name.padEnd(14)} http://localhost:${service.port}   API docs http://localhost:${service.port}/docs`);
+  }
+  console.log('');
+}

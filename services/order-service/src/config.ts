@@ -1,0 +1,16 @@
+import { baseConfigShape, loadConfig, portSetting } from '@switchyard/service-kit';
+import { z } from 'zod';
+
+/** Default HTTP port of order-service (user-service is 3001). */
+export const DEFAULT_PORT = 3002;
+
+export const orderServiceConfigSchema = z.object({
+  ...baseConfigShape,
+  PORT: portSetting(DEFAULT_PORT),
+});
+
+export type OrderServiceConfig = z.infer<typeof orderServiceConfigSchema>;
+
+export function loadOrderServiceConfig(env: NodeJS.ProcessEnv = process.env): OrderServiceConfig {
+  return loadConfig(orderServiceConfigSchema, env);
+}

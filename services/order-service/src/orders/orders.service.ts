@@ -1,0 +1,74 @@
+import { ConflictException, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { errorBody, type Page, toPage } from '@switchyard/service-kit';
+import { PrismaService } from '../database/prisma.service.js';
+import type { ListOrdersQuery, PlaceOrderBody } from './order.schemas.js';
+import { type OrderResponse, toOrderResponse } from './order.response.js';
+
+/** Why an order was cancelled, as stored and (later) published in `order.cancelled`. */
+export type CancelReason = 'requested' | 'customer_deleted';
+
+@Injectable()
+export class OrdersService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async place(body: PlaceOrderBody): Promise<OrderResponse> {
+    const totalCents = body.items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);
+    return this.prisma.$transaction(async (tx) => {
+      // Lock the profile row so a concurrent deletion cannot slip between this check and the insert.
+      const [customer] = await tx.$queryRaw<Array<{ deleted_at: Date | null }>>`
+        SELECT deleted_at FROM customer_profiles WHERE user_id = ${body.userId}::uuid FOR SHARE`;
+      if (!customer) {
+        throw unprocessable(
+          `customer ${body.userId} is unknown to order-service: profiles arrive from user-service events, so the user does not exist or has not been seen yet`,
+        );
+      }
+      if (customer.deleted_at) throw unprocessable(`customer ${body.userId} was deleted and cannot place orders`);
+      const order = await tx.order.create({
+        data: {
+          userId: body.userId,
+          totalCents: BigInt(totalCents),
+          items: { create: body.items.map((item, position) => ({ position, ...item })) },
+        },
+        include: { items: true },
+      });
+      return toOrderResponse(order);
+    });
+  }
+
+  async get(id: string): Promise<OrderResponse> {
+    const order = await this.prisma.order.findUnique({ where: { id }, include: { items: true } });
+    if (!order) throw notFound(id);
+    return toOrderResponse(order);
+  }
+
+  /** A customer's orders, oldest first (ids are UUIDv7), a page at a time. */
+  async list(query: ListOrdersQuery): Promise<Page<OrderResponse>> {
+    const rows = await this.prisma.order.findMany({
+      where: { userId: query.userId, ...(query.cursor ? { id: { gt: query.cursor } } : {}) },
+      orderBy: { id: 'asc' },
+      take: query.limit + 1,
+      include: { items: true },
+    });
+    return toPage(rows, query.limit, toOrderResponse);
+  }
+
+  /** PLACED → CANCELLED, once: the conditional update makes two concurrent cancels yield one 200 and one 409. */
+  async cancel(id: string, reason: CancelReason): Promise<OrderResponse> {
+    const { count } = await this.prisma.order.updateMany({
+      where: { id, status: 'PLACED' },
+      data: { status: 'CANCELLED', cancelledAt: new Date(), cancelReason: reason },
+    });
+    const order = await this.prisma.order.findUnique({ where: { id }, include: { items: true } });
+    if (!order) throw notFound(id);
+    if (count === 0) throw new ConflictException(errorBody(409, `order ${id} is ${order.status} and cannot be cancelled`));
+    return toOrderResponse(order);
+  }
+}
+
+function notFound(id: string): NotFoundException {
+  return new NotFoundException(errorBody(404, `order ${id} not found`));
+}
+
+function unprocessable(message: string): UnprocessableEntityException {
+  return new UnprocessableEntityException(errorBody(422, message, [{ field: 'userId', message }]));
+}

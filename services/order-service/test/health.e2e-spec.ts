@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { createTestDatabase, type TestDatabase } from '@switchyard/testing';
+import request from 'supertest';
+import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { startOrderServiceApp } from './order-service-app.js';
+
+describe('order-service health probes', () => {
+  let db: TestDatabase;
+  let app: INestApplication;
+  let unreachable: INestApplication;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('orders_health', SCHEMA_PATH);
+    app = await startOrderServiceApp(db.url);
+    unreachable = await startOrderServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_orders');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await unreachable?.close();
+    await db?.drop();
+  });
+
+  it('reports live, ready and started on a migrated database', async () => {
+    const http = request(app.getHttpServer());
+    await http.get('/health/live').expect(200);
+    expect((await http.get('/health/ready').expect(200)).body.info.database.status).toBe('up');
+    expect((await http.get('/health/startup').expect(200)).body.info.migrations.status).toBe('up');
+  });
+
+  it('reports not ready, and not started, when the database cannot be reached', async () => {
+    const http = request(unreachable.getHttpServer());
+    await http.get('/health/live').expect(200);
+    expect((await http.get('/health/ready').expect(503)).body.error.database.status).toBe('down');
+    expect((await http.get('/health/startup').expect(503)).body.error.migrations.status).toBe('down');
+  });
+});

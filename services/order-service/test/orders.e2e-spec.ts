@@ -1,0 +1,169 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { createTestDatabase, type TestDatabase } from '@switchyard/testing';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
+import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { startOrderServiceApp } from './order-service-app.js';
+
+let db: TestDatabase;
+let app: INestApplication;
+let http: ReturnType<typeof request>;
+
+beforeAll(async () => {
+  db = await createTestDatabase('orders', SCHEMA_PATH);
+  app = await startOrderServiceApp(db.url);
+  http = request(app.getHttpServer());
+});
+
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
+
+/** Until user events arrive (messaging issue), profiles are created through the service layer, as the events will. */
+async function knownCustomer(): Promise<string> {
+  const userId = randomUUID();
+  await app.get(CustomerProfilesService).upsert({ userId, email: `${userId}@example.com`, name: 'Customer' });
+  return userId;
+}
+
+const items = [
+  { sku: 'BOOK-1', quantity: 2, unitPriceCents: 1250 },
+  { sku: 'PEN-9', quantity: 3, unitPriceCents: 199 },
+];
+
+async function placeOrder(userId: string) {
+  return (await http.post('/orders').send({ userId, items }).expect(201)).body as { id: string; status: string; totalCents: number };
+}
+
+describe('GET /customers/:userId', () => {
+  it('returns the profile order-service keeps', async () => {
+    const userId = await knownCustomer();
+    const response = await http.get(`/customers/${userId}`).expect(200);
+    expect(response.body).toMatchObject({ userId, email: `${userId}@example.com`, name: 'Customer', deleted: false });
+  });
+
+  it('answers an unknown user with 404 and a malformed id with 400', async () => {
+    await http.get(`/customers/${randomUUID()}`).expect(404);
+    expect((await http.get('/customers/nope').expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
+  });
+});
+
+describe('POST /orders', () => {
+  it('places an order and computes its total in integer cents', async () => {
+    const userId = await knownCustomer();
+    const response = await http.post('/orders').send({ userId, items }).expect(201);
+    expect(response.body).toMatchObject({ userId, status: 'PLACED', totalCents: 2 * 1250 + 3 * 199, items });
+    expect(response.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(new Date(response.body.createdAt).toISOString()).toBe(response.body.createdAt);
+  });
+
+  it('keeps totals exact far beyond 32-bit cents', async () => {
+    const userId = await knownCustomer();
+    const big = Array.from({ length: 100 }, (_, i) => ({ sku: `GOLD-${i}`, quantity: 10_000, unitPriceCents: 100_000_000 }));
+    const response = await http.post('/orders').send({ userId, items: big }).expect(201);
+    expect(response.body.totalCents).toBe(100 * 10_000 * 100_000_000);
+    expect((await http.get(`/orders/${response.body.id}`).expect(200)).body.totalCents).toBe(100_000_000_000_000);
+  });
+
+  it('answers an unknown customer with 422 saying why', async () => {
+    const userId = randomUUID();
+    const response = await http.post('/orders').send({ userId, items }).expect(422);
+    expect(response.body.statusCode).toBe(422);
+    expect(response.body.error).toBe('Unprocessable Entity');
+    expect(response.body.message).toContain(`customer ${userId} is unknown to order-service`);
+  });
+
+  it('answers a deleted customer with 422', async () => {
+    const userId = await knownCustomer();
+    await app.get(CustomerProfilesService).markDeleted(userId, new Date());
+    const response = await http.post('/orders').send({ userId, items }).expect(422);
+    expect(response.body.message).toBe(`customer ${userId} was deleted and cannot place orders`);
+  });
+
+  it.each([
+    ['no items', { items: [] }, [{ field: 'items', message: 'must contain at least one item' }]],
+    ['items not an array', { items: 'BOOK-1' }, [{ field: 'items', message: 'must be an array of items' }]],
+    ['an empty sku', { items: [{ sku: '  ', quantity: 1, unitPriceCents: 1 }] }, [{ field: 'items.0.sku', message: 'must be a non-empty string' }]],
+    ['a sku of the wrong type', { items: [{ sku: 5, quantity: 1, unitPriceCents: 1 }] }, [{ field: 'items.0.sku', message: 'must be a string' }]],
+    ['a zero quantity', { items: [{ sku: 'A', quantity: 0, unitPriceCents: 1 }] }, [{ field: 'items.0.quantity', message: 'must be a positive integer' }]],
+    ['a fractional quantity', { items: [{ sku: 'A', quantity: 1.5, unitPriceCents: 1 }] }, [{ field: 'items.0.quantity', message: 'must be a positive integer' }]],
+    ['a quantity as a string', { items: [{ sku: 'A', quantity: '2', unitPriceCents: 1 }] }, [{ field: 'items.0.quantity', message: 'must be a number' }]],
+    ['a negative price', { items: [{ sku: 'A', quantity: 1, unitPriceCents: -1 }] }, [{ field: 'items.0.unitPriceCents', message: 'must be a non-negative integer (cents)' }]],
+    ['a fractional price', { items: [{ sku: 'A', quantity: 1, unitPriceCents: 9.99 }] }, [{ field: 'items.0.unitPriceCents', message: 'must be a non-negative integer (cents)' }]],
+    ['an unknown item field', { items: [{ sku: 'A', quantity: 1, unitPriceCents: 1, discount: 5 }] }, [{ field: 'items.0.discount', message: 'is not an allowed field' }]],
+  ])('rejects %s with 400 naming the field', async (_case, body, details) => {
+    const response = await http.post('/orders').send({ userId: randomUUID(), ...body }).expect(400);
+    expect(response.body.details).toEqual(details);
+  });
+
+  it('names a missing or malformed userId and unknown top-level fields', async () => {
+    expect((await http.post('/orders').send({ items }).expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
+    expect((await http.post('/orders').send({ userId: 'u-1', items }).expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
+    expect((await http.post('/orders').send({ userId: randomUUID(), items, status: 'CANCELLED' }).expect(400)).body.details).toEqual([
+      { field: 'status', message: 'is not an allowed field' },
+    ]);
+  });
+
+  it('answers malformed JSON with 400 and an oversized body with 413', async () => {
+    await http.post('/orders').set('content-type', 'application/json').send('{"userId":').expect(400);
+    const huge = { userId: randomUUID(), items: [{ sku: 'x'.repeat(150 * 1024), quantity: 1, unitPriceCents: 1 }] };
+    expect((await http.post('/orders').send(huge).expect(413)).body.statusCode).toBe(413);
+  });
+});
+
+describe('GET /orders', () => {
+  it('lists a customer’s orders, oldest first, in pages, and nobody else’s', async () => {
+    const [alice, bob] = [await knownCustomer(), await knownCustomer()];
+    const placed = [await placeOrder(alice), await placeOrder(alice), await placeOrder(alice)];
+    await placeOrder(bob);
+    const first = await http.get('/orders').query({ userId: alice, limit: 2 }).expect(200);
+    expect(first.body.items.map((o: { id: string }) => o.id)).toEqual(placed.slice(0, 2).map((o) => o.id));
+    const second = await http.get('/orders').query({ userId: alice, limit: 2, cursor: first.body.nextCursor }).expect(200);
+    expect(second.body.items.map((o: { id: string }) => o.id)).toEqual([placed[2]!.id]);
+    expect(second.body.nextCursor).toBeNull();
+  });
+
+  it('requires a valid userId', async () => {
+    expect((await http.get('/orders').expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
+    expect((await http.get('/orders?userId=7').expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
+  });
+});
+
+describe('GET /orders/:id', () => {
+  it('returns the order with its items in the order they were placed', async () => {
+    const order = await placeOrder(await knownCustomer());
+    const response = await http.get(`/orders/${order.id}`).expect(200);
+    expect(response.body).toEqual(order);
+    expect(response.body.items.map((i: { sku: string }) => i.sku)).toEqual(['BOOK-1', 'PEN-9']);
+  });
+
+  it('answers 404 for an unknown order and 400 for a malformed id', async () => {
+    await http.get(`/orders/${randomUUID()}`).expect(404);
+    await http.get('/orders/12').expect(400);
+  });
+});
+
+describe('POST /orders/:id/cancel', () => {
+  it('cancels a placed order once, then answers 409', async () => {
+    const order = await placeOrder(await knownCustomer());
+    const response = await http.post(`/orders/${order.id}/cancel`).expect(200);
+    expect(response.body).toMatchObject({ id: order.id, status: 'CANCELLED', cancelReason: 'requested' });
+    expect(response.body.cancelledAt).not.toBeNull();
+    const again = await http.post(`/orders/${order.id}/cancel`).expect(409);
+    expect(again.body).toEqual({ statusCode: 409, error: 'Conflict', message: `order ${order.id} is CANCELLED and cannot be cancelled` });
+  });
+
+  it('lets exactly one of two concurrent cancels win', async () => {
+    const order = await placeOrder(await knownCustomer());
+    const statuses = await Promise.all([http.post(`/orders/${order.id}/cancel`), http.post(`/orders/${order.id}/cancel`)]).then((r) => r.map((x) => x.status).sort());
+    expect(statuses).toEqual([200, 409]);
+  });
+
+  it('answers 404 for an unknown order', async () => {
+    await http.post(`/orders/${randomUUID()}/cancel`).expect(404);
+  });
+});

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, freePort, startServiceProcess, type TestDatabase, waitUntilReady } from '@switchyard/testing';
+import { fileURLToPath } from 'node:url';
+import { SCHEMA_PATH } from '../src/database/database.module.js';
+
+// Runs the built service (`dist/main.js`, built by `npm test` before jest): signals and exit codes are what Kubernetes sees.
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+describe('order-service as a process', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('orders_process', SCHEMA_PATH);
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('stops with one line naming DATABASE_URL when it is not a Postgres URL', async () => {
+    const service = startServiceProcess(MAIN, { DATABASE_URL: 'mysql://root:secret@db/orders', PORT: String(await freePort()) });
+    expect(await service.exit).toEqual({ code: 1, signal: null });
+    expect(service.output().trim()).toBe('invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL');
+  });
+
+  it('listens on PORT and exits 0 within 10 s of SIGTERM, logging no error', async () => {
+    const port = await freePort();
+    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, PORT: String(port) });
+    await waitUntilReady(service, port);
+    expect((await fetch(`http://127.0.0.1:${port}/health/startup`)).status).toBe(200);
+    const unknownCustomer = await fetch(`http://127.0.0.1:${port}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: '0190a5e4-0000-7000-8000-000000000000', items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }] }),
+    });
+    expect(unknownCustomer.status).toBe(422);
+
+    const signalledAt = Date.now();
+    service.child.kill('SIGTERM');
+    expect(await service.exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    const lines = service.logLines();
+    expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+    expect(lines.every((line) => line.service === 'order-service')).toBe(true);
+  }, 30_000);
+});

@@ -1,0 +1,16 @@
+import { baseConfigShape, loadConfig, portSetting } from '@switchyard/service-kit';
+import { z } from 'zod';
+
+/** Default HTTP port of user-service (order-service is 3002). */
+export const DEFAULT_PORT = 3001;
+
+export const userServiceConfigSchema = z.object({
+  ...baseConfigShape,
+  PORT: portSetting(DEFAULT_PORT),
+});
+
+export type UserServiceConfig = z.infer<typeof userServiceConfigSchema>;
+
+export function loadUserServiceConfig(env: NodeJS.ProcessEnv = process.env): UserServiceConfig {
+  return loadConfig(userServiceConfigSchema, env);
+}

@@ -1,0 +1,18 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client.js';
+import { SERVICE_CONFIG } from '../service-config.token.js';
+import type { UserServiceConfig } from '../config.js';
+
+/** The user database, through Prisma's query compiler and the pg driver adapter (no engine binary). */
+@Injectable()
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
+  constructor(@Inject(SERVICE_CONFIG) config: UserServiceConfig) {
+    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL }) });
+  }
+
+  /** After the HTTP listener has drained (Nest closes it before shutdown hooks), so in-flight requests still have their database. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.$disconnect();
+  }
+}

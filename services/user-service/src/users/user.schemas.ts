@@ -1,0 +1,33 @@
+import { paginationQueryShape } from '@switchyard/service-kit';
+import { z } from 'zod';
+
+/** Emails are compared case-insensitively: stored trimmed and lower-cased. 254 is the longest deliverable address (RFC 5321). */
+const email = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .toLowerCase()
+  .max(254, { error: 'must be at most 254 characters' })
+  .pipe(z.email({ error: 'must be an email address' }));
+
+const name = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(200, { error: 'must be at most 200 characters' });
+
+/** The upper bound keeps a hash request from becoming a denial of service; the lower one follows NIST SP 800-63B. */
+const password = z
+  .string({ error: 'must be a string' })
+  .min(8, { error: 'must be at least 8 characters' })
+  .max(256, { error: 'must be at most 256 characters' });
+
+export const createUserBody = z.strictObject({ email, name, password });
+export type CreateUserBody = z.infer<typeof createUserBody>;
+
+export const updateUserBody = z
+  .strictObject({ email: email.optional(), name: name.optional() })
+  .refine((body) => body.email !== undefined || body.name !== undefined, { error: 'must contain email or name' });
+export type UpdateUserBody = z.infer<typeof updateUserBody>;
+
+export const listUsersQuery = z.strictObject(paginationQueryShape);
+export type ListUsersQuery = z.infer<typeof listUsersQuery>;

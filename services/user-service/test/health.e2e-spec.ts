@@ -1,0 +1,96 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { dropDatabase, ensureDatabase } from '@switchyard/db-migrate';
+import { LifecycleState } from '@switchyard/service-kit';
+import { createTestDatabase, TEST_POSTGRES_URL, type TestDatabase } from '@switchyard/testing';
+import request from 'supertest';
+import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { startUserServiceApp } from './user-service-app.js';
+
+describe('health probes on a migrated, reachable database', () => {
+  let db: TestDatabase;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('users_health', SCHEMA_PATH);
+    app = await startUserServiceApp(db.url);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('reports live, ready and started with 200 and JSON details', async () => {
+    const http = request(app.getHttpServer());
+    expect((await http.get('/health/live').expect(200)).body).toMatchObject({ status: 'ok', info: { process: { status: 'up' } } });
+    expect((await http.get('/health/ready').expect(200)).body).toMatchObject({
+      status: 'ok',
+      info: { lifecycle: { status: 'up' }, database: { status: 'up' } },
+    });
+    expect((await http.get('/health/startup').expect(200)).body).toMatchObject({
+      status: 'ok',
+      info: { lifecycle: { status: 'up' }, migrations: { status: 'up' } },
+    });
+  });
+
+  it('turns readiness to 503 as soon as shutdown begins, while liveness stays 200', async () => {
+    app.get(LifecycleState).beginShutdown();
+    const http = request(app.getHttpServer());
+    const response = await http.get('/health/ready').expect(503);
+    expect(response.body).toMatchObject({ status: 'error', error: { lifecycle: { status: 'down', message: 'shutting down' } } });
+    await http.get('/health/live').expect(200);
+  });
+});
+
+describe('health probes before migrations are applied', () => {
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/switchyard_test_unmigrated_${Date.now().toString(36)}`;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    await ensureDatabase(url.toString());
+    app = await startUserServiceApp(url.toString());
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await dropDatabase(url.toString());
+  });
+
+  it('keeps startup at 503 naming the pending migration, while readiness only needs the database', async () => {
+    const http = request(app.getHttpServer());
+    const response = await http.get('/health/startup').expect(503);
+    expect(response.body.status).toBe('error');
+    expect(response.body.error.migrations.status).toBe('down');
+    expect(response.body.error.migrations.message).toMatch(/^pending migrations: \d{14}_init/);
+    await http.get('/health/ready').expect(200);
+  });
+});
+
+describe('health probes with the database unreachable', () => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    // Nothing listens on port 1: connections are refused at once.
+    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers readiness with 503 naming the database, and liveness with 200', async () => {
+    const http = request(app.getHttpServer());
+    const response = await http.get('/health/ready').expect(503);
+    expect(response.body.error.database.status).toBe('down');
+    expect(response.body.info.lifecycle.status).toBe('up');
+    await http.get('/health/live').expect(200);
+  });
+
+  it('answers an API call with a 500 that reveals nothing about the database', async () => {
+    const response = await request(app.getHttpServer()).get('/users/0190a5e4-0000-7000-8000-000000000000').expect(500);
+    expect(response.body).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal server error' });
+  });
+});

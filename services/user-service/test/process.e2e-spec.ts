@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, freePort, startServiceProcess, type TestDatabase, waitUntilReady } from '@switchyard/testing';
+import { fileURLToPath } from 'node:url';
+import { SCHEMA_PATH } from '../src/database/database.module.js';
+
+// These tests run the built service (`dist/main.js`, built by `npm test` before jest) as its own process,
+// because signals, exit codes and stdout are what Kubernetes sees.
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+describe('user-service as a process', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('users_process', SCHEMA_PATH);
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('stops with one line naming the variable when DATABASE_URL is missing', async () => {
+    const service = startServiceProcess(MAIN, { PORT: String(await freePort()) });
+    const { code } = await service.exit;
+    expect(code).toBe(1);
+    expect(service.output().trim()).toBe('invalid configuration: DATABASE_URL is required but not set');
+  });
+
+  it('stops with one line naming PORT when it is not a port', async () => {
+    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, PORT: 'eighty' });
+    const { code } = await service.exit;
+    expect(code).toBe(1);
+    expect(service.output().trim()).toBe('invalid configuration: PORT must be a port number');
+  });
+
+  it('serves, logs JSON with request ids and no password, and on SIGTERM finishes in-flight requests and exits 0 within 10 s', async () => {
+    const port = await freePort();
+    const password = 'never-log-this-passphrase';
+    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'trace' });
+    await waitUntilReady(service, port);
+
+    const created = await fetch(`http://127.0.0.1:${port}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'test-request-1' },
+      body: JSON.stringify({ email: 'process@example.com', name: 'Process', password }),
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('x-request-id')).toBe('test-request-1');
+    const badBody = await fetch(`http://127.0.0.1:${port}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bad', password }),
+    });
+    expect(badBody.status).toBe(400);
+
+    // A burst of writes (each hashes a password, so they take a while), then SIGTERM while they are in flight.
+    const burst = Array.from({ length: 20 }, (_, i) =>
+      fetch(`http://127.0.0.1:${port}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `burst${i}@example.com`, name: `Burst ${i}`, password }),
+      }).then(
+        (response) => response.status,
+        (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const signalledAt = Date.now();
+    service.child.kill('SIGTERM');
+    const outcomes = await Promise.all(burst);
+    const { code, signal } = await service.exit;
+    const took = Date.now() - signalledAt;
+
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(took).toBeLessThan(10_000);
+    // Every request that reached the server completed; the rest were refused before they were accepted, none cut off.
+    for (const outcome of outcomes) expect([201, 'ECONNREFUSED']).toContain(outcome);
+    expect(outcomes).toContain(201);
+
+    const output = service.output();
+    expect(output).not.toContain(password);
+    expect(output).not.toContain('$argon2id$');
+    const lines = service.logLines();
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.every((line) => line.service === 'user-service')).toBe(true);
+    expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
+    const requestLine = lines.find((line) => (line.req as { id?: string } | undefined)?.id === 'test-request-1');
+    expect(requestLine).toBeDefined();
+    expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['shutting down: readiness is now 503', 'stopped']));
+  }, 30_000);
+});
