@@ -64,11 +64,11 @@ console.log('▶ building (prisma generate + tsc -b)');
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const { deployMigrations, ensureDatabase, maskUrlPassword } = await import('../packages/db-migrate/dist/index.js');
+const { deployMigrations, ensureDatabase, maskDatabaseUrl } = await import('../packages/db-migrate/dist/index.js');
 for (const service of services) {
   await ensureDatabase(service.databaseUrl);
   const { applied } = await deployMigrations({ databaseUrl: service.databaseUrl, schemaPath: `${root}${service.dir}/prisma/schema.prisma` });
-  console.log(`▶ ${service.name}: database ${maskUrlPassword(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`);
+  console.log(`▶ ${service.name}: database ${maskDatabaseUrl(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`);
 }
 
 const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: '\x1b[33mWARN \x1b[0m', 50: '\x1b[31mERROR\x1b[0m', 60: '\x1b[31mFATAL\x1b[0m' };

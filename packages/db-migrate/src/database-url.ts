@@ -4,6 +4,8 @@
  * so maintenance and scratch connections use the same server settings as the real one.
  */
 
+const UNPARSEABLE = '[unparseable database url]';
+
 /** Names the database a URL points at; throws when the URL has none (the server would silently use the user name). */
 export function databaseNameOf(databaseUrl: string): string {
   const name = decodeURIComponent(parse(databaseUrl).pathname.replace(/^\//, ''));
@@ -20,12 +22,14 @@ export function withDatabaseName(databaseUrl: string, name: string): string {
 
 /** The URL with its password replaced by `***`, for anything printed or logged. Unparseable input is hidden whole. */
 export function maskDatabaseUrl(databaseUrl: string): string {
+  // Without `scheme://`, `user:secret@host/db` parses as scheme `user` and a path holding the secret.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl)) return UNPARSEABLE;
   try {
     const url = new URL(databaseUrl);
     if (url.password) url.password = '***';
     return url.toString();
   } catch {
-    return '[unparseable database url]';
+    return UNPARSEABLE;
   }
 }
 

@@ -19,21 +19,22 @@ export async function ensureDatabase(databaseUrl: string): Promise<{ created: bo
       await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
       return { created: true };
     } catch (error) {
-      if (pgErrorCode(error) === '42P04') return { created: false }; // duplicate_database: lost a race, same outcome
+      // Lost a race with a concurrent caller: duplicate_database, or unique_violation on pg_database's name index
+      // when both CREATE DATABASE statements passed the existence check at the same time. Same outcome either way.
+      const code = pgErrorCode(error);
+      if (code === '42P04' || code === '23505') return { created: false };
       throw error;
     }
   });
 }
 
-/** Drops the database named in `databaseUrl`, disconnecting its sessions first (`WITH (FORCE)`). */
-export async function dropDatabase(databaseUrl: string): Promise<{ dropped: boolean }> {
+/** Drops the database named in `databaseUrl` if it exists, disconnecting its sessions first (`WITH (FORCE)`). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
   const name = databaseNameOf(databaseUrl);
   if (PROTECTED_DATABASES.has(name)) throw new Error(`Refusing to drop the ${name} database`);
-  return withMaintenanceClient(databaseUrl, async (client) => {
-    if (!(await databaseExists(client, name))) return { dropped: false };
-    await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-    return { dropped: true };
-  });
+  await withMaintenanceClient(databaseUrl, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`),
+  );
 }
 
 /** A throw-away database on the same server as `databaseUrl`, e.g. to replay migrations into. */
@@ -50,7 +51,7 @@ export async function createScratchDatabase(databaseUrl: string, purpose = 'scra
   const name = `${base}${suffix}`;
   const url = withDatabaseName(databaseUrl, name);
   await withMaintenanceClient(databaseUrl, (client) => client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
-  let dropped: Promise<unknown> | undefined;
+  let dropped: Promise<void> | undefined;
   return {
     url,
     name,

@@ -18,12 +18,24 @@ export const NO_FILTERS: SchemaFilter = { externalTables: [], externalEnums: [] 
 export class SchemaEngineError extends Error {
   override readonly name = 'SchemaEngineError';
   readonly code: string | undefined;
+  /** The migration being applied when the error happened, if any. */
+  readonly migrationName: string | undefined;
 
-  constructor(message: string, code: string | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor(message: string, details: { code?: string; migrationName?: string; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.code = details.code;
+    this.migrationName = details.migrationName;
   }
 }
+
+/** The slice of the WebAssembly JS API used here: the project's `lib` (es2024, no DOM) does not declare it. */
+interface WebAssemblyApi {
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: Record<string, Record<string, unknown>>): Promise<{ exports: Record<string, unknown> }>;
+  // Instances typed by their literal name so that `instanceof` does not narrow every other Error away.
+  RuntimeError: abstract new (...args: never[]) => { readonly name: 'RuntimeError'; readonly message: string };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
 
 let lastPanicMessage: string | undefined;
 let bindingsReady: Promise<void> | undefined;
@@ -39,8 +51,12 @@ function loadBindings(): Promise<void> {
     Object.assign(globalThis, { PRISMA_WASM_PANIC_REGISTRY: registry });
     const require = createRequire(import.meta.url);
     const wasmPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg').replace(/\.js$/, '.wasm');
-    const module = await WebAssembly.compile(await readFile(wasmPath));
-    const instance = await WebAssembly.instantiate(module, { './schema_engine_bg.js': { ...bindings } });
+    const module = await wasmApi.compile(await readFile(wasmPath));
+    const imports: Record<string, unknown> = { ...bindings };
+    for (const name of Object.keys(imports).filter((key) => key.startsWith('__wbg_setTimeout_'))) {
+      imports[name] = unrefSetTimeout;
+    }
+    const instance = await wasmApi.instantiate(module, { './schema_engine_bg.js': imports });
     bindings.__wbg_set_wasm(instance.exports);
     const start = instance.exports['__wbindgen_start'];
     if (typeof start !== 'function') throw new Error('@prisma/schema-engine-wasm has no __wbindgen_start export');
@@ -48,6 +64,14 @@ function loadBindings(): Promise<void> {
   })();
   bindingsReady.catch(() => (bindingsReady = undefined));
   return bindingsReady;
+}
+
+/**
+ * The engine's timers are timeouts it never clears (e.g. 10 s around taking the migration advisory lock): left
+ * referenced, each would keep Node alive for its full duration after the work is done.
+ */
+function unrefSetTimeout(callback: () => void, milliseconds: number): NodeJS.Timeout {
+  return setTimeout(callback, milliseconds >>> 0).unref();
 }
 
 /**
@@ -70,15 +94,20 @@ class EngineAdapterFactory implements SqlMigrationAwareDriverAdapterFactory {
   async connectToShadowDb(): Promise<SqlDriverAdapter> {
     // A new database every time: the engine replays migrations without resetting the shadow database first.
     const scratch: ScratchDatabase = await createScratchDatabase(this.databaseUrl, 'shadow');
-    this.cleanups.push(() => scratch.drop());
+    this.cleanups.push(() => scratch.drop()); // registered first, so it also covers a failure in open()
     return this.open(scratch.url, () => scratch.drop());
   }
 
-  /** Releases every connection the engine opened and drops the shadow databases it did not dispose of. */
+  /**
+   * Releases every connection the engine opened and drops the shadow databases it did not dispose of. One at a time,
+   * newest first, so a connection is closed before its database is dropped; every step runs even if one fails.
+   */
   async close(): Promise<void> {
-    const results = await Promise.allSettled(this.cleanups.map((cleanup) => cleanup()));
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw failure.reason;
+    let firstFailure: { error: unknown } | undefined;
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => void (firstFailure ??= { error }));
+    }
+    if (firstFailure) throw firstFailure.error;
   }
 
   private async open(url: string, afterDispose?: () => Promise<void>): Promise<SqlDriverAdapter> {
@@ -141,15 +170,23 @@ export async function withSchemaEngine<T>(
   return result;
 }
 
-/** Trims the engine's Rust span trace from its messages and keeps the Prisma error code. */
+/**
+ * Turns what the engine throws into a {@link SchemaEngineError}: its Rust span trace is cut from the message, but
+ * the migration it names is kept, since the Wasm engine's own message for a failing migration does not say which.
+ */
 function toSchemaEngineError(error: unknown): unknown {
   if (!(error instanceof Error) || error instanceof SchemaEngineError) return error;
-  if (error instanceof WebAssembly.RuntimeError) {
-    return new SchemaEngineError(`The schema engine crashed: ${lastPanicMessage ?? error.message}`, undefined, {
-      cause: error,
-    });
+  if (error instanceof wasmApi.RuntimeError) {
+    return new SchemaEngineError(`The schema engine crashed: ${lastPanicMessage ?? error.message}`, { cause: error });
   }
-  const message = error.message.split(/\n\s+0: /)[0]?.trim() || error.message;
+  const [head = '', trace = ''] = error.message.split(/\n\s+0: /);
+  const migrationName = /migration_name="([^"]+)"/.exec(trace)?.[1];
+  let message = head.trim().replace(/^external connector error\n/, '') || error.message;
+  if (migrationName && !message.includes(migrationName)) message = `Migration \`${migrationName}\` failed: ${message}`;
   const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-  return new SchemaEngineError(message, code, { cause: error });
+  return new SchemaEngineError(message, {
+    cause: error,
+    ...(code ? { code } : {}),
+    ...(migrationName ? { migrationName } : {}),
+  });
 }

@@ -11,6 +11,6 @@ describe('maskUrlCredentials', () => {
   });
 
   it('never echoes input it cannot parse', () => {
-    expect(maskUrlCredentials('user:pa ss@nowhere')).toBe('[unparseable url]');
+    expect(maskUrlCredentials('postgres://app:pa ss word@db/users')).toBe('[unparseable url]');
   });
 });

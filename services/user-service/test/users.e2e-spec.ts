@@ -204,6 +204,7 @@ describe('PATCH /users/:id', () => {
     const user = await createUser();
     expect((await http.patch(`/users/${user.id}`).send({ password: 'newpassword1' }).expect(400)).body.details).toEqual([
       { field: 'password', message: 'is not an allowed field' },
+      { field: 'body', message: 'must contain email or name' },
     ]);
     expect((await http.patch(`/users/${user.id}`).send({}).expect(400)).body.details).toEqual([{ field: 'body', message: 'must contain email or name' }]);
     expect((await http.patch(`/users/${user.id}`).send({ name: 7 }).expect(400)).body.details).toEqual([{ field: 'name', message: 'must be a string' }]);

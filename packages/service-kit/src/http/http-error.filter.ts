@@ -13,7 +13,9 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   return typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' && 'type' in error;
 }
 
-function toErrorBody(exception: unknown): ErrorBody {
+function toErrorBody(thrown: unknown): ErrorBody {
+  // Nest wraps Express' body-parser errors in an HttpException; the original says what went wrong.
+  const exception = thrown instanceof HttpException && isBodyParserError(thrown.cause) ? thrown.cause : thrown;
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
@@ -53,7 +55,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const body = toErrorBody(exception);
     if (body.statusCode >= 500) {
-      this.logger.error({ err: exception }, 'unhandled error while serving a request');
+      // nestjs-pino takes the message from `msg` when the first argument is an object (a trailing string would be the context).
+      this.logger.error({ msg: 'unhandled error while serving a request', err: exception });
     }
     if (response.headersSent) return;
     response.status(body.statusCode).json(body);

@@ -3,7 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import type { NextFunction, Request, Response } from 'express';
 import { HttpErrorFilter } from '../http/http-error.filter.js';
+import { LifecycleState } from './lifecycle-state.js';
 
 export interface ServiceAppOptions {
   /** Service name, used as the OpenAPI title. */
@@ -25,6 +27,13 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
   app.useBodyParser('json', { limit: options.bodyLimitBytes });
   app.useGlobalFilters(new HttpErrorFilter());
   app.disable('x-powered-by');
+  // Once shutdown has begun, tell keep-alive clients not to reuse their connection: the next request on it
+  // could race the listener closing and be reset.
+  const lifecycle = app.get(LifecycleState);
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    if (lifecycle.isShuttingDown) res.setHeader('Connection', 'close');
+    next();
+  });
   app.set('query parser', 'simple');
 
   const document = SwaggerModule.createDocument(

@@ -26,9 +26,9 @@ export async function runService(module: Type | DynamicModule, options: RunServi
     if (stopping) return;
     stopping = true;
     lifecycle.beginShutdown();
-    logger.log({ signal }, 'shutting down: readiness is now 503');
+    logger.log({ msg: 'shutting down: readiness is now 503', signal });
     const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'graceful shutdown timed out; exiting');
+      logger.error({ msg: 'graceful shutdown timed out; exiting', timeoutMs: options.shutdownTimeoutMs });
       process.exit(1);
     }, options.shutdownTimeoutMs);
     deadline.unref();
@@ -38,7 +38,7 @@ export async function runService(module: Type | DynamicModule, options: RunServi
       logger.log('stopped');
       process.exitCode = 0;
     } catch (error) {
-      logger.error({ err: error }, 'error during shutdown');
+      logger.error({ msg: 'error during shutdown', err: error });
       process.exitCode = 1;
     } finally {
       clearTimeout(deadline);
@@ -48,6 +48,6 @@ export async function runService(module: Type | DynamicModule, options: RunServi
   process.once('SIGINT', (signal) => void stop(signal));
 
   await app.listen(options.port, '0.0.0.0');
-  logger.log({ port: options.port, docs: `http://localhost:${options.port}/docs` }, `${options.name} listening on http://localhost:${options.port}`);
+  logger.log({ msg: `${options.name} listening on http://localhost:${options.port}`, port: options.port, docs: `http://localhost:${options.port}/docs` });
   return app;
 }

@@ -8,7 +8,8 @@ import type { UserServiceConfig } from '../config.js';
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(@Inject(SERVICE_CONFIG) config: UserServiceConfig) {
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL }) });
+    // 'minimal' keeps call arguments (which can include a password hash) out of error messages, and so out of logs.
+    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL }), errorFormat: 'minimal' });
   }
 
   /** After the HTTP listener has drained (Nest closes it before shutdown hooks), so in-flight requests still have their database. */
