@@ -2,7 +2,7 @@ export { checkSchemaMatchesMigrations } from './check-schema.js';
 export type { CheckSchemaOptions, SchemaCheckResult } from './check-schema.js';
 export { createMigration } from './create-migration.js';
 export type { CreateMigrationOptions, CreateMigrationResult } from './create-migration.js';
-export { maskDatabaseUrl } from './database-url.js';
+export { maskDatabaseUrl, withDatabaseName } from './database-url.js';
 export { deployMigrations } from './deploy-migrations.js';
 export type { DeployMigrationsOptions, DeployMigrationsResult } from './deploy-migrations.js';
 export { dropDatabase, ensureDatabase } from './ensure-database.js';

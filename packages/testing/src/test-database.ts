@@ -1,4 +1,4 @@
-import { deployMigrations, dropDatabase, ensureDatabase } from '@switchyard/db-migrate';
+import { deployMigrations, dropDatabase, ensureDatabase, withDatabaseName } from '@switchyard/db-migrate';
 import { randomBytes } from 'node:crypto';
 
 /** Server the tests use; CI and the machine's Postgres listen here with trust auth. */
@@ -19,9 +19,7 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(label: string, schemaPath: string): Promise<TestDatabase> {
   const name = `switchyard_test_${label.replace(/\W/g, '_')}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = withDatabaseName(TEST_POSTGRES_URL, name);
   await ensureDatabase(databaseUrl);
   try {
     await deployMigrations({ databaseUrl, schemaPath });

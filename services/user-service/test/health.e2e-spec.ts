@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { dropDatabase, ensureDatabase } from '@switchyard/db-migrate';
+import { dropDatabase, ensureDatabase, withDatabaseName } from '@switchyard/db-migrate';
 import { LifecycleState } from '@switchyard/service-kit';
 import { createTestDatabase, TEST_POSTGRES_URL, type TestDatabase } from '@switchyard/testing';
 import request from 'supertest';
@@ -45,18 +45,17 @@ describe('health probes on a migrated, reachable database', () => {
 });
 
 describe('health probes before migrations are applied', () => {
-  const url = new URL(TEST_POSTGRES_URL);
-  url.pathname = `/switchyard_test_unmigrated_${Date.now().toString(36)}`;
+  const url = withDatabaseName(TEST_POSTGRES_URL, `switchyard_test_unmigrated_${Date.now().toString(36)}`);
   let app: INestApplication;
 
   beforeAll(async () => {
-    await ensureDatabase(url.toString());
-    app = await startUserServiceApp(url.toString());
+    await ensureDatabase(url);
+    app = await startUserServiceApp(url);
   });
 
   afterAll(async () => {
     await app?.close();
-    await dropDatabase(url.toString());
+    await dropDatabase(url);
   });
 
   it('keeps startup at 503 naming the pending migration, while readiness only needs the database', async () => {

@@ -22,7 +22,7 @@ export class OrdersService {
           `customer ${body.userId} is unknown to order-service: profiles arrive from user-service events, so the user does not exist or has not been seen yet`,
         );
       }
-      if (customer.deleted_at) throw unprocessable(`customer ${body.userId} was deleted and cannot place orders`);
+      if (customer.deleted_at) throw unprocessable(`customer ${body.userId} was deleted and cannot place orders`, 'is a deleted customer');
       const order = await tx.order.create({
         data: {
           userId: body.userId,
