@@ -13,7 +13,9 @@ const swc = [
 ];
 
 const workspaces = [
+  'packages/contracts',
   'packages/db-migrate',
+  'packages/messaging',
   'packages/service-kit',
   'packages/telemetry',
   'services/user-service',

@@ -20,6 +20,7 @@ export class OrdersService {
       if (!customer) {
         throw unprocessable(
           `customer ${body.userId} is unknown to order-service: profiles arrive from user-service events, so the user does not exist or has not been seen yet`,
+          'is not a known customer',
         );
       }
       if (customer.deleted_at) throw unprocessable(`customer ${body.userId} was deleted and cannot place orders`, 'is a deleted customer');
@@ -69,6 +70,6 @@ function notFound(id: string): NotFoundException {
   return new NotFoundException(errorBody(404, `order ${id} not found`));
 }
 
-function unprocessable(message: string): UnprocessableEntityException {
-  return new UnprocessableEntityException(errorBody(422, message, [{ field: 'userId', message }]));
+function unprocessable(message: string, problem: string): UnprocessableEntityException {
+  return new UnprocessableEntityException(errorBody(422, message, [{ field: 'userId', message: problem }]));
 }
