@@ -20,20 +20,23 @@ const workspaces = [
   'packages/telemetry',
   'services/user-service',
   'services/order-service',
+  'e2e',
 ];
+
+const repoRoot = new URL('.', import.meta.url).pathname;
 
 /** @type {import('jest').Config} */
 export default {
   projects: workspaces.map((dir) => ({
-    displayName: dir.split('/')[1],
-    rootDir: dir,
+    displayName: dir.split('/').at(-1),
+    rootDir: `${repoRoot}${dir}`,
     testEnvironment: 'node',
     extensionsToTreatAsEsm: ['.ts'],
     transform: { '^.+\\.ts$': swc },
     // Sources import siblings as `./x.js` (Node ESM); jest resolves the `.ts` file behind it.
     moduleNameMapper: {
       '^(\\.{1,2}/.*)\\.js$': '$1',
-      '^@switchyard/([^/]+)$': '<rootDir>/../../packages/$1/src/index.ts',
+      '^@switchyard/([^/]+)$': `${repoRoot}packages/$1/src/index.ts`,
     },
     testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   })),

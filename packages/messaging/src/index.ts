@@ -1,1 +1,13 @@
-export {};
+export * from './rabbitmq.js';
+export { addToOutbox, OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
+export type { OutboxAddOptions } from './outbox.js';
+export { DEFAULT_OUTBOX_RETENTION_MS, DEFAULT_RELAY_BATCH_SIZE, DEFAULT_RELAY_POLL_INTERVAL_MS, OutboxRelay } from './outbox-relay.js';
+export type { OutboxRelayOptions, OutboxRow, OutboxRowPublisher } from './outbox-relay.js';
+export { inboxHandlerRunner, recordInInbox } from './inbox.js';
+export type { InboxDelivery } from './inbox.js';
+export type { SqlTransaction, TransactionRunner } from './sql-transaction.js';
+export { decodeDelivery, outboxRowToWire } from './event-codec.js';
+export { connectEventTransport, MESSAGING_OPTIONS, MessagingModule, MessagingRuntime } from './messaging.module.js';
+export type { EventTransportOptions, MessagingOptions } from './messaging.module.js';
+export { OnEvent } from './on-event.decorator.js';
+export type { EventHandlerMethod } from './on-event.decorator.js';

@@ -3,3 +3,4 @@ export type { TestDatabase } from './test-database.js';
 export { waitFor } from './wait-for.js';
 export { freePort, startServiceProcess, waitUntilReady } from './service-process.js';
 export type { ServiceProcess } from './service-process.js';
+export { createTestVhost } from './test-vhost.js'; export type { TestVhost } from './test-vhost.js';

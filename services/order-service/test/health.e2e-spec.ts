@@ -1,26 +1,28 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, type TestDatabase } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@switchyard/testing';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 import { startOrderServiceApp } from './order-service-app.js';
 
 describe('order-service health probes', () => {
   let db: TestDatabase;
+  let vhost: TestVhost;
   let app: INestApplication;
   let unreachable: INestApplication;
 
   beforeAll(async () => {
-    db = await createTestDatabase('orders_health', SCHEMA_PATH);
-    app = await startOrderServiceApp(db.url);
-    unreachable = await startOrderServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_orders');
+    [db, vhost] = await Promise.all([createTestDatabase('orders_health', SCHEMA_PATH), createTestVhost('orders_health')]);
+    app = await startOrderServiceApp(db.url, vhost.url);
+    unreachable = await startOrderServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_orders', vhost.url);
   });
 
   afterAll(async () => {
     await app?.close();
     await unreachable?.close();
     await db?.drop();
+    await vhost?.drop();
   });
 
   it('reports live, ready and started on a migrated database', async () => {

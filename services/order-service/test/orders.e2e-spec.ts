@@ -1,32 +1,36 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, type TestDatabase } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { PrismaService } from '../src/database/prisma.service.js';
 import { startOrderServiceApp } from './order-service-app.js';
 
 let db: TestDatabase;
+let vhost: TestVhost;
 let app: INestApplication;
 let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
-  db = await createTestDatabase('orders', SCHEMA_PATH);
-  app = await startOrderServiceApp(db.url);
+  [db, vhost] = await Promise.all([createTestDatabase('orders', SCHEMA_PATH), createTestVhost('orders')]);
+  app = await startOrderServiceApp(db.url, vhost.url);
   http = request(app.getHttpServer());
 });
 
 afterAll(async () => {
   await app?.close();
   await db?.drop();
+  await vhost?.drop();
 });
 
-/** Until user events arrive (messaging issue), profiles are created through the service layer, as the events will. */
+/** Profiles come from user events; these tests apply one through the same service method the handler calls. */
 async function knownCustomer(): Promise<string> {
   const userId = randomUUID();
-  await app.get(CustomerProfilesService).upsert({ userId, email: `${userId}@example.com`, name: 'Customer' });
+  const event = { userId, email: `${userId}@example.com`, name: 'Customer', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() };
+  await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserCreated(tx, event));
   return userId;
 }
 
@@ -79,7 +83,8 @@ describe('POST /orders', () => {
 
   it('answers a deleted customer with 422', async () => {
     const userId = await knownCustomer();
-    await app.get(CustomerProfilesService).markDeleted(userId, new Date());
+    const deleted = { userId, occurredAt: new Date().toISOString() };
+    await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserDeleted(tx, deleted, randomUUID()));
     const response = await http.post('/orders').send({ userId, items }).expect(422);
     expect(response.body.message).toBe(`customer ${userId} was deleted and cannot place orders`);
   });

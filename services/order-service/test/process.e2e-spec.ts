@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, freePort, startServiceProcess, type TestDatabase, waitUntilReady } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, freePort, startServiceProcess, type TestDatabase, type TestVhost, waitUntilReady } from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 
@@ -8,24 +8,26 @@ const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 describe('order-service as a process', () => {
   let db: TestDatabase;
+  let vhost: TestVhost;
 
   beforeAll(async () => {
-    db = await createTestDatabase('orders_process', SCHEMA_PATH);
+    [db, vhost] = await Promise.all([createTestDatabase('orders_process', SCHEMA_PATH), createTestVhost('orders_process')]);
   });
 
   afterAll(async () => {
     await db?.drop();
+    await vhost?.drop();
   });
 
   it('stops with one line naming DATABASE_URL when it is not a Postgres URL', async () => {
-    const service = startServiceProcess(MAIN, { DATABASE_URL: 'mysql://root:secret@db/orders', PORT: String(await freePort()) });
+    const service = startServiceProcess(MAIN, { DATABASE_URL: 'mysql://root:secret@db/orders', RABBITMQ_URL: vhost.url, PORT: String(await freePort()) });
     expect(await service.exit).toEqual({ code: 1, signal: null });
     expect(service.output().trim()).toBe('invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL');
   });
 
   it('listens on PORT and exits 0 within 10 s of SIGTERM, logging no error', async () => {
     const port = await freePort();
-    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, PORT: String(port) });
+    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: String(port) });
     await waitUntilReady(service, port);
     expect((await fetch(`http://127.0.0.1:${port}/health/startup`)).status).toBe(200);
     const unknownCustomer = await fetch(`http://127.0.0.1:${port}/orders`, {

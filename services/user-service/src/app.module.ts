@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { MessagingModule } from '@switchyard/messaging';
 import { HealthModule } from '@switchyard/service-kit';
 import { loggerOptions } from '@switchyard/telemetry';
 import { LoggerModule } from 'nestjs-pino';
@@ -16,7 +17,13 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })), HealthModule, DatabaseModule, UsersModule],
+      imports: [
+        LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })),
+        HealthModule,
+        DatabaseModule,
+        MessagingModule.forRoot({ service: SERVICE_NAME, rabbitmqUrl: config.RABBITMQ_URL, databaseUrl: config.DATABASE_URL, exchange: config.RABBITMQ_EXCHANGE }),
+        UsersModule,
+      ],
       providers: [{ provide: SERVICE_CONFIG, useValue: config }],
       exports: [SERVICE_CONFIG],
     };

@@ -3,18 +3,28 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { dropDatabase, ensureDatabase, withDatabaseName } from '@switchyard/db-migrate';
 import { LifecycleState } from '@switchyard/service-kit';
-import { createTestDatabase, TEST_POSTGRES_URL, type TestDatabase } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, TEST_POSTGRES_URL, type TestDatabase, type TestVhost } from '@switchyard/testing';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 import { startUserServiceApp } from './user-service-app.js';
 
-describe('health probes on a migrated, reachable database', () => {
+let vhost: TestVhost;
+
+beforeAll(async () => {
+  vhost = await createTestVhost('users_health');
+});
+
+afterAll(async () => {
+  await vhost?.drop();
+});
+
+describe('health probes on a migrated, reachable database and broker', () => {
   let db: TestDatabase;
   let app: INestApplication;
 
   beforeAll(async () => {
     db = await createTestDatabase('users_health', SCHEMA_PATH);
-    app = await startUserServiceApp(db.url);
+    app = await startUserServiceApp(db.url, vhost.url);
   });
 
   afterAll(async () => {
@@ -27,7 +37,7 @@ describe('health probes on a migrated, reachable database', () => {
     expect((await http.get('/health/live').expect(200)).body).toMatchObject({ status: 'ok', info: { process: { status: 'up' } } });
     expect((await http.get('/health/ready').expect(200)).body).toMatchObject({
       status: 'ok',
-      info: { lifecycle: { status: 'up' }, database: { status: 'up' } },
+      info: { lifecycle: { status: 'up' }, database: { status: 'up' }, broker: { status: 'up' } },
     });
     expect((await http.get('/health/startup').expect(200)).body).toMatchObject({
       status: 'ok',
@@ -50,7 +60,7 @@ describe('health probes before migrations are applied', () => {
 
   beforeAll(async () => {
     await ensureDatabase(url);
-    app = await startUserServiceApp(url);
+    app = await startUserServiceApp(url, vhost.url);
   });
 
   afterAll(async () => {
@@ -73,7 +83,7 @@ describe('health probes with the database unreachable', () => {
 
   beforeAll(async () => {
     // Nothing listens on port 1: connections are refused at once.
-    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users');
+    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users', vhost.url);
   });
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, freePort, startServiceProcess, type TestDatabase, waitFor, waitUntilReady } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, freePort, startServiceProcess, type TestDatabase, type TestVhost, waitFor, waitUntilReady } from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 
@@ -9,24 +9,26 @@ const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 describe('user-service as a process', () => {
   let db: TestDatabase;
+  let vhost: TestVhost;
 
   beforeAll(async () => {
-    db = await createTestDatabase('users_process', SCHEMA_PATH);
+    [db, vhost] = await Promise.all([createTestDatabase('users_process', SCHEMA_PATH), createTestVhost('users_process')]);
   });
 
   afterAll(async () => {
     await db?.drop();
+    await vhost?.drop();
   });
 
   it('stops with one line naming the variable when DATABASE_URL is missing', async () => {
-    const service = startServiceProcess(MAIN, { PORT: String(await freePort()) });
+    const service = startServiceProcess(MAIN, { RABBITMQ_URL: vhost.url, PORT: String(await freePort()) });
     const { code } = await service.exit;
     expect(code).toBe(1);
     expect(service.output().trim()).toBe('invalid configuration: DATABASE_URL is required but not set');
   });
 
   it('stops with one line naming PORT when it is not a port', async () => {
-    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, PORT: 'eighty' });
+    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: 'eighty' });
     const { code } = await service.exit;
     expect(code).toBe(1);
     expect(service.output().trim()).toBe('invalid configuration: PORT must be a port number');
@@ -37,7 +39,7 @@ describe('user-service as a process', () => {
     const password = 'never-log-this-passphrase';
     // The delay stands in for Kubernetes taking the pod out of its endpoints; it also makes sure the whole burst
     // below has reached the server before the listener closes, so every request in it is truly in flight.
-    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'trace', SHUTDOWN_DELAY_MS: '300' });
+    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: String(port), LOG_LEVEL: 'trace', SHUTDOWN_DELAY_MS: '300' });
     await waitUntilReady(service, port);
 
     const created = await fetch(`http://127.0.0.1:${port}/users`, {

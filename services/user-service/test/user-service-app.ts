@@ -2,16 +2,22 @@ import type { INestApplication } from '@nestjs/common';
 import { createServiceApp } from '@switchyard/service-kit';
 import { AppModule, SERVICE_NAME } from '../src/app.module.js';
 import { loadUserServiceConfig } from '../src/config.js';
+import { connectUserServiceTransport } from '../src/messaging.js';
 
-/** The real service, wired exactly as main.ts wires it, against the given database; not listening (supertest drives it). */
-export async function startUserServiceApp(databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
-  const config = loadUserServiceConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...env });
+/**
+ * The real service, wired exactly as main.ts wires it (event transport included), against the given database and
+ * broker; not listening on a port (supertest drives it).
+ */
+export async function startUserServiceApp(databaseUrl: string, rabbitmqUrl: string, env: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
+  const config = loadUserServiceConfig({ DATABASE_URL: databaseUrl, RABBITMQ_URL: rabbitmqUrl, LOG_LEVEL: 'silent', ...env });
   const app = await createServiceApp(AppModule.forRoot(config), {
     name: SERVICE_NAME,
     description: 'test',
     version: '0.0.0-test',
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    configure: (app) => connectUserServiceTransport(app, config),
   });
   await app.init();
+  await app.startAllMicroservices();
   return app;
 }

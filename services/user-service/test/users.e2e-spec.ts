@@ -1,25 +1,27 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, type TestDatabase } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@switchyard/testing';
 import pg from 'pg';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 let db: TestDatabase;
+let vhost: TestVhost;
 let app: INestApplication;
 let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
-  db = await createTestDatabase('users', SCHEMA_PATH);
-  app = await startUserServiceApp(db.url);
+  [db, vhost] = await Promise.all([createTestDatabase('users', SCHEMA_PATH), createTestVhost('users')]);
+  app = await startUserServiceApp(db.url, vhost.url);
   http = request(app.getHttpServer());
 });
 
 afterAll(async () => {
   await app?.close();
   await db?.drop();
+  await vhost?.drop();
 });
 
 let sequence = 0;
@@ -48,8 +50,8 @@ describe('POST /users', () => {
   it('creates a user and answers with exactly its public fields', async () => {
     const body = newUser({ email: '  Grace.Hopper@Example.COM ' });
     const response = await http.post('/users').send(body).expect(201);
-    expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'email', 'id', 'name', 'updatedAt']);
-    expect(response.body).toMatchObject({ email: 'grace.hopper@example.com', name: body.name });
+    expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'email', 'id', 'lifetimeValueCents', 'locale', 'marketingOptIn', 'name', 'orderCount', 'updatedAt']);
+    expect(response.body).toMatchObject({ email: 'grace.hopper@example.com', name: body.name, marketingOptIn: false, locale: 'en', orderCount: 0, lifetimeValueCents: 0 });
     expect(response.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect(new Date(response.body.createdAt).toISOString()).toBe(response.body.createdAt);
   });

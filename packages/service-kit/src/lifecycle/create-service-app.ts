@@ -15,11 +15,14 @@ export interface ServiceAppOptions {
   version: string;
   /** Largest JSON body accepted, in bytes (413 above). */
   bodyLimitBytes: number;
+  /** Last step before the app is returned: services connect their event transport here. */
+  configure?: (app: INestApplication) => void | Promise<void>;
 }
 
 /**
  * Builds a service's Nest application the same way in production and in tests: JSON errors,
- * body limit, pino logger, OpenAPI at `/docs`. Listening and signal handling are left to the caller.
+ * body limit, pino logger, OpenAPI at `/docs`. Listening (`app.init()` + `app.startAllMicroservices()`, or
+ * `runService`) and signal handling are left to the caller.
  */
 export async function createServiceApp(module: Type | DynamicModule, options: ServiceAppOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(module, { bufferLogs: true, bodyParser: false });
@@ -41,5 +44,6 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
     new DocumentBuilder().setTitle(options.name).setDescription(options.description).setVersion(options.version).build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  await options.configure?.(app);
   return app;
 }

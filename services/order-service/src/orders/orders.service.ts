@@ -1,4 +1,6 @@
 import { ConflictException, Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { OrderCancelledV1, OrderPlacedV1 } from '@switchyard/contracts';
+import { addToOutbox } from '@switchyard/messaging';
 import { errorBody, type Page, toPage } from '@switchyard/service-kit';
 import { PrismaService } from '../database/prisma.service.js';
 import type { ListOrdersQuery, PlaceOrderBody } from './order.schemas.js';
@@ -32,6 +34,13 @@ export class OrdersService {
         },
         include: { items: true },
       });
+      await addToOutbox(tx, OrderPlacedV1, {
+        orderId: order.id,
+        userId: order.userId,
+        items: body.items,
+        totalCents,
+        occurredAt: order.createdAt.toISOString(),
+      });
       return toOrderResponse(order);
     });
   }
@@ -55,14 +64,15 @@ export class OrdersService {
 
   /** PLACED → CANCELLED, once: the conditional update makes two concurrent cancels yield one 200 and one 409. */
   async cancel(id: string, reason: CancelReason): Promise<OrderResponse> {
-    const { count } = await this.prisma.order.updateMany({
-      where: { id, status: 'PLACED' },
-      data: { status: 'CANCELLED', cancelledAt: new Date(), cancelReason: reason },
+    return this.prisma.$transaction(async (tx) => {
+      const cancelledAt = new Date();
+      const { count } = await tx.order.updateMany({ where: { id, status: 'PLACED' }, data: { status: 'CANCELLED', cancelledAt, cancelReason: reason } });
+      const order = await tx.order.findUnique({ where: { id }, include: { items: true } });
+      if (!order) throw notFound(id);
+      if (count === 0) throw new ConflictException(errorBody(409, `order ${id} is ${order.status} and cannot be cancelled`));
+      await addToOutbox(tx, OrderCancelledV1, { orderId: id, userId: order.userId, reason, occurredAt: cancelledAt.toISOString() });
+      return toOrderResponse(order);
     });
-    const order = await this.prisma.order.findUnique({ where: { id }, include: { items: true } });
-    if (!order) throw notFound(id);
-    if (count === 0) throw new ConflictException(errorBody(409, `order ${id} is ${order.status} and cannot be cancelled`));
-    return toOrderResponse(order);
   }
 }
 

@@ -21,7 +21,18 @@ const password = z
   .min(8, { error: 'must be at least 8 characters' })
   .max(256, { error: 'must be at most 256 characters' });
 
-export const createUserBody = z.strictObject({ email, name, password });
+/** BCP 47 language tag, loosely checked (`en`, `en-US`, `zh-Hant-TW`). */
+const locale = z
+  .string({ error: 'must be a string' })
+  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: 'must be a BCP 47 language tag such as en or en-US' });
+
+export const createUserBody = z.strictObject({
+  email,
+  name,
+  password,
+  marketingOptIn: z.boolean({ error: 'must be a boolean' }).default(false),
+  locale: locale.default('en'),
+});
 export type CreateUserBody = z.infer<typeof createUserBody>;
 
 export const updateUserBody = z

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { PasswordHasher } from './password-hasher.js';
+import { OrderStatsModule } from '../order-stats/order-stats.module.js';
 import { UsersController } from './users.controller.js';
 import { UsersService } from './users.service.js';
 
-@Module({ controllers: [UsersController], providers: [UsersService, PasswordHasher] })
+@Module({ imports: [OrderStatsModule], controllers: [UsersController], providers: [UsersService, PasswordHasher] })
 export class UsersModule {}

@@ -1,7 +1,10 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
+import { addToOutbox } from '@switchyard/messaging';
 import { errorBody, type Page, toPage } from '@switchyard/service-kit';
 import { PrismaService } from '../database/prisma.service.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { OrderStatsService } from '../order-stats/order-stats.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import type { CreateUserBody, ListUsersQuery, UpdateUserBody } from './user.schemas.js';
 import { toUserResponse, type UserResponse } from './user.response.js';
@@ -10,17 +13,32 @@ import { toUserResponse, type UserResponse } from './user.response.js';
 const UNIQUE_VIOLATION = 'P2002';
 const RECORD_NOT_FOUND = 'P2025';
 
+/** Every write publishes its event through the outbox, in the same transaction: no event without the change, no change without the event. */
 @Injectable()
 export class UsersService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly hasher: PasswordHasher,
+    private readonly stats: OrderStatsService,
   ) {}
 
   async create(body: CreateUserBody): Promise<UserResponse> {
     const passwordHash = await this.hasher.hash(body.password);
     try {
-      const user = await this.prisma.user.create({ data: { email: body.email, name: body.name, passwordHash } });
+      const user = await this.prisma.$transaction(async (tx) => {
+        const created = await tx.user.create({
+          data: { email: body.email, name: body.name, passwordHash, marketingOptIn: body.marketingOptIn, locale: body.locale },
+        });
+        await addToOutbox(tx, UserCreatedV2, {
+          userId: created.id,
+          email: created.email,
+          name: created.name,
+          marketingOptIn: created.marketingOptIn,
+          locale: created.locale,
+          occurredAt: created.createdAt.toISOString(),
+        });
+        return created;
+      });
       return toUserResponse(user);
     } catch (error) {
       throw this.mapWriteError(error, body.email, undefined);
@@ -30,7 +48,7 @@ export class UsersService {
   async get(id: string): Promise<UserResponse> {
     const user = await this.prisma.user.findUnique({ where: { id } });
     if (!user) throw notFound(id);
-    return toUserResponse(user);
+    return toUserResponse(user, await this.stats.forUser(id));
   }
 
   /** Ordered by id (UUIDv7, so by creation): stable across pages even while users are added. */
@@ -40,13 +58,25 @@ export class UsersService {
       orderBy: { id: 'asc' },
       take: query.limit + 1,
     });
-    return toPage(rows, query.limit, toUserResponse);
+    const stats = await this.stats.forUsers(rows.slice(0, query.limit).map((row) => row.id));
+    return toPage(rows, query.limit, (user) => toUserResponse(user, stats.get(user.id)));
   }
 
+  /** Publishes `user.updated` with the fields that really changed; an update that changes nothing publishes nothing. */
   async update(id: string, body: UpdateUserBody): Promise<UserResponse> {
     try {
-      const user = await this.prisma.user.update({ where: { id }, data: { email: body.email, name: body.name } });
-      return toUserResponse(user);
+      const user = await this.prisma.$transaction(async (tx) => {
+        const before = await tx.user.findUnique({ where: { id } });
+        if (!before) throw notFound(id);
+        const changes: { email?: string; name?: string } = {};
+        if (body.email !== undefined && body.email !== before.email) changes.email = body.email;
+        if (body.name !== undefined && body.name !== before.name) changes.name = body.name;
+        if (Object.keys(changes).length === 0) return before;
+        const after = await tx.user.update({ where: { id }, data: changes });
+        await addToOutbox(tx, UserUpdatedV1, { userId: id, changes, occurredAt: after.updatedAt.toISOString() });
+        return after;
+      });
+      return toUserResponse(user, await this.stats.forUser(id));
     } catch (error) {
       throw this.mapWriteError(error, body.email, id);
     }
@@ -54,7 +84,10 @@ export class UsersService {
 
   async remove(id: string): Promise<void> {
     try {
-      await this.prisma.user.delete({ where: { id } });
+      await this.prisma.$transaction(async (tx) => {
+        await tx.user.delete({ where: { id } });
+        await addToOutbox(tx, UserDeletedV1, { userId: id, occurredAt: new Date().toISOString() });
+      });
     } catch (error) {
       throw this.mapWriteError(error, undefined, id);
     }

@@ -7,6 +7,7 @@ CREATE TABLE "customer_profiles" (
     "email" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "deleted_at" TIMESTAMPTZ(3),
+    "source_updated_at" TIMESTAMPTZ(3) NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL,
 
@@ -38,8 +39,42 @@ CREATE TABLE "order_items" (
     CONSTRAINT "order_items_pkey" PRIMARY KEY ("order_id","position")
 );
 
+-- CreateTable
+CREATE TABLE "outbox_events" (
+    "id" UUID NOT NULL,
+    "event_type" TEXT NOT NULL,
+    "event_version" INTEGER NOT NULL,
+    "payload" JSONB NOT NULL,
+    "correlation_id" TEXT,
+    "traceparent" TEXT,
+    "tracestate" TEXT,
+    "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "sent_at" TIMESTAMPTZ(6),
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "last_error" TEXT,
+    "next_attempt_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "outbox_events_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "inbox_events" (
+    "consumer" TEXT NOT NULL,
+    "event_id" UUID NOT NULL,
+    "event_type" TEXT NOT NULL,
+    "processed_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "inbox_events_pkey" PRIMARY KEY ("consumer","event_id")
+);
+
 -- CreateIndex
 CREATE INDEX "orders_user_id_id_idx" ON "orders"("user_id", "id");
+
+-- CreateIndex
+CREATE INDEX "outbox_events_sent_at_next_attempt_at_idx" ON "outbox_events"("sent_at", "next_attempt_at");
+
+-- CreateIndex
+CREATE INDEX "inbox_events_processed_at_idx" ON "inbox_events"("processed_at");
 
 -- AddForeignKey
 ALTER TABLE "orders" ADD CONSTRAINT "orders_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "customer_profiles"("user_id") ON DELETE RESTRICT ON UPDATE CASCADE;

@@ -1,0 +1,56 @@
+import type { z } from 'zod';
+
+/** What every event's data carries: when it happened. It also becomes the AMQP timestamp and `ce-time`. */
+export interface EventDataBase {
+  occurredAt: string;
+}
+
+/** Any zod schema whose output has `occurredAt`: the envelope needs it, so a contract without one does not compile. */
+export type EventSchema = z.ZodType<EventDataBase>;
+
+/** One version of one event: its name (also the routing key), version, schema and stable schema URI. */
+export interface EventContract<TType extends string = string, TVersion extends number = number, TSchema extends EventSchema = EventSchema> {
+  readonly type: TType;
+  readonly version: TVersion;
+  readonly description: string;
+  readonly schema: TSchema;
+  /** `https://switchyard.io/schemas/events/<type>/v<version>.json`: the CloudEvents `dataschema` and the JSON Schema `$id`. */
+  readonly dataschema: string;
+}
+
+/** The data of an event as consumers see it once validated. */
+export type EventData<C extends EventContract> = z.output<C['schema']>;
+
+export interface EventDefinition<TType extends string, TVersion extends number, TSchema extends EventSchema> {
+  type: TType;
+  version: TVersion;
+  description: string;
+  schema: TSchema;
+}
+
+export const DATASCHEMA_BASE_URI = 'https://switchyard.io/schemas/events';
+
+/** Dotted lower-case words (`user.created`): usable as a routing key and free of the topic wildcards `*` and `#`. */
+const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+$/;
+
+export function dataschemaUri(type: string, version: number): string {
+  return `${DATASCHEMA_BASE_URI}/${type}/v${version}.json`;
+}
+
+/**
+ * Declares one version of an event. A malformed name or version throws at import time: a contract bug should
+ * stop the service from starting, not surface on the wire.
+ */
+export function defineEvent<const TType extends string, const TVersion extends number, TSchema extends EventSchema>(
+  definition: EventDefinition<TType, TVersion, TSchema>,
+): EventContract<TType, TVersion, TSchema> {
+  const { type, version, description, schema } = definition;
+  if (!EVENT_TYPE_PATTERN.test(type)) {
+    throw new TypeError(`event type "${type}" must be dotted lower-case words, such as user.created`);
+  }
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new TypeError(`event ${type}: version must be a positive integer, got ${version}`);
+  }
+  if (description.trim() === '') throw new TypeError(`event ${type} v${version}: a description is required`);
+  return Object.freeze({ type, version, description, schema, dataschema: dataschemaUri(type, version) });
+}

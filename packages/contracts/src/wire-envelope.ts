@@ -1,0 +1,231 @@
+import { z } from 'zod';
+import type { EventData } from './event-contract.js';
+import { EventRejectedError } from './event-rejected-error.js';
+import { validateEventData } from './event-validation.js';
+import { eventCatalog, type LatestEventContract } from './switchyard-catalog.js';
+
+/**
+ * AMQP header names: CloudEvents attributes as the Kafka binding names them (`ce-` prefix), the contract
+ * version, and W3C trace context. Consumers must not depend on any other header.
+ */
+export const EVENT_HEADERS = Object.freeze({
+  specversion: 'ce-specversion',
+  id: 'ce-id',
+  type: 'ce-type',
+  source: 'ce-source',
+  time: 'ce-time',
+  dataschema: 'ce-dataschema',
+  version: 'x-event-version',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+} as const);
+
+export type EventHeaderName = (typeof EVENT_HEADERS)[keyof typeof EVENT_HEADERS];
+
+export const CLOUDEVENTS_SPEC_VERSION = '1.0';
+export const EVENT_CONTENT_TYPE = 'application/json';
+
+/** The headers every published event carries. */
+export interface EventHeaders {
+  'ce-specversion': typeof CLOUDEVENTS_SPEC_VERSION;
+  'ce-id': string;
+  'ce-type': string;
+  'ce-source': string;
+  'ce-time': string;
+  'ce-dataschema': string;
+  'x-event-version': number;
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/** Shaped like amqplib's `Options.Publish`, so the messaging layer passes it to `channel.publish` as is. */
+export interface WirePublishProperties {
+  messageId: string;
+  type: string;
+  /** Seconds since the epoch (the AMQP timestamp), from `occurredAt`. */
+  timestamp: number;
+  contentType: typeof EVENT_CONTENT_TYPE;
+  appId: string;
+  correlationId: string;
+  headers: EventHeaders;
+}
+
+export interface WireMessage {
+  /** The event type; publish it to the `switchyard.events` exchange. */
+  routingKey: string;
+  /** The event data as UTF-8 JSON. */
+  content: Buffer;
+  properties: WirePublishProperties;
+}
+
+/** What `toWireMessage` publishes. Only the latest version of a type is accepted: publishers never emit old ones. */
+export interface OutgoingEvent<C extends LatestEventContract> {
+  /** A UUID, stable across re-publishes so consumers' inboxes can deduplicate. */
+  eventId: string;
+  contract: C;
+  data: NoInfer<EventData<C>>;
+  /** The producing service, e.g. `user-service`. */
+  source: string;
+  /** Defaults to the event id. */
+  correlationId?: string | null | undefined;
+  traceparent?: string | null | undefined;
+  tracestate?: string | null | undefined;
+}
+
+/**
+ * Shaped like amqplib's `Message` (a `ConsumeMessage` fits). Properties are `unknown`: they come from
+ * whoever published, so each is checked here.
+ */
+export interface IncomingWireMessage {
+  readonly content: Uint8Array;
+  readonly properties: {
+    readonly messageId?: unknown;
+    readonly type?: unknown;
+    readonly appId?: unknown;
+    readonly correlationId?: unknown;
+    readonly headers?: unknown;
+  };
+}
+
+/** A received event before its data is checked against a contract (see `eventCatalog.decode`). */
+export interface IncomingEvent {
+  eventId: string;
+  type: string;
+  version: number;
+  /** The parsed JSON body: an object, not yet validated. */
+  data: unknown;
+  source: string;
+  /** The correlation id, or the event id when none was sent. */
+  correlationId: string;
+  /** `ce-time`, when sent. */
+  occurredAt?: string;
+  traceparent?: string;
+  tracestate?: string;
+  /** Every header as received, including ones this package does not know (such as `x-death`). */
+  headers: Readonly<Record<string, unknown>>;
+}
+
+const uuid = z.uuid();
+
+/**
+ * Builds the AMQP message for an event. The data is validated first and unknown fields are dropped: a
+ * publisher bug throws here rather than putting a bad message (or a stray field) on the wire.
+ */
+export function toWireMessage<C extends LatestEventContract>(event: OutgoingEvent<C>): WireMessage {
+  const { eventId, contract, source } = event;
+  if (!eventCatalog.isLatest(contract)) {
+    throw new TypeError(`${contract.type} v${contract.version} is not the latest version: publish eventCatalog.latest('${contract.type}')`);
+  }
+  if (!uuid.safeParse(eventId).success) throw new TypeError(`${contract.type}: eventId must be a UUID`);
+  if (source.trim() === '') throw new TypeError(`${contract.type}: source must name the producing service`);
+  const data = validateEventData(contract, event.data, 'cannot be published');
+  const correlationId = event.correlationId ?? eventId;
+
+  const headers: EventHeaders = {
+    'ce-specversion': CLOUDEVENTS_SPEC_VERSION,
+    'ce-id': eventId,
+    'ce-type': contract.type,
+    'ce-source': source,
+    'ce-time': data.occurredAt,
+    'ce-dataschema': contract.dataschema,
+    'x-event-version': contract.version,
+  };
+  if (event.traceparent) headers.traceparent = event.traceparent;
+  if (event.tracestate) headers.tracestate = event.tracestate;
+
+  return {
+    routingKey: contract.type,
+    content: Buffer.from(JSON.stringify(data), 'utf8'),
+    properties: {
+      messageId: eventId,
+      type: contract.type,
+      timestamp: Math.floor(Date.parse(data.occurredAt) / 1000),
+      contentType: EVENT_CONTENT_TYPE,
+      appId: source,
+      correlationId,
+      headers,
+    },
+  };
+}
+
+/**
+ * Reads the envelope of a received message. Throws `EventRejectedError`: `malformed_json` when the body is
+ * not a UTF-8 JSON object, `missing_header` when the id, type, version or source is absent, invalid or
+ * contradicted by a property.
+ */
+export function fromWireMessage(message: IncomingWireMessage): IncomingEvent {
+  const { properties } = message;
+  const headers = isRecord(properties.headers) ? { ...properties.headers } : {};
+
+  const type = oneOf('type', text(headers[EVENT_HEADERS.type]), EVENT_HEADERS.type, text(properties.type), 'type property');
+  const eventId = oneOf('id', text(headers[EVENT_HEADERS.id]), EVENT_HEADERS.id, text(properties.messageId), 'messageId property', type);
+  if (!uuid.safeParse(eventId).success) throw missingHeader(`${EVENT_HEADERS.id} must be a UUID`, type);
+  const version = eventVersion(headers[EVENT_HEADERS.version], type);
+  const source = oneOf('source', text(headers[EVENT_HEADERS.source]), EVENT_HEADERS.source, text(properties.appId), 'appId property', type);
+  const data = parseJsonObject(message.content, type, version);
+
+  const event: IncomingEvent = {
+    eventId,
+    type,
+    version,
+    data,
+    source,
+    correlationId: text(properties.correlationId) ?? eventId,
+    headers,
+  };
+  const occurredAt = text(headers[EVENT_HEADERS.time]);
+  const traceparent = text(headers[EVENT_HEADERS.traceparent]);
+  const tracestate = text(headers[EVENT_HEADERS.tracestate]);
+  if (occurredAt !== undefined) event.occurredAt = occurredAt;
+  if (traceparent !== undefined) event.traceparent = traceparent;
+  if (tracestate !== undefined) event.tracestate = tracestate;
+  return event;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/** A non-empty string from a header or property; AMQP header tables may also deliver strings as bytes. */
+function text(value: unknown): string | undefined {
+  const decoded = value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value;
+  return typeof decoded === 'string' && decoded !== '' ? decoded : undefined;
+}
+
+function missingHeader(message: string, eventType?: string, version?: number): EventRejectedError {
+  return new EventRejectedError('missing_header', message, { eventType, version });
+}
+
+/** The header wins, the property is the fallback; when both are present they must agree. */
+function oneOf(what: string, header: string | undefined, headerName: string, property: string | undefined, propertyName: string, eventType?: string): string {
+  if (header !== undefined && property !== undefined && header !== property) {
+    throw missingHeader(`the event ${what} is ambiguous: ${headerName} and the ${propertyName} differ`, eventType);
+  }
+  const value = header ?? property;
+  if (value === undefined) throw missingHeader(`no event ${what}: neither ${headerName} nor the ${propertyName} is set`, eventType);
+  return value;
+}
+
+/** `x-event-version` may arrive as a number or as a numeric string; either way a positive integer. */
+function eventVersion(raw: unknown, eventType: string): number {
+  if (raw === undefined || raw === null) throw missingHeader(`no ${EVENT_HEADERS.version} header`, eventType);
+  const digits = text(raw);
+  const value = typeof raw === 'number' ? raw : digits !== undefined && /^[1-9][0-9]*$/.test(digits) ? Number(digits) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1) throw missingHeader(`${EVENT_HEADERS.version} must be a positive integer`, eventType);
+  return value;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJsonObject(content: Uint8Array, eventType: string, version: number): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(content));
+  } catch {
+    throw new EventRejectedError('malformed_json', `${eventType} v${version}: the body is not UTF-8 JSON`, { eventType, version });
+  }
+  if (!isRecord(parsed)) {
+    throw new EventRejectedError('malformed_json', `${eventType} v${version}: the body must be a JSON object`, { eventType, version });
+  }
+  return parsed;
+}

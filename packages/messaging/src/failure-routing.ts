@@ -1,0 +1,181 @@
+import { RpcException } from '@nestjs/microservices';
+import type { Message } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import type { EventPublisher, PublishProperties } from './event-publisher.js';
+import { HEADERS, stringHeader } from './message-headers.js';
+import { type MessagingObserver, notify } from './messaging-observer.js';
+import { deadLetterQueueName, retryQueueName } from './topology-plan.js';
+
+/** Longest `x-error-message` / `x-last-error` kept: enough to diagnose, small enough for AMQP headers and logs. */
+export const MAX_ERROR_MESSAGE_LENGTH = 500;
+
+const NON_RETRIABLE = Symbol.for('switchyard.non-retriable');
+
+/** Shape of a `NonRetriableError` after Nest's exception layer has turned it into a plain error object. */
+interface NonRetriablePayload {
+  status: 'error';
+  message: string;
+  errorClass: string;
+  [NON_RETRIABLE]: true;
+}
+
+/**
+ * Thrown by a handler when retrying cannot help (the event contradicts local state, a business rule rejects it):
+ * the message goes straight to the DLQ with reason `non_retriable`. It is an `RpcException` underneath, so it
+ * keeps its meaning even after Nest's default exception filter has turned it into a plain error object.
+ * Subclass it freely; the subclass name becomes `x-error-class`.
+ */
+export class NonRetriableError extends RpcException {
+  readonly nonRetriable = true;
+
+  constructor(message: string) {
+    const payload: NonRetriablePayload = { status: 'error', message, errorClass: new.target.name, [NON_RETRIABLE]: true };
+    super(payload);
+    this.name = new.target.name;
+  }
+}
+
+/** How a failure is recorded and routed. */
+export interface FailureDescription {
+  errorClass: string;
+  /** Single line, truncated, without stack. */
+  message: string;
+  nonRetriable: boolean;
+}
+
+/**
+ * Describes whatever a handler (or runner, or decoder) threw. Nest's default exception filter replaces unknown
+ * errors with `{ status: 'error', message: 'Internal server error' }` before the transport sees them; install
+ * `SwitchyardExceptionFilter` to keep the real class and message in the retry and dead-letter headers.
+ */
+export function describeFailure(error: unknown): FailureDescription {
+  if (error instanceof NonRetriableError) return { errorClass: error.name, message: clip(error.message), nonRetriable: true };
+  if (isRecord(error) && error[NON_RETRIABLE] === true) {
+    return { errorClass: typeof error.errorClass === 'string' ? error.errorClass : 'NonRetriableError', message: clip(String(error.message ?? '')), nonRetriable: true };
+  }
+  if (error instanceof Error) return { errorClass: error.name || 'Error', message: clip(error.message), nonRetriable: false };
+  if (isRecord(error) && typeof error.message === 'string') return { errorClass: 'Error', message: clip(error.message), nonRetriable: false };
+  return { errorClass: typeof error, message: clip(String(error)), nonRetriable: false };
+}
+
+/** The `reason` of a decoder's rejection, when it gave one. */
+export function rejectionReason(error: unknown): string | undefined {
+  return isRecord(error) && typeof error.reason === 'string' && error.reason.length > 0 ? error.reason : undefined;
+}
+
+export interface FailureRouterOptions {
+  publisher: EventPublisher;
+  service: string;
+  queue: string;
+  retryDelaysMs: readonly number[];
+  observer: MessagingObserver;
+}
+
+export interface FailedDelivery {
+  message: Message;
+  eventType: string;
+  /** The attempt that just failed (1-based). */
+  attempt: number;
+  failure: FailureDescription;
+  /** Set to send it straight to the DLQ with this reason (decode error, unknown type, non-retriable). */
+  deadLetterReason?: string | undefined;
+}
+
+export type FailureDecision = 'retry' | 'dead_letter';
+
+/**
+ * Sends a failed delivery on: to the next retry tier while tiers remain, else (or when it is not retriable) to
+ * the DLQ. Resolves once the broker confirmed the copy; only then may the caller ack the original. Rejects when
+ * the copy could not be published: the caller must then leave the original to be redelivered.
+ */
+export class FailureRouter {
+  constructor(private readonly options: FailureRouterOptions) {}
+
+  async route(delivery: FailedDelivery, now: Date = new Date()): Promise<FailureDecision> {
+    const { queue, retryDelaysMs } = this.options;
+    const { failure, attempt } = delivery;
+    const reason = delivery.deadLetterReason ?? (failure.nonRetriable ? 'non_retriable' : attempt > retryDelaysMs.length ? 'retries_exhausted' : undefined);
+    if (reason === undefined) {
+      const delayMs = retryDelaysMs[attempt - 1]!;
+      await this.republish(retryQueueName(queue, delayMs), delivery.message, retryHeaders(delivery, now));
+      notify(this.options.observer, 'retry', { queue, eventType: delivery.eventType, attempt, delayMs });
+      return 'retry';
+    }
+    await this.republish(deadLetterQueueName(queue), delivery.message, deadLetterHeaders(delivery, reason, this.options.service, queue, now));
+    notify(this.options.observer, 'deadLettered', { queue, eventType: delivery.eventType, reason });
+    return 'dead_letter';
+  }
+
+  private republish(queue: string, message: Message, headers: Record<string, unknown>): Promise<void> {
+    return this.options.publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers });
+  }
+}
+
+/** Headers of the copy sent to a retry tier: the original ones, plus attempt and failure bookkeeping. */
+export function retryHeaders(delivery: FailedDelivery, now: Date): Record<string, unknown> {
+  const original = headersOf(delivery.message);
+  return {
+    ...original,
+    [HEADERS.attempt]: delivery.attempt + 1,
+    [HEADERS.firstFailureAt]: stringHeader(original, HEADERS.firstFailureAt) ?? now.toISOString(),
+    [HEADERS.lastError]: clip(`${delivery.failure.errorClass}: ${delivery.failure.message}`),
+    ...originHeaders(delivery.message, original),
+  };
+}
+
+/** Headers of the copy sent to the DLQ: the original ones, plus why, what, how often, when and who gave up. */
+export function deadLetterHeaders(delivery: FailedDelivery, reason: string, service: string, queue: string, now: Date): Record<string, unknown> {
+  const original = headersOf(delivery.message);
+  return {
+    ...original,
+    [HEADERS.deathReason]: reason,
+    [HEADERS.errorClass]: delivery.failure.errorClass,
+    [HEADERS.errorMessage]: delivery.failure.message,
+    [HEADERS.attempts]: delivery.attempt,
+    [HEADERS.firstFailureAt]: stringHeader(original, HEADERS.firstFailureAt) ?? now.toISOString(),
+    [HEADERS.lastFailureAt]: now.toISOString(),
+    ...originHeaders(delivery.message, original),
+    [HEADERS.consumerService]: service,
+    [HEADERS.consumerQueue]: queue,
+  };
+}
+
+/** Where the event was first published: retries come back through the default exchange, so keep the first. */
+function originHeaders(message: Message, original: Record<string, unknown>): Record<string, string> {
+  return {
+    [HEADERS.originalRoutingKey]: stringHeader(original, HEADERS.originalRoutingKey) ?? message.fields.routingKey,
+    [HEADERS.originalExchange]: typeof original[HEADERS.originalExchange] === 'string' ? (original[HEADERS.originalExchange] as string) : message.fields.exchange,
+  };
+}
+
+/**
+ * Every property of the original worth keeping (same messageId, so inboxes still dedupe). Dropped: `expiration`
+ * (it would fight the tier's TTL), `userId` (the broker rejects a userId that is not the publishing user's),
+ * and `deliveryMode` (the publisher always sets persistent). A message without an id gets one, since the DLQ
+ * tools address messages by id.
+ */
+export function copyProperties(message: Message): PublishProperties {
+  const p = message.properties;
+  const props: PublishProperties = { messageId: typeof p.messageId === 'string' && p.messageId.length > 0 ? p.messageId : randomUUID() };
+  if (typeof p.type === 'string') props.type = p.type;
+  if (typeof p.timestamp === 'number') props.timestamp = p.timestamp;
+  if (typeof p.contentType === 'string') props.contentType = p.contentType;
+  if (typeof p.contentEncoding === 'string') props.contentEncoding = p.contentEncoding;
+  if (typeof p.appId === 'string') props.appId = p.appId;
+  if (typeof p.correlationId === 'string') props.correlationId = p.correlationId;
+  if (typeof p.priority === 'number') props.priority = p.priority;
+  return props;
+}
+
+function headersOf(message: Message): Record<string, unknown> {
+  return { ...((message.properties.headers as Record<string, unknown> | undefined) ?? {}) };
+}
+
+function clip(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_ERROR_MESSAGE_LENGTH ? `${line.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}…` : line;
+}
+
+function isRecord(value: unknown): value is Record<string | symbol, unknown> {
+  return typeof value === 'object' && value !== null;
+}

@@ -1,0 +1,132 @@
+import { type DynamicModule, Global, Inject, Injectable, type INestApplication, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { HealthChecks } from '@switchyard/service-kit';
+import { PinoLogger } from 'nestjs-pino';
+import { EVENTS_EXCHANGE } from '@switchyard/contracts';
+import { decodeDelivery, outboxRowToWire } from './event-codec.js';
+import type { HandlerRunner } from './event-context.js';
+import { EventPublisher } from './event-publisher.js';
+import type { MessagingLogger } from './messaging-logger.js';
+import { noopObserver, type MessagingObserver } from './messaging-observer.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
+import { SwitchyardServer } from './switchyard-server.js';
+
+export interface MessagingOptions {
+  /** The producing and consuming service, e.g. `user-service`: `appId`/`ce-source` of what it publishes. */
+  service: string;
+  rabbitmqUrl: string;
+  /** The service's own database: the outbox relay reads `outbox_events` there. */
+  databaseUrl: string;
+  /** Default `switchyard.events`. */
+  exchange?: string;
+  /** Relay tuning; defaults in outbox-relay.ts. */
+  relay?: { batchSize?: number; pollIntervalMs?: number; retentionMs?: number };
+  /** Metrics hooks (the observability issue backs them with Prometheus). */
+  observer?: MessagingObserver;
+}
+
+export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+
+/**
+ * The process's messaging: one broker connection, the publisher the outbox relay sends through, and the relay.
+ * Starts after every module has initialised; stops after the HTTP listener and the consumers (Nest closes those
+ * first), so the relay's last drain also publishes what in-flight handlers committed.
+ */
+@Injectable()
+export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly connection: RabbitMqConnection;
+  readonly publisher: EventPublisher;
+  readonly relay: OutboxRelay;
+  readonly logger: MessagingLogger;
+  readonly exchange: string;
+
+  constructor(
+    @Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions,
+    private readonly checks: HealthChecks,
+    logger: PinoLogger,
+  ) {
+    logger.setContext('Messaging');
+    this.logger = logger;
+    this.exchange = options.exchange ?? EVENTS_EXCHANGE.name;
+    const observer = options.observer ?? noopObserver;
+    this.connection = new RabbitMqConnection({ url: options.rabbitmqUrl, connectionName: options.service, logger });
+    this.publisher = new EventPublisher({ connection: this.connection, exchanges: [this.exchange], observer, logger });
+    this.relay = new OutboxRelay({
+      ...options.relay,
+      databaseUrl: options.databaseUrl,
+      logger,
+      canPublish: () => this.publisher.isReady,
+      publish: (row) => {
+        const wire = outboxRowToWire(row, options.service);
+        // The envelope's header type is closed; the publisher takes any header table.
+        return this.publisher.publish(this.exchange, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
+      },
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.checks.addReadinessCheck('broker', async () => {
+      const health = this.connection.health();
+      if (!this.connection.isReady) throw new Error(health.connected ? 'connected, still setting up channels' : 'not connected to RabbitMQ');
+      if (health.blocked) throw new Error('RabbitMQ has blocked publishing (memory or disk alarm)');
+    });
+    // Not awaited: with the broker down the service still starts (live, not ready) and connects when it can.
+    void this.connection.start().catch(() => undefined);
+    await this.publisher.start();
+    this.connection.onConnected(async () => this.relay.nudge()).catch(() => undefined);
+    this.relay.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+    await this.publisher.close();
+    await this.connection.close();
+  }
+}
+
+/** Outbox relay, publisher and broker connection for a service; global so handlers and the transport can reach them. */
+@Global()
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingOptions): DynamicModule {
+    return {
+      module: MessagingModule,
+      providers: [{ provide: MESSAGING_OPTIONS, useValue: options }, MessagingRuntime],
+      exports: [MessagingRuntime],
+    };
+  }
+}
+
+export interface EventTransportOptions {
+  /** The work queue, `<service>.<purpose>`, e.g. `order-service.user-events`. */
+  queue: string;
+  /** Usually `inboxHandlerRunner((work) => prisma.$transaction(work))`. */
+  runHandler: HandlerRunner;
+  retryDelaysMs?: readonly number[];
+  prefetch?: number;
+}
+
+/**
+ * Connects the Switchyard transport to a Nest app: `@EventPattern('<event type>')` methods of its controllers
+ * become the consumers of `queue`. Call before `app.startAllMicroservices()`.
+ */
+export function connectEventTransport(app: INestApplication, options: EventTransportOptions): void {
+  const runtime = app.get(MessagingRuntime);
+  const server = new SwitchyardServer({
+    connection: runtime.connection,
+    service: runtime.options.service,
+    queue: options.queue,
+    exchange: runtime.exchange,
+    decode: decodeDelivery,
+    runHandler: options.runHandler,
+    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+    ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+    ...(runtime.options.observer ? { observer: runtime.options.observer } : {}),
+    logger: runtime.logger,
+  });
+  const microservice = app.connectMicroservice<MicroserviceOptions>({ strategy: server });
+  // Handler errors must reach the transport as they are: it retries or dead-letters them with their class and message.
+  microservice.useGlobalFilters(new SwitchyardExceptionFilter());
+}

@@ -1,0 +1,236 @@
+import pg from 'pg';
+import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
+import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
+
+/** How many rows one claim takes: they are published pipelined, so a batch costs about one confirm round trip. */
+export const DEFAULT_RELAY_BATCH_SIZE = 100;
+/** Polling interval when no notification arrives (notifications are hints: a LISTEN connection can drop them). */
+export const DEFAULT_RELAY_POLL_INTERVAL_MS = 1_000;
+/** Sent rows are kept this long for inspection and replay, then deleted. */
+export const DEFAULT_OUTBOX_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
+/** Back-off after a failed publish of a row: doubles from 1 s up to 1 min. */
+const RETRY_BACKOFF_BASE_MS = 1_000;
+const RETRY_BACKOFF_MAX_MS = 60_000;
+/** How often sent rows past retention are purged. */
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+/** An outbox row as the relay reads it. */
+export interface OutboxRow {
+  id: string;
+  eventType: string;
+  eventVersion: number;
+  payload: unknown;
+  correlationId: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
+  createdAt: Date;
+  attempts: number;
+}
+
+/** Publishes one row with publisher confirms; resolves only once the broker has confirmed it. */
+export type OutboxRowPublisher = (row: OutboxRow) => Promise<void>;
+
+export interface OutboxRelayOptions {
+  databaseUrl: string;
+  publish: OutboxRowPublisher;
+  /** Rows per claim; default {@link DEFAULT_RELAY_BATCH_SIZE}. */
+  batchSize?: number;
+  /** Default {@link DEFAULT_RELAY_POLL_INTERVAL_MS}. */
+  pollIntervalMs?: number;
+  /** Default {@link DEFAULT_OUTBOX_RETENTION_MS}. */
+  retentionMs?: number;
+  /** Tells the relay whether publishing can work right now (the broker connection is up); it idles otherwise. */
+  canPublish?: () => boolean;
+  logger?: MessagingLogger;
+}
+
+/**
+ * Moves committed outbox rows to the broker. Safe with any number of replicas: each batch is claimed with
+ * `FOR UPDATE SKIP LOCKED` inside a transaction that publishes the rows (confirms pipelined), then marks the
+ * confirmed ones sent. A crash anywhere before the commit leaves the rows unsent, so they are published again:
+ * delivery is at least once, and consumers' inboxes make the effect exactly once.
+ */
+export class OutboxRelay {
+  private readonly pool: pg.Pool;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly retentionMs: number;
+  private readonly logger: MessagingLogger;
+  private listener: pg.Client | undefined;
+  private running = false;
+  private wake: (() => void) | undefined;
+  private pendingWake = false;
+  private loop: Promise<void> | undefined;
+  private lastPurgeAt = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? DEFAULT_RELAY_BATCH_SIZE;
+    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
+    this.retentionMs = options.retentionMs ?? DEFAULT_OUTBOX_RETENTION_MS;
+    this.logger = options.logger ?? silentLogger;
+    // Small: the relay holds one transaction at a time; the extra connection serves purges.
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+    this.pool.on('error', (error) => this.logger.warn(errorFields(error), 'outbox relay: idle database connection failed'));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.listen();
+    this.loop = this.run();
+  }
+
+  /** Wakes the relay now (tests, and the publisher after it reconnects). */
+  nudge(): void {
+    this.pendingWake = true;
+    this.wake?.();
+  }
+
+  /**
+   * Stops after publishing what is ready (a last drain, so a graceful shutdown leaves nothing it could have sent),
+   * then closes its connections.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    if (this.options.canPublish?.() ?? true) {
+      await this.drain().catch((error: unknown) => this.logger.warn(errorFields(error), 'outbox relay: final drain failed'));
+    }
+    await this.listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+
+  /** Publishes every row that is due, batch after batch; returns how many were confirmed. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { claimed, sent } = await this.relayBatch();
+      total += sent;
+      if (claimed < this.batchSize) return total;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.options.canPublish?.() ?? true) {
+          await this.drain();
+          await this.purgeIfDue();
+        }
+      } catch (error) {
+        this.logger.warn(errorFields(error), 'outbox relay: batch failed; retrying after the poll interval');
+      }
+      await this.sleep();
+    }
+  }
+
+  /** One claim-publish-mark cycle in one transaction. */
+  protected async relayBatch(): Promise<{ claimed: number; sent: number }> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<OutboxRow>(
+        `SELECT id, event_type AS "eventType", event_version AS "eventVersion", payload, correlation_id AS "correlationId",
+                traceparent, tracestate, created_at AS "createdAt", attempts
+           FROM outbox_events
+          WHERE sent_at IS NULL AND next_attempt_at <= now()
+          ORDER BY created_at, id
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return { claimed: 0, sent: 0 };
+      }
+      // Pipelined: every publish goes out before any confirm is awaited.
+      const results = await Promise.allSettled(rows.map((row) => this.options.publish(row)));
+      const sent: string[] = [];
+      const failed: Array<{ row: OutboxRow; error: string }> = [];
+      results.forEach((result, i) => {
+        const row = rows[i]!;
+        if (result.status === 'fulfilled') sent.push(row.id);
+        else failed.push({ row, error: describe(result.reason) });
+      });
+      await this.markSent(client, sent);
+      for (const { row, error } of failed) {
+        const backoffMs = Math.min(RETRY_BACKOFF_BASE_MS * 2 ** row.attempts, RETRY_BACKOFF_MAX_MS);
+        await client.query(
+          `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
+          [row.id, error.slice(0, 1000), String(backoffMs)],
+        );
+        this.logger.warn({ eventId: row.id, eventType: row.eventType, attempts: row.attempts + 1, retryInMs: backoffMs, error }, 'outbox relay: publish failed; will retry');
+      }
+      await client.query('COMMIT');
+      return { claimed: rows.length, sent: sent.length };
+    } catch (error) {
+      broken = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Marks confirmed rows sent, in the claiming transaction (a crash before the commit re-sends them). */
+  protected async markSent(client: pg.PoolClient, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await client.query('UPDATE outbox_events SET sent_at = now() WHERE id = ANY($1::uuid[])', [ids]);
+  }
+
+  private async purgeIfDue(): Promise<void> {
+    if (Date.now() - this.lastPurgeAt < PURGE_INTERVAL_MS) return;
+    this.lastPurgeAt = Date.now();
+    const { rowCount } = await this.pool.query(`DELETE FROM outbox_events WHERE sent_at < now() - ($1 || ' milliseconds')::interval`, [String(this.retentionMs)]);
+    if (rowCount) this.logger.info({ purged: rowCount }, 'outbox relay: purged sent events past retention');
+  }
+
+  /** LISTEN on its own connection; re-established after a drop, while polling covers the gap. */
+  private async listen(): Promise<void> {
+    while (this.running) {
+      const client = new pg.Client({ connectionString: this.options.databaseUrl });
+      try {
+        await client.connect();
+        client.on('notification', () => this.nudge());
+        const closed = new Promise<void>((resolve) => {
+          client.once('error', () => resolve());
+          client.once('end', () => resolve());
+        });
+        await client.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
+        this.listener = client;
+        this.nudge(); // rows committed while we were not listening
+        await closed;
+      } catch (error) {
+        if (this.running) this.logger.warn(errorFields(error), 'outbox relay: LISTEN connection failed; polling meanwhile');
+      } finally {
+        this.listener = undefined;
+        await client.end().catch(() => undefined);
+      }
+      if (this.running) await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
+    }
+  }
+
+  private sleep(): Promise<void> {
+    if (this.pendingWake || !this.running) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        this.pendingWake = false;
+        resolve();
+      };
+      const timer = setTimeout(done, this.pollIntervalMs);
+      this.wake = done;
+    });
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,77 @@
+// Public API of the RabbitMQ core: connection, topology, publisher, NestJS transport, failure routing, DLQ tools.
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_SECONDS,
+  DEFAULT_RECONNECT_INITIAL_DELAY_MS,
+  DEFAULT_RECONNECT_MAX_DELAY_MS,
+  RabbitMqConnection,
+} from './rabbitmq-connection.js';
+export type { ConnectedCallback, ConnectionHealth, RabbitMqConnectionOptions } from './rabbitmq-connection.js';
+
+export {
+  DEFAULT_DELIVERY_LIMIT,
+  DEFAULT_EXCHANGE,
+  DEFAULT_RETRY_DELAYS_MS,
+  deadLetterQueueName,
+  formatDelay,
+  planConsumerTopology,
+  planExchange,
+  retryQueueName,
+} from './topology-plan.js';
+export type { BindingPlan, ConsumerTopologyInput, ExchangePlan, QueueArgumentValue, QueuePlan, QueueRole, TopologyPlan } from './topology-plan.js';
+export { declareTopology } from './declare-topology.js';
+export type { ChannelFactory } from './declare-topology.js';
+
+export { DEFAULT_CONFIRM_TIMEOUT_MS, EventPublisher } from './event-publisher.js';
+export type { EventPublisherOptions, OutgoingMessage, PublisherStats, PublishProperties } from './event-publisher.js';
+
+export {
+  DEFAULT_PREFETCH,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  REQUEUE_DELAY_MS,
+  RESUBSCRIBE_DELAY_MS,
+  SWITCHYARD_TRANSPORT,
+  SwitchyardServer,
+} from './switchyard-server.js';
+export type { SwitchyardServerEvents, SwitchyardServerOptions, SwitchyardServerStatus } from './switchyard-server.js';
+export { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
+export { runHandlerDirectly } from './event-context.js';
+export type {
+  DecodedEvent,
+  DeliveryContext,
+  EventContext,
+  EventDecoder,
+  HandlerOutcome,
+  HandlerRunner,
+  IncomingMessage,
+  IncomingProperties,
+} from './event-context.js';
+
+export { deadLetterHeaders, describeFailure, FailureRouter, MAX_ERROR_MESSAGE_LENGTH, NonRetriableError, rejectionReason, retryHeaders } from './failure-routing.js';
+export type { FailedDelivery, FailureDecision, FailureDescription, FailureRouterOptions } from './failure-routing.js';
+export { BROKER_DEATH_HEADERS, HEADERS } from './message-headers.js';
+
+export { noopObserver } from './messaging-observer.js';
+export type { ConsumedEvent, ConsumeOutcome, DeadLetteredEvent, MessagingObserver, PublishedEvent, PublishOutcome, RetryEvent } from './messaging-observer.js';
+export { errorFields, maskUrl, silentLogger } from './messaging-logger.js';
+export type { MessagingLogger } from './messaging-logger.js';
+export {
+  ChannelClosedError,
+  ConnectionClosedError,
+  MessagingError,
+  PublishNackError,
+  PublishTimeoutError,
+  TopologyConflictError,
+  UnroutableMessageError,
+} from './messaging-errors.js';
+
+export {
+  DEFAULT_LIST_LIMIT,
+  listDeadLetters,
+  purgeDeadLetters,
+  replayDeadLetters,
+  resolveDeadLetterQueue,
+  showDeadLetter,
+  summarizeDeadLetter,
+} from './dlq-admin.js';
+export type { DeadLetter, DeadLetterList, DeadLetterSummary, ReplayOptions, ReplayResult } from './dlq-admin.js';
