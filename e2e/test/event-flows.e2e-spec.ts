@@ -120,7 +120,11 @@ describe('nothing lost, nothing doubled', () => {
       await count(platform.userDb.url, `SELECT count(*) AS n FROM outbox_events WHERE event_type = 'user.created'`),
     );
     expect(await count(platform.userDb.url, 'SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NULL')).toBe(0);
-    // Both services are ready again: they reconnected by themselves.
+    // The connections really were dropped (twice), and both services reconnected by themselves.
+    for (const service of [platform.users, platform.orders]) {
+      const messages = service.process.logLines().map((line) => line.msg);
+      expect(messages.filter((msg) => msg === 'rabbitmq connection lost; reconnecting').length).toBeGreaterThanOrEqual(2);
+    }
     expect((await fetch(`${platform.users.url}/health/ready`)).status).toBe(200);
     expect((await fetch(`${platform.orders.url}/health/ready`)).status).toBe(200);
   }, 60_000);

@@ -137,7 +137,7 @@ export class OutboxRelay {
                 traceparent, tracestate, created_at AS "createdAt", attempts
            FROM outbox_events
           WHERE sent_at IS NULL AND next_attempt_at <= now()
-          ORDER BY created_at, id
+          ORDER BY sequence
           LIMIT $1
           FOR UPDATE SKIP LOCKED`,
         [this.batchSize],

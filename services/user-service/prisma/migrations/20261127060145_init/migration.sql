@@ -15,6 +15,7 @@ CREATE TABLE "users" (
 -- CreateTable
 CREATE TABLE "outbox_events" (
     "id" UUID NOT NULL,
+    "sequence" BIGSERIAL NOT NULL,
     "event_type" TEXT NOT NULL,
     "event_version" INTEGER NOT NULL,
     "payload" JSONB NOT NULL,

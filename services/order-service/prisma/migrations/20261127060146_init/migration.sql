@@ -42,6 +42,7 @@ CREATE TABLE "order_items" (
 -- CreateTable
 CREATE TABLE "outbox_events" (
     "id" UUID NOT NULL,
+    "sequence" BIGSERIAL NOT NULL,
     "event_type" TEXT NOT NULL,
     "event_version" INTEGER NOT NULL,
     "payload" JSONB NOT NULL,
