@@ -10,7 +10,6 @@ import type { MessagingLogger } from './messaging-logger.js';
 import { noopObserver, type MessagingObserver } from './messaging-observer.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
-import { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
 import { SwitchyardServer } from './switchyard-server.js';
 
 export interface MessagingOptions {
@@ -126,7 +125,7 @@ export function connectEventTransport(app: INestApplication, options: EventTrans
     ...(runtime.options.observer ? { observer: runtime.options.observer } : {}),
     logger: runtime.logger,
   });
-  const microservice = app.connectMicroservice<MicroserviceOptions>({ strategy: server });
-  // Handler errors must reach the transport as they are: it retries or dead-letters them with their class and message.
-  microservice.useGlobalFilters(new SwitchyardExceptionFilter());
+  // Error pass-through is applied per handler by `@OnEvent`: Nest wires a connected microservice's listeners at
+  // once, before global filters could be added to it.
+  app.connectMicroservice<MicroserviceOptions>({ strategy: server });
 }

@@ -133,6 +133,50 @@ describe('POST /users', () => {
   });
 });
 
+describe('events published through the outbox', () => {
+  async function outbox(): Promise<Array<{ id: string; event_type: string; event_version: number; payload: Record<string, unknown> }>> {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      return (await client.query('SELECT id, event_type, event_version, payload FROM outbox_events ORDER BY sequence')).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('writes user.created v2 in the same transaction as the user, without the password or its hash', async () => {
+    const before = (await outbox()).length;
+    const user = await createUser({ marketingOptIn: true, locale: 'de-CH' });
+    const rows = await outbox();
+    expect(rows).toHaveLength(before + 1);
+    const row = rows.at(-1)!;
+    expect(row).toMatchObject({ event_type: 'user.created', event_version: 2 });
+    expect(row.payload).toEqual({ userId: user.id, email: user.email, name: user.name, marketingOptIn: true, locale: 'de-CH', occurredAt: user.createdAt });
+  });
+
+  it('publishes nothing when the write is rolled back (duplicate email)', async () => {
+    const user = await createUser();
+    const before = await outbox();
+    await http.post('/users').send(newUser({ email: user.email })).expect(409);
+    expect(await outbox()).toEqual(before);
+  });
+
+  it('publishes user.updated with only the changed fields, and nothing for a change to the same value', async () => {
+    const user = await createUser();
+    await http.patch(`/users/${user.id}`).send({ name: 'Changed', email: user.email }).expect(200);
+    const rows = await outbox();
+    expect(rows.at(-1)).toMatchObject({ event_type: 'user.updated', payload: { userId: user.id, changes: { name: 'Changed' } } });
+    await http.patch(`/users/${user.id}`).send({ name: 'Changed' }).expect(200);
+    expect(await outbox()).toHaveLength(rows.length);
+  });
+
+  it('publishes user.deleted with the delete', async () => {
+    const user = await createUser();
+    await http.delete(`/users/${user.id}`).expect(204);
+    expect((await outbox()).at(-1)).toMatchObject({ event_type: 'user.deleted', payload: { userId: user.id } });
+  });
+});
+
 describe('GET /users/:id', () => {
   it('returns the user', async () => {
     const user = await createUser();
