@@ -70,24 +70,28 @@ export function resolveDeadLetterQueue(queue: string): string {
 export async function listDeadLetters(connection: ChannelModel, queue: string, options: { limit?: number } = {}): Promise<DeadLetterList> {
   const dlq = resolveDeadLetterQueue(queue);
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-  return withReadChannel(connection, async (channel) => {
-    const { messageCount } = await channel.checkQueue(dlq);
+  let total = 0;
+  const list = await withReadChannel(connection, async (channel) => {
+    ({ messageCount: total } = await channel.checkQueue(dlq));
     const items: DeadLetterSummary[] = [];
-    for (let i = 0; i < Math.min(limit, messageCount); i++) {
+    for (let i = 0; i < Math.min(limit, total); i++) {
       const message = await channel.get(dlq, { noAck: false });
       if (!message) break;
       items.push(summarizeDeadLetter(message));
     }
-    return { queue: dlq, total: messageCount, items };
+    return { queue: dlq, total, items };
   });
+  await waitForRequeue(connection, dlq, total);
+  return list;
 }
 
 /** Finds one dead letter by event id (the first copy), without consuming it. */
 export async function showDeadLetter(connection: ChannelModel, queue: string, eventId: string): Promise<DeadLetter | undefined> {
   const dlq = resolveDeadLetterQueue(queue);
-  return withReadChannel(connection, async (channel) => {
-    const { messageCount } = await channel.checkQueue(dlq);
-    for (let i = 0; i < messageCount; i++) {
+  let total = 0;
+  const letter = await withReadChannel(connection, async (channel): Promise<DeadLetter | undefined> => {
+    ({ messageCount: total } = await channel.checkQueue(dlq));
+    for (let i = 0; i < total; i++) {
       const message = await channel.get(dlq, { noAck: false });
       if (!message) break;
       if (message.properties.messageId === eventId) {
@@ -96,6 +100,8 @@ export async function showDeadLetter(connection: ChannelModel, queue: string, ev
     }
     return undefined;
   });
+  await waitForRequeue(connection, dlq, total);
+  return letter;
 }
 
 /**
@@ -118,9 +124,10 @@ export async function replayDeadLetters(connection: ChannelModel, queue: string,
   publisher.on('return', (message: Message) => {
     returned = (message.fields as unknown as { replyText?: string }).replyText ?? 'NO_ROUTE';
   });
+  let messageCount: number;
   try {
     // Only as many gets as there were messages: the ones skipped stay unacked, so no message is seen twice.
-    const { messageCount } = await reader.checkQueue(dlq);
+    ({ messageCount } = await reader.checkQueue(dlq));
     for (let i = 0; i < messageCount; i++) {
       const message = await reader.get(dlq, { noAck: false });
       if (!message) break;
@@ -143,6 +150,7 @@ export async function replayDeadLetters(connection: ChannelModel, queue: string,
     await publisher.close().catch(() => undefined);
     await reader.close().catch(() => undefined);
   }
+  await waitForRequeue(connection, dlq, messageCount - result.replayed.length);
   result.notFound = [...wanted].filter((id) => !seen.has(id));
   return result;
 }
@@ -275,6 +283,29 @@ async function withReadChannel<T>(connection: ChannelModel, read: (channel: Chan
   } finally {
     // Closing returns every unacked message to the queue: reading consumed nothing.
     if (!closed) await channel.close().catch(() => undefined);
+  }
+}
+
+/** How long to wait for messages handed back by a closed read channel to be ready again: 2 s. */
+const REQUEUE_SETTLE_TIMEOUT_MS = 2_000;
+
+/**
+ * A quorum queue takes back the messages of a closed channel asynchronously. Wait (bounded) until the queue is
+ * back to `expected` ready messages, so that a `list` followed at once by `replay` sees every message.
+ */
+async function waitForRequeue(connection: ChannelModel, queue: string, expected: number): Promise<void> {
+  if (expected <= 0) return;
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    const deadline = Date.now() + REQUEUE_SETTLE_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const { messageCount } = await channel.checkQueue(queue);
+      if (messageCount >= expected) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await channel.close().catch(() => undefined);
   }
 }
 

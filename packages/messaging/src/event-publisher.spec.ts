@@ -101,11 +101,11 @@ describe('EventPublisher', () => {
       await slowPublisher.start();
     });
     afterAll(async () => {
-      proxy.thaw();
+      proxy?.thaw();
       await slowPublisher?.close();
       await proxied?.close();
       await proxy?.close();
-    });
+    }, 20_000);
 
     it('rejects with PublishTimeoutError ("unknown, send again") when no confirm comes in time', async () => {
       await expect(publishEvent(slowPublisher, EXCHANGE, 'thing.happened', {})).resolves.toEqual(expect.any(String));
@@ -122,16 +122,26 @@ describe('EventPublisher', () => {
     });
 
     it('rejects every pending publish with ChannelClosedError when the connection dies, then publishes again after the reconnect', async () => {
-      proxy.freeze();
-      const pending = Array.from({ length: 5 }, () => publishEvent(slowPublisher, EXCHANGE, 'thing.happened', {}).catch((caught: unknown) => caught));
-      await vhost.closeAllConnections('publisher spec');
+      const patient = new EventPublisher({ connection: proxied });
+      await patient.start();
+      try {
+        proxy.freeze();
+        const pending = Array.from({ length: 5 }, () => publishEvent(patient, EXCHANGE, 'thing.happened', {}).catch((caught: unknown) => caught));
+        await waitFor('publishes in flight', () => patient.stats().inFlight === 5);
 
-      const errors = await Promise.all(pending);
+        proxy.cut();
+        const errors = await Promise.all(pending);
 
-      expect(errors.every((error) => error instanceof ChannelClosedError)).toBe(true);
-      proxy.thaw();
-      await waitFor('publisher back after reconnect', () => slowPublisher.isReady, 10_000);
-      await expect(publishEvent(slowPublisher, EXCHANGE, 'thing.happened', {})).resolves.toEqual(expect.any(String));
+        expect(errors.map((error) => (error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)))).toEqual(
+          Array(5).fill(expect.stringMatching(/^ChannelClosedError: /)),
+        );
+        expect(patient.stats().failed).toBe(5);
+        await waitFor('publisher back after reconnect', () => patient.isReady, 10_000);
+        await expect(publishEvent(patient, EXCHANGE, 'thing.happened', {})).resolves.toEqual(expect.any(String));
+      } finally {
+        proxy.thaw();
+        await patient.close();
+      }
     });
   });
 

@@ -1,4 +1,5 @@
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
+import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
 import { declareTopology } from './declare-topology.js';
 import { ChannelClosedError, PublishNackError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
@@ -139,7 +140,7 @@ export class EventPublisher {
     if (!slot || slot.closed) return;
     // Every pending publish has its own timeout, so this wait is bounded by the confirm timeout.
     if (slot.pending.size > 0) await new Promise<void>((resolve) => (slot.onIdle = resolve));
-    await slot.channel.close().catch(() => undefined);
+    await settledWithin(slot.channel.close(), CLOSE_TIMEOUT_MS);
   }
 
   private async send(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
@@ -252,10 +253,12 @@ export class EventPublisher {
       if (this.slot !== slot) return;
       this.slot = undefined;
       // A channel-level error (e.g. publishing to a missing exchange) leaves the connection up: reopen on it.
-      // A lost connection is handled by the reconnect, which runs setUp again.
-      if (!this.closing && this.options.connection.current() === model) {
+      // A lost connection is handled by the reconnect, which runs setUp again. Channels close just before their
+      // connection reports its own close, so look again on the next turn of the event loop.
+      setImmediate(() => {
+        if (this.closing || this.slot || this.options.connection.current() !== model) return;
         this.openChannel(model).catch((error: unknown) => this.logger.error(errorFields(error), 'could not reopen the publisher channel'));
-      }
+      });
     });
     if (this.closing) {
       await channel.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
+import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
 import { ConnectionClosedError } from './messaging-errors.js';
 import { errorFields, maskUrl, type MessagingLogger, silentLogger } from './messaging-logger.js';
 
@@ -81,7 +82,10 @@ export class RabbitMqConnection {
     this.firstConnect = { promise, resolve, reject };
   }
 
-  /** Connects (retrying with backoff until it works or `close()` is called) and keeps reconnecting after losses. */
+  /**
+   * Connects (retrying with backoff until it works or `close()` is called) and keeps reconnecting after losses.
+   * Resolves once connected with every setup registered so far done; rejects only if `close()` comes first.
+   */
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new ConnectionClosedError());
     if (!this.started) {
@@ -94,6 +98,8 @@ export class RabbitMqConnection {
   /**
    * Registers `setup` to run on every (re)connect. When already connected it runs now, and the returned promise
    * rejects if it fails on a live connection (then it is not kept). Resolves to a function that unregisters it.
+   * A setup that fails after a reconnect drops that connection and the reconnect starts over with backoff.
+   * Channels opened in a setup need an `error` listener: an unheard channel error would take the connection down.
    */
   async onConnected(setup: ConnectedCallback): Promise<() => void> {
     if (this.closed) throw new ConnectionClosedError();
@@ -140,7 +146,7 @@ export class RabbitMqConnection {
     const model = this.model;
     this.model = undefined;
     this.setupComplete = false;
-    if (model) await model.close().catch(() => undefined);
+    if (model) await closeModel(model);
     await this.connecting;
     this.logger.info({ url: this.maskedUrl }, 'rabbitmq connection closed');
   }
@@ -162,7 +168,7 @@ export class RabbitMqConnection {
         continue;
       }
       if (this.closed) {
-        await model.close().catch(() => undefined);
+        await closeModel(model);
         return;
       }
       this.adopt(model);
@@ -187,7 +193,6 @@ export class RabbitMqConnection {
       this.logger.info({ url: this.maskedUrl }, 'rabbitmq unblocked this connection');
     });
     this.logger.info({ url: this.maskedUrl }, 'rabbitmq connected');
-    this.firstConnect.resolve();
     this.enqueueSetup(async () => {
       for (const registration of [...this.registrations]) await this.runRegistration(registration, model);
     }).then(
@@ -195,13 +200,14 @@ export class RabbitMqConnection {
         if (this.model !== model) return;
         this.setupComplete = true;
         this.failures = 0;
+        this.firstConnect.resolve();
       },
       (error: unknown) => {
         if (this.model !== model || this.closed) return;
         // A half set-up connection would look healthy while consuming nothing: drop it and try again with backoff.
         this.failures++;
         this.logger.error({ url: this.maskedUrl, ...errorFields(error) }, 'setup after connect failed; reconnecting');
-        void model.close().catch(() => undefined);
+        void closeModel(model);
       },
     );
   }
@@ -259,4 +265,11 @@ function parseUrl(url: string): URL {
   }
   if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') throw new TypeError(`RabbitMQ URL must start with amqp:// or amqps://, got ${maskUrl(url)}`);
   return parsed;
+}
+
+/** Closes politely, but a broker that never sends close-ok (or a dead path) must not hang a shutdown: then the socket goes. */
+async function closeModel(model: ChannelModel): Promise<void> {
+  if (await settledWithin(model.close(), CLOSE_TIMEOUT_MS)) return;
+  // amqplib keeps the socket on its internal connection; no public API aborts a connection.
+  (model.connection as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.();
 }

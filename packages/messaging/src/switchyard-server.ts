@@ -2,6 +2,7 @@ import { type CustomTransportStrategy, type MessageHandler, Server } from '@nest
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { isObservable, lastValueFrom } from 'rxjs';
+import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
 import { declareTopology } from './declare-topology.js';
 import {
   type DecodedEvent,
@@ -77,6 +78,8 @@ interface Consumer {
   model: ChannelModel;
   consumerTag: string | undefined;
   alive: boolean;
+  /** The broker confirmed the cancel: no more deliveries come. */
+  cancelled: boolean;
 }
 
 /**
@@ -122,7 +125,11 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     this.emitter.on('error', () => undefined);
   }
 
-  /** Nest calls this once the handlers are registered. Reports a bad setup (e.g. a topology conflict) through `callback`. */
+  /**
+   * Nest calls this once the handlers are registered. If the connection is up, declares and consumes now and
+   * reports a bad setup (e.g. a topology conflict) through `callback`; if not, returns at once and consumes as
+   * soon as the connection is made (watch `isConsuming` / the connection's `isReady`).
+   */
   async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
     try {
       await this.start();
@@ -152,9 +159,10 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     return this.options.connection as T;
   }
 
-  /** Consuming on a live channel (for readiness). */
+  /** Consuming on a live channel (for readiness); false from the moment `close()` has cancelled the consumer. */
   get isConsuming(): boolean {
-    return this.consumer?.alive === true && this.consumer.consumerTag !== undefined;
+    const consumer = this.consumer;
+    return consumer !== undefined && consumer.alive && consumer.consumerTag !== undefined && !consumer.cancelled;
   }
 
   /** The event types the queue is bound to: those with a registered `@EventPattern` handler. */
@@ -182,10 +190,17 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       deadLetter: options.deadLetter,
     });
     if (!Number.isSafeInteger(options.prefetch ?? DEFAULT_PREFETCH) || (options.prefetch ?? DEFAULT_PREFETCH) < 1) throw new TypeError('prefetch must be a positive integer');
-    await options.connection.start();
+    // Not awaited: with the broker down the app still starts (live, not ready) and consumes once connected.
+    // When the connection is already up, the setup below runs now and a failure (say a topology conflict) fails listen.
+    options.connection.start().catch(() => undefined);
     // The publisher registers first, so on every reconnect its channel is back before deliveries can fail.
-    await this.publisher.start();
-    this.unregister = await options.connection.onConnected((model) => this.setUp(model));
+    try {
+      await this.publisher.start();
+      this.unregister = await options.connection.onConnected((model) => this.setUp(model));
+    } catch (error) {
+      await this.publisher.close();
+      throw error;
+    }
     this.log.info({ queue: options.queue, eventTypes: this.plan.bindings.map((b) => b.routingKey) }, 'consuming events');
   }
 
@@ -194,7 +209,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     if (this.stopping) return;
     await declareTopology(model, plan);
     const channel = await model.createChannel();
-    const consumer: Consumer = { channel, model, consumerTag: undefined, alive: true };
+    const consumer: Consumer = { channel, model, consumerTag: undefined, alive: true, cancelled: false };
     channel.on('error', (error: Error) => this.log.warn({ queue: this.options.queue, ...errorFields(error) }, 'consumer channel error'));
     channel.on('close', () => this.onChannelClosed(consumer));
     try {
@@ -345,7 +360,10 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     this.unregister?.();
     this.unregister = undefined;
     const consumer = this.consumer;
-    if (consumer?.alive && consumer.consumerTag) await consumer.channel.cancel(consumer.consumerTag).catch(() => undefined);
+    if (consumer?.alive && consumer.consumerTag) {
+      await settledWithin(consumer.channel.cancel(consumer.consumerTag), CLOSE_TIMEOUT_MS);
+      consumer.cancelled = true;
+    }
     const deadline = Date.now() + (this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
     while (this.inFlight.size > 0 && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
@@ -356,7 +374,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       this.log.warn({ queue: this.options.queue, inFlight: this.inFlight.size }, 'shutdown timeout: handlers still running; their messages return to the queue');
     }
     this.stopped = true;
-    if (consumer?.alive) await consumer.channel.close().catch(() => undefined);
+    if (consumer?.alive) await settledWithin(consumer.channel.close(), CLOSE_TIMEOUT_MS);
     await this.publisher.close();
     this._status$.next('disconnected');
   }

@@ -9,10 +9,12 @@ export interface TcpProxy {
   freeze(): void;
   /** Deliver what was held and go on forwarding. */
   thaw(): void;
+  /** Drop every open connection mid-stream (what was held is lost), as a network cut would; new ones work. */
+  cut(): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1', listenPort = 0): Promise<TcpProxy> {
   let frozen = false;
   const pairs = new Set<{ client: Socket; upstream: Socket; held: Buffer[] }>();
   const server: Server = createServer((client) => {
@@ -29,7 +31,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(listenPort, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   return {
@@ -40,6 +42,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     thaw: () => {
       frozen = false;
       for (const pair of pairs) for (const chunk of pair.held.splice(0)) pair.client.write(chunk);
+    },
+    cut: () => {
+      frozen = false;
+      for (const pair of [...pairs]) {
+        pair.held.length = 0;
+        pair.client.destroy();
+        pair.upstream.destroy();
+      }
     },
     close: async () => {
       for (const pair of pairs) {

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { MessagingRuntime } from '@switchyard/messaging';
 import { createServiceApp } from '@switchyard/service-kit';
 import { AppModule, SERVICE_NAME } from '../src/app.module.js';
 import { loadUserServiceConfig } from '../src/config.js';
@@ -19,5 +20,7 @@ export async function startUserServiceApp(databaseUrl: string, rabbitmqUrl: stri
   });
   await app.init();
   await app.startAllMicroservices();
+  // Connected, with the consumer and publisher set up: what readiness waits for in production too.
+  await app.get(MessagingRuntime).connection.start();
   return app;
 }
