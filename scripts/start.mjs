@@ -56,8 +56,8 @@ if (!(await reachable(postgresUrl, 5432))) {
   process.exit(1);
 }
 if (!(await reachable(rabbitmqUrl, 5672))) {
-  // The services do not use the broker yet (the messaging layer comes next); warn so the setup is ready for it.
-  console.warn(`! RabbitMQ is not reachable at ${new URL(rabbitmqUrl).host} (RABBITMQ_URL); the services will need it once messaging lands.${howToGetThem}`);
+  console.error(`✖ RabbitMQ is not reachable at ${new URL(rabbitmqUrl).host} (RABBITMQ_URL).${howToGetThem}`);
+  process.exit(1);
 }
 
 console.log('▶ building (prisma generate + tsc -b)');
