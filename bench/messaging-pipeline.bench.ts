@@ -23,12 +23,11 @@ import {
   type SqlTransaction,
   type TransactionRunner,
 } from '@switchyard/messaging';
-import { createTestDatabase, createTestVhost } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, pgTransactions } from '@switchyard/testing';
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
 /** Concurrent business transactions writing to the outbox in the pipeline scenario (like concurrent HTTP requests). */
@@ -149,28 +148,10 @@ async function transport(url: string): Promise<Result> {
   return summarise('transport: EventPublisher → SwitchyardServer', startedAt, finishedAt, latencies);
 }
 
-function pgRunner(pool: pg.Pool): TransactionRunner {
-  return async (work) => {
-    const client = await pool.connect();
-    const tx: SqlTransaction = { $executeRawUnsafe: async (sql, ...values) => (await client.query(sql, values)).rowCount ?? 0 };
-    try {
-      await client.query('BEGIN');
-      const result = await work(tx);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
-}
-
 /** The full path every Switchyard event takes: outbox → relay → transport → inbox + handler write, in one run. */
 async function pipeline(url: string, databaseUrl: string): Promise<Result> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: WRITERS + 12 });
-  const run = pgRunner(pool);
+  const transactions = pgTransactions(databaseUrl, WRITERS + 12);
+  const run: TransactionRunner = (work) => transactions.run(work);
   const connection = new RabbitMqConnection({ url });
   await connection.start();
   const publisher = new EventPublisher({ connection, exchanges: [EXCHANGE] });
@@ -212,7 +193,7 @@ async function pipeline(url: string, databaseUrl: string): Promise<Result> {
   await relay.stop();
   await publisher.close();
   await connection.close();
-  await pool.end();
+  await transactions.end();
   return summarise('pipeline: outbox → relay → transport → inbox', startedAt, finishedAt, latencies);
 }
 

@@ -1,11 +1,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { UserDeletedV1 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, pgTransactions, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { pgTransactions } from '../test/pg-transaction.js';
 import { outboxRowToWire } from './event-codec.js';
 import { EventPublisher } from './event-publisher.js';
 import { inboxHandlerRunner } from './inbox.js';
@@ -174,7 +173,7 @@ describe('OutboxRelay', () => {
     expect(await unsentCount()).toBe(0);
 
     const messages = await waitFor('both copies of every event', async () => ((await channel.checkQueue(QUEUE)).messageCount === 10 ? drainQueue() : undefined));
-    const runner = inboxHandlerRunner(tx.run);
+    const runner = inboxHandlerRunner((work) => tx.run(work));
     const outcomes: string[] = [];
     for (const message of messages) {
       const eventId = message.properties.messageId as string;
@@ -194,7 +193,7 @@ describe('OutboxRelay', () => {
 describe('inbox', () => {
   it('lets exactly one of two concurrent deliveries of the same event take effect', async () => {
     const eventId = randomUUID();
-    const runner = inboxHandlerRunner(tx.run);
+    const runner = inboxHandlerRunner((work) => tx.run(work));
     const handle = () =>
       runner({ eventId, type: 'user.deleted', queue: QUEUE }, async (t) => {
         await t.$executeRawUnsafe('INSERT INTO effects (event_id, label) VALUES ($1::uuid, $2)', eventId, 'concurrent');
@@ -207,7 +206,7 @@ describe('inbox', () => {
 
   it('lets a redelivery take effect when the first attempt rolled back', async () => {
     const eventId = randomUUID();
-    const runner = inboxHandlerRunner(tx.run);
+    const runner = inboxHandlerRunner((work) => tx.run(work));
     await expect(runner({ eventId, type: 'user.deleted', queue: QUEUE }, async () => Promise.reject(new Error('handler failed')))).rejects.toThrow('handler failed');
     await expect(
       runner({ eventId, type: 'user.deleted', queue: QUEUE }, async (t) => {
