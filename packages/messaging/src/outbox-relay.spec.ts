@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { UserDeletedV1 } from '@switchyard/contracts';
+import { UserCreatedV2, UserDeletedV1 } from '@switchyard/contracts';
 import { createTestDatabase, createTestVhost, pgTransactions, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -129,6 +129,19 @@ describe('OutboxRelay', () => {
     const [id] = await commitEvents(1);
     const message = await waitFor('the event on the queue', () => channel.get(QUEUE, { noAck: true }), 5_000);
     expect(message && message.properties.messageId).toBe(id);
+  });
+
+  it('deletes sent events once they are past retention, and never unsent ones', async () => {
+    // Nothing is bound to user.created here: that event stays unsent (returned, backing off).
+    const userId = randomUUID();
+    const unsent = await tx.run((t) =>
+      addToOutbox(t, UserCreatedV2, { userId, email: 'kept@example.com', name: 'Kept', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() }),
+    );
+    const [sent] = await commitEvents(1);
+    // The routable one is published, then purged (retention 1 ms) by the running relay.
+    relay({ retentionMs: 1 }).start();
+    await waitFor('the sent event to be purged', async () => (await tx.query('SELECT 1 FROM outbox_events WHERE id = $1', [sent])).rowCount === 0);
+    expect((await tx.query('SELECT sent_at FROM outbox_events WHERE id = $1', [unsent])).rows).toEqual([{ sent_at: null }]);
   });
 
   it('keeps an unroutable event unsent, records why, and backs off', async () => {
