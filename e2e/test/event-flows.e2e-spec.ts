@@ -77,6 +77,12 @@ describe('user events keep order-service’s customer profiles', () => {
       return response.body.status === 'CANCELLED' ? response.body : undefined;
     });
     expect(order.cancelReason).toBe('customer_deleted');
+    // …and the cancellation was announced, in the same transaction, like any other.
+    expect(
+      await count(platform.orderDb.url, `SELECT count(*) AS n FROM outbox_events WHERE event_type = 'order.cancelled' AND payload->>'orderId' = $1 AND payload->>'reason' = 'customer_deleted'`, [
+        placed.body.id,
+      ]),
+    ).toBe(1);
     const refused = await http<{ message: string }>(platform.orders.url, 'POST', '/orders', { userId: user.id, items: [{ sku: 'X', quantity: 1, unitPriceCents: 1 }] });
     expect(refused.status).toBe(422);
   }, 30_000);
