@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and RabbitMQ are installed and running on a Debian machine (run as root).
+# Makes sure PostgreSQL and RabbitMQ are installed and running, and prometheus/promtool installed (the observability
+# tests run them, never as a service), on a Debian machine (run as root).
 # CI calls it; on a developer machine `npm start` tells you to when either is missing.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ fi
 missing=()
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 command -v rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
+# promtool and prometheus: the observability tests check the rules and scrape the services with a real Prometheus.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-infra: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -92,7 +92,8 @@ function readable(line) {
 }
 
 const children = services.map((service) => {
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  // The preload starts OpenTelemetry before the service loads; without OTEL_EXPORTER_OTLP_ENDPOINT it does nothing.
+  const child = spawn(process.execPath, ['--import', '@switchyard/telemetry/register', 'dist/main.js'], {
     cwd: `${root}${service.dir}`,
     env: { ...process.env, PORT: String(service.port), DATABASE_URL: service.databaseUrl, RABBITMQ_URL: rabbitmqUrl },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,3 +11,9 @@ export { connectEventTransport, MESSAGING_OPTIONS, MessagingModule, MessagingRun
 export type { EventTransportOptions, MessagingOptions } from './messaging.module.js';
 export { OnEvent } from './on-event.decorator.js';
 export type { EventHandlerMethod } from './on-event.decorator.js';
+export { PrometheusMessagingObserver, UNKNOWN_EVENT_TYPE } from './prometheus-observer.js';
+export type { PrometheusMessagingObserverOptions } from './prometheus-observer.js';
+export { consumerQueues, DEFAULT_METRICS_SAMPLE_INTERVAL_MS, QueueDepthSampler } from './queue-depth-sampler.js';
+export type { QueueDepthSamplerOptions } from './queue-depth-sampler.js';
+export { OutboxMetrics } from './outbox-metrics.js';
+export type { OutboxMetricsOptions } from './outbox-metrics.js';

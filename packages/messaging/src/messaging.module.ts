@@ -1,13 +1,18 @@
-import { type DynamicModule, Global, Inject, Injectable, type INestApplication, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Injectable, type INestApplication, Module, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { HealthChecks } from '@switchyard/service-kit';
+import { ServiceMetrics } from '@switchyard/telemetry';
 import { PinoLogger } from 'nestjs-pino';
 import { EVENTS_EXCHANGE } from '@switchyard/contracts';
 import { decodeDelivery, outboxRowToWire } from './event-codec.js';
 import type { HandlerRunner } from './event-context.js';
 import { EventPublisher } from './event-publisher.js';
+import { tracePublish } from './message-tracing.js';
 import type { MessagingLogger } from './messaging-logger.js';
-import { noopObserver, type MessagingObserver } from './messaging-observer.js';
+import { noopObserver, notify, type MessagingObserver } from './messaging-observer.js';
+import { OutboxMetrics } from './outbox-metrics.js';
+import { PrometheusMessagingObserver } from './prometheus-observer.js';
+import { consumerQueues, QueueDepthSampler } from './queue-depth-sampler.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 import { SwitchyardServer } from './switchyard-server.js';
@@ -22,8 +27,10 @@ export interface MessagingOptions {
   exchange?: string;
   /** Relay tuning; defaults in outbox-relay.ts. */
   relay?: { batchSize?: number; pollIntervalMs?: number; retentionMs?: number };
-  /** Metrics hooks (the observability issue backs them with Prometheus). */
+  /** Extra metrics hooks; with service-kit's `MetricsModule` imported, the Prometheus series are recorded anyway. */
   observer?: MessagingObserver;
+  /** How often queue depths and the outbox backlog are sampled for Prometheus; default 15 s. */
+  metricsSampleIntervalMs?: number;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -40,28 +47,42 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
   readonly relay: OutboxRelay;
   readonly logger: MessagingLogger;
   readonly exchange: string;
+  /** What the publisher and every transport report to: `options.observer` and, with metrics, Prometheus. */
+  readonly observer: MessagingObserver;
+  /** Present when the app has `ServiceMetrics` (service-kit's `MetricsModule`); transports add their queues. */
+  readonly queueDepth: QueueDepthSampler | undefined;
+  private readonly outboxMetrics: OutboxMetrics | undefined;
 
   constructor(
     @Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions,
     private readonly checks: HealthChecks,
     logger: PinoLogger,
+    @Optional() @Inject(ServiceMetrics) metrics?: ServiceMetrics,
   ) {
     logger.setContext('Messaging');
     this.logger = logger;
     this.exchange = options.exchange ?? EVENTS_EXCHANGE.name;
-    const observer = options.observer ?? noopObserver;
+    this.observer = combineObservers([options.observer, metrics ? new PrometheusMessagingObserver(metrics.registry) : undefined]);
+    const observer = this.observer;
     this.connection = new RabbitMqConnection({ url: options.rabbitmqUrl, connectionName: options.service, logger });
     this.publisher = new EventPublisher({ connection: this.connection, exchanges: [this.exchange], observer, logger });
+    if (metrics) {
+      const sampling = { registry: metrics.registry, logger, ...(options.metricsSampleIntervalMs ? { intervalMs: options.metricsSampleIntervalMs } : {}) };
+      this.queueDepth = new QueueDepthSampler({ connection: this.connection, ...sampling });
+      this.outboxMetrics = new OutboxMetrics({ databaseUrl: options.databaseUrl, ...sampling });
+    }
     this.relay = new OutboxRelay({
       ...options.relay,
       databaseUrl: options.databaseUrl,
       logger,
       canPublish: () => this.publisher.isReady,
-      publish: (row) => {
-        const wire = outboxRowToWire(row, options.service);
-        // The envelope's header type is closed; the publisher takes any header table.
-        return this.publisher.publish(this.exchange, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
-      },
+      publish: (row) =>
+        // A PRODUCER span continuing the context stored with the row; its own context goes out in the headers.
+        tracePublish({ exchange: this.exchange, routingKey: row.eventType, messageId: row.id, traceparent: row.traceparent, tracestate: row.tracestate }, async (traceHeaders) => {
+          const wire = outboxRowToWire({ ...row, traceparent: traceHeaders.traceparent ?? null, tracestate: traceHeaders.tracestate ?? null }, options.service);
+          // The envelope's header type is closed; the publisher takes any header table.
+          return this.publisher.publish(this.exchange, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
+        }),
     });
   }
 
@@ -76,9 +97,12 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     await this.publisher.start();
     this.connection.onConnected(async () => this.relay.nudge()).catch(() => undefined);
     this.relay.start();
+    void this.queueDepth?.start();
+    this.outboxMetrics?.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.queueDepth?.stop(), this.outboxMetrics?.stop()]);
     await this.relay.stop();
     await this.publisher.close();
     await this.connection.close();
@@ -122,10 +146,24 @@ export function connectEventTransport(app: INestApplication, options: EventTrans
     runHandler: options.runHandler,
     ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
     ...(options.prefetch ? { prefetch: options.prefetch } : {}),
-    ...(runtime.options.observer ? { observer: runtime.options.observer } : {}),
+    observer: runtime.observer,
     logger: runtime.logger,
   });
+  runtime.queueDepth?.watch(consumerQueues(options.queue, options.retryDelaysMs));
   // Error pass-through is applied per handler by `@OnEvent`: Nest wires a connected microservice's listeners at
   // once, before global filters could be added to it.
   app.connectMicroservice<MicroserviceOptions>({ strategy: server });
+}
+
+/** One observer calling each of `observers` (each call isolated: one that throws does not starve the others). */
+function combineObservers(observers: ReadonlyArray<MessagingObserver | undefined>): MessagingObserver {
+  const present = observers.filter((o): o is MessagingObserver => o !== undefined);
+  if (present.length === 0) return noopObserver;
+  if (present.length === 1) return present[0]!;
+  return {
+    consumed: (event) => present.forEach((o) => notify(o, 'consumed', event)),
+    retry: (event) => present.forEach((o) => notify(o, 'retry', event)),
+    deadLettered: (event) => present.forEach((o) => notify(o, 'deadLettered', event)),
+    published: (event) => present.forEach((o) => notify(o, 'published', event)),
+  };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type EventData, eventCatalog, type LatestEventContract } from '@switchyard/contracts';
+import { activeTraceHeaders } from './message-tracing.js';
 import type { SqlTransaction } from './sql-transaction.js';
 
 /** Postgres channel the outbox notifies on commit; the relay listens, and polls in case a notification is missed. */
@@ -10,7 +11,7 @@ export interface OutboxAddOptions {
   eventId?: string;
   /** Ties the event to what caused it (a request id, or the event being handled). Defaults to the event id. */
   correlationId?: string;
-  /** W3C trace context of the current span, continued by the relay's publish span. */
+  /** W3C trace context the relay's publish span continues; defaults to the active span's (none when untraced). */
   traceparent?: string;
   tracestate?: string;
 }
@@ -25,6 +26,8 @@ export async function addToOutbox<C extends LatestEventContract>(tx: SqlTransact
   if (!eventCatalog.isLatest(contract)) throw new TypeError(`${contract.type} v${contract.version} is not the latest version of its event`);
   const payload = contract.schema.parse(data);
   const eventId = options.eventId ?? randomUUID();
+  // A caller-supplied context is kept whole: its tracestate belongs to its traceparent, not to the active span.
+  const traceContext = options.traceparent ? { traceparent: options.traceparent, tracestate: options.tracestate } : activeTraceHeaders();
   await tx.$executeRawUnsafe(
     `INSERT INTO outbox_events (id, event_type, event_version, payload, correlation_id, traceparent, tracestate)
      VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, $7)`,
@@ -33,8 +36,8 @@ export async function addToOutbox<C extends LatestEventContract>(tx: SqlTransact
     contract.version,
     JSON.stringify(payload),
     options.correlationId ?? null,
-    options.traceparent ?? null,
-    options.tracestate ?? null,
+    traceContext.traceparent ?? null,
+    traceContext.tracestate ?? null,
   );
   // Delivered only on commit (and dropped on rollback): a prompt wake-up for the relay, never the only one.
   await tx.$executeRawUnsafe(`SELECT pg_notify($1, '')`, OUTBOX_NOTIFY_CHANNEL);

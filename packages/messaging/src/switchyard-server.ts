@@ -16,7 +16,8 @@ import {
 } from './event-context.js';
 import { EventPublisher } from './event-publisher.js';
 import { describeFailure, type FailureDescription, FailureRouter, rejectionReason } from './failure-routing.js';
-import { HEADERS, positiveIntHeader } from './message-headers.js';
+import { HEADERS, positiveIntHeader, stringHeader } from './message-headers.js';
+import { type DeliveryTarget, markDeliveryFailed, traceDelivery } from './message-tracing.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { type ConsumeOutcome, type MessagingObserver, noopObserver, notify } from './messaging-observer.js';
 import type { RabbitMqConnection } from './rabbitmq-connection.js';
@@ -261,7 +262,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     }
     // After the shutdown wait: leave it unacked, the channel closes and the broker requeues it.
     if (this.stopped) return;
-    const task = this.handle(consumer, message).catch((error: unknown) => {
+    const task = traceDelivery(deliveryTarget(this.options.queue, message), () => this.handle(consumer, message)).catch((error: unknown) => {
       this.log.error({ queue: this.options.queue, ...errorFields(error) }, 'unexpected error while settling a delivery');
     });
     this.inFlight.add(task);
@@ -315,6 +316,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   /** Retry or dead-letter a failed delivery; ack the original only once its copy is confirmed. */
   private async fail(consumer: Consumer, raw: ConsumeMessage, eventType: string, attempt: number, failure: FailureDescription, deadLetterReason: string | undefined, lagMs: number | undefined): Promise<void> {
     const { queue } = this.options;
+    markDeliveryFailed(failure.errorClass, deadLetterReason ?? 'failed');
     if (!consumer.alive) {
       // Its channel is gone: the broker redelivers it anyway, a copy now would only be a duplicate.
       return;
@@ -402,6 +404,19 @@ function toIncomingMessage(raw: ConsumeMessage): IncomingMessage {
       headers: Object.freeze({ ...((p.headers as Record<string, unknown> | undefined) ?? {}) }),
     },
     fields: { exchange: raw.fields.exchange, routingKey: raw.fields.routingKey, redelivered: raw.fields.redelivered },
+  };
+}
+
+/** What the delivery span is about: queue, original routing key, event id, and whether the message is back from a retry or the DLQ. */
+function deliveryTarget(queue: string, raw: ConsumeMessage): DeliveryTarget {
+  const headers = (raw.properties.headers as Record<string, unknown> | undefined) ?? {};
+  return {
+    queue,
+    routingKey: stringHeader(headers, HEADERS.originalRoutingKey) ?? raw.fields.routingKey,
+    messageId: typeof raw.properties.messageId === 'string' ? raw.properties.messageId : undefined,
+    headers,
+    attempt: positiveIntHeader(headers, HEADERS.attempt) ?? 1,
+    replayedAt: stringHeader(headers, HEADERS.replayedAt),
   };
 }
 

@@ -18,3 +18,5 @@ export type { DatabaseChecksOptions } from './health/database-checks.js';
 export { uuidParam } from './http/id-param.js';
 export { DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, paginationQueryShape, toPage } from './http/pagination.js';
 export type { Page } from './http/pagination.js';
+export { MetricsModule } from './metrics/metrics.module.js';
+export type { MetricsModuleOptions } from './metrics/metrics.module.js';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { LevelWithSilent } from 'pino';
@@ -37,6 +38,7 @@ export function loggerOptions(config: LoggerConfig): Params {
     pinoHttp: {
       level: config.level,
       base: { service: config.service },
+      mixin: traceFields,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       genReqId: (req: IncomingMessage, res: ServerResponse) => {
         const incoming = req.headers[REQUEST_ID_HEADER];
@@ -49,12 +51,22 @@ export function loggerOptions(config: LoggerConfig): Params {
         if (res.statusCode >= 400) return 'warn';
         return 'info';
       },
-      // Kubernetes probes hit these every few seconds; logging each would drown the useful lines.
-      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health/') },
+      // Kubernetes probes and Prometheus scrapes hit these every few seconds; logging each would drown the useful lines.
+      autoLogging: { ignore: (req) => (req.url ?? '').startsWith('/health/') || req.url === '/metrics' },
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     },
   };
+}
+
+/**
+ * `trace_id` and `span_id` of the active span on every line logged inside one, so logs and traces join. Nothing
+ * when tracing is off or no span is active.
+ */
+export function traceFields(): { trace_id?: string; span_id?: string } {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext || !isSpanContextValid(spanContext)) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }

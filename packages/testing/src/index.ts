@@ -6,3 +6,6 @@ export type { ServiceProcess } from './service-process.js';
 export { createTestVhost } from './test-vhost.js'; export type { TestVhost } from './test-vhost.js';
 export { pgTransactions } from './pg-transactions.js';
 export type { PgTransaction, PgTransactions } from './pg-transactions.js';
+export { startOtlpReceiver } from './otlp-receiver.js';
+export type { OtlpReceiver, ReceivedLink, ReceivedSpan, ReceivedSpanKind } from './otlp-receiver.js';
+export { startPrometheus } from './prometheus-server.js'; export type { PrometheusOptions, PrometheusServer, PrometheusTarget, PromSample } from './prometheus-server.js';

@@ -1,7 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { waitFor } from './wait-for.js';
+
+/**
+ * How the services are started in production (`node --import @switchyard/telemetry/register`), resolved from here
+ * so it does not depend on the test's working directory. It only traces when the env names an OTLP endpoint.
+ */
+const TELEMETRY_PRELOAD = resolvePreload('@switchyard/telemetry/register');
+
+function resolvePreload(specifier: string): string {
+  try {
+    return pathToFileURL(createRequire(import.meta.url).resolve(specifier)).href;
+  } catch {
+    return specifier;
+  }
+}
 
 /** A port nothing listens on right now (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -27,7 +43,7 @@ export interface ServiceProcess {
  */
 export function startServiceProcess(entryPoint: string, env: NodeJS.ProcessEnv): ServiceProcess {
   let output = '';
-  const child = spawn(process.execPath, [entryPoint], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TELEMETRY_PRELOAD, entryPoint], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));

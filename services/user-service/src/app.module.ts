@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule } from '@switchyard/messaging';
-import { HealthModule } from '@switchyard/service-kit';
+import { HealthModule, MetricsModule } from '@switchyard/service-kit';
 import { loggerOptions } from '@switchyard/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import type { UserServiceConfig } from './config.js';
@@ -20,6 +20,7 @@ export class AppModule {
       imports: [
         LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })),
         HealthModule,
+        MetricsModule.forRoot({ service: SERVICE_NAME }),
         DatabaseModule,
         MessagingModule.forRoot({ service: SERVICE_NAME, rabbitmqUrl: config.RABBITMQ_URL, databaseUrl: config.DATABASE_URL, exchange: config.RABBITMQ_EXCHANGE }),
         UsersModule,

@@ -2,6 +2,7 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { httpRequestMetrics, ServiceMetrics } from '@switchyard/telemetry';
 import { Logger } from 'nestjs-pino';
 import type { NextFunction, Request, Response } from 'express';
 import { HttpErrorFilter } from '../http/http-error.filter.js';
@@ -21,12 +22,15 @@ export interface ServiceAppOptions {
 
 /**
  * Builds a service's Nest application the same way in production and in tests: JSON errors,
- * body limit, pino logger, OpenAPI at `/docs`. Listening (`app.init()` + `app.startAllMicroservices()`, or
+ * body limit, pino logger, OpenAPI at `/docs`, request durations when the app imports `MetricsModule`. Listening (`app.init()` + `app.startAllMicroservices()`, or
  * `runService`) and signal handling are left to the caller.
  */
 export async function createServiceApp(module: Type | DynamicModule, options: ServiceAppOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(module, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
+  // First middleware, so rejected bodies (413, malformed JSON) are timed too.
+  const metrics = optionalServiceMetrics(app);
+  if (metrics) app.use(httpRequestMetrics(metrics.registry));
   app.useBodyParser('json', { limit: options.bodyLimitBytes });
   app.useGlobalFilters(new HttpErrorFilter());
   app.disable('x-powered-by');
@@ -46,4 +50,13 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
   await options.configure?.(app);
   return app;
+}
+
+/** The app's metrics when its module imports `MetricsModule`; apps without it simply are not measured. */
+function optionalServiceMetrics(app: INestApplication): ServiceMetrics | undefined {
+  try {
+    return app.get(ServiceMetrics, { strict: false });
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,88 @@
+import pg from 'pg';
+import { Gauge, type Registry } from 'prom-client';
+import { registerOnce, safely } from '@switchyard/telemetry';
+import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
+import { DEFAULT_METRICS_SAMPLE_INTERVAL_MS } from './queue-depth-sampler.js';
+
+export interface OutboxMetricsOptions {
+  /** The service's own database, holding `outbox_events`. */
+  databaseUrl: string;
+  registry: Registry;
+  intervalMs?: number;
+  logger?: MessagingLogger;
+}
+
+/**
+ * `messaging_outbox_pending` and `messaging_outbox_oldest_age_seconds`: what the relay has not published yet and
+ * how long the oldest of it has waited (0 when nothing waits). A growing age is the alert: the relay is stuck or the
+ * broker unreachable. Sampled at start and every interval on one connection of its own; never throws.
+ */
+export class OutboxMetrics {
+  private readonly pending: Gauge;
+  private readonly oldestAge: Gauge;
+  private readonly pool: pg.Pool;
+  private readonly intervalMs: number;
+  private readonly logger: MessagingLogger;
+  private timer: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> | undefined;
+  /** Log a failing sample once, not every interval, until one succeeds again. */
+  private failing = false;
+
+  constructor(options: OutboxMetricsOptions) {
+    this.intervalMs = options.intervalMs ?? DEFAULT_METRICS_SAMPLE_INTERVAL_MS;
+    this.logger = options.logger ?? silentLogger;
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 1,
+      application_name: 'outbox-metrics',
+      // A database that stopped answering must not pile up samples or hang the shutdown.
+      connectionTimeoutMillis: 5_000,
+      query_timeout: 5_000,
+    });
+    this.pool.on('error', () => undefined);
+    this.pending = registerOnce(options.registry, 'messaging_outbox_pending', (registers) =>
+      new Gauge({ name: 'messaging_outbox_pending', help: 'Outbox events written but not yet published by the relay.', registers }),
+    );
+    this.oldestAge = registerOnce(options.registry, 'messaging_outbox_oldest_age_seconds', (registers) =>
+      new Gauge({ name: 'messaging_outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox event; 0 when none waits.', registers }),
+    );
+  }
+
+  start(): void {
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sampling;
+    await this.pool.end().catch(() => undefined);
+  }
+
+  /** One sample; concurrent calls share the one in progress. */
+  sample(): Promise<void> {
+    this.sampling ??= this.query().finally(() => {
+      this.sampling = undefined;
+    });
+    return this.sampling;
+  }
+
+  private async query(): Promise<void> {
+    try {
+      // Served by the (sent_at, next_attempt_at) index: unsent rows are few unless something is wrong.
+      const { rows } = await this.pool.query<{ pending: number; oldest: number }>(
+        `SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
+           FROM outbox_events WHERE sent_at IS NULL`,
+      );
+      const row = rows[0];
+      if (!row) return;
+      safely(() => {
+        this.pending.set(row.pending);
+        this.oldestAge.set(Math.max(0, row.oldest));
+      });
+      this.failing = false;
+    } catch (error) {
+      if (!this.failing) this.logger.warn(errorFields(error), 'outbox metrics: sampling failed');
+      this.failing = true;
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import type { Channel } from 'amqplib';
+import { Gauge, type Registry } from 'prom-client';
+import { registerOnce, safely } from '@switchyard/telemetry';
+import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
+import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
+import type { RabbitMqConnection } from './rabbitmq-connection.js';
+import { deadLetterQueueName, DEFAULT_RETRY_DELAYS_MS, retryQueueName } from './topology-plan.js';
+
+/** Default sampling interval of queue depths and the outbox: often enough for alerts, cheap for the broker. */
+export const DEFAULT_METRICS_SAMPLE_INTERVAL_MS = 15_000;
+
+/**
+ * A consumer declares its queues after the sampler's first sample can run; until then a queue may be missing, so
+ * a missing queue is looked at again after this (not a whole interval later) for the first minute.
+ */
+const EARLY_RESAMPLE_MS = 1_000;
+const EARLY_PHASE_MS = 60_000;
+
+export interface QueueDepthSamplerOptions {
+  connection: RabbitMqConnection;
+  registry: Registry;
+  intervalMs?: number;
+  logger?: MessagingLogger;
+}
+
+/** A consumer's work queue, its retry tiers and its DLQ: every queue a depth is reported for. */
+export function consumerQueues(queue: string, retryDelaysMs: readonly number[] = DEFAULT_RETRY_DELAYS_MS): string[] {
+  return [queue, ...retryDelaysMs.map((delay) => retryQueueName(queue, delay)), deadLetterQueueName(queue)];
+}
+
+/**
+ * `messaging_queue_depth{queue}` and `messaging_queue_consumers{queue}`: ready messages and consumers per watched queue, by passive declare (`checkQueue`) on a channel
+ * of its own, once at (re)connect and then every interval. A passive declare of a missing queue closes the channel
+ * with a 404: the series is dropped, the channel reopened next time. Never throws.
+ */
+export class QueueDepthSampler {
+  private readonly depth: Gauge<'queue'>;
+  private readonly consumers: Gauge<'queue'>;
+  private readonly queues = new Set<string>();
+  private readonly intervalMs: number;
+  private readonly logger: MessagingLogger;
+  private channel: Channel | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private earlyTimer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  private sampling: Promise<void> | undefined;
+  private stopped = false;
+  private unregister: (() => void) | undefined;
+
+  constructor(private readonly options: QueueDepthSamplerOptions) {
+    this.intervalMs = options.intervalMs ?? DEFAULT_METRICS_SAMPLE_INTERVAL_MS;
+    this.logger = options.logger ?? silentLogger;
+    this.depth = registerOnce(options.registry, 'messaging_queue_depth', (registers) =>
+      new Gauge({
+        name: 'messaging_queue_depth',
+        help: 'Messages ready for delivery in a queue the service consumes (work queue, retry tiers, DLQ), sampled by passive declare.',
+        labelNames: ['queue'] as const,
+        registers,
+      }),
+    );
+    // Same passive declare, so free: lets an alert see a work queue nobody consumes even while it is empty.
+    this.consumers = registerOnce(options.registry, 'messaging_queue_consumers', (registers) =>
+      new Gauge({
+        name: 'messaging_queue_consumers',
+        help: 'Consumers RabbitMQ reports on a queue the service consumes (work queue, retry tiers, DLQ), sampled by passive declare.',
+        labelNames: ['queue'] as const,
+        registers,
+      }),
+    );
+  }
+
+  watch(queues: readonly string[]): void {
+    for (const queue of queues) this.queues.add(queue);
+  }
+
+  async start(): Promise<void> {
+    this.startedAt = Date.now();
+    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    this.timer.unref();
+    // Not awaited: a sample must not hold up the connection's other setups (and must never fail them).
+    this.unregister = await this.options.connection
+      .onConnected(async () => {
+        void this.sample();
+      })
+      .catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.earlyTimer);
+    this.unregister?.();
+    // A broker that stopped answering must not hang the shutdown.
+    if (this.sampling) await settledWithin(this.sampling, CLOSE_TIMEOUT_MS);
+    const channel = this.channel;
+    this.channel = undefined;
+    if (channel) await settledWithin(channel.close(), CLOSE_TIMEOUT_MS);
+  }
+
+  /** One round over every watched queue; concurrent calls share the round in progress. */
+  sample(): Promise<void> {
+    this.sampling ??= this.sampleAll().finally(() => {
+      this.sampling = undefined;
+    });
+    return this.sampling;
+  }
+
+  private async sampleAll(): Promise<void> {
+    let missing = false;
+    for (const queue of this.queues) {
+      if (this.stopped) return;
+      const found = await this.sampleOne(queue);
+      if (found === false) missing = true;
+    }
+    if (missing && !this.stopped && Date.now() - this.startedAt < EARLY_PHASE_MS && !this.earlyTimer) {
+      this.earlyTimer = setTimeout(() => {
+        this.earlyTimer = undefined;
+        void this.sample();
+      }, EARLY_RESAMPLE_MS);
+      this.earlyTimer.unref();
+    }
+  }
+
+  /** true: sampled; false: the queue does not exist; undefined: no connection or another failure (keep the last value). */
+  private async sampleOne(queue: string): Promise<boolean | undefined> {
+    const channel = await this.openChannel();
+    if (!channel) return undefined;
+    try {
+      const { messageCount, consumerCount } = await channel.checkQueue(queue);
+      safely(() => this.depth.set({ queue }, messageCount));
+      safely(() => this.consumers.set({ queue }, consumerCount));
+      return true;
+    } catch (error) {
+      if (this.channel === channel) this.channel = undefined;
+      if ((error as { code?: unknown }).code === 404) {
+        safely(() => this.depth.remove({ queue }));
+        safely(() => this.consumers.remove({ queue }));
+        return false;
+      }
+      return undefined;
+    }
+  }
+
+  private async openChannel(): Promise<Channel | undefined> {
+    if (this.channel) return this.channel;
+    const model = this.options.connection.current();
+    if (!model) return undefined;
+    try {
+      const channel = await model.createChannel();
+      // A 404 from a passive declare closes the channel; an unheard `error` would take the connection down.
+      channel.on('error', (error: Error) => {
+        if ((error as { code?: unknown }).code !== 404) this.logger.warn(errorFields(error), 'queue depth sampler channel error');
+      });
+      channel.on('close', () => {
+        if (this.channel === channel) this.channel = undefined;
+      });
+      this.channel = channel;
+      return channel;
+    } catch {
+      return undefined;
+    }
+  }
+}

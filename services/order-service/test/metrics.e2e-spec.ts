@@ -1,0 +1,129 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { toWireMessage, UserCreatedV2 } from '@switchyard/contracts';
+import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { EVENT_QUEUE } from '../src/messaging.js';
+import { startOrderServiceApp } from './order-service-app.js';
+
+const SERVICE = 'order-service';
+
+let db: TestDatabase;
+let vhost: TestVhost;
+let app: INestApplication;
+let broker: ChannelModel;
+let channel: ConfirmChannel;
+let http: ReturnType<typeof request>;
+
+beforeAll(async () => {
+  [db, vhost] = await Promise.all([createTestDatabase('orders_metrics', SCHEMA_PATH), createTestVhost('orders_metrics')]);
+  app = await startOrderServiceApp(db.url, vhost.url);
+  http = request(app.getHttpServer());
+  broker = await amqp.connect(vhost.url);
+  channel = await broker.createConfirmChannel();
+});
+
+afterAll(async () => {
+  await broker?.close();
+  await app?.close();
+  await Promise.all([db?.drop(), vhost?.drop()]);
+});
+
+/** `promtool check metrics` on an exposition: its complaints, empty when clean. */
+function promtoolProblems(exposition: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code === 0 ? output.trim() : `exit ${code}: ${output.trim()}`));
+    child.stdin.end(exposition);
+  });
+}
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The series lines of an exposition; prom-client's label order differs between metric types. */
+function samples(text: string): Sample[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (!match) throw new Error(`unparseable series line: ${line}`);
+      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+      return { name: match[1]!, labels, value: Number(match[3]) };
+    });
+}
+
+/** Value of the one series named `name` whose labels include `labels`; undefined when there is none. */
+function valueOf(all: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return all.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+async function scrape(): Promise<string> {
+  const response = await http.get('/metrics').expect(200);
+  expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  return response.text;
+}
+
+describe('GET /metrics on order-service', () => {
+  it('exposes HTTP, messaging, outbox and runtime series, each labelled with the service, and passes promtool', async () => {
+    const userId = randomUUID();
+    const data = { userId, email: `${userId}@example.com`, name: 'Mia', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() };
+    const wire = toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' });
+    channel.publish('switchyard.events', wire.routingKey, wire.content, { persistent: true, ...wire.properties });
+    await channel.waitForConfirms();
+    await waitFor('the customer profile', async () => (await http.get(`/customers/${userId}`)).status === 200);
+    await http.post('/orders').send({ userId, items: [{ sku: 'sku-1', quantity: 2, unitPriceCents: 250 }] }).expect(201);
+    await http.get('/no-such-route').expect(404);
+
+    const consumed = { queue: EVENT_QUEUE, event_type: 'user.created' };
+    const queues = [EVENT_QUEUE, `${EVENT_QUEUE}.retry.1s`, `${EVENT_QUEUE}.retry.10m`, `${EVENT_QUEUE}.dlq`];
+    // Counters and samplers fill in asynchronously: scrape until the event was consumed and every queue sampled.
+    let text = '';
+    await waitFor('the consumed event and queue depths in a scrape', async () => {
+      text = await scrape();
+      const all = samples(text);
+      return valueOf(all, 'messaging_messages_consumed_total', { ...consumed, outcome: 'ack' }) === 1 && queues.every((queue) => valueOf(all, 'messaging_queue_depth', { queue }) !== undefined) &&
+        valueOf(all, 'messaging_published_total', { event_type: 'order.placed' }) !== undefined
+    }).catch(() => undefined);
+    const all = samples(text);
+    const value = (name: string, labels: Record<string, string> = {}) => valueOf(all, name, { service: SERVICE, ...labels });
+
+    expect(value('messaging_messages_consumed_total', { ...consumed, outcome: 'ack' })).toBe(1);
+    expect(value('messaging_consumer_lag_seconds_count', consumed)).toBe(1);
+    // Nothing consumes order.placed in this vhost, so the relay's publishes come back returned; either way, counted.
+    expect(value('messaging_published_total', { event_type: 'order.placed' })).toBeGreaterThanOrEqual(1);
+    expect(value('messaging_publish_confirm_seconds_count', { event_type: 'order.placed' })).toBeGreaterThanOrEqual(1);
+    for (const queue of queues) {
+      expect([queue, value('messaging_queue_depth', { queue })]).toEqual([queue, expect.any(Number)]);
+    }
+    expect(value('messaging_outbox_pending')).toEqual(expect.any(Number));
+    expect(value('messaging_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(/^# TYPE messaging_retries_total counter$/m);
+    expect(text).toMatch(/^# TYPE messaging_dead_lettered_total counter$/m);
+    expect(value('http_request_duration_seconds_count', { method: 'POST', route: '/orders', status_code: '201' })).toBe(1);
+    expect(value('http_request_duration_seconds_count', { method: 'GET', route: '/customers/:userId', status_code: '200' })).toBe(1);
+    expect(value('http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
+    expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(text).not.toContain(userId);
+    expect(all.filter((s) => s.labels.service !== SERVICE)).toEqual([]);
+    expect(await promtoolProblems(text)).toBe('');
+  }, 20_000);
+
+  it('is not part of the OpenAPI document', async () => {
+    const document = (await http.get('/docs/openapi.json').expect(200)).body as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).not.toContain('/metrics');
+  });
+});
