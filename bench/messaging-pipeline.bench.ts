@@ -212,7 +212,8 @@ try {
       'max ms': r.maxMs,
     })),
   );
-  const out = fileURLToPath(new URL('./results/messaging-pipeline.json', import.meta.url));
+  // BENCH_OUTPUT lets tracing-overhead.bench.ts run this twice without overwriting the committed results.
+  const out = process.env.BENCH_OUTPUT ?? fileURLToPath(new URL('./results/messaging-pipeline.json', import.meta.url));
   mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ measuredAt: new Date().toISOString(), node: process.version, events: EVENTS, results }, null, 2)}\n`);
   console.log(`results written to ${out}`);
