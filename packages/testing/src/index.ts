@@ -9,3 +9,5 @@ export type { PgTransaction, PgTransactions } from './pg-transactions.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedLink, ReceivedSpan, ReceivedSpanKind } from './otlp-receiver.js';
 export { startPrometheus } from './prometheus-server.js'; export type { PrometheusOptions, PrometheusServer, PrometheusTarget, PromSample } from './prometheus-server.js';
+export { promtoolProblems, samples, valueOf } from './prometheus-exposition.js';
+export type { Sample } from './prometheus-exposition.js';

@@ -2,9 +2,8 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { toWireMessage, UserCreatedV2 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, promtoolProblems, samples, type TestDatabase, type TestVhost, valueOf, waitFor } from '@switchyard/testing';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
@@ -33,43 +32,6 @@ afterAll(async () => {
   await app?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
 });
-
-/** `promtool check metrics` on an exposition: its complaints, empty when clean. */
-function promtoolProblems(exposition: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code === 0 ? output.trim() : `exit ${code}: ${output.trim()}`));
-    child.stdin.end(exposition);
-  });
-}
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The series lines of an exposition; prom-client's label order differs between metric types. */
-function samples(text: string): Sample[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-      if (!match) throw new Error(`unparseable series line: ${line}`);
-      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-}
-
-/** Value of the one series named `name` whose labels include `labels`; undefined when there is none. */
-function valueOf(all: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  return all.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
 
 async function scrape(): Promise<string> {
   const response = await http.get('/metrics').expect(200);

@@ -1,22 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
+import { promtoolProblems } from '@switchyard/testing';
 import { Counter } from 'prom-client';
 import { createMetricsRegistry, METRICS_CONTENT_TYPE } from './metrics-registry.js';
 import { registerOnce } from './register-once.js';
 import { ServiceMetrics } from './service-metrics.js';
-
-/** `promtool check metrics` on an exposition: its complaints, empty when clean. */
-function promtoolProblems(exposition: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code === 0 ? output.trim() : `exit ${code}: ${output.trim()}`));
-    child.stdin.end(exposition);
-  });
-}
 
 const seriesLines = (text: string) => text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
 
