@@ -131,16 +131,19 @@ describe('OutboxRelay', () => {
     expect(message && message.properties.messageId).toBe(id);
   });
 
-  it('deletes sent events once they are past retention, and never unsent ones', async () => {
+  it('deletes sent events and handled ids once they are past retention, and never unsent events', async () => {
     // Nothing is bound to user.created here: that event stays unsent (returned, backing off).
     const userId = randomUUID();
     const unsent = await tx.run((t) =>
       addToOutbox(t, UserCreatedV2, { userId, email: 'kept@example.com', name: 'Kept', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() }),
     );
     const [sent] = await commitEvents(1);
-    // The routable one is published, then purged (retention 1 ms) by the running relay.
-    relay({ retentionMs: 1 }).start();
+    const handled = randomUUID();
+    await tx.query(`INSERT INTO inbox_events (consumer, event_id, event_type, processed_at) VALUES ('q', $1, 'user.deleted', now() - interval '1 hour')`, [handled]);
+    // The routable one is published, then purged (retention 1 ms) by the running relay, with the old inbox row.
+    relay({ retentionMs: 1, inboxRetentionMs: 60_000 }).start();
     await waitFor('the sent event to be purged', async () => (await tx.query('SELECT 1 FROM outbox_events WHERE id = $1', [sent])).rowCount === 0);
+    await waitFor('the old inbox row to be purged', async () => (await tx.query('SELECT 1 FROM inbox_events WHERE event_id = $1', [handled])).rowCount === 0);
     expect((await tx.query('SELECT sent_at FROM outbox_events WHERE id = $1', [unsent])).rows).toEqual([{ sent_at: null }]);
   });
 

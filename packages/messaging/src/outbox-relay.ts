@@ -8,6 +8,11 @@ export const DEFAULT_RELAY_BATCH_SIZE = 100;
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 1_000;
 /** Sent rows are kept this long for inspection and replay, then deleted. */
 export const DEFAULT_OUTBOX_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
+/**
+ * Handled event ids are kept this long: the window in which a redelivered or replayed event is recognised as a
+ * duplicate. 30 days covers the longest retry tier and a DLQ replay weeks later, at a few bytes per event.
+ */
+export const DEFAULT_INBOX_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Back-off after a failed publish of a row: doubles from 1 s up to 1 min. */
 const RETRY_BACKOFF_BASE_MS = 1_000;
 const RETRY_BACKOFF_MAX_MS = 60_000;
@@ -39,6 +44,8 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** Default {@link DEFAULT_OUTBOX_RETENTION_MS}. */
   retentionMs?: number;
+  /** Default {@link DEFAULT_INBOX_RETENTION_MS}. The relay keeps both messaging tables of its database trimmed. */
+  inboxRetentionMs?: number;
   /** Tells the relay whether publishing can work right now (the broker connection is up); it idles otherwise. */
   canPublish?: () => boolean;
   logger?: MessagingLogger;
@@ -55,6 +62,7 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly retentionMs: number;
+  private readonly inboxRetentionMs: number;
   private readonly logger: MessagingLogger;
   private listener: pg.Client | undefined;
   private running = false;
@@ -67,6 +75,7 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? DEFAULT_RELAY_BATCH_SIZE;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
     this.retentionMs = options.retentionMs ?? DEFAULT_OUTBOX_RETENTION_MS;
+    this.inboxRetentionMs = options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS;
     this.logger = options.logger ?? silentLogger;
     // Small: the relay holds one transaction at a time; the extra connection serves purges.
     this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
@@ -184,9 +193,13 @@ export class OutboxRelay {
   private async purgeIfDue(): Promise<void> {
     if (Date.now() - this.lastPurgeAt < PURGE_INTERVAL_MS) return;
     this.lastPurgeAt = Date.now();
-    const { rowCount } = await this.pool.query(`DELETE FROM outbox_events WHERE sent_at < now() - ($1 || ' milliseconds')::interval`, [String(this.retentionMs)]);
-    if (rowCount) this.logger.info({ purged: rowCount }, 'outbox relay: purged sent events past retention');
+    const outbox = await this.pool.query(`DELETE FROM outbox_events WHERE sent_at < now() - ($1 || ' milliseconds')::interval`, [String(this.retentionMs)]);
+    const inbox = await this.pool.query(`DELETE FROM inbox_events WHERE processed_at < now() - ($1 || ' milliseconds')::interval`, [String(this.inboxRetentionMs)]);
+    if (outbox.rowCount || inbox.rowCount) {
+      this.logger.info({ outboxPurged: outbox.rowCount ?? 0, inboxPurged: inbox.rowCount ?? 0 }, 'outbox relay: purged messaging rows past retention');
+    }
   }
+
 
   /** LISTEN on its own connection; re-established after a drop, while polling covers the gap. */
   private async listen(): Promise<void> {
