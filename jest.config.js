@@ -21,6 +21,7 @@ const workspaces = [
   'services/user-service',
   'services/order-service',
   'e2e',
+  'k8s',
 ];
 
 const repoRoot = new URL('.', import.meta.url).pathname;
@@ -38,6 +39,6 @@ export default {
       '^(\\.{1,2}/.*)\\.js$': '$1',
       '^@switchyard/([^/]+)$': `${repoRoot}packages/$1/src/index.ts`,
     },
-    testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+    testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   })),
 };

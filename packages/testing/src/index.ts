@@ -11,3 +11,4 @@ export type { OtlpReceiver, ReceivedLink, ReceivedSpan, ReceivedSpanKind } from 
 export { startPrometheus } from './prometheus-server.js'; export type { PrometheusOptions, PrometheusServer, PrometheusTarget, PromSample } from './prometheus-server.js';
 export { promtoolProblems, samples, valueOf } from './prometheus-exposition.js';
 export type { Sample } from './prometheus-exposition.js';
+export { helm, helmAsync, HelmError, k8sTools } from './helm.js'; export type { K8sTools } from './helm.js';

@@ -1,0 +1,432 @@
+{{/*
+Everything one Switchyard service chart renders (user-service, order-service): both charts hold only values and
+call this, so the two cannot drift apart. Every object is separated by "---".
+*/}}
+{{- define "switchyard-lib.service.all" -}}
+{{- $fullname := include "switchyard-lib.fullname" . -}}
+{{- $port := int .Values.port -}}
+{{- $dbSecret := tpl .Values.database.existingSecret . | default (printf "%s-secrets" $fullname) -}}
+{{- $brokerSecret := tpl .Values.broker.existingSecret . | default (printf "%s-secrets" $fullname) -}}
+{{- $dbKey := ternary .Values.database.existingSecretKey "DATABASE_URL" (ne (tpl .Values.database.existingSecret .) "") -}}
+{{- $brokerKey := ternary .Values.broker.existingSecretKey "RABBITMQ_URL" (ne (tpl .Values.broker.existingSecret .) "") -}}
+{{- $ownSecret := or (eq (tpl .Values.database.existingSecret .) "") (eq (tpl .Values.broker.existingSecret .) "") -}}
+{{- $image := printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+data:
+  PORT: {{ $port | quote }}
+  SWITCHYARD_SERVICE_NAME: {{ .Values.serviceName | quote }}
+  LOG_LEVEL: {{ .Values.logLevel | quote }}
+  RABBITMQ_EXCHANGE: {{ .Values.messaging.exchange | quote }}
+  MESSAGING_RETRY_DELAYS_MS: {{ .Values.messaging.retryDelaysMs | quote }}
+  SHUTDOWN_DELAY_MS: {{ .Values.shutdown.delayMs | quote }}
+  SHUTDOWN_TIMEOUT_MS: {{ .Values.shutdown.timeoutMs | quote }}
+  DEPLOYMENT_ENVIRONMENT: {{ .Values.deploymentEnvironment | quote }}
+  {{- with tpl .Values.otel.endpoint . }}
+  OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+  {{- end }}
+{{- if $ownSecret }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ $fullname }}-secrets
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+type: Opaque
+stringData:
+  {{- if eq (tpl .Values.database.existingSecret .) "" }}
+  DATABASE_URL: {{ required "database.url or database.existingSecret is required" .Values.database.url | quote }}
+  {{- end }}
+  {{- if eq (tpl .Values.broker.existingSecret .) "" }}
+  RABBITMQ_URL: {{ required "broker.url or broker.existingSecret is required" .Values.broker.url | quote }}
+  {{- end }}
+{{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  type: {{ .Values.service.type }}
+  selector:
+    {{- include "switchyard-lib.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ .Values.service.port }}
+      targetPort: http
+      protocol: TCP
+      {{- if and (eq .Values.service.type "NodePort") .Values.service.nodePort }}
+      nodePort: {{ .Values.service.nodePort }}
+      {{- end }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  {{- if not .Values.autoscaling.enabled }}
+  replicas: {{ .Values.replicaCount }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxUnavailable: 0
+      maxSurge: 1
+  selector:
+    matchLabels:
+      {{- include "switchyard-lib.selectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "switchyard-lib.labels" . | nindent 8 }}
+      annotations:
+        # Restart the pods when their configuration changes.
+        checksum/config: {{ .Values | toJson | sha256sum }}
+        {{- with .Values.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      {{- include "switchyard-lib.service.podSpecCommon" . | nindent 6 }}
+      # Above SHUTDOWN_DELAY_MS + SHUTDOWN_TIMEOUT_MS, so the service always finishes its own graceful shutdown.
+      terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+      containers:
+        - name: {{ .Values.serviceName }}
+          image: {{ $image | quote }}
+          imagePullPolicy: {{ .Values.image.pullPolicy }}
+          ports:
+            - name: http
+              containerPort: {{ $port }}
+              protocol: TCP
+          envFrom:
+            - configMapRef:
+                name: {{ $fullname }}
+          env:
+            {{- include "switchyard-lib.service.secretEnv" (dict "dbSecret" $dbSecret "dbKey" $dbKey "brokerSecret" $brokerSecret "brokerKey" $brokerKey) | nindent 12 }}
+            - name: K8S_POD_NAME
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.name
+            - name: K8S_NAMESPACE_NAME
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.namespace
+            {{- with .Values.extraEnv }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          startupProbe:
+            httpGet:
+              path: /health/startup
+              port: http
+            periodSeconds: 2
+            failureThreshold: 60
+          livenessProbe:
+            httpGet:
+              path: /health/live
+              port: http
+            periodSeconds: 10
+            timeoutSeconds: 3
+            failureThreshold: 3
+          readinessProbe:
+            httpGet:
+              path: /health/ready
+              port: http
+            periodSeconds: 5
+            timeoutSeconds: 3
+            failureThreshold: 2
+          resources:
+            {{- toYaml .Values.resources | nindent 12 }}
+          securityContext:
+            {{- include "switchyard-lib.containerSecurityContext" . | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: 64Mi
+{{- if .Values.pdb.enabled }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .Values.pdb.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "switchyard-lib.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- if .Values.autoscaling.enabled }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $fullname }}
+  minReplicas: {{ .Values.autoscaling.minReplicas }}
+  maxReplicas: {{ .Values.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ .Values.autoscaling.targetCPUUtilizationPercentage }}
+{{- end }}
+{{- if .Values.migrations.enabled }}
+{{- $migrationSecret := printf "%s-migrate" $fullname }}
+{{- if eq (tpl .Values.database.existingSecret .) "" }}
+---
+# Hook Secret for the migration Job: pre-install hooks run before the release's ordinary objects exist, so the
+# Job cannot read "{{ $fullname }}-secrets"; this copy is created first (lower weight) and deleted afterwards.
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ $migrationSecret }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+  annotations:
+    helm.sh/hook: {{ .Values.migrations.hooks | quote }}
+    helm.sh/hook-weight: "-10"
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+type: Opaque
+stringData:
+  DATABASE_URL: {{ required "database.url or database.existingSecret is required" .Values.database.url | quote }}
+{{- end }}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ $fullname }}-migrate
+  labels:
+    {{- include "switchyard-lib.componentLabels" (dict "ctx" . "component" "migrate") | nindent 4 }}
+  annotations:
+    helm.sh/hook: {{ .Values.migrations.hooks | quote }}
+    helm.sh/hook-weight: "0"
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+spec:
+  backoffLimit: {{ .Values.migrations.backoffLimit }}
+  activeDeadlineSeconds: {{ .Values.migrations.activeDeadlineSeconds }}
+  template:
+    metadata:
+      labels:
+        {{- include "switchyard-lib.componentLabels" (dict "ctx" . "component" "migrate") | nindent 8 }}
+    spec:
+      {{- include "switchyard-lib.service.podSpecCommon" . | nindent 6 }}
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: {{ $image | quote }}
+          imagePullPolicy: {{ .Values.image.pullPolicy }}
+          command: ["npx", "switchyard-migrate", "deploy", "--schema", "prisma/schema.prisma"]
+          env:
+            - name: DATABASE_URL
+              valueFrom:
+                secretKeyRef:
+                  name: {{ ternary $migrationSecret $dbSecret (eq (tpl .Values.database.existingSecret .) "") }}
+                  key: {{ $dbKey }}
+            # npx writes its cache under $HOME; the root filesystem is read-only.
+            - name: HOME
+              value: /tmp
+            - name: npm_config_cache
+              value: /tmp/.npm
+          resources:
+            {{- toYaml .Values.migrations.resources | nindent 12 }}
+          securityContext:
+            {{- include "switchyard-lib.containerSecurityContext" . | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: 256Mi
+{{- end }}
+{{- if .Values.networkPolicy.enabled }}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ $fullname }}-default-deny
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "switchyard-lib.selectorLabels" . | nindent 6 }}
+  policyTypes: [Ingress, Egress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "switchyard-lib.selectorLabels" . | nindent 6 }}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    # Prometheus scraping GET /metrics.
+    - from:
+        {{- tpl (toYaml .Values.networkPolicy.prometheus.from) . | nindent 8 }}
+      ports:
+        - port: http
+          protocol: TCP
+    # Whatever calls the API, plus this chart's own `helm test` Pod.
+    - from:
+        - podSelector:
+            matchLabels:
+              app.kubernetes.io/instance: {{ .Release.Name }}
+              app.kubernetes.io/component: helm-test
+        {{- with .Values.networkPolicy.api.from }}
+        {{- tpl (toYaml .) $ | nindent 8 }}
+        {{- end }}
+      ports:
+        - port: http
+          protocol: TCP
+  egress:
+    # DNS.
+    - to:
+        - namespaceSelector: {}
+          podSelector:
+            matchLabels:
+              k8s-app: kube-dns
+      ports:
+        - port: 53
+          protocol: UDP
+        - port: 53
+          protocol: TCP
+    # Its own Postgres.
+    - to:
+        {{- tpl (toYaml .Values.networkPolicy.database.to) . | nindent 8 }}
+      ports:
+        - port: {{ .Values.networkPolicy.database.port }}
+          protocol: TCP
+    # RabbitMQ (AMQP).
+    - to:
+        {{- tpl (toYaml .Values.networkPolicy.broker.to) . | nindent 8 }}
+      ports:
+        - port: {{ .Values.networkPolicy.broker.port }}
+          protocol: TCP
+    {{- if .Values.networkPolicy.otel.to }}
+    # The OTLP trace receiver.
+    - to:
+        {{- tpl (toYaml .Values.networkPolicy.otel.to) . | nindent 8 }}
+      ports:
+        - port: {{ .Values.networkPolicy.otel.port }}
+          protocol: TCP
+    {{- end }}
+{{- end }}
+{{- if .Values.serviceMonitor.enabled }}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+    {{- with .Values.serviceMonitor.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "switchyard-lib.selectorLabels" . | nindent 6 }}
+  endpoints:
+    - port: http
+      path: /metrics
+      interval: {{ .Values.serviceMonitor.interval }}
+      honorLabels: true
+      relabelings:
+        # Same `service` target label as observability/prometheus/prometheus.yml, so rules and dashboards work.
+        - targetLabel: service
+          replacement: {{ .Values.serviceName }}
+{{- end }}
+{{- if .Values.tests.enabled }}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ $fullname }}-test-ready
+  labels:
+    {{- include "switchyard-lib.componentLabels" (dict "ctx" . "component" "helm-test") | nindent 4 }}
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+spec:
+  {{- include "switchyard-lib.service.podSpecCommon" . | nindent 2 }}
+  restartPolicy: Never
+  containers:
+    - name: readiness
+      # The service image already has node (and its fetch); no extra image to pull.
+      image: {{ $image | quote }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      command:
+        - node
+        - -e
+        - >-
+          fetch('http://{{ $fullname }}:{{ .Values.service.port }}/health/ready')
+          .then((r) => { console.log('GET /health/ready', r.status); process.exit(r.ok ? 0 : 1); })
+          .catch((e) => { console.error(e.message); process.exit(1); })
+      resources:
+        requests: { cpu: 10m, memory: 32Mi }
+        limits: { memory: 128Mi }
+      securityContext:
+        {{- include "switchyard-lib.containerSecurityContext" . | nindent 8 }}
+{{- end }}
+{{- end -}}
+
+{{- define "switchyard-lib.service.podSpecCommon" -}}
+automountServiceAccountToken: false
+securityContext:
+  {{- include "switchyard-lib.podSecurityContext" 10001 | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "switchyard-lib.service.secretEnv" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .dbSecret }}
+      key: {{ .dbKey }}
+- name: RABBITMQ_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .brokerSecret }}
+      key: {{ .brokerKey }}
+{{- end -}}
