@@ -63,6 +63,14 @@ describe('skaffold.yaml', () => {
     expect(validate(wrongType)).toBe(false);
   });
 
+  test('builds the images the service charts deploy by default', () => {
+    for (const artifact of config.build.artifacts) {
+      const service = contractImages[artifact.image as keyof typeof contractImages];
+      const values = parse(read(`charts/${service}/values.yaml`)) as { image: { repository: string } };
+      expect(values.image.repository).toBe(artifact.image);
+    }
+  });
+
   test('tags images by content, so an unchanged service keeps its tag and is not rolled', () => {
     expect(config.build.tagPolicy).toEqual({ inputDigest: {} });
   });
