@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 import { PrismaService } from '../src/database/prisma.service.js';
+import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
 import { EVENT_QUEUE } from '../src/messaging.js';
 import { startOrderServiceApp } from './order-service-app.js';
 
@@ -174,6 +175,31 @@ describe('order-service consuming user events', () => {
     await publishRaw('user.created', body, props);
     const dead = await deadLetter(props.messageId, 5_000);
     expect(dead.properties.headers).toMatchObject({ 'x-death-reason': reason, 'x-attempts': 1 });
+  });
+
+  it('keeps each field’s newest change when updates arrive out of order, and never lets an older one win', async () => {
+    const profilesService = app.get(CustomerProfilesService);
+    const prisma = app.get(PrismaService);
+    const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds)).toISOString();
+    const data = userCreated({ occurredAt: at(0) });
+    await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
+    // Newest first: the name changed at t3, then (arriving later) an email change from t2 and a name change from t1.
+    for (const [changes, seconds] of [[{ name: 'Name at t3' }, 3], [{ email: 'email-at-t2@example.com' }, 2], [{ name: 'Name at t1' }, 1]] as const) {
+      await prisma.$transaction((tx) => profilesService.applyUserUpdated(tx, { userId: data.userId, changes, occurredAt: at(seconds) }));
+    }
+    // A replayed user.created from t0 changes nothing either.
+    await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
+    expect(await profiles().findUnique({ where: { userId: data.userId } })).toMatchObject({ name: 'Name at t3', email: 'email-at-t2@example.com' });
+  });
+
+  it('applies concurrent updates of one user one after the other', async () => {
+    const profilesService = app.get(CustomerProfilesService);
+    const prisma = app.get(PrismaService);
+    const data = userCreated({ occurredAt: new Date(Date.now() - 10_000).toISOString() });
+    await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
+    const updates = Array.from({ length: 10 }, (_, i) => ({ userId: data.userId, changes: { name: `Name ${i}` }, occurredAt: new Date(Date.now() - 5_000 + i * 100).toISOString() }));
+    await Promise.all(updates.map((update) => prisma.$transaction((tx) => profilesService.applyUserUpdated(tx, update))));
+    expect((await profiles().findUnique({ where: { userId: data.userId } }))?.name).toBe('Name 9');
   });
 
   it('keeps consuming other events while one is being retried', async () => {

@@ -39,7 +39,10 @@ export const baseConfigShape = {
    * endpoints first. 0 locally; the charts set a few seconds.
    */
   SHUTDOWN_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(30_000).default(0),
-  /** Hard stop for a graceful shutdown: past it the process exits 1. 9 s fits inside Kubernetes' default 30 s grace period and our 10 s promise. */
+  /**
+   * Hard stop for closing (counted after SHUTDOWN_DELAY_MS): past it the process exits 1. 9 s keeps our 10 s promise
+   * with no delay, and delay + timeout inside the pod's termination grace period (the charts set 5 s + 9 s < 20 s).
+   */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(120_000).default(9_000),
 };
 

@@ -8,7 +8,7 @@ export interface RunServiceOptions extends ServiceAppOptions {
   port: number;
   /** Pause between readiness turning 503 and closing the listener. */
   shutdownDelayMs: number;
-  /** Past this the process gives up on a graceful stop and exits 1. */
+  /** Past this (counted after the delay) the process gives up on a graceful stop and exits 1. */
   shutdownTimeoutMs: number;
 }
 
@@ -27,13 +27,14 @@ export async function runService(module: Type | DynamicModule, options: RunServi
     stopping = true;
     lifecycle.beginShutdown();
     logger.log({ msg: 'shutting down: readiness is now 503', signal });
+    // The delay only lets Kubernetes stop routing to us; the closing itself gets the whole timeout.
+    if (options.shutdownDelayMs > 0) await sleep(options.shutdownDelayMs);
     const deadline = setTimeout(() => {
       logger.error({ msg: 'graceful shutdown timed out; exiting', timeoutMs: options.shutdownTimeoutMs });
       process.exit(1);
     }, options.shutdownTimeoutMs);
     deadline.unref();
     try {
-      if (options.shutdownDelayMs > 0) await sleep(options.shutdownDelayMs);
       await app.close();
       logger.log('stopped');
       process.exitCode = 0;
@@ -42,8 +43,11 @@ export async function runService(module: Type | DynamicModule, options: RunServi
       process.exitCode = 1;
     } finally {
       clearTimeout(deadline);
+      // Everything is closed; should a library still hold a handle, do not let it keep the pod alive.
+      setTimeout(() => process.exit(), 2_000).unref();
     }
   };
+
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
 

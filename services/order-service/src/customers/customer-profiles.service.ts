@@ -3,7 +3,7 @@ import { type EventData, OrderCancelledV1, type UserCreatedV2, type UserDeletedV
 import { addToOutbox } from '@switchyard/messaging';
 import { errorBody } from '@switchyard/service-kit';
 import { PrismaService } from '../database/prisma.service.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import type { CustomerProfile, Prisma } from '../generated/prisma/client.js';
 import { toCustomerResponse, type CustomerResponse } from './customer.response.js';
 
 /** A user event that needs the profile before it exists (it overtook `user.created`); retried until that arrives. */
@@ -27,20 +27,37 @@ export class CustomerProfilesService {
 
   async applyUserCreated(tx: Prisma.TransactionClient, event: EventData<typeof UserCreatedV2>): Promise<void> {
     const at = new Date(event.occurredAt);
-    const existing = await tx.customerProfile.findUnique({ where: { userId: event.userId } });
+    const existing = await this.lockProfile(tx, event.userId);
     if (!existing) {
-      await tx.customerProfile.create({ data: { userId: event.userId, email: event.email, name: event.name, sourceUpdatedAt: at } });
-    } else if (existing.sourceUpdatedAt < at) {
-      await tx.customerProfile.update({ where: { userId: event.userId }, data: { email: event.email, name: event.name, sourceUpdatedAt: at } });
+      await tx.customerProfile.create({
+        data: { userId: event.userId, email: event.email, name: event.name, emailChangedAt: at, nameChangedAt: at },
+      });
+      return;
     }
+    await this.applyChanges(tx, existing, { email: event.email, name: event.name }, at);
   }
 
   async applyUserUpdated(tx: Prisma.TransactionClient, event: EventData<typeof UserUpdatedV1>): Promise<void> {
-    const at = new Date(event.occurredAt);
-    const existing = await tx.customerProfile.findUnique({ where: { userId: event.userId } });
+    const existing = await this.lockProfile(tx, event.userId);
     if (!existing) throw new ProfileNotYetKnownError(`user.updated for ${event.userId} arrived before user.created`);
-    if (existing.sourceUpdatedAt >= at) return;
-    await tx.customerProfile.update({ where: { userId: event.userId }, data: { ...event.changes, sourceUpdatedAt: at } });
+    await this.applyChanges(tx, existing, event.changes, new Date(event.occurredAt));
+  }
+
+  /**
+   * Reads the profile with a row lock held until the handler's transaction ends: two events for the same user,
+   * handled concurrently, then apply one after the other instead of both deciding from the same old state.
+   */
+  private async lockProfile(tx: Prisma.TransactionClient, userId: string): Promise<CustomerProfile | null> {
+    await tx.$queryRaw`SELECT 1 FROM customer_profiles WHERE user_id = ${userId}::uuid FOR UPDATE`;
+    return tx.customerProfile.findUnique({ where: { userId } });
+  }
+
+  /** Sets each field whose last change is older than `at`; a field changed later by another event keeps its value. */
+  private async applyChanges(tx: Prisma.TransactionClient, existing: CustomerProfile, changes: { email?: string; name?: string }, at: Date): Promise<void> {
+    const data: Prisma.CustomerProfileUpdateInput = {};
+    if (changes.email !== undefined && existing.emailChangedAt < at) Object.assign(data, { email: changes.email, emailChangedAt: at });
+    if (changes.name !== undefined && existing.nameChangedAt < at) Object.assign(data, { name: changes.name, nameChangedAt: at });
+    if (Object.keys(data).length > 0) await tx.customerProfile.update({ where: { userId: existing.userId }, data });
   }
 
   /**
@@ -49,7 +66,7 @@ export class CustomerProfilesService {
    */
   async applyUserDeleted(tx: Prisma.TransactionClient, event: EventData<typeof UserDeletedV1>, correlationId: string): Promise<void> {
     const at = new Date(event.occurredAt);
-    const existing = await tx.customerProfile.findUnique({ where: { userId: event.userId } });
+    const existing = await this.lockProfile(tx, event.userId);
     if (!existing) throw new ProfileNotYetKnownError(`user.deleted for ${event.userId} arrived before user.created`);
     if (!existing.deletedAt) await tx.customerProfile.update({ where: { userId: event.userId }, data: { deletedAt: at } });
     const placed = await tx.order.findMany({ where: { userId: event.userId, status: 'PLACED' }, select: { id: true } });

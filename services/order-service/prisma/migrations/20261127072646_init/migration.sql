@@ -7,7 +7,8 @@ CREATE TABLE "customer_profiles" (
     "email" TEXT NOT NULL,
     "name" TEXT NOT NULL,
     "deleted_at" TIMESTAMPTZ(3),
-    "source_updated_at" TIMESTAMPTZ(3) NOT NULL,
+    "email_changed_at" TIMESTAMPTZ(3) NOT NULL,
+    "name_changed_at" TIMESTAMPTZ(3) NOT NULL,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL,
 
