@@ -16,6 +16,8 @@ export const DEFAULT_INBOX_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Back-off after a failed publish of a row: doubles from 1 s up to 1 min. */
 const RETRY_BACKOFF_BASE_MS = 1_000;
 const RETRY_BACKOFF_MAX_MS = 60_000;
+/** A database that does not answer a connect within this is treated as down (pg waits forever by default). */
+const CONNECT_TIMEOUT_MS = 5_000;
 /** How often sent rows past retention are purged. */
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -65,6 +67,7 @@ export class OutboxRelay {
   private readonly inboxRetentionMs: number;
   private readonly logger: MessagingLogger;
   private listener: pg.Client | undefined;
+  private listening: Promise<void> | undefined;
   private running = false;
   private wake: (() => void) | undefined;
   private pendingWake = false;
@@ -78,14 +81,14 @@ export class OutboxRelay {
     this.inboxRetentionMs = options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS;
     this.logger = options.logger ?? silentLogger;
     // Small: the relay holds one transaction at a time; the extra connection serves purges.
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     this.pool.on('error', (error) => this.logger.warn(errorFields(error), 'outbox relay: idle database connection failed'));
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    void this.listen();
+    this.listening = this.listen();
     this.loop = this.run();
   }
 
@@ -108,6 +111,7 @@ export class OutboxRelay {
       await this.drain().catch((error: unknown) => this.logger.warn(errorFields(error), 'outbox relay: final drain failed'));
     }
     await this.listener?.end().catch(() => undefined);
+    await this.listening;
     await this.pool.end();
   }
 
@@ -204,14 +208,16 @@ export class OutboxRelay {
   /** LISTEN on its own connection; re-established after a drop, while polling covers the gap. */
   private async listen(): Promise<void> {
     while (this.running) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl });
+      const client = new pg.Client({ connectionString: this.options.databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+      // Always listening: a second `error` with no listener would crash the process.
+      const closed = new Promise<void>((resolve) => {
+        client.on('error', () => resolve());
+        client.once('end', () => resolve());
+      });
       try {
         await client.connect();
+        if (!this.running) continue; // stop() ran while connecting; `finally` closes this client
         client.on('notification', () => this.nudge());
-        const closed = new Promise<void>((resolve) => {
-          client.once('error', () => resolve());
-          client.once('end', () => resolve());
-        });
         await client.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
         this.listener = client;
         this.nudge(); // rows committed while we were not listening
@@ -222,7 +228,7 @@ export class OutboxRelay {
         this.listener = undefined;
         await client.end().catch(() => undefined);
       }
-      if (this.running) await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
+      if (this.running) await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs).unref());
     }
   }
 

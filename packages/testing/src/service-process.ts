@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { waitFor } from './wait-for.js';
 
 /**
  * How the services are started in production (`node --import @switchyard/telemetry/register`), resolved from here
@@ -59,16 +58,21 @@ export function startServiceProcess(entryPoint: string, env: NodeJS.ProcessEnv):
   };
 }
 
-/** Waits for `GET /health/ready` to answer 200. */
+/**
+ * Waits for `GET /health/ready` to answer 200. Fails at once, with the service's output, when it exits (by code or
+ * signal); on timeout it kills the service so a failed test leaves no process behind.
+ */
 export async function waitUntilReady(service: ServiceProcess, port: number, timeoutMs = 20_000): Promise<void> {
-  await waitFor(
-    `readiness on port ${port}`,
-    async () => {
-      if (service.child.exitCode !== null) throw new Error(`service exited with ${service.child.exitCode}:\n${service.output()}`);
-      const response = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
-      return response?.status === 200;
-    },
-    timeoutMs,
-    100,
-  );
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { exitCode, signalCode } = service.child;
+    if (exitCode !== null || signalCode !== null) throw new Error(`service exited (${signalCode ?? exitCode}) before it was ready:\n${service.output()}`);
+    const response = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
+    if (response?.status === 200) return;
+    if (Date.now() > deadline) {
+      service.child.kill('SIGKILL');
+      throw new Error(`service on port ${port} not ready after ${timeoutMs} ms:\n${service.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

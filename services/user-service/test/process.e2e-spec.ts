@@ -39,7 +39,7 @@ describe('user-service as a process', () => {
     const password = 'never-log-this-passphrase';
     // The delay stands in for Kubernetes taking the pod out of its endpoints; it also makes sure the whole burst
     // below has reached the server before the listener closes, so every request in it is truly in flight.
-    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: String(port), LOG_LEVEL: 'trace', SHUTDOWN_DELAY_MS: '300' });
+    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: String(port), LOG_LEVEL: 'trace', SHUTDOWN_DELAY_MS: '1000' });
     await waitUntilReady(service, port);
 
     const created = await fetch(`http://127.0.0.1:${port}/users`, {
@@ -67,7 +67,6 @@ describe('user-service as a process', () => {
         (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
       ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 30));
     const signalledAt = Date.now();
     service.child.kill('SIGTERM');
     const readinessAfterSignal = await waitFor('readiness to turn 503', async () => {
