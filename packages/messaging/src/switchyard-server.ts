@@ -222,6 +222,11 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       throw error;
     }
     this.consumer = consumer;
+    if (!consumer.alive) {
+      // The channel closed between consume-ok and here: onChannelClosed did not know it yet, so resubscribe for it.
+      this.onChannelClosed(consumer);
+      return;
+    }
     if (this.stopping) {
       // close() ran while this setup was under way: undo it.
       await channel.close().catch(() => undefined);

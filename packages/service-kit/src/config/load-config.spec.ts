@@ -9,6 +9,7 @@ describe('loadConfig', () => {
     const config = loadConfig(schema, { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/users', RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672' });
     expect(config).toMatchObject({ PORT: 3001, LOG_LEVEL: 'info', BODY_LIMIT_BYTES: 102400, SHUTDOWN_TIMEOUT_MS: 9000 });
     expect(config.RABBITMQ_EXCHANGE).toBe('switchyard.events');
+    expect(config.DATABASE_POOL_MAX).toBe(25);
     expect(config.MESSAGING_RETRY_DELAYS_MS).toEqual([1000, 5000, 30000, 120000, 600000]);
   });
 

@@ -14,6 +14,11 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const baseConfigShape = {
   /** Postgres connection URL of the service's own database. Required: there is no safe default. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }),
+  /**
+   * Connections in the service's Prisma pool. 25: up to 20 event handlers hold a transaction each (the transport's
+   * prefetch) and HTTP requests need room beside them; pg's default of 10 would make handlers queue and time out.
+   */
+  DATABASE_POOL_MAX: z.coerce.number({ error: 'must be a number of connections' }).int().min(2).max(500).default(25),
   /** RabbitMQ connection URL (`amqp://user:pass@host:5672/vhost`). Required: events are how services talk. */
   RABBITMQ_URL: z.url({ protocol: /^amqps?$/, error: 'must be an amqp:// or amqps:// URL' }),
   /** Topic exchange all events go through; changed only to isolate environments (or tests) sharing a vhost. */

@@ -9,7 +9,7 @@ import type { OrderServiceConfig } from '../config.js';
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(@Inject(SERVICE_CONFIG) config: OrderServiceConfig) {
     // 'minimal' keeps call arguments (which can include a password hash) out of error messages, and so out of logs.
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL }), errorFormat: 'minimal' });
+    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX }), errorFormat: 'minimal' });
   }
 
   /** After the HTTP listener has drained (Nest closes it before shutdown hooks), so in-flight requests still have their database. */
