@@ -12,11 +12,6 @@ const root = new URL('..', import.meta.url).pathname;
 const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const rabbitmqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
-function databaseUrl(name) {
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 const services = [
   {
@@ -24,14 +19,16 @@ const services = [
     tag: '\x1b[36muser \x1b[0m',
     dir: 'services/user-service',
     port: Number(process.env.USER_SERVICE_PORT ?? 3001),
-    databaseUrl: process.env.USER_SERVICE_DATABASE_URL ?? databaseUrl('switchyard_users'),
+    databaseUrl: process.env.USER_SERVICE_DATABASE_URL,
+    defaultDatabase: 'switchyard_users',
   },
   {
     name: 'order-service',
     tag: '\x1b[35morder\x1b[0m',
     dir: 'services/order-service',
     port: Number(process.env.ORDER_SERVICE_PORT ?? 3002),
-    databaseUrl: process.env.ORDER_SERVICE_DATABASE_URL ?? databaseUrl('switchyard_orders'),
+    databaseUrl: process.env.ORDER_SERVICE_DATABASE_URL,
+    defaultDatabase: 'switchyard_orders',
   },
 ];
 
@@ -64,8 +61,9 @@ console.log('▶ building (prisma generate + tsc -b)');
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const { deployMigrations, ensureDatabase, maskDatabaseUrl } = await import('../packages/db-migrate/dist/index.js');
+const { deployMigrations, ensureDatabase, maskDatabaseUrl, withDatabaseName } = await import('../packages/db-migrate/dist/index.js');
 for (const service of services) {
+  service.databaseUrl ??= withDatabaseName(postgresUrl, service.defaultDatabase);
   await ensureDatabase(service.databaseUrl);
   const { applied } = await deployMigrations({ databaseUrl: service.databaseUrl, schemaPath: `${root}${service.dir}/prisma/schema.prisma` });
   console.log(`▶ ${service.name}: database ${maskDatabaseUrl(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`);
