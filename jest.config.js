@@ -20,6 +20,7 @@ const workspaces = [
   'packages/telemetry',
   'services/user-service',
   'services/order-service',
+  'services/topology-operator',
   'e2e',
   'k8s',
 ];

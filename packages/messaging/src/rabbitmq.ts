@@ -17,8 +17,20 @@ export {
   planConsumerTopology,
   planExchange,
   retryQueueName,
+  WORK_QUEUE_TYPES,
 } from './topology-plan.js';
-export type { BindingPlan, ConsumerTopologyInput, ExchangePlan, QueueArgumentValue, QueuePlan, QueueRole, TopologyPlan } from './topology-plan.js';
+export type { BindingPlan, ConsumerTopologyInput, DeadLetterSettings, ExchangePlan, QueueArgumentValue, QueuePlan, QueueRole, TopologyPlan, WorkQueueType } from './topology-plan.js';
+export {
+  CONSUMER_POLICY_API_VERSION,
+  CONSUMER_POLICY_KIND,
+  consumerPolicyFileName,
+  consumerPolicySchema,
+  InvalidConsumerPolicyError,
+  parseConsumerPolicy,
+  serializeConsumerPolicy,
+  topologyInputOf,
+} from './consumer-policy.js';
+export type { ConsumerPolicy } from './consumer-policy.js';
 export { declareTopology } from './declare-topology.js';
 export type { ChannelFactory } from './declare-topology.js';
 

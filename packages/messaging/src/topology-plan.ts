@@ -32,6 +32,14 @@ export interface ExchangePlan {
 
 export type QueueRole = 'work' | 'retry' | 'dead-letter';
 
+/**
+ * Type of the work queue. Quorum (the default) is replicated and supports a delivery limit and at-least-once
+ * dead-lettering; classic is offered for brokers or budgets without quorum queues and has neither. RabbitMQ cannot
+ * change a queue's type in place: switching means draining and deleting the queue.
+ */
+export type WorkQueueType = 'quorum' | 'classic';
+export const WORK_QUEUE_TYPES: readonly WorkQueueType[] = Object.freeze(['quorum', 'classic']);
+
 export interface QueuePlan {
   name: string;
   role: QueueRole;
@@ -64,9 +72,19 @@ export interface ConsumerTopologyInput {
   eventTypes: readonly string[];
   /** One retry tier per delay; may be empty (failures then go straight to the DLQ). */
   retryDelaysMs: readonly number[];
-  /** Default `DEFAULT_DELIVERY_LIMIT`. */
+  /** Default `DEFAULT_DELIVERY_LIMIT`. Quorum work queues only. */
   deliveryLimit?: number;
-  deadLetter?: { maxLength?: number; messageTtlMs?: number };
+  /** Default `quorum`. */
+  queueType?: WorkQueueType;
+  /** `queue` defaults to `<queue>.dlq`. */
+  deadLetter?: DeadLetterSettings;
+}
+
+export interface DeadLetterSettings {
+  /** Default `<work queue>.dlq`. */
+  queue?: string;
+  maxLength?: number;
+  messageTtlMs?: number;
 }
 
 /** `1000` → `1s`, `120000` → `2m`, `200` → `200ms`: the suffix of a retry tier's queue name. */
@@ -97,6 +115,8 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
   const exchange = input.exchange ?? DEFAULT_EXCHANGE;
   const { queue } = input;
   const deliveryLimit = input.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT;
+  const queueType = input.queueType ?? 'quorum';
+  if (!WORK_QUEUE_TYPES.includes(queueType)) throw new TypeError(`queueType must be one of ${WORK_QUEUE_TYPES.join(', ')}, got ${String(queueType)}`);
   requireName('exchange', exchange);
   requireName('queue', queue);
   if (queue.endsWith('.dlq') || queue.includes('.retry.')) throw new TypeError(`queue '${queue}' must not look like a retry tier or DLQ name`);
@@ -107,7 +127,9 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
   if (new Set(tierNames).size !== tierNames.length) throw new TypeError(`retryDelaysMs has duplicate delays: ${delays.join(', ')}`);
   const eventTypes = [...new Set(input.eventTypes)];
   eventTypes.forEach((type) => requireName('event type', type));
-  const dlqName = deadLetterQueueName(queue);
+  const dlqName = input.deadLetter?.queue ?? deadLetterQueueName(queue);
+  requireName('dead-letter queue', dlqName);
+  if (dlqName === queue || tierNames.includes(dlqName)) throw new TypeError(`dead-letter queue '${dlqName}' must differ from the work queue and its retry tiers`);
 
   const dlqArguments: Record<string, QueueArgumentValue> = { 'x-queue-type': 'quorum' };
   if (input.deadLetter?.maxLength !== undefined) {
@@ -144,13 +166,11 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
     name: queue,
     role: 'work',
     durable: true,
-    arguments: {
-      'x-queue-type': 'quorum',
-      'x-delivery-limit': deliveryLimit,
-      'x-dead-letter-exchange': '',
-      'x-dead-letter-routing-key': dlqName,
-      ...SAFE_DEAD_LETTERING,
-    },
+    arguments:
+      queueType === 'quorum'
+        ? { 'x-queue-type': 'quorum', 'x-delivery-limit': deliveryLimit, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlqName, ...SAFE_DEAD_LETTERING }
+        : // Classic queues know neither a delivery limit nor at-least-once dead-lettering; the DLX still catches rejects.
+          { 'x-queue-type': 'classic', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlqName },
   };
 
   return {

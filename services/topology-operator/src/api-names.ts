@@ -1,0 +1,14 @@
+/** Names of the Kubernetes API the operator owns and uses: one place, so the chart, CRD and code agree. */
+
+export const API_GROUP = 'switchyard.io';
+export const API_VERSION = 'v1alpha1';
+export const KIND = 'EventSubscription';
+export const PLURAL = 'eventsubscriptions';
+export const SINGULAR = 'eventsubscription';
+export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
+
+/** Held on every subscription whose broker objects may need cleaning up when it is deleted. */
+export const FINALIZER = `${API_GROUP}/topology-cleanup`;
+
+/** Field manager and Event source of everything the operator writes. */
+export const OPERATOR_NAME = 'switchyard-topology-operator';
