@@ -12,3 +12,11 @@ export const FINALIZER = `${API_GROUP}/topology-cleanup`;
 
 /** Field manager and Event source of everything the operator writes. */
 export const OPERATOR_NAME = 'switchyard-topology-operator';
+
+/** ConfigMap (in the subscription's namespace) holding the consumer policies of one service: one key per queue, `<queue>.json`. */
+export function consumerPolicyConfigMapName(service: string): string {
+  return `${service}-consumer-policy`;
+}
+
+/** Where a service's chart mounts that ConfigMap; services read `<dir>/<queue>.json` (env CONSUMER_POLICY_DIR). */
+export const CONSUMER_POLICY_MOUNT_PATH = '/etc/switchyard/consumer-policy';
