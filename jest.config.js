@@ -27,19 +27,28 @@ const workspaces = [
 
 const repoRoot = new URL('.', import.meta.url).pathname;
 
+const project = (displayName, rootDir, testMatch) => ({
+  displayName,
+  rootDir,
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  // Sources import siblings as `./x.js` (Node ESM); jest resolves the `.ts` file behind it.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^@switchyard/([^/]+)$': `${repoRoot}packages/$1/src/index.ts`,
+  },
+  testMatch,
+});
+
 /** @type {import('jest').Config} */
 export default {
-  projects: workspaces.map((dir) => ({
-    displayName: dir.split('/').at(-1),
-    rootDir: `${repoRoot}${dir}`,
-    testEnvironment: 'node',
-    extensionsToTreatAsEsm: ['.ts'],
-    transform: { '^.+\\.ts$': swc },
-    // Sources import siblings as `./x.js` (Node ESM); jest resolves the `.ts` file behind it.
-    moduleNameMapper: {
-      '^(\\.{1,2}/.*)\\.js$': '$1',
-      '^@switchyard/([^/]+)$': `${repoRoot}packages/$1/src/index.ts`,
-    },
-    testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-  })),
+  projects: [
+    ...workspaces.map((dir) =>
+      project(dir.split('/').at(-1), `${repoRoot}${dir}`, ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts']),
+    ),
+    // Fault injection (e2e/faults): private broker and database, minutes long, run alone and serially after the
+    // rest (`npm run test:faults`, and the last step of `npm test`); `--ignoreProjects faults` leaves it out.
+    project('faults', `${repoRoot}e2e`, ['<rootDir>/faults/**/*.fault-spec.ts']),
+  ],
 };

@@ -1,6 +1,7 @@
 // The Helm charts in charts/, verified without a cluster: lint, render every scenario, validate every object
 // against its Kubernetes schema (kubernetes-models) and check the properties the platform relies on.
 import { beforeAll, describe, expect, test } from '@jest/globals';
+import * as contracts from '@switchyard/contracts';
 import { helm, helmAsync, HelmError } from '@switchyard/testing';
 import * as models from 'kubernetes-models';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
@@ -8,12 +9,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
+import { consumerPolicyConfigMapName, CONSUMER_POLICY_MOUNT_PATH, CRD_NAME } from '../../services/topology-operator/src/api-names.js';
+import { crdValidator, type CrdValidator } from './crd-validator.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const chartsDir = path.join(repoRoot, 'charts');
 
 /** Charts in dependency order: the library first, the umbrella (which packages the others) last. */
-const CHARTS = ['switchyard-lib', 'user-service', 'order-service', 'postgres', 'rabbitmq', 'observability', 'switchyard'] as const;
+const CHARTS = ['switchyard-lib', 'user-service', 'order-service', 'postgres', 'rabbitmq', 'observability', 'topology-operator', 'switchyard'] as const;
 const APP_CHARTS = CHARTS.filter((chart) => chart !== 'switchyard-lib');
 const SERVICES = { 'user-service': 3001, 'order-service': 3002 } as const;
 
@@ -34,12 +37,16 @@ interface Container {
   livenessProbe?: { httpGet?: { path: string; port: number | string } };
   readinessProbe?: { httpGet?: { path: string; port: number | string } };
   env?: { name: string; value?: string; valueFrom?: Record<string, unknown> }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface PodSpec {
   securityContext?: Record<string, unknown>;
   containers: Container[];
   initContainers?: Container[];
   terminationGracePeriodSeconds?: number;
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  volumes?: { name: string; configMap?: { name: string; optional?: boolean }; emptyDir?: unknown }[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -70,7 +77,14 @@ function fileDependencies(chart: string): { name: string; version: string; dir: 
 
 function buildDependencies(chart: string): void {
   const deps = fileDependencies(chart);
-  const stale = deps.some((dep) => {
+  // A Chart.lock from before a dependency was added or removed makes `helm dependency build` refuse to run; it is
+  // build output, so drop it and let the build write a fresh one.
+  const lockFile = path.join(chartsDir, chart, 'Chart.lock');
+  if (existsSync(lockFile)) {
+    const locked = ((parse(readFileSync(lockFile, 'utf8')) as { dependencies?: { name: string }[] }).dependencies ?? []).map((dep) => dep.name);
+    if (locked.sort().join() !== deps.map((dep) => dep.name).sort().join()) rmSync(lockFile);
+  }
+  const stale = !existsSync(lockFile) || deps.some((dep) => {
     const archive = path.join(chartsDir, chart, 'charts', `${dep.name}-${dep.version}.tgz`);
     return !existsSync(archive) || statSync(archive).mtimeMs < newestMtime(dep.dir);
   });
@@ -150,6 +164,11 @@ const modelClasses = new Map<string, ModelClass>();
 /** CRDs of the Prometheus Operator are not in kubernetes-models: checked for their essential shape instead. */
 const PROMETHEUS_OPERATOR = 'monitoring.coreos.com/v1';
 
+/** Our own CRDs: their custom resources are checked against the CRD's own schema (the API server's check, minus CEL). */
+const CRD_FILE = path.join(chartsDir, 'topology-operator', 'crds', `${CRD_NAME}.yaml`);
+let ownCrd: CrdValidator | undefined;
+const ownCrds = (): CrdValidator[] => [(ownCrd ??= crdValidator(CRD_FILE))];
+
 function podSpecs(objects: K8sObject[]): { owner: string; spec: PodSpec }[] {
   return objects.flatMap((obj) => {
     const owner = `${obj.kind}/${obj.metadata.name}`;
@@ -195,6 +214,11 @@ describe.each(everyScenario)('%s', (label) => {
       if (obj.apiVersion === PROMETHEUS_OPERATOR) {
         expect([id, ['ServiceMonitor', 'PrometheusRule'].includes(obj.kind)]).toEqual([id, true]);
         expect([id, typeof obj.spec]).toEqual([id, 'object']);
+        continue;
+      }
+      const crd = ownCrds().find((candidate) => candidate.handles(obj.apiVersion, obj.kind));
+      if (crd) {
+        expect([id, crd.problems(obj)]).toEqual([id, []]);
         continue;
       }
       const Model = modelClasses.get(`${obj.apiVersion}/${obj.kind}`);
@@ -311,13 +335,13 @@ describe('secrets', () => {
     }
   });
 
-  test('the umbrella wires the services to the Secrets postgres and rabbitmq generate', () => {
+  test('the umbrella wires the services (and the topology operator) to the Secrets postgres and rabbitmq generate', () => {
     const objects = objectsOf('switchyard (defaults)');
     const secrets = new Set(objects.filter((obj) => obj.kind === 'Secret').map((obj) => obj.metadata.name));
-    for (const service of Object.keys(SERVICES)) {
+    for (const service of [...Object.keys(SERVICES), 'topology-operator']) {
       const deployment = objects.find((obj) => obj.kind === 'Deployment' && obj.metadata.name === `sy-${service}`)!;
       const env = (deployment.spec as { template: { spec: PodSpec } }).template.spec.containers[0]!.env!;
-      for (const name of ['DATABASE_URL', 'RABBITMQ_URL']) {
+      for (const name of service === 'topology-operator' ? ['RABBITMQ_URL'] : ['DATABASE_URL', 'RABBITMQ_URL']) {
         const ref = (env.find((entry) => entry.name === name)!.valueFrom as { secretKeyRef: { name: string; key: string } }).secretKeyRef;
         expect(secrets.has(ref.name)).toBe(true);
         const secret = objects.find((obj) => obj.kind === 'Secret' && obj.metadata.name === ref.name)!;
@@ -393,6 +417,7 @@ describe('values.schema.json', () => {
     postgres: 'persistence.enabled=yes',
     rabbitmq: 'replicaCount=three',
     observability: 'jaeger.maxTraces=many',
+    'topology-operator': 'resyncSeconds=often',
     switchyard: 'user-service.autoscaling.enabled=yes',
   };
 
@@ -516,6 +541,309 @@ describe('helm test and NOTES', () => {
     const notes = output.slice(output.indexOf('NOTES:'));
     for (const url of ['localhost:3001', 'localhost:3002', 'localhost:3000', 'localhost:16686', 'localhost:9090', 'localhost:15672']) {
       expect(notes).toContain(url);
+    }
+    expect(notes).toContain('kubectl -n switchyard get eventsubscriptions');
+  });
+
+  test('topology-operator has a `helm test` Pod that GETs /readyz through its Service', () => {
+    const pods = objectsOf('topology-operator (defaults)').filter((obj) => obj.kind === 'Pod');
+    expect(pods).toHaveLength(1);
+    expect(pods[0]!.metadata.annotations?.['helm.sh/hook']).toBe('test');
+    const command = ((pods[0]!.spec as unknown as PodSpec).containers[0] as Container & { command: string[] }).command.join(' ');
+    expect(command).toContain('http://sy-topology-operator:8080/readyz');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The topology operator (charts/topology-operator, also inside the umbrella) and the services' side of it.
+
+const OPERATOR = 'topology-operator';
+/**
+ * Every Kubernetes API permission the operator needs, as "<group>/<resource>:<verb>" (core group: "core"): the
+ * contract between the chart and services/topology-operator. The chart must grant exactly these and the operator's
+ * code must use exactly these; adding a verb on either side fails a test below.
+ */
+const OPERATOR_PERMISSIONS = [
+  'switchyard.io/eventsubscriptions:get',
+  'switchyard.io/eventsubscriptions:list',
+  'switchyard.io/eventsubscriptions:watch',
+  'switchyard.io/eventsubscriptions:patch',
+  'switchyard.io/eventsubscriptions/status:patch',
+  'core/configmaps:get',
+  'core/configmaps:create',
+  'core/configmaps:patch',
+  'coordination.k8s.io/leases:get',
+  'coordination.k8s.io/leases:create',
+  'coordination.k8s.io/leases:update',
+  'core/events:create',
+].sort();
+/** The ones that follow the subscriptions (their namespace, or every namespace); the rest is the Lease's. */
+const SUBSCRIPTION_SCOPED = OPERATOR_PERMISSIONS.filter((permission) => !permission.startsWith('coordination.k8s.io/'));
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+interface Binding extends K8sObject {
+  roleRef: { kind: string; name: string };
+  subjects: { kind: string; name: string; namespace?: string }[];
+}
+
+const isOperatorObject = (obj: K8sObject) => obj.metadata.labels?.['app.kubernetes.io/name'] === OPERATOR;
+const permissionsOf = (rules: PolicyRule[]) =>
+  [...new Set(rules.flatMap((rule) => rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${group || 'core'}/${resource}:${verb}`)))))].sort();
+const rulesOf = (obj: K8sObject) => (obj as unknown as { rules: PolicyRule[] }).rules;
+
+const operatorScenarios = scenarios.filter((scenario) => scenario.chart === OPERATOR || (scenario.chart === 'switchyard' && !scenario.label.includes('minimal'))).map((scenario) => scenario.label);
+
+function operatorDeployment(label: string): { deployment: K8sObject; spec: PodSpec; container: Container; env: Map<string, { value?: string; valueFrom?: Record<string, unknown> }> } {
+  const deployment = objectsOf(label).find((obj) => obj.kind === 'Deployment' && isOperatorObject(obj));
+  if (!deployment) throw new Error(`${label} renders no topology-operator Deployment`);
+  const spec = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+  const container = spec.containers[0]!;
+  return { deployment, spec, container, env: new Map((container.env ?? []).map((entry) => [entry.name, entry])) };
+}
+
+/** Go-style duration of the CRD ("500ms", "1s", "2m", "1h") in milliseconds. */
+function durationMs(duration: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(duration);
+  if (!match) throw new Error(`not a duration: ${duration}`);
+  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'generated' ? [] : sourceFiles(full);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') ? [full] : [];
+  });
+}
+
+describe.each(operatorScenarios)('topology-operator in %s', (label) => {
+  test('RBAC grants exactly the verbs the operator uses, and nothing else', () => {
+    const roles = objectsOf(label).filter((obj) => (obj.kind === 'Role' || obj.kind === 'ClusterRole') && isOperatorObject(obj));
+    expect(roles.length).toBeGreaterThan(0);
+    expect(permissionsOf(roles.flatMap(rulesOf))).toEqual(OPERATOR_PERMISSIONS);
+    for (const rule of roles.flatMap(rulesOf)) expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain('*');
+  });
+
+  test('subscriptions, ConfigMaps and Events are granted where subscriptions are watched; the Lease only in the release namespace, by name', () => {
+    const objects = objectsOf(label).filter(isOperatorObject);
+    const { spec, env } = operatorDeployment(label);
+    const watchNamespace = env.get('WATCH_NAMESPACE')?.value ?? '';
+    const leaseName = env.get('LEASE_NAME')?.value;
+    const clusterRoles = objects.filter((obj) => obj.kind === 'ClusterRole');
+    const roles = objects.filter((obj) => obj.kind === 'Role');
+    const leaseRoles = roles.filter((role) => rulesOf(role).some((rule) => rule.resources.includes('leases')));
+    expect(leaseRoles).toHaveLength(1);
+    expect(leaseRoles[0]!.metadata.namespace).toBeUndefined(); // the release namespace, where POD_NAMESPACE points
+    expect(permissionsOf(rulesOf(leaseRoles[0]!))).toEqual(OPERATOR_PERMISSIONS.filter((permission) => permission.startsWith('coordination.k8s.io/')));
+    for (const rule of rulesOf(leaseRoles[0]!)) {
+      // create cannot be limited by name (the API server authorizes it before the object has one).
+      expect(rule.resourceNames).toEqual(rule.verbs.includes('create') ? undefined : [leaseName]);
+    }
+    const subscriptionRoles = watchNamespace ? roles.filter((role) => role !== leaseRoles[0]) : clusterRoles;
+    expect(clusterRoles).toHaveLength(watchNamespace ? 0 : 1);
+    expect(subscriptionRoles).toHaveLength(1);
+    expect(permissionsOf(rulesOf(subscriptionRoles[0]!))).toEqual(SUBSCRIPTION_SCOPED);
+    if (watchNamespace) expect(subscriptionRoles[0]!.metadata.namespace).toBe(watchNamespace);
+
+    const serviceAccount = objects.find((obj) => obj.kind === 'ServiceAccount')!;
+    expect(spec.serviceAccountName).toBe(serviceAccount.metadata.name);
+    expect(spec.automountServiceAccountToken).toBe(true);
+    const bindings = objects.filter((obj) => obj.kind === 'RoleBinding' || obj.kind === 'ClusterRoleBinding') as Binding[];
+    expect(bindings.map((binding) => `${binding.roleRef.kind}/${binding.roleRef.name}`).sort()).toEqual([...leaseRoles, ...subscriptionRoles].map((role) => `${role.kind}/${role.metadata.name}`).sort());
+    for (const binding of bindings) {
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: 'switchyard' }]);
+      const role = [...leaseRoles, ...subscriptionRoles].find((candidate) => candidate.metadata.name === binding.roleRef.name)!;
+      expect(binding.metadata.namespace).toBe(role.metadata.namespace);
+    }
+  });
+
+  test('the Deployment sets the env, port and probes the operator reads, and runs 2 replicas with a PDB by default', () => {
+    const { deployment, spec, container, env } = operatorDeployment(label);
+    const contractEnv = ['RABBITMQ_URL', 'WATCH_NAMESPACE', 'POD_NAME', 'POD_NAMESPACE', 'LEASE_NAME', 'PORT', 'LOG_LEVEL', 'RESYNC_SECONDS', 'STATUS_REFRESH_SECONDS'];
+    expect([...env.keys()].sort()).toEqual([...contractEnv].sort());
+    // Every variable the chart sets is one the operator reads (a typo here would be silently ignored there).
+    const configSource = readFileSync(path.join(repoRoot, 'services/topology-operator/src/config/operator-config.ts'), 'utf8');
+    const read = new Set([...configSource.matchAll(/\benv\.([A-Z][A-Z0-9_]*)|'([A-Z][A-Z0-9_]*)'/g)].map((match) => match[1] ?? match[2]));
+    expect(contractEnv.filter((name) => !read.has(name))).toEqual([]);
+    expect(env.get('RABBITMQ_URL')?.valueFrom).toHaveProperty('secretKeyRef');
+    expect(env.get('POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.get('POD_NAMESPACE')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
+    expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: Number(env.get('PORT')?.value) })]);
+    expect(env.get('PORT')?.value).toBe('8080');
+    expect(container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(spec.securityContext?.runAsUser).toBe(10001); // USER of services/topology-operator/Dockerfile
+
+    const replicas = (deployment.spec as { replicas: number }).replicas;
+    const pdb = objectsOf(label).find((obj) => obj.kind === 'PodDisruptionBudget' && isOperatorObject(obj));
+    if (label.includes('defaults')) expect(replicas).toBe(2);
+    if (replicas > 1) {
+      expect((pdb?.spec as { maxUnavailable: number }).maxUnavailable).toBeLessThan(replicas);
+      expect((pdb?.spec as { selector: unknown }).selector).toEqual((deployment.spec as { selector: unknown }).selector);
+    }
+  });
+
+  test('is fenced by NetworkPolicies: default deny, metrics in, DNS, API server and AMQP out', () => {
+    const policies = objectsOf(label).filter((obj) => obj.kind === 'NetworkPolicy' && isOperatorObject(obj));
+    const specs = policies.map((policy) => policy.spec as { policyTypes: string[]; ingress?: { ports: { port: number | string }[] }[]; egress?: { ports?: { port: number | string }[] }[] });
+    expect(specs.some((spec) => spec.policyTypes.join() === 'Ingress,Egress' && !spec.ingress && !spec.egress)).toBe(true);
+    expect(specs.flatMap((spec) => spec.ingress ?? []).flatMap((rule) => rule.ports.map((port) => port.port))).toEqual(['http']);
+    const egressPorts = specs.flatMap((spec) => spec.egress ?? []).flatMap((rule) => rule.ports ?? []).map((port) => port.port);
+    expect(egressPorts).toContain(53);
+    expect(egressPorts.some((port) => port === 443 || port === 6443)).toBe(true); // the API server
+    expect(egressPorts.some((port) => port === 5672 || port === 5671)).toBe(true);
+  });
+
+  test('exposes /metrics through a Service on the container port', () => {
+    const service = objectsOf(label).find((obj) => obj.kind === 'Service' && isOperatorObject(obj))!;
+    expect((service.spec as { ports: { name: string; targetPort: string }[] }).ports).toEqual([expect.objectContaining({ name: 'http', targetPort: 'http' })]);
+    const monitor = objectsOf(label).find((obj) => obj.kind === 'ServiceMonitor' && isOperatorObject(obj));
+    if (monitor) expect((monitor.spec as { endpoints: { port: string; path: string }[] }).endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+  });
+
+  test('the default EventSubscriptions go where the operator watches', () => {
+    const { env } = operatorDeployment(label);
+    const subscriptions = objectsOf(label).filter((obj) => obj.kind === 'EventSubscription');
+    expect(subscriptions.length).toBeGreaterThan(0);
+    for (const subscription of subscriptions) expect(subscription.metadata.namespace).toBe(env.get('WATCH_NAMESPACE')?.value || 'switchyard');
+  });
+});
+
+describe('topology-operator', () => {
+  const subscriptionsOf = (label: string) =>
+    objectsOf(label)
+      .filter((obj) => obj.kind === 'EventSubscription')
+      .map((obj) => obj.spec as { service: string; queue: string; events: { type: string }[]; retry: { maxAttempts: number; backoff: { delays: string[] } }; prefetch: number });
+
+  test.each(Object.keys(SERVICES))('the default subscription of %s binds exactly the event types of its @OnEvent handlers, on the queue it consumes', (service) => {
+    const subscription = subscriptionsOf(`${OPERATOR} (defaults)`).find((spec) => spec.service === service)!;
+    const handlers = sourceFiles(path.join(repoRoot, 'services', service, 'src')).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/@OnEvent\((\w+)\)/g)].map((match) => match[1]!));
+    expect(handlers.length).toBeGreaterThan(0);
+    const types = handlers.map((name) => (contracts as unknown as Record<string, { type: string } | undefined>)[name]?.type);
+    expect(subscription.events.map((event) => event.type).sort()).toEqual([...new Set(types)].sort());
+    const declared = /EVENT_QUEUE = '([^']+)'/.exec(readFileSync(path.join(repoRoot, 'services', service, 'src/messaging.ts'), 'utf8'))?.[1];
+    expect(subscription.queue).toBe(declared);
+    expect(subscription.queue.startsWith(`${service}.`)).toBe(true); // the CRD's CEL rule, which Ajv cannot run
+    expect(subscription.queue).toBe((parse(readFileSync(path.join(chartsDir, service, 'values.yaml'), 'utf8')) as { consumesQueue: string }).consumesQueue);
+  });
+
+  test.each(Object.keys(SERVICES))('the default subscription of %s keeps the retry tiers and prefetch %s uses without the operator', (service) => {
+    const subscription = subscriptionsOf(`${OPERATOR} (defaults)`).find((spec) => spec.service === service)!;
+    const values = parse(readFileSync(path.join(chartsDir, service, 'values.yaml'), 'utf8')) as { messaging: { retryDelaysMs: string } };
+    expect(subscription.retry.backoff.delays.map(durationMs)).toEqual(values.messaging.retryDelaysMs.split(',').map(Number));
+    expect(subscription.retry.maxAttempts).toBe(subscription.retry.backoff.delays.length + 1);
+    const defaultPrefetch = /export const DEFAULT_PREFETCH = (\d+);/.exec(readFileSync(path.join(repoRoot, 'packages/messaging/src/switchyard-server.ts'), 'utf8'))?.[1];
+    expect(subscription.prefetch).toBe(Number(defaultPrefetch));
+  });
+
+  test('the CRD schema check rejects broken subscriptions (so the schema test above can fail)', () => {
+    const [crd] = ownCrds();
+    const subscription = objectsOf(`${OPERATOR} (defaults)`).find((obj) => obj.kind === 'EventSubscription')!;
+    expect(crd!.problems(subscription)).toEqual([]);
+    const broken = (change: (spec: Record<string, unknown>) => void) => {
+      const copy = structuredClone(subscription);
+      change(copy.spec!);
+      return crd!.problems(copy);
+    };
+    expect(broken((spec) => (spec['prefetch'] = 0))).not.toEqual([]);
+    expect(broken((spec) => (spec['queueType'] = 'stream'))).not.toEqual([]);
+    expect(broken((spec) => delete spec['queue'])).not.toEqual([]);
+    expect(broken((spec) => (spec['events'] = []))).not.toEqual([]);
+    expect(broken((spec) => (spec['retries'] = 3))).not.toEqual([]); // a typo: an undeclared field
+  });
+
+  test('ships the CRD from crds/ (installed before the templates, also through the umbrella, not when disabled there)', async () => {
+    const crdsOf = async (chart: string, args: string[] = []) =>
+      parseStream(await template(chart, ['--include-crds', ...args])).filter((obj) => obj.kind === 'CustomResourceDefinition');
+    for (const chart of [OPERATOR, 'switchyard']) {
+      const crds = await crdsOf(chart);
+      expect(crds.map((crd) => crd.metadata.name)).toEqual([CRD_NAME]);
+      expect(() => new models.apiextensionsK8sIo.v1.CustomResourceDefinition(crds[0] as never).validate()).not.toThrow();
+      // Not a template: Helm applies crds/ first and never upgrades or deletes it.
+      expect(objectsOf(`${chart} (defaults)`).some((obj) => obj.kind === 'CustomResourceDefinition')).toBe(false);
+    }
+    expect(await crdsOf('switchyard', ['--values', path.join(chartsDir, 'switchyard/ci/minimal-values.yaml')])).toEqual([]);
+  });
+
+  test('the umbrella renders the operator and its subscriptions only when topology-operator.enabled', () => {
+    const has = (label: string) => objectsOf(label).some((obj) => obj.kind === 'Deployment' && obj.metadata.name === 'sy-topology-operator');
+    expect(has('switchyard (defaults)')).toBe(true);
+    expect(subscriptionsOf('switchyard (defaults)').map((spec) => spec.service).sort()).toEqual(Object.keys(SERVICES).sort());
+    expect(has('switchyard ci/minimal-values.yaml')).toBe(false);
+    expect(objectsOf('switchyard ci/minimal-values.yaml').some((obj) => obj.kind === 'EventSubscription' || isOperatorObject(obj))).toBe(false);
+  });
+
+  test("the operator's code calls the Kubernetes API with exactly the permissions the chart grants", () => {
+    const verbs: Record<string, string> = { read: 'get', get: 'get', list: 'list', create: 'create', patch: 'patch', replace: 'update', delete: 'delete', deleteCollection: 'deletecollection' };
+    const resources: Record<string, string> = {
+      ConfigMap: 'core/configmaps',
+      Event: 'core/events',
+      Lease: 'coordination.k8s.io/leases',
+      CustomObject: 'switchyard.io/eventsubscriptions', // the operator's only custom resource
+      CustomObjectStatus: 'switchyard.io/eventsubscriptions/status',
+    };
+    const files = sourceFiles(path.join(repoRoot, 'services/topology-operator/src'));
+    const used = new Set<string>();
+    const clients = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/\.(read|get|list|create|patch|replace|deleteCollection|delete)(?:Namespaced|Cluster)?(ConfigMap|Event|Lease|CustomObjectStatus|CustomObject)\(/g)) {
+        used.add(`${resources[match[2]!]}:${verbs[match[1]!]}`);
+      }
+      // Only subscriptions are watched (informer: list + watch).
+      if (/new Watch\(/.test(text)) used.add('switchyard.io/eventsubscriptions:watch');
+      for (const match of text.matchAll(/makeApiClient\((\w+)\)/g)) clients.add(match[1]!);
+    }
+    // Any other API client would be calls this scan cannot see.
+    expect([...clients].sort()).toEqual(['CoordinationV1Api', 'CoreV1Api', 'CustomObjectsApi']);
+    expect([...used].sort()).toEqual(OPERATOR_PERMISSIONS);
+  });
+});
+
+describe('the services mount the consumer policy the operator writes', () => {
+  const serviceScenarios = scenarios.filter((scenario) => scenario.chart in SERVICES || scenario.chart === 'switchyard').map((scenario) => scenario.label);
+
+  test.each(serviceScenarios)('%s', (label) => {
+    const objects = objectsOf(label);
+    const deployments = objects.filter((obj) => obj.kind === 'Deployment' && (obj.metadata.labels?.['app.kubernetes.io/name'] ?? '') in SERVICES);
+    if (!label.includes('minimal')) expect(deployments.length).toBeGreaterThan(0); // the umbrella's minimal has no services
+    for (const deployment of deployments) {
+      const service = deployment.metadata.labels!['app.kubernetes.io/name']!;
+      const spec = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+      const config = objects.find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name === deployment.metadata.name)!;
+      const volume = spec.volumes?.find((candidate) => candidate.configMap?.name === consumerPolicyConfigMapName(service));
+      const mount = spec.containers[0]!.volumeMounts?.find((candidate) => candidate.name === volume?.name);
+      if (label.includes('minimal') && !label.startsWith('switchyard')) {
+        // consumerPolicy.enabled: false: no mount, and the service is not told to look for one.
+        expect(volume).toBeUndefined();
+        expect(config.data?.CONSUMER_POLICY_DIR).toBeUndefined();
+        continue;
+      }
+      // Optional: the pod starts before the operator has written it (or without any operator).
+      expect(volume?.configMap).toEqual({ name: consumerPolicyConfigMapName(service), optional: true });
+      expect(mount).toEqual({ name: volume!.name, mountPath: CONSUMER_POLICY_MOUNT_PATH, readOnly: true });
+      expect(config.data?.CONSUMER_POLICY_DIR).toBe(CONSUMER_POLICY_MOUNT_PATH);
+      expect(Number(config.data?.CONSUMER_POLICY_POLL_MS)).toBeGreaterThan(0);
+      // Both are variables the service reads (a misspelt one would silently leave the code defaults in force).
+      const serviceConfig = readFileSync(path.join(repoRoot, 'services', service, 'src/config.ts'), 'utf8');
+      for (const name of ['CONSUMER_POLICY_DIR', 'CONSUMER_POLICY_POLL_MS']) expect([service, name, serviceConfig.includes(`${name}:`)]).toEqual([service, name, true]);
+    }
+  });
+
+  test("in the umbrella, every default subscription names a service that mounts its ConfigMap", () => {
+    const objects = objectsOf('switchyard (defaults)');
+    const mounted = objects
+      .filter((obj) => obj.kind === 'Deployment')
+      .flatMap((obj) => (obj.spec as { template: { spec: PodSpec } }).template.spec.volumes ?? [])
+      .flatMap((volume) => (volume.configMap ? [volume.configMap.name] : []));
+    for (const subscription of objects.filter((obj) => obj.kind === 'EventSubscription')) {
+      expect(mounted).toContain(consumerPolicyConfigMapName((subscription.spec as { service: string }).service));
     }
   });
 });

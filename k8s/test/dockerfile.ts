@@ -147,6 +147,13 @@ export interface ServiceImageContract {
   port: number;
   /** Directories (relative to the repository root) holding an npm workspace. */
   workspaces: string[];
+  /**
+   * The workspace has a database: Prisma client generated in the build, schema and migrations in the image, the
+   * migration CLI linked and npx usable on a read-only root. Default true; the topology operator has none.
+   */
+  prisma?: boolean;
+  /** node preloads `@switchyard/telemetry/register` (tracing). Default true; the operator does not trace. */
+  telemetryPreload?: boolean;
 }
 
 const TELEMETRY_PRELOAD = '@switchyard/telemetry/register';
@@ -156,6 +163,8 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
   const problems: string[] = [];
   const { globalArgs, stages } = parseDockerfile(text);
   const { service, port } = contract;
+  const prisma = contract.prisma ?? true;
+  const telemetryPreload = contract.telemetryPreload ?? true;
   if (stages.length < 2) problems.push(`multi-stage build expected, found ${stages.length} FROM`);
 
   const stageNames = new Set<string>();
@@ -204,7 +213,7 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
     const wrappers = argv.slice(0, Math.max(nodeAt, 0)).filter((arg) => !/(^|\/)(tini|dumb-init)$/.test(arg) && arg !== '--');
     const preload = argv.findIndex((arg, i) => (arg === '--import' && argv[i + 1] === TELEMETRY_PRELOAD) || arg === `--import=${TELEMETRY_PRELOAD}`);
     if (nodeAt < 0 || wrappers.length > 0) problems.push(`final stage: the command must run node directly, got ${JSON.stringify(argv)}`);
-    if (preload < 0) problems.push(`final stage: node must preload ${TELEMETRY_PRELOAD} with --import`);
+    if (telemetryPreload && preload < 0) problems.push(`final stage: node must preload ${TELEMETRY_PRELOAD} with --import`);
     if (argv.at(-1) !== 'dist/main.js') problems.push(`final stage: the command must end with dist/main.js, got ${JSON.stringify(argv)}`);
   }
 
@@ -226,7 +235,7 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
 
   const env = new Map(all('ENV').flatMap((i) => [...keyValues(i.args)]));
   if (env.get('HOME') !== '/tmp') problems.push('final stage: HOME=/tmp expected (read-only root filesystem)');
-  if (!env.get('NPM_CONFIG_CACHE')?.startsWith('/tmp/')) problems.push('final stage: NPM_CONFIG_CACHE under /tmp expected (npx in the migration Job)');
+  if (prisma && !env.get('NPM_CONFIG_CACHE')?.startsWith('/tmp/')) problems.push('final stage: NPM_CONFIG_CACHE under /tmp expected (npx in the migration Job)');
 
   // Dependencies: npm ci everywhere; the final stage installs production dependencies only and takes no
   // node_modules from a stage that had dev dependencies.
@@ -245,14 +254,14 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
   if (finalInstall) {
     // npm skips linking a bin whose target does not exist yet: the CLIs must be in place before npm ci.
     const before = copies.filter((i) => i.line < finalInstall.line).map((i) => i.args);
-    if (!before.some((args) => args.startsWith('packages/db-migrate/bin'))) {
+    if (prisma && !before.some((args) => args.startsWith('packages/db-migrate/bin'))) {
       problems.push('final stage: packages/db-migrate/bin must be copied before npm ci, or node_modules/.bin/switchyard-migrate is not linked');
     }
     for (const workspace of contract.workspaces) {
       if (!before.some((args) => args.startsWith(`${workspace}/package.json`))) problems.push(`final stage: ${workspace}/package.json not copied before npm ci`);
     }
   }
-  if (!copies.some((i) => new RegExp(`services/${service}/prisma\\s+services/${service}/prisma$`).test(i.args))) {
+  if (prisma && !copies.some((i) => new RegExp(`services/${service}/prisma\\s+services/${service}/prisma$`).test(i.args))) {
     problems.push(`final stage: services/${service}/prisma (schema and migrations) must be in the image`);
   }
   if (!copies.some((i) => /--from=/.test(i.args) && i.args.endsWith(`services/${service}/dist`))) {
@@ -268,7 +277,7 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
   else {
     const buildRuns = build.instructions.filter((i) => i.keyword === 'RUN');
     if (!buildRuns.some((i) => new RegExp(`tsc -b services/${service}\\b`).test(i.args))) problems.push(`build stage: tsc -b services/${service} expected`);
-    if (!buildRuns.some((i) => /prisma-generate\.mjs/.test(i.args))) problems.push('build stage: scripts/prisma-generate.mjs (Prisma client) expected');
+    if (prisma && !buildRuns.some((i) => /prisma-generate\.mjs/.test(i.args))) problems.push('build stage: scripts/prisma-generate.mjs (Prisma client) expected');
     const install = buildRuns.find((i) => /\bnpm ci\b/.test(i.args));
     const firstSource = build.instructions.find((i) => i.keyword === 'COPY' && !/package(-lock)?\.json|\.npmrc/.test(i.args));
     if (!install) problems.push('build stage: npm ci expected');

@@ -19,28 +19,36 @@ function workspaceDirs(): string[] {
   });
 }
 
-const services: Array<Omit<ServiceImageContract, 'workspaces'>> = [
-  { service: 'user-service', port: 3001 },
-  { service: 'order-service', port: 3002 },
+interface ImageUnderTest extends Omit<ServiceImageContract, 'workspaces'> {
+  /** The source file that states the default port. */
+  configFile: string;
+}
+
+/** Every image skaffold.yaml builds: the two services, and the topology operator (no database, no tracing). */
+const images: ImageUnderTest[] = [
+  { service: 'user-service', port: 3001, configFile: 'src/config.ts' },
+  { service: 'order-service', port: 3002, configFile: 'src/config.ts' },
+  { service: 'topology-operator', port: 8080, configFile: 'src/config/operator-config.ts', prisma: false, telemetryPreload: false },
 ];
+const databaseServices = images.filter((image) => image.prisma ?? true);
 const workspaces = workspaceDirs();
 const dockerignore = read('.dockerignore');
 
-describe.each(services)('services/$service/Dockerfile', ({ service, port }) => {
+describe.each(images)('services/$service/Dockerfile', ({ service, port, configFile, ...flags }) => {
   const file = `services/${service}/Dockerfile`;
   const text = read(file);
-  const contract = { service, port, workspaces };
+  const contract = { service, port, workspaces, ...flags };
 
   test('keeps the image contract (pinned multi-stage build, prod deps only, non-root, exec-form node, labels)', () => {
     expect(imageProblems(text, contract)).toEqual([]);
   });
 
   test('the port is the one the service listens on by default', () => {
-    // config.ts states the default port; the image must EXPOSE the same one.
-    expect(read(`services/${service}/src/config.ts`)).toContain(String(port));
+    // The config file states the default port; the image must EXPOSE the same one.
+    expect(read(`services/${service}/${configFile}`)).toMatch(new RegExp(`\\b${port}\\b`));
   });
 
-  test('runs exactly `node --import @switchyard/telemetry/register dist/main.js`, like `npm start`', () => {
+  test('runs exactly what `npm start` runs, node as PID 1 (services: `node --import @switchyard/telemetry/register dist/main.js`)', () => {
     const final = parseDockerfile(text).stages.at(-1)!;
     const cmd = final.instructions.filter((i) => i.keyword === 'CMD').at(-1)!;
     const pkg = JSON.parse(read(`services/${service}/package.json`)) as { scripts: { start: string } };
@@ -55,7 +63,9 @@ describe.each(services)('services/$service/Dockerfile', ({ service, port }) => {
       expect({ source, ignored: isDockerIgnored(source, dockerignore) }).toEqual({ source, ignored: false });
     }
   });
+});
 
+describe.each(databaseServices)('services/$service/Dockerfile (a service with a database)', ({ service }) => {
   test('the migration CLI the Job runs with npx is a bin of a workspace the service depends on', () => {
     const db = JSON.parse(read('packages/db-migrate/package.json')) as { name: string; bin: Record<string, string> };
     const pkg = JSON.parse(read(`services/${service}/package.json`)) as { dependencies: Record<string, string> };
@@ -77,6 +87,11 @@ test('both Dockerfiles are the same file up to the service name, port and descri
   expect(normalise(read('services/order-service/Dockerfile'), 'order-service', 3002)).toBe(
     normalise(read('services/user-service/Dockerfile'), 'user-service', 3001),
   );
+});
+
+test('the operator image is built on the same pinned Node as the services', () => {
+  const nodeVersion = (service: string) => parseDockerfile(read(`services/${service}/Dockerfile`)).globalArgs.get('NODE_VERSION');
+  expect(nodeVersion('topology-operator')).toBe(nodeVersion('user-service'));
 });
 
 describe('.dockerignore', () => {
@@ -130,6 +145,17 @@ describe('the checks fail on a broken Dockerfile', () => {
     ['another working directory', 'WORKDIR /app/services/user-service', 'WORKDIR /app', /WORKDIR \/app, expected/],
   ])('%s', (_name, from, to, expected) => {
     expect(problemsWith(from, to)).toMatch(expected);
+  });
+
+  test('the operator\'s contract (no database) still catches a missing workspace manifest and a missing dist/', () => {
+    const operator = read('services/topology-operator/Dockerfile');
+    const operatorContract = { service: 'topology-operator', port: 8080, workspaces, prisma: false, telemetryPreload: false };
+    expect(imageProblems(operator, operatorContract)).toEqual([]);
+    const withoutManifest = operator.replace('COPY services/user-service/package.json services/user-service/\n', '');
+    expect(imageProblems(withoutManifest, operatorContract).join('\n')).toMatch(/services\/user-service\/package\.json not copied/);
+    const withoutDist = operator.replace(/COPY --from=build \/app\/services\/topology-operator\/dist .*\n/, '');
+    expect(withoutDist).not.toBe(operator);
+    expect(imageProblems(withoutDist, operatorContract).join('\n')).toMatch(/services\/topology-operator\/dist must be copied/);
   });
 
   test('a .dockerignore that lets node_modules and .git in is caught', () => {

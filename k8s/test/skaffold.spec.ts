@@ -39,8 +39,8 @@ interface SkaffoldConfig {
   profiles: Array<{ name: string; patches?: Array<{ op: string; path: string; value?: unknown }>; portForward?: PortForward[] }>;
 }
 
-/** The images the charts deploy (contract with charts/). */
-const contractImages = { 'switchyard/user-service': 'user-service', 'switchyard/order-service': 'order-service' } as const;
+/** The images the charts deploy (contract with charts/): image → chart (= workspace under services/). */
+const contractImages = { 'switchyard/user-service': 'user-service', 'switchyard/order-service': 'order-service', 'switchyard/topology-operator': 'topology-operator' } as const;
 /** NodePort → host port on kind (contract with k8s/values-dev.yaml). */
 const kindPorts = { 30001: 3001, 30002: 3002, 30300: 3000, 30686: 16686, 30090: 9090, 31672: 15672 } as const;
 
@@ -63,7 +63,7 @@ describe('skaffold.yaml', () => {
     expect(validate(wrongType)).toBe(false);
   });
 
-  test('builds the images the service charts deploy by default', () => {
+  test('builds the images the service and operator charts deploy by default', () => {
     for (const artifact of config.build.artifacts) {
       const service = contractImages[artifact.image as keyof typeof contractImages];
       const values = parse(read(`charts/${service}/values.yaml`)) as { image: { repository: string } };
@@ -75,7 +75,7 @@ describe('skaffold.yaml', () => {
     expect(config.build.tagPolicy).toEqual({ inputDigest: {} });
   });
 
-  test('builds exactly the two contract images, each from its Dockerfile with the repository root as context', () => {
+  test('builds exactly the contract images (two services, the operator), each from its Dockerfile with the repository root as context', () => {
     const artifacts = config.build.artifacts;
     expect(artifacts.map((a) => a.image).sort()).toEqual(Object.keys(contractImages).sort());
     for (const artifact of artifacts) {
@@ -189,8 +189,8 @@ describe('k8s/kind-config.yaml', () => {
 
 // The umbrella chart belongs to the charts; once it exists, the subchart names must be the setValueTemplates keys.
 const umbrella = path.join(repoRoot, 'charts/switchyard/Chart.yaml');
-(existsSync(umbrella) ? test : test.skip)('charts/switchyard has the user-service and order-service subcharts skaffold sets images on', () => {
+(existsSync(umbrella) ? test : test.skip)('charts/switchyard has the user-service, order-service and topology-operator subcharts skaffold sets images on', () => {
   const chart = parse(read('charts/switchyard/Chart.yaml')) as { dependencies?: Array<{ name: string; alias?: string }> };
   const names = (chart.dependencies ?? []).map((d) => d.alias ?? d.name);
-  expect(names).toEqual(expect.arrayContaining(['user-service', 'order-service']));
+  expect(names).toEqual(expect.arrayContaining(Object.values(contractImages)));
 });

@@ -29,6 +29,11 @@ data:
   {{- with tpl .Values.otel.endpoint . }}
   OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
   {{- end }}
+  {{- if .Values.consumerPolicy.enabled }}
+  # The live consumer policy the topology operator writes (retry delays, prefetch, pause), polled without a restart.
+  CONSUMER_POLICY_DIR: {{ include "switchyard-lib.consumerPolicyMountPath" . | quote }}
+  CONSUMER_POLICY_POLL_MS: {{ .Values.consumerPolicy.pollMs | quote }}
+  {{- end }}
 {{- if $ownSecret }}
 ---
 apiVersion: v1
@@ -150,10 +155,24 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- if .Values.consumerPolicy.enabled }}
+            - name: consumer-policy
+              mountPath: {{ include "switchyard-lib.consumerPolicyMountPath" . }}
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- if .Values.consumerPolicy.enabled }}
+        # Written by the topology operator, not by this chart. Optional: the pod starts before (or without) the
+        # operator and the service uses its code defaults until the file appears; the kubelet fills the volume in
+        # once the ConfigMap exists and swaps updates in atomically.
+        - name: consumer-policy
+          configMap:
+            name: {{ tpl .Values.consumerPolicy.configMapName . }}
+            optional: true
+        {{- end }}
 {{- if .Values.pdb.enabled }}
 ---
 apiVersion: policy/v1
@@ -429,4 +448,9 @@ affinity:
     secretKeyRef:
       name: {{ .brokerSecret }}
       key: {{ .brokerKey }}
+{{- end -}}
+
+{{/* Where a service reads its consumer policy: CONSUMER_POLICY_MOUNT_PATH in services/topology-operator/src/api-names.ts. */}}
+{{- define "switchyard-lib.consumerPolicyMountPath" -}}
+/etc/switchyard/consumer-policy
 {{- end -}}

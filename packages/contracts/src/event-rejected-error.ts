@@ -2,7 +2,16 @@
  * Why an incoming event cannot be processed. Every reason is permanent (retrying the same message gives the
  * same answer), so the messaging layer dead-letters it instead of retrying.
  */
-export type RejectionReason = 'unknown_event_type' | 'unsupported_version' | 'schema_invalid' | 'malformed_json' | 'missing_header';
+export type RejectionReason =
+  | 'unknown_event_type'
+  | 'unsupported_version'
+  | 'schema_invalid'
+  | 'malformed_json'
+  | 'missing_header'
+  /** The content type or encoding says the body is not plain JSON. */
+  | 'unsupported_content_type'
+  /** The routing key the event was published with names another event type than the event itself. */
+  | 'misrouted';
 
 /** Every reason, e.g. to pre-declare metric labels. */
 export const REJECTION_REASONS: readonly RejectionReason[] = Object.freeze([
@@ -11,6 +20,8 @@ export const REJECTION_REASONS: readonly RejectionReason[] = Object.freeze([
   'schema_invalid',
   'malformed_json',
   'missing_header',
+  'unsupported_content_type',
+  'misrouted',
 ]);
 
 /** One bad field: its dotted path (`items.0.quantity`, `data` for the whole payload) and what is wrong. */

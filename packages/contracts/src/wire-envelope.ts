@@ -83,6 +83,8 @@ export interface IncomingWireMessage {
     readonly type?: unknown;
     readonly appId?: unknown;
     readonly correlationId?: unknown;
+    readonly contentType?: unknown;
+    readonly contentEncoding?: unknown;
     readonly headers?: unknown;
   };
 }
@@ -151,7 +153,8 @@ export function toWireMessage<C extends LatestEventContract>(event: OutgoingEven
 /**
  * Reads the envelope of a received message. Throws `EventRejectedError`: `malformed_json` when the body is
  * not a UTF-8 JSON object, `missing_header` when the id, type, version or source is absent, invalid or
- * contradicted by a property.
+ * contradicted by a property, `unsupported_content_type` when the content type or encoding says the body is
+ * something else than plain UTF-8 JSON (an absent content type is taken as JSON).
  */
 export function fromWireMessage(message: IncomingWireMessage): IncomingEvent {
   const { properties } = message;
@@ -162,6 +165,7 @@ export function fromWireMessage(message: IncomingWireMessage): IncomingEvent {
   if (!uuid.safeParse(eventId).success) throw missingHeader(`${EVENT_HEADERS.id} must be a UUID`, type);
   const version = eventVersion(headers[EVENT_HEADERS.version], type);
   const source = oneOf('source', text(headers[EVENT_HEADERS.source]), EVENT_HEADERS.source, text(properties.appId), 'appId property', type);
+  checkContentType(properties.contentType, properties.contentEncoding, type, version);
   const data = parseJsonObject(message.content, type, version);
 
   const event: IncomingEvent = {
@@ -213,6 +217,27 @@ function eventVersion(raw: unknown, eventType: string): number {
   const value = typeof raw === 'number' ? raw : digits !== undefined && /^[1-9][0-9]*$/.test(digits) ? Number(digits) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < 1) throw missingHeader(`${EVENT_HEADERS.version} must be a positive integer`, eventType);
   return value;
+}
+
+/** `application/json`, optionally with `charset=utf-8`; anything else (a different type, charset or any encoding) is refused. */
+function checkContentType(contentType: unknown, contentEncoding: unknown, eventType: string, version: number): void {
+  const reject = (why: string) => new EventRejectedError('unsupported_content_type', `${eventType} v${version}: ${why}`, { eventType, version });
+  const encoding = text(contentEncoding);
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw reject(`the body must not be encoded (content encoding '${clipped(encoding)}')`);
+  if (contentType === undefined || contentType === null) return;
+  const declared = text(contentType);
+  if (declared === undefined) throw reject('the content type is empty or not a string');
+  const [mediaType = '', ...parameters] = declared.split(';').map((part) => part.trim().toLowerCase());
+  if (mediaType !== EVENT_CONTENT_TYPE) throw reject(`the content type must be ${EVENT_CONTENT_TYPE}, not '${clipped(declared)}'`);
+  for (const parameter of parameters) {
+    const [name, value = ''] = parameter.split('=').map((part) => part.trim().replace(/^"|"$/g, ''));
+    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8') throw reject(`the body must be UTF-8, not charset '${clipped(value)}'`);
+  }
+}
+
+/** Sender-controlled text in an error message stays short: it ends up in a header and a log line. */
+function clipped(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 63)}…` : value;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,4 +1,4 @@
-import { eventCatalog, fromWireMessage, type IncomingWireMessage, toWireMessage, type WireMessage } from '@switchyard/contracts';
+import { eventCatalog, EventRejectedError, fromWireMessage, type IncomingWireMessage, toWireMessage, type WireMessage } from '@switchyard/contracts';
 import type { OutboxRow } from './outbox-relay.js';
 
 /**
@@ -18,9 +18,31 @@ export function outboxRowToWire(row: OutboxRow, source: string): WireMessage {
   } as Parameters<typeof toWireMessage>[0]);
 }
 
-/** A received message as the transport hands it to handlers: envelope checked, data validated and upcast to the latest version. */
-export function decodeDelivery(message: IncomingWireMessage) {
+/** Where a delivery came from: the exchange it was published to (empty for the default exchange) and its routing key. */
+export interface DeliveryRoute {
+  exchange: string;
+  routingKey: string;
+}
+
+/**
+ * A received message as the transport hands it to handlers: envelope checked, data validated and upcast to the
+ * latest version, and (when the delivery says how it was routed) routed by its own type.
+ */
+export function decodeDelivery(message: IncomingWireMessage & { readonly fields?: DeliveryRoute }) {
   const incoming = fromWireMessage(message);
   const decoded = eventCatalog.decode(incoming.type, incoming.version, incoming.data);
+  checkRoute(message.fields, incoming.type, incoming.version);
   return { ...incoming, data: decoded.data };
+}
+
+/**
+ * Queues are bound by event type, so an event published to an exchange under another type's routing key is a
+ * confused or forged producer: it reached this handler only by naming a type it is not. Deliveries through the
+ * default exchange (retry tiers, DLQ replays, a message put straight into the queue) name a queue, not a type:
+ * there is nothing to compare.
+ */
+function checkRoute(fields: DeliveryRoute | undefined, type: string, version: number): void {
+  if (!fields || fields.exchange === '' || fields.routingKey === type) return;
+  const shown = fields.routingKey.length > 64 ? `${fields.routingKey.slice(0, 63)}…` : fields.routingKey;
+  throw new EventRejectedError('misrouted', `${type} v${version} was published with the routing key '${shown}', which names another event type`, { eventType: type, version });
 }

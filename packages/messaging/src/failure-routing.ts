@@ -68,7 +68,15 @@ export interface FailureRouterOptions {
   service: string;
   queue: string;
   retryDelaysMs: readonly number[];
+  /** Default `<queue>.dlq`. */
+  deadLetterQueue?: string;
   observer: MessagingObserver;
+}
+
+/** The parts of the routing a live consumer policy may change. */
+export interface FailureRoutes {
+  retryDelaysMs: readonly number[];
+  deadLetterQueue: string;
 }
 
 export interface FailedDelivery {
@@ -89,10 +97,25 @@ export type FailureDecision = 'retry' | 'dead_letter';
  * the copy could not be published: the caller must then leave the original to be redelivered.
  */
 export class FailureRouter {
-  constructor(private readonly options: FailureRouterOptions) {}
+  private routes: FailureRoutes;
+
+  constructor(private readonly options: FailureRouterOptions) {
+    this.routes = { retryDelaysMs: [...options.retryDelaysMs], deadLetterQueue: options.deadLetterQueue ?? deadLetterQueueName(options.queue) };
+  }
+
+  /** Tiers and DLQ for the failures routed from now on (a consumer policy changed); the queues must exist. */
+  reroute(routes: FailureRoutes): void {
+    this.routes = { retryDelaysMs: [...routes.retryDelaysMs], deadLetterQueue: routes.deadLetterQueue };
+  }
+
+  current(): FailureRoutes {
+    return this.routes;
+  }
 
   async route(delivery: FailedDelivery, now: Date = new Date()): Promise<FailureDecision> {
-    const { queue, retryDelaysMs } = this.options;
+    const { queue } = this.options;
+    // One snapshot per failure: a policy change in between must not mix two tier lists.
+    const { retryDelaysMs, deadLetterQueue } = this.routes;
     const { failure, attempt } = delivery;
     const reason = delivery.deadLetterReason ?? (failure.nonRetriable ? 'non_retriable' : attempt > retryDelaysMs.length ? 'retries_exhausted' : undefined);
     if (reason === undefined) {
@@ -101,7 +124,7 @@ export class FailureRouter {
       notify(this.options.observer, 'retry', { queue, eventType: delivery.eventType, attempt, delayMs });
       return 'retry';
     }
-    await this.republish(deadLetterQueueName(queue), delivery.message, deadLetterHeaders(delivery, reason, this.options.service, queue, now));
+    await this.republish(deadLetterQueue, delivery.message, deadLetterHeaders(delivery, reason, this.options.service, queue, now));
     notify(this.options.observer, 'deadLettered', { queue, eventType: delivery.eventType, reason });
     return 'dead_letter';
   }

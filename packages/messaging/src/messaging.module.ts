@@ -4,6 +4,8 @@ import { HealthChecks } from '@switchyard/service-kit';
 import { ServiceMetrics } from '@switchyard/telemetry';
 import { PinoLogger } from 'nestjs-pino';
 import { EVENTS_EXCHANGE } from '@switchyard/contracts';
+import { ConsumerPolicyMetrics } from './consumer-policy-metrics.js';
+import { ConsumerPolicySource } from './consumer-policy-source.js';
 import { decodeDelivery, outboxRowToWire } from './event-codec.js';
 import type { HandlerRunner } from './event-context.js';
 import { EventPublisher } from './event-publisher.js';
@@ -16,6 +18,7 @@ import { consumerQueues, QueueDepthSampler } from './queue-depth-sampler.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 import { SwitchyardServer } from './switchyard-server.js';
+import type { DeadLetterSettings } from './topology-plan.js';
 
 export interface MessagingOptions {
   /** The producing and consuming service, e.g. `user-service`: `appId`/`ce-source` of what it publishes. */
@@ -36,13 +39,23 @@ export interface MessagingOptions {
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
 
 /**
- * The process's messaging: one broker connection, the publisher the outbox relay sends through, and the relay.
+ * The process's messaging: two broker connections, the publisher the outbox relay sends through, and the relay.
  * Starts after every module has initialised; stops after the HTTP listener and the consumers (Nest closes those
  * first), so the relay's last drain also publishes what in-flight handlers committed.
+ *
+ * Why two connections (RabbitMQ's own advice): during a memory or disk alarm the broker blocks every connection
+ * that publishes, and a blocked connection is not read at all, acks included. `connection` publishes (relay,
+ * and the consumers' retry and dead-letter copies); `consumerConnection` only consumes, acks and declares, so
+ * successful handlers keep acking through an alarm, which is what drains the queues. A failed delivery's copy
+ * waits on the blocked publishing connection (its original stays unacked until the copy is confirmed, or goes back
+ * to the queue after the confirm timeout), and queue depths are sampled on the consuming side so they keep coming.
  */
 @Injectable()
 export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationShutdown {
+  /** Publishing: the outbox relay, and retry/dead-letter copies of the consumers. */
   readonly connection: RabbitMqConnection;
+  /** Consuming (`<service>-consumer`): the event transports' channels, their topology, and queue-depth sampling. */
+  readonly consumerConnection: RabbitMqConnection;
   readonly publisher: EventPublisher;
   readonly relay: OutboxRelay;
   readonly logger: MessagingLogger;
@@ -51,7 +64,11 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
   readonly observer: MessagingObserver;
   /** Present when the app has `ServiceMetrics` (service-kit's `MetricsModule`); transports add their queues. */
   readonly queueDepth: QueueDepthSampler | undefined;
+  /** Present with metrics: policy errors, pause and generation per consumed queue. */
+  readonly policyMetrics: ConsumerPolicyMetrics | undefined;
   private readonly outboxMetrics: OutboxMetrics | undefined;
+  /** Set once an event transport consumes: only then does readiness depend on the consuming connection. */
+  private consuming = false;
 
   constructor(
     @Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions,
@@ -65,11 +82,16 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     this.observer = combineObservers([options.observer, metrics ? new PrometheusMessagingObserver(metrics.registry) : undefined]);
     const observer = this.observer;
     this.connection = new RabbitMqConnection({ url: options.rabbitmqUrl, connectionName: options.service, logger });
+    this.consumerConnection = new RabbitMqConnection({ url: options.rabbitmqUrl, connectionName: `${options.service}-consumer`, logger });
     this.publisher = new EventPublisher({ connection: this.connection, exchanges: [this.exchange], observer, logger });
     if (metrics) {
       const sampling = { registry: metrics.registry, logger, ...(options.metricsSampleIntervalMs ? { intervalMs: options.metricsSampleIntervalMs } : {}) };
-      this.queueDepth = new QueueDepthSampler({ connection: this.connection, ...sampling });
+      // On the consuming side: a publishing connection blocked by an alarm would stall the samples just when they matter.
+      this.queueDepth = new QueueDepthSampler({ connection: this.consumerConnection, ...sampling });
       this.outboxMetrics = new OutboxMetrics({ databaseUrl: options.databaseUrl, ...sampling });
+      this.policyMetrics = new ConsumerPolicyMetrics(metrics.registry);
+    } else {
+      this.policyMetrics = undefined;
     }
     this.relay = new OutboxRelay({
       ...options.relay,
@@ -91,6 +113,10 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
       const health = this.connection.health();
       if (!this.connection.isReady) throw new Error(health.connected ? 'connected, still setting up channels' : 'not connected to RabbitMQ');
       if (health.blocked) throw new Error('RabbitMQ has blocked publishing (memory or disk alarm)');
+      // Consumers set up (declared and consuming, or deliberately paused) on the consuming connection.
+      if (this.consuming && !this.consumerConnection.isReady) {
+        throw new Error(this.consumerConnection.health().connected ? 'consumer connection still setting up consumers' : 'consumer connection not connected to RabbitMQ');
+      }
     });
     // Not awaited: with the broker down the service still starts (live, not ready) and connects when it can.
     void this.connection.start().catch(() => undefined);
@@ -105,8 +131,32 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     await Promise.all([this.queueDepth?.stop(), this.outboxMetrics?.stop()]);
     await this.relay.stop();
     await this.publisher.close();
-    await this.connection.close();
+    await Promise.all([this.connection.close(), this.consumerConnection.close()]);
   }
+
+  /**
+   * Called by `connectEventTransport` for each transport: readiness then covers the consuming connection, and
+   * `consumer:<queue>` reports what the consumer runs with (its policy, paused or not). That check never fails on
+   * its own: a paused consumer is healthy, and a bad policy file keeps the last good one (it shows in the details
+   * and in `messaging_consumer_policy_errors_total`).
+   */
+  addConsumer(queue: string, server: SwitchyardServer, policySource: ConsumerPolicySource | undefined): void {
+    this.consuming = true;
+    this.checks.addReadinessCheck(`consumer:${queue}`, async () => consumerDetails(server, policySource) as unknown as void);
+  }
+}
+
+/** Readiness details of one consumer. */
+function consumerDetails(server: SwitchyardServer, policySource: ConsumerPolicySource | undefined): Record<string, unknown> {
+  const settings = server.currentSettings();
+  const policy = policySource?.current();
+  return {
+    consuming: server.isConsuming,
+    paused: server.isPaused,
+    ...(settings ? { prefetch: settings.prefetch, retryDelaysMs: settings.retryDelaysMs, deadLetterQueue: settings.deadLetterQueue } : {}),
+    policy: settings?.policy ? { source: settings.policy.source, generation: settings.policy.generation } : 'code defaults',
+    ...(policy?.error ? { policyError: policy.error } : {}),
+  };
 }
 
 /** Outbox relay, publisher and broker connection for a service; global so handlers and the transport can reach them. */
@@ -127,32 +177,63 @@ export interface EventTransportOptions {
   queue: string;
   /** Usually `inboxHandlerRunner((work) => prisma.$transaction(work))`. */
   runHandler: HandlerRunner;
+  /** Code defaults, in force while no consumer policy file is there. */
   retryDelaysMs?: readonly number[];
   prefetch?: number;
+  deadLetter?: DeadLetterSettings;
+  /**
+   * Directory the topology operator's ConfigMap is mounted at (`CONSUMER_POLICY_DIR`); `<dir>/<queue>.json` is the
+   * live policy. Unset: the code defaults above, for good.
+   */
+  policyDirectory?: string;
+  /** How often the policy file is re-read; default `DEFAULT_CONSUMER_POLICY_POLL_MS` (2 s). */
+  policyPollIntervalMs?: number;
 }
 
 /**
  * Connects the Switchyard transport to a Nest app: `@EventPattern('<event type>')` methods of its controllers
  * become the consumers of `queue`. Call before `app.startAllMicroservices()`.
  */
-export function connectEventTransport(app: INestApplication, options: EventTransportOptions): void {
+export function connectEventTransport(app: INestApplication, options: EventTransportOptions): SwitchyardServer {
   const runtime = app.get(MessagingRuntime);
+  const { queue } = options;
+  const policySource = options.policyDirectory
+    ? new ConsumerPolicySource({
+        directory: options.policyDirectory,
+        queue,
+        logger: runtime.logger,
+        onInvalid: () => runtime.policyMetrics?.policyError(queue),
+        ...(options.policyPollIntervalMs ? { pollIntervalMs: options.policyPollIntervalMs } : {}),
+      })
+    : undefined;
   const server = new SwitchyardServer({
-    connection: runtime.connection,
+    connection: runtime.consumerConnection,
+    publishConnection: runtime.connection,
     service: runtime.options.service,
-    queue: options.queue,
+    queue,
     exchange: runtime.exchange,
     decode: decodeDelivery,
     runHandler: options.runHandler,
     ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
     ...(options.prefetch ? { prefetch: options.prefetch } : {}),
+    ...(options.deadLetter ? { deadLetter: options.deadLetter } : {}),
+    ...(policySource ? { policySource } : {}),
     observer: runtime.observer,
     logger: runtime.logger,
   });
-  runtime.queueDepth?.watch(consumerQueues(options.queue, options.retryDelaysMs));
+  runtime.queueDepth?.watchConsumer(queue, consumerQueues(queue, options.retryDelaysMs, options.deadLetter?.queue));
+  runtime.policyMetrics?.watch(queue);
+  // A policy moves the tiers and the DLQ: sample the queues it names.
+  server.on('settings', (settings) => {
+    runtime.queueDepth?.watchConsumer(queue, consumerQueues(queue, settings.retryDelaysMs, settings.deadLetterQueue));
+    runtime.policyMetrics?.settingsApplied(settings);
+  });
+  server.on('policyRejected', () => runtime.policyMetrics?.policyError(queue));
+  runtime.addConsumer(queue, server, policySource);
   // Error pass-through is applied per handler by `@OnEvent`: Nest wires a connected microservice's listeners at
   // once, before global filters could be added to it.
   app.connectMicroservice<MicroserviceOptions>({ strategy: server });
+  return server;
 }
 
 /** One observer calling each of `observers` (each call isolated: one that throws does not starve the others). */

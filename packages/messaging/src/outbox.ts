@@ -6,6 +6,16 @@ import type { SqlTransaction } from './sql-transaction.js';
 /** Postgres channel the outbox notifies on commit; the relay listens, and polls in case a notification is missed. */
 export const OUTBOX_NOTIFY_CHANNEL = 'switchyard_outbox';
 
+/**
+ * At most one wake-up per this many milliseconds from one process: 10 ms. A transaction that NOTIFYs takes a
+ * database-wide lock at commit and holds it through its WAL flush, so notifying transactions commit one at a
+ * time; with a NOTIFY in every outbox write, concurrent writers lost group commit and capped at one commit per
+ * flush (bench/results: ~600 vs ~3,700 commits/s with 32 writers). A hint every 10 ms keeps the relay awake while
+ * writes flow; a write inside the window relies on the relay draining again after that wake-up, or on its poll.
+ */
+export const OUTBOX_NOTIFY_MIN_INTERVAL_MS = 10;
+let lastNotifyAt = Number.NEGATIVE_INFINITY;
+
 export interface OutboxAddOptions {
   /** Defaults to a new UUID; pass one to make a retried business operation idempotent. */
   eventId?: string;
@@ -40,6 +50,10 @@ export async function addToOutbox<C extends LatestEventContract>(tx: SqlTransact
     traceContext.tracestate ?? null,
   );
   // Delivered only on commit (and dropped on rollback): a prompt wake-up for the relay, never the only one.
-  await tx.$executeRawUnsafe(`SELECT pg_notify($1, '')`, OUTBOX_NOTIFY_CHANNEL);
+  const now = performance.now();
+  if (now - lastNotifyAt >= OUTBOX_NOTIFY_MIN_INTERVAL_MS) {
+    lastNotifyAt = now;
+    await tx.$executeRawUnsafe(`SELECT pg_notify($1, '')`, OUTBOX_NOTIFY_CHANNEL);
+  }
   return eventId;
 }

@@ -23,10 +23,13 @@ export interface QueueDepthSamplerOptions {
   logger?: MessagingLogger;
 }
 
-/** A consumer's work queue, its retry tiers and its DLQ: every queue a depth is reported for. */
-export function consumerQueues(queue: string, retryDelaysMs: readonly number[] = DEFAULT_RETRY_DELAYS_MS): string[] {
-  return [queue, ...retryDelaysMs.map((delay) => retryQueueName(queue, delay)), deadLetterQueueName(queue)];
+/** A consumer's work queue, its retry tiers and its DLQ (default `<queue>.dlq`): every queue a depth is reported for. */
+export function consumerQueues(queue: string, retryDelaysMs: readonly number[] = DEFAULT_RETRY_DELAYS_MS, deadLetterQueue: string = deadLetterQueueName(queue)): string[] {
+  return [queue, ...retryDelaysMs.map((delay) => retryQueueName(queue, delay)), deadLetterQueue];
 }
+
+/** Group of queues added with `watch`, as opposed to a consumer's group that `watchConsumer` replaces. */
+const FIXED_GROUP = '';
 
 /**
  * `messaging_queue_depth{queue}` and `messaging_queue_consumers{queue}`: ready messages and consumers per watched queue, by passive declare (`checkQueue`) on a channel
@@ -36,7 +39,8 @@ export function consumerQueues(queue: string, retryDelaysMs: readonly number[] =
 export class QueueDepthSampler {
   private readonly depth: Gauge<'queue'>;
   private readonly consumers: Gauge<'queue'>;
-  private readonly queues = new Set<string>();
+  /** Watched queues by group: a consumer's group is replaced when its policy changes its tiers or DLQ. */
+  private readonly groups = new Map<string, readonly string[]>();
   private readonly intervalMs: number;
   private readonly logger: MessagingLogger;
   private channel: Channel | undefined;
@@ -70,7 +74,27 @@ export class QueueDepthSampler {
   }
 
   watch(queues: readonly string[]): void {
-    for (const queue of queues) this.queues.add(queue);
+    this.groups.set(FIXED_GROUP, [...new Set([...(this.groups.get(FIXED_GROUP) ?? []), ...queues])]);
+  }
+
+  /**
+   * Watches exactly `queues` for the consumer of `workQueue`, replacing what was watched for it before (its
+   * policy changed the retry tiers or the DLQ); series of queues no longer watched are dropped.
+   */
+  watchConsumer(workQueue: string, queues: readonly string[]): void {
+    const before = this.watched();
+    this.groups.set(workQueue, [...queues]);
+    const after = this.watched();
+    for (const queue of before) {
+      if (after.has(queue)) continue;
+      safely(() => this.depth.remove({ queue }));
+      safely(() => this.consumers.remove({ queue }));
+    }
+  }
+
+  /** Every queue watched now. */
+  watched(): Set<string> {
+    return new Set([...this.groups.values()].flat());
   }
 
   async start(): Promise<void> {
@@ -107,7 +131,7 @@ export class QueueDepthSampler {
 
   private async sampleAll(): Promise<void> {
     let missing = false;
-    for (const queue of this.queues) {
+    for (const queue of this.watched()) {
       if (this.stopped) return;
       const found = await this.sampleOne(queue);
       if (found === false) missing = true;
@@ -127,6 +151,8 @@ export class QueueDepthSampler {
     if (!channel) return undefined;
     try {
       const { messageCount, consumerCount } = await channel.checkQueue(queue);
+      // Unwatched while the broker answered: its series is gone and must stay gone.
+      if (!this.watched().has(queue)) return true;
       safely(() => this.depth.set({ queue }, messageCount));
       safely(() => this.consumers.set({ queue }, consumerCount));
       return true;

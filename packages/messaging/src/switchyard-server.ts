@@ -3,6 +3,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
+import { type ConsumerPolicy, InvalidConsumerPolicyError, topologyInputOf } from './consumer-policy.js';
 import { declareTopology } from './declare-topology.js';
 import {
   type DecodedEvent,
@@ -21,7 +22,7 @@ import { type DeliveryTarget, markDeliveryFailed, traceDelivery } from './messag
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { type ConsumeOutcome, type MessagingObserver, noopObserver, notify } from './messaging-observer.js';
 import type { RabbitMqConnection } from './rabbitmq-connection.js';
-import { DEFAULT_EXCHANGE, DEFAULT_RETRY_DELAYS_MS, planConsumerTopology, type TopologyPlan } from './topology-plan.js';
+import { type DeadLetterSettings, deadLetterQueueName, DEFAULT_EXCHANGE, DEFAULT_RETRY_DELAYS_MS, planConsumerTopology, type TopologyPlan } from './topology-plan.js';
 
 /** Transport id of `SwitchyardServer`: `@EventPattern('x', SWITCHYARD_TRANSPORT)` pins a handler to it in hybrid apps. */
 export const SWITCHYARD_TRANSPORT: unique symbol = Symbol.for('switchyard.transport');
@@ -44,7 +45,15 @@ export const REQUEUE_DELAY_MS = 1_000;
 export const RESUBSCRIBE_DELAY_MS = 1_000;
 
 export interface SwitchyardServerOptions {
+  /** The connection to consume on (and declare the topology through). */
   connection: RabbitMqConnection;
+  /**
+   * Where retry and dead-letter copies are published; default `connection`. Give the process's publishing
+   * connection here so that the consuming one never publishes: RabbitMQ blocks a connection that publishes during
+   * a memory or disk alarm, acks included, while a consume-only connection keeps acking (which drains the queues
+   * that caused the alarm). A failed delivery's copy then simply waits for the alarm to clear.
+   */
+  publishConnection?: RabbitMqConnection;
   /** This service's name, recorded on dead letters (`x-consumer-service`). */
   service: string;
   /** The work queue, `<service>.<purpose>`, e.g. `order-service.user-events`. */
@@ -56,7 +65,14 @@ export interface SwitchyardServerOptions {
   retryDelaysMs?: readonly number[];
   /** Broker-side redelivery limit of the work queue; default `DEFAULT_DELIVERY_LIMIT` (20). */
   deliveryLimit?: number;
-  deadLetter?: { maxLength?: number; messageTtlMs?: number };
+  /** `queue` defaults to `<queue>.dlq`. */
+  deadLetter?: DeadLetterSettings;
+  /**
+   * The live consumer policy (the topology operator's mounted ConfigMap). While it holds a policy, the policy's
+   * event types, retry tiers, DLQ, prefetch and pause replace the options above; without one, they apply. The
+   * server starts and stops the feed.
+   */
+  policySource?: ConsumerPolicyFeed;
   decode: EventDecoder;
   runHandler?: HandlerRunner;
   observer?: MessagingObserver;
@@ -66,33 +82,75 @@ export interface SwitchyardServerOptions {
   confirmTimeoutMs?: number;
 }
 
+/** What the server needs from a policy source (`ConsumerPolicySource` is one). */
+export interface ConsumerPolicyFeed {
+  current(): { policy: ConsumerPolicy | undefined };
+  /** Calls back with every later change; returns the unsubscribe. */
+  subscribe(listener: (policy: ConsumerPolicy | undefined) => void): () => void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** The settings the consumer runs with now: from the policy file, or the code defaults. */
+export interface ConsumerSettings {
+  queue: string;
+  exchange: string;
+  /** Event types the queue is bound to. */
+  eventTypes: readonly string[];
+  retryDelaysMs: readonly number[];
+  deadLetterQueue: string;
+  prefetch: number;
+  /** Deliberately not consuming: the service stays ready, messages wait in the queue. */
+  paused: boolean;
+  /** Where they come from: the EventSubscription and generation of the policy, or undefined for the code defaults. */
+  policy: { source: string; generation: number } | undefined;
+  plan: TopologyPlan;
+}
+
 export type SwitchyardServerStatus = 'connected' | 'disconnected';
 
 export type SwitchyardServerEvents = {
   /** The consumer could not be set up again after a reconnect or a channel loss (it keeps trying). */
   error: (error: Error) => void;
+  /** New settings are in force (at start and after every applied policy change). */
+  settings: (settings: ConsumerSettings) => void;
+  /** A consumer policy could not be applied (e.g. its topology conflicts with the broker's); the previous settings stay. */
+  policyRejected: (error: Error) => void;
 };
 
 /** The consume channel of one connection; `alive` turns false for good when it closes. */
 interface Consumer {
   channel: Channel;
   model: ChannelModel;
+  /** Set while a consumer runs on the channel (from consume-ok until cancel-ok); paused channels have none. */
   consumerTag: string | undefined;
+  /** The prefetch the running consumer was started with (basic.qos binds consumers started after it). */
+  prefetch: number | undefined;
   alive: boolean;
-  /** The broker confirmed the cancel: no more deliveries come. */
-  cancelled: boolean;
+}
+
+/** A policy waiting to be applied: `{ policy: undefined }` means "back to the code defaults". */
+interface PendingPolicy {
+  policy: ConsumerPolicy | undefined;
 }
 
 /**
  * NestJS transport that consumes one quorum queue of versioned events. Handlers are the controller methods
- * decorated with `@EventPattern('<event type>')`; the queue is bound to exactly those types. Per delivery:
- * decode → find the handler → run it through the `HandlerRunner` (inbox transaction) → ack. Failures go through
- * the retry tiers and end in the DLQ (`FailureRouter`); the original is acked only after its copy is confirmed.
- * Manual acks only, always on the channel the delivery came from and only while that channel lives.
+ * decorated with `@EventPattern('<event type>')`; without a consumer policy the queue is bound to exactly those
+ * types, with one the policy's types are bound. Per delivery: decode → find the handler → run it through the
+ * `HandlerRunner` (inbox transaction) → ack. Failures go through the retry tiers and end in the DLQ
+ * (`FailureRouter`); the original is acked only after its copy is confirmed. Manual acks only, always on the
+ * channel the delivery came from and only while that channel lives.
  *
  * Reconnects: listening registers a setup with the connection that declares the topology, opens a channel, sets
  * prefetch and consumes; the connection runs it again on every new connection. Deliveries in flight on a lost
  * channel are not acked (the broker redelivers them; the inbox dedupes).
+ *
+ * Live policy: setting up, applying a policy and cancelling at shutdown run one at a time (`exclusive`), so a
+ * policy change never interleaves with a reconnect's setup or with `close()`. A new policy's topology is declared
+ * before the router may send anything to its tiers or DLQ; a prefetch change cancels and consumes again on the
+ * same channel (deliveries in flight stay ackable); pause cancels the consumer and leaves the channel open. A
+ * policy that cannot be declared because the connection is down waits for the next connect.
  */
 export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardServerStatus> implements CustomTransportStrategy {
   override transportId = SWITCHYARD_TRANSPORT;
@@ -103,11 +161,18 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   private readonly runHandler: HandlerRunner;
   private readonly observer: MessagingObserver;
   private readonly log: MessagingLogger;
-  private readonly retryDelaysMs: readonly number[];
-  private plan: TopologyPlan | undefined;
+  /** In force once started. */
+  private settings: ConsumerSettings | undefined;
+  /** Handler event types, fixed at start. */
+  private handlerTypes: readonly string[] = [];
+  private pending: PendingPolicy | undefined;
   private consumer: Consumer | undefined;
   private unregister: (() => void) | undefined;
+  private unsubscribePolicy: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Tail of the setup / policy / shutdown steps, which run one at a time. */
+  private lock: Promise<void> = Promise.resolve();
+  private started = false;
   private stopping = false;
   /** Set once the in-flight wait is over: later deliveries are left unacked for the broker to requeue. */
   private stopped = false;
@@ -116,14 +181,21 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
 
   constructor(private readonly options: SwitchyardServerOptions) {
     super();
-    this.retryDelaysMs = [...(options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS)];
     this.runHandler = options.runHandler ?? runHandlerDirectly;
     this.observer = options.observer ?? noopObserver;
     this.log = options.logger ?? silentLogger;
-    this.publisher = new EventPublisher({ connection: options.connection, confirmTimeoutMs: options.confirmTimeoutMs, logger: this.log });
-    this.router = new FailureRouter({ publisher: this.publisher, service: options.service, queue: options.queue, retryDelaysMs: this.retryDelaysMs, observer: this.observer });
+    this.publisher = new EventPublisher({ connection: options.publishConnection ?? options.connection, confirmTimeoutMs: options.confirmTimeoutMs, logger: this.log });
+    this.router = new FailureRouter({
+      publisher: this.publisher,
+      service: options.service,
+      queue: options.queue,
+      retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+      deadLetterQueue: options.deadLetter?.queue,
+      observer: this.observer,
+    });
     // Emitted errors are also logged; without a listener EventEmitter would throw them.
     this.emitter.on('error', () => undefined);
+    this.emitter.on('policyRejected', () => undefined);
   }
 
   /**
@@ -160,13 +232,23 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     return this.options.connection as T;
   }
 
-  /** Consuming on a live channel (for readiness); false from the moment `close()` has cancelled the consumer. */
+  /** Consuming on a live channel (for readiness); false while paused and from the moment `close()` has cancelled the consumer. */
   get isConsuming(): boolean {
     const consumer = this.consumer;
-    return consumer !== undefined && consumer.alive && consumer.consumerTag !== undefined && !consumer.cancelled;
+    return !this.stopped && consumer !== undefined && consumer.alive && consumer.consumerTag !== undefined;
   }
 
-  /** The event types the queue is bound to: those with a registered `@EventPattern` handler. */
+  /** Paused by the consumer policy: not consuming on purpose, which is healthy. */
+  get isPaused(): boolean {
+    return this.settings?.paused ?? false;
+  }
+
+  /** The settings in force; undefined before `listen`. */
+  currentSettings(): ConsumerSettings | undefined {
+    return this.settings;
+  }
+
+  /** The event types of the registered `@EventPattern` handlers. */
   eventTypes(): string[] {
     const types: string[] = [];
     for (const [pattern, handler] of this.messageHandlers) {
@@ -179,44 +261,232 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     return types.sort();
   }
 
+  /**
+   * Applies a consumer policy (undefined: back to the code defaults) without a restart. Resolves once it is in
+   * force, or, while the connection is down, once it is recorded for the next connect. Rejects, keeping the
+   * previous settings, when the policy is not for this queue, plans no valid topology or conflicts with what is on
+   * the broker (`TopologyConflictError`).
+   */
+  applyPolicy(policy: ConsumerPolicy | undefined): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.stopping) return;
+      this.pending = { policy };
+      if (!this.started) return;
+      const model = this.options.connection.current();
+      // No connection: the next connect's setup applies it first thing.
+      if (!model) return;
+      await this.applyPending(model);
+      await this.reconcileConsumer();
+    });
+  }
+
   private async start(): Promise<void> {
     if (this.stopping) throw new Error('SwitchyardServer was closed; create a new one');
     const { options } = this;
-    this.plan = planConsumerTopology({
-      exchange: options.exchange ?? DEFAULT_EXCHANGE,
-      queue: options.queue,
-      eventTypes: this.eventTypes(),
-      retryDelaysMs: this.retryDelaysMs,
-      deliveryLimit: options.deliveryLimit,
-      deadLetter: options.deadLetter,
-    });
-    if (!Number.isSafeInteger(options.prefetch ?? DEFAULT_PREFETCH) || (options.prefetch ?? DEFAULT_PREFETCH) < 1) throw new TypeError('prefetch must be a positive integer');
+    const prefetch = options.prefetch ?? DEFAULT_PREFETCH;
+    if (!Number.isSafeInteger(prefetch) || prefetch < 1) throw new TypeError('prefetch must be a positive integer');
+    this.handlerTypes = this.eventTypes();
+    const source = options.policySource;
+    if (source) {
+      this.pending ??= { policy: source.current().policy };
+      this.unsubscribePolicy = source.subscribe((policy) => {
+        this.applyPolicy(policy).catch((error: unknown) => this.rejectPolicy(error));
+      });
+      source.start();
+    }
+    // The first settings need no broker: the setup below declares them. A policy that cannot even be planned falls back to the defaults.
+    let first = this.settingsFor(undefined);
+    if (this.pending) {
+      try {
+        first = this.settingsFor(this.pending.policy);
+      } catch (error) {
+        this.rejectPolicy(error);
+      }
+      this.pending = undefined;
+    }
+    this.adopt(first);
+    this.started = true;
     // Not awaited: with the broker down the app still starts (live, not ready) and consumes once connected.
     // When the connection is already up, the setup below runs now and a failure (say a topology conflict) fails listen.
     options.connection.start().catch(() => undefined);
+    if (options.publishConnection && options.publishConnection !== options.connection) options.publishConnection.start().catch(() => undefined);
     // The publisher registers first, so on every reconnect its channel is back before deliveries can fail.
     try {
       await this.publisher.start();
-      this.unregister = await options.connection.onConnected((model) => this.setUp(model));
+      this.unregister = await options.connection.onConnected((model) => this.exclusive(() => this.setUp(model)));
     } catch (error) {
       await this.publisher.close();
       throw error;
     }
-    this.log.info({ queue: options.queue, eventTypes: this.plan.bindings.map((b) => b.routingKey) }, 'consuming events');
+    this.log.info({ queue: options.queue, eventTypes: this.settings?.eventTypes, paused: this.settings?.paused }, 'consuming events');
+  }
+
+  /** Settings for `policy`, or for the code defaults; throws when the policy does not fit this consumer. */
+  private settingsFor(policy: ConsumerPolicy | undefined): ConsumerSettings {
+    const { options } = this;
+    if (policy) {
+      if (policy.queue !== options.queue) throw new InvalidConsumerPolicyError(`consumer policy queue: is '${policy.queue}', but this consumer's queue is '${options.queue}'`);
+      const input = topologyInputOf(policy);
+      const plan = planConsumerTopology(input);
+      return {
+        queue: options.queue,
+        exchange: policy.exchange,
+        eventTypes: plan.bindings.map((binding) => binding.routingKey),
+        retryDelaysMs: [...policy.retryDelaysMs],
+        deadLetterQueue: policy.deadLetter.queue,
+        prefetch: policy.prefetch,
+        paused: policy.paused,
+        policy: { source: policy.source, generation: policy.generation },
+        plan,
+      };
+    }
+    const retryDelaysMs = [...(options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS)];
+    const deadLetter = { ...options.deadLetter, queue: options.deadLetter?.queue ?? deadLetterQueueName(options.queue) };
+    const plan = planConsumerTopology({
+      exchange: options.exchange ?? DEFAULT_EXCHANGE,
+      queue: options.queue,
+      eventTypes: this.handlerTypes,
+      retryDelaysMs,
+      deliveryLimit: options.deliveryLimit,
+      deadLetter,
+    });
+    return {
+      queue: options.queue,
+      exchange: options.exchange ?? DEFAULT_EXCHANGE,
+      eventTypes: plan.bindings.map((binding) => binding.routingKey),
+      retryDelaysMs,
+      deadLetterQueue: deadLetter.queue,
+      prefetch: options.prefetch ?? DEFAULT_PREFETCH,
+      paused: false,
+      policy: undefined,
+      plan,
+    };
+  }
+
+  /**
+   * Declares the pending policy's topology on `model` and puts it in force. A policy that does not fit (invalid,
+   * or refused by the broker) is dropped with the previous settings kept, and the error is thrown; a lost
+   * connection leaves it pending for the next connect.
+   */
+  private async applyPending(model: ChannelModel): Promise<void> {
+    const pending = this.pending;
+    if (!pending) return;
+    let next: ConsumerSettings;
+    try {
+      next = this.settingsFor(pending.policy);
+    } catch (error) {
+      if (this.pending === pending) this.pending = undefined;
+      throw error;
+    }
+    const current = this.settings!;
+    try {
+      // Before the router may send to a new tier or DLQ, it must exist. Unchanged plans are declared by setUp anyway.
+      if (JSON.stringify(next.plan) !== JSON.stringify(current.plan)) await declareTopology(model, next.plan);
+    } catch (error) {
+      const connectionLost = this.options.connection.current() !== model;
+      if (!connectionLost && this.pending === pending) this.pending = undefined;
+      throw error;
+    }
+    if (this.pending === pending) this.pending = undefined;
+    this.adopt(next);
+  }
+
+  /** Puts settings in force for everything that does not touch the broker: routing of failures, logs, listeners. */
+  private adopt(next: ConsumerSettings): void {
+    const previous = this.settings;
+    this.settings = next;
+    this.router.reroute({ retryDelaysMs: next.retryDelaysMs, deadLetterQueue: next.deadLetterQueue });
+    const { queue } = this.options;
+    if (next.policy) {
+      const bound = new Set(next.eventTypes);
+      const unhandled = next.eventTypes.filter((type) => !this.handlerTypes.includes(type));
+      const unbound = this.handlerTypes.filter((type) => !bound.has(type));
+      // Bound without a handler: such deliveries are dead-lettered as `unknown_event_type`.
+      if (unhandled.length > 0) this.log.warn({ queue, eventTypes: unhandled }, 'the consumer policy binds event types this service has no handler for; they will be dead-lettered');
+      if (unbound.length > 0) this.log.warn({ queue, eventTypes: unbound }, 'this service handles event types the consumer policy does not bind; they are not consumed');
+      if (next.exchange !== (this.options.exchange ?? DEFAULT_EXCHANGE)) this.log.warn({ queue, exchange: next.exchange }, 'the consumer policy binds another exchange than the service is configured with');
+    }
+    if (previous === undefined || describe(previous) !== describe(next)) {
+      this.log.info({ queue, ...JSON.parse(describe(next)) }, next.policy ? 'consumer policy in force' : 'consumer defaults in force');
+    }
+    this.emitter.emit('settings', next);
+  }
+
+  private rejectPolicy(error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    this.log.error({ queue: this.options.queue, ...errorFields(failure) }, 'could not apply the consumer policy; the previous settings stay');
+    this.emitter.emit('policyRejected', failure);
+  }
+
+  /** Brings the consumer on the current channel in line with the settings: pause, resume, or restart for a new prefetch. */
+  private async reconcileConsumer(): Promise<void> {
+    const consumer = this.consumer;
+    const settings = this.settings!;
+    if (!consumer?.alive || this.stopping) return;
+    try {
+      if (settings.paused) {
+        if (consumer.consumerTag !== undefined) {
+          await this.cancel(consumer);
+          this.log.info({ queue: this.options.queue, inFlight: this.inFlight.size }, 'consumer paused: deliveries in flight finish, the rest wait in the queue');
+        }
+        return;
+      }
+      if (consumer.consumerTag !== undefined && consumer.prefetch === settings.prefetch) return;
+      const resuming = consumer.consumerTag === undefined;
+      // basic.qos only binds consumers started after it: cancel, set it, consume again on the same channel.
+      if (!resuming) await this.cancel(consumer);
+      if (!consumer.alive || this.stopping) return;
+      await this.consume(consumer, settings.prefetch);
+      if (resuming) this.log.info({ queue: this.options.queue, prefetch: settings.prefetch }, 'consumer resumed');
+    } catch (error) {
+      // The channel is going down: onChannelClosed consumes again, with these settings.
+      this.log.warn({ queue: this.options.queue, ...errorFields(error) }, 'could not change the consumer on its channel; it is set up again');
+    }
+  }
+
+  private async consume(consumer: Consumer, prefetch: number): Promise<void> {
+    await consumer.channel.prefetch(prefetch);
+    const { consumerTag } = await consumer.channel.consume(this.options.queue, (message) => this.onDelivery(consumer, message), { noAck: false });
+    consumer.consumerTag = consumerTag;
+    consumer.prefetch = prefetch;
+  }
+
+  /** Resolves at cancel-ok: no delivery for that consumer follows; those already received still settle on the channel. */
+  private async cancel(consumer: Consumer): Promise<void> {
+    const tag = consumer.consumerTag;
+    if (tag === undefined) return;
+    await consumer.channel.cancel(tag);
+    if (consumer.consumerTag === tag) consumer.consumerTag = undefined;
+  }
+
+  /** Runs `step` after every earlier setup / policy / shutdown step has finished. */
+  private exclusive<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(step);
+    this.lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private async setUp(model: ChannelModel): Promise<void> {
-    const plan = this.plan!;
     if (this.stopping) return;
-    await declareTopology(model, plan);
+    if (this.pending) {
+      // A policy that arrived while disconnected: apply it before declaring, or keep the old settings if it does not fit.
+      await this.applyPending(model).catch((error: unknown) => {
+        if (this.options.connection.current() !== model) throw error;
+        this.rejectPolicy(error);
+      });
+    }
+    const settings = this.settings!;
+    await declareTopology(model, settings.plan);
     const channel = await model.createChannel();
-    const consumer: Consumer = { channel, model, consumerTag: undefined, alive: true, cancelled: false };
+    const consumer: Consumer = { channel, model, consumerTag: undefined, prefetch: undefined, alive: true };
     channel.on('error', (error: Error) => this.log.warn({ queue: this.options.queue, ...errorFields(error) }, 'consumer channel error'));
     channel.on('close', () => this.onChannelClosed(consumer));
     try {
-      await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
-      const { consumerTag } = await channel.consume(this.options.queue, (message) => this.onDelivery(consumer, message), { noAck: false });
-      consumer.consumerTag = consumerTag;
+      // Paused: the channel stays open without a consumer; resuming consumes on it.
+      if (!settings.paused) await this.consume(consumer, settings.prefetch);
     } catch (error) {
       if (consumer.alive) await channel.close().catch(() => undefined);
       throw error;
@@ -232,6 +502,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       await channel.close().catch(() => undefined);
       return;
     }
+    if (settings.paused) this.log.info({ queue: this.options.queue }, 'consumer paused by its policy: channel open, nothing consumed');
     this._status$.next('connected');
   }
 
@@ -249,7 +520,11 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     clearTimeout(this.resubscribeTimer);
     this.resubscribeTimer = setTimeout(() => {
       if (this.stopping || this.consumer || this.options.connection.current() !== model) return;
-      this.setUp(model).catch((error: unknown) => {
+      this.exclusive(async () => {
+        // Checked again: a setup from a reconnect may have run while this one waited its turn.
+        if (this.stopping || this.consumer || this.options.connection.current() !== model) return;
+        await this.setUp(model);
+      }).catch((error: unknown) => {
         this.log.error({ queue: this.options.queue, ...errorFields(error) }, 'could not consume again; retrying');
         this.emitter.emit('error', error instanceof Error ? error : new Error(String(error)));
         this.scheduleResubscribe(model);
@@ -364,12 +639,16 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   private async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.resubscribeTimer);
+    this.unsubscribePolicy?.();
     this.unregister?.();
     this.unregister = undefined;
+    const source = this.options.policySource ? settledWithin(this.options.policySource.stop(), CLOSE_TIMEOUT_MS) : undefined;
+    // A setup or policy change under way finishes first (each checks `stopping`); a broker that stopped answering must not hang us.
+    await settledWithin(this.lock, CLOSE_TIMEOUT_MS);
     const consumer = this.consumer;
-    if (consumer?.alive && consumer.consumerTag) {
-      await settledWithin(consumer.channel.cancel(consumer.consumerTag), CLOSE_TIMEOUT_MS);
-      consumer.cancelled = true;
+    if (consumer?.alive && consumer.consumerTag !== undefined) {
+      await settledWithin(this.cancel(consumer), CLOSE_TIMEOUT_MS);
+      consumer.consumerTag = undefined;
     }
     const deadline = Date.now() + (this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
     while (this.inFlight.size > 0 && Date.now() < deadline) {
@@ -383,8 +662,15 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     this.stopped = true;
     if (consumer?.alive) await settledWithin(consumer.channel.close(), CLOSE_TIMEOUT_MS);
     await this.publisher.close();
+    await source;
     this._status$.next('disconnected');
   }
+}
+
+/** The loggable part of settings (no plan), as stable JSON. */
+function describe(settings: ConsumerSettings): string {
+  const { exchange, eventTypes, retryDelaysMs, deadLetterQueue, prefetch, paused, policy } = settings;
+  return JSON.stringify({ exchange, eventTypes, retryDelaysMs, deadLetterQueue, prefetch, paused, policySource: policy?.source, policyGeneration: policy?.generation });
 }
 
 /** Runs a Nest handler and waits for it, whether it returns a value, a Promise or an Observable. */

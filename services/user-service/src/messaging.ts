@@ -13,5 +13,8 @@ export function connectUserServiceTransport(app: INestApplication, config: UserS
     queue: EVENT_QUEUE,
     runHandler: inboxHandlerRunner((work) => prisma.$transaction(work)),
     retryDelaysMs: config.MESSAGING_RETRY_DELAYS_MS,
+    // With a mounted policy its retry tiers, prefetch and pause win, and change without a restart.
+    ...(config.CONSUMER_POLICY_DIR ? { policyDirectory: config.CONSUMER_POLICY_DIR } : {}),
+    policyPollIntervalMs: config.CONSUMER_POLICY_POLL_MS,
   });
 }

@@ -2,12 +2,18 @@ import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/com
 import type { z } from 'zod';
 import { errorBody, type FieldProblem } from './error-body.js';
 
+/** A path segment as written in a field path; an empty key (`{"": 1}`, `?=1`) still needs a visible name. */
+function segmentName(segment: PropertyKey): string {
+  const name = String(segment);
+  return name === '' ? '""' : name;
+}
+
 /** Turns zod issues into one problem per field; unknown keys become one problem each, named. */
 export function fieldProblems(error: z.ZodError, root: string): FieldProblem[] {
   return error.issues.flatMap((issue): FieldProblem[] => {
-    const at = issue.path.map(String);
+    const at = issue.path.map(segmentName);
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: [...at, key].join('.'), message: 'is not an allowed field' }));
+      return issue.keys.map((key) => ({ field: [...at, segmentName(key)].join('.'), message: 'is not an allowed field' }));
     }
     return [{ field: at.length ? at.join('.') : root, message: issue.message }];
   });

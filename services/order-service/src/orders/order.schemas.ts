@@ -6,8 +6,19 @@ export const MAX_ITEMS = 100;
 export const MAX_QUANTITY = 10_000;
 export const MAX_UNIT_PRICE_CENTS = 100_000_000;
 
+/**
+ * Text Postgres can store as sent: it refuses NUL in `text`, and an unpaired UTF-16 surrogate has no UTF-8 form
+ * (it would silently become U+FFFD). Rejected here as a 400 rather than failing in the database as a 500.
+ */
+const storableText = (text: string) => text.isWellFormed() && !text.includes('\u0000');
+
 const orderItem = z.strictObject({
-  sku: z.string({ error: 'must be a string' }).trim().min(1, { error: 'must be a non-empty string' }).max(64, { error: 'must be at most 64 characters' }),
+  sku: z
+    .string({ error: 'must be a string' })
+    .trim()
+    .min(1, { error: 'must be a non-empty string' })
+    .max(64, { error: 'must be at most 64 characters' })
+    .refine(storableText, { error: 'must not contain NUL characters or unpaired surrogates' }),
   quantity: z
     .number({ error: 'must be a number' })
     .int({ error: 'must be a positive integer' })

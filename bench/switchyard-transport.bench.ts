@@ -1,0 +1,61 @@
+// Our transport without the outbox: EventPublisher (persistent, mandatory, confirms, pipelined window) →
+// RabbitMQ quorum queue → SwitchyardServer (decode, validate, upcast, run the handler, ack). No database.
+// Run twice: as the library connects today, and with TCP_NODELAY forced on its socket (lib/amqp-socket-options.ts),
+// the change this benchmark argues for. Writes results/switchyard-transport.json.
+import { UserCreatedV2, toWireMessage } from '@switchyard/contracts';
+import { decodeDelivery, DEFAULT_PREFETCH, EventPublisher, RabbitMqConnection, runHandlerDirectly, SwitchyardServer } from '@switchyard/messaging';
+import { setForcedNoDelay } from './lib/amqp-socket-options.js';
+import { type BenchEventData, benchEventData } from './lib/bench-event.js';
+import { benchEnvironment } from './lib/bench-environment.js';
+import { printScenarios, type ScenarioResult, writeResults } from './lib/bench-results.js';
+import type { DeliveryTracker } from './lib/delivery-tracker.js';
+import { InFlightWindow } from './lib/in-flight-window.js';
+import { type BenchSubject, runLoad } from './lib/load-driver.js';
+
+const EXCHANGE = 'switchyard.events';
+/** Same window as the raw amqplib baseline's pipelined mode. */
+const WINDOW = 256;
+
+async function transportSubject(url: string, queue: string, tracker: DeliveryTracker): Promise<BenchSubject> {
+  const connection = new RabbitMqConnection({ url, connectionName: 'bench' });
+  await connection.start();
+  const publisher = new EventPublisher({ connection, exchanges: [EXCHANGE] });
+  await publisher.start();
+  const server = new SwitchyardServer({ connection, service: 'bench', queue, decode: decodeDelivery, runHandler: runHandlerDirectly });
+  server.addHandler('user.created', async (data: BenchEventData) => tracker.delivered(data.userId), true);
+  await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+  const window = new InFlightWindow(WINDOW);
+  return {
+    send: (id) =>
+      window.admit(() => {
+        const wire = toWireMessage({ eventId: id, contract: UserCreatedV2, data: benchEventData(id), source: 'bench' });
+        return publisher.publish(EXCHANGE, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
+      }),
+    flush: () => window.flush(),
+    close: async () => {
+      await server.close();
+      await publisher.close();
+      await connection.close();
+    },
+  };
+}
+
+const env = await benchEnvironment('bench_transport', false);
+try {
+  const scenarios: ScenarioResult[] = [];
+  for (const noDelay of [false, true]) {
+    setForcedNoDelay(noDelay);
+    const phases = await runLoad((tracker) => transportSubject(env.vhost.url, `bench.transport${noDelay ? '-nodelay' : ''}`, tracker));
+    scenarios.push({
+      key: noDelay ? 'transport-nodelay' : 'transport',
+      title: noDelay ? 'our transport, TCP_NODELAY forced (proposed)' : 'our transport (EventPublisher → SwitchyardServer)',
+      settings: { queueType: 'quorum', persistent: true, mandatory: true, confirms: true, prefetch: DEFAULT_PREFETCH, window: WINDOW, noDelay },
+      phases,
+    });
+  }
+  setForcedNoDelay(false);
+  printScenarios('our transport without outbox: EventPublisher → SwitchyardServer', scenarios);
+  console.log(`results written to ${writeResults('switchyard-transport', { bench: 'switchyard-transport', machine: env.machine, tracing: false, results: scenarios })}`);
+} finally {
+  await env.dispose();
+}

@@ -1,0 +1,245 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { REJECTION_REASONS, toWireMessage, UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
+import { createTestDatabase, createTestVhost, messageDefects, misleadingHeaders, type RawMessage, type TestDatabase, type TestVhost, waitFor, withDefects } from '@switchyard/testing';
+import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { PrismaService } from '../src/database/prisma.service.js';
+import { EVENT_QUEUE } from '../src/messaging.js';
+import { startOrderServiceApp } from './order-service-app.js';
+
+/**
+ * Hostile AMQP input put straight into order-service's work queue (or through the exchange under a bound routing
+ * key) while the consumer runs: random bytes, wrong content types, missing and forged headers, lying death
+ * histories, enormous headers, valid JSON of the wrong shape, reused ids. Each bad message must reach the DLQ with
+ * its reason; valid events interleaved with them must each have their effect exactly once; the consumer keeps going.
+ */
+
+const EXCHANGE = 'switchyard.events';
+const DLQ = `${EVENT_QUEUE}.dlq`;
+/** Short retry tiers, so a handler that keeps failing reaches the DLQ within a test. */
+const RETRY_DELAYS_MS = '50,100';
+const REJECTION_REASON_SET = new Set<string>(REJECTION_REASONS);
+/** Tags each test message (a header every copy keeps) so its dead letter can be found whatever its id. */
+const TAG = 'x-test-tag';
+/** Each test waits on the broker and the database of a loaded machine: generous, and polling ends it early. */
+const TEST_TIMEOUT_MS = 120_000;
+
+let db: TestDatabase;
+let vhost: TestVhost;
+let app: INestApplication;
+let broker: ChannelModel;
+let channel: ConfirmChannel;
+const deadLetters = new Map<string, ConsumeMessage>();
+
+beforeAll(async () => {
+  [db, vhost] = await Promise.all([createTestDatabase('orders_hostile_amqp', SCHEMA_PATH), createTestVhost('orders_hostile_amqp')]);
+  app = await startOrderServiceApp(db.url, vhost.url, { MESSAGING_RETRY_DELAYS_MS: RETRY_DELAYS_MS });
+  broker = await amqp.connect(vhost.url);
+  channel = await broker.createConfirmChannel();
+  await waitFor('the consumer on the work queue', async () => (await checkQueue(EVENT_QUEUE)).consumerCount > 0, 30_000);
+  // Collects every dead letter by its tag; reading the DLQ is all this does, the service never looks at it.
+  const reader = await broker.createChannel();
+  await reader.consume(DLQ, (message) => {
+    if (!message) return;
+    const tag = message.properties.headers?.[TAG];
+    deadLetters.set(Buffer.isBuffer(tag) ? tag.toString() : String(tag), message);
+  }, { noAck: true });
+}, 60_000);
+
+afterAll(async () => {
+  await broker?.close().catch(() => undefined);
+  await app?.close();
+  await Promise.all([db?.drop(), vhost?.drop()]);
+});
+
+async function checkQueue(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
+  const probe = await broker.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    return await probe.checkQueue(queue);
+  } finally {
+    await probe.close().catch(() => undefined);
+  }
+}
+
+function userCreatedData(userId = randomUUID()) {
+  return { userId, email: `${userId}@example.com`, name: 'Mallory', marketingOptIn: false, locale: 'en', occurredAt: new Date(Date.now() - 60_000).toISOString() };
+}
+
+function asRaw(wire: ReturnType<typeof toWireMessage>, via: RawMessage['via']): RawMessage {
+  return { via, routingKey: wire.routingKey, content: wire.content, properties: { ...wire.properties, headers: { ...wire.properties.headers } } };
+}
+
+function userCreated(via: RawMessage['via'] = 'exchange', userId = randomUUID(), eventId = randomUUID()): RawMessage {
+  return asRaw(toWireMessage({ eventId, contract: UserCreatedV2, data: userCreatedData(userId), source: 'user-service' }), via);
+}
+
+/** Publishes with a tag and waits for the broker's confirm. */
+async function publish(message: RawMessage, tag: string = randomUUID()): Promise<string> {
+  const properties = { ...message.properties, persistent: true, headers: { ...message.properties.headers, [TAG]: tag } };
+  await new Promise<void>((resolve, reject) => {
+    const done = (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve());
+    if (message.via === 'exchange') channel.publish(EXCHANGE, message.routingKey, message.content, properties, done);
+    else channel.sendToQueue(EVENT_QUEUE, message.content, properties, done);
+  });
+  return tag;
+}
+
+function deadLetter(tag: string, timeoutMs = 15_000): Promise<ConsumeMessage> {
+  return waitFor(`the dead letter tagged ${tag}`, () => deadLetters.get(tag), timeoutMs, 20);
+}
+
+const prisma = () => app.get(PrismaService);
+const profileOf = (userId: string) => prisma().customerProfile.findUnique({ where: { userId } });
+
+function expectDeadLetteredWithReason(dead: ConsumeMessage, reasons: Set<string>): void {
+  const headers = dead.properties.headers ?? {};
+  const reason = String(headers['x-death-reason']);
+  if (!reasons.has(reason)) throw new Error(`dead-lettered with reason '${reason}', expected one of ${[...reasons].join(', ')}`);
+  expect(headers).toMatchObject({ 'x-consumer-service': 'order-service', 'x-consumer-queue': EVENT_QUEUE });
+  expect(String(headers['x-error-class'])).not.toBe('');
+  expect(String(headers['x-error-message'])).not.toBe('');
+}
+
+/** Every valid event sent in this file, by the user it creates: each must end with exactly one profile and one inbox row. */
+const validEvents = new Map<string, string>();
+
+async function expectEachValidEventAppliedOnce(): Promise<void> {
+  const userIds = [...validEvents.keys()];
+  await waitFor('every valid event applied', async () => (await prisma().customerProfile.count({ where: { userId: { in: userIds } } })) === userIds.length, 30_000);
+  const inbox = await prisma().inboxEvent.findMany({ where: { eventId: { in: [...validEvents.values()] } } });
+  expect(inbox).toHaveLength(validEvents.size);
+}
+
+describe('order-service consuming hostile messages', () => {
+  it('dead-letters every randomly broken message with its reason, and applies each valid one interleaved with them exactly once', async () => {
+    const isValidUserCreated = (json: unknown) => UserCreatedV2.schema.safeParse(json).success;
+    await fc.assert(
+      fc.asyncProperty(
+        messageDefects(isValidUserCreated),
+        misleadingHeaders(EVENT_QUEUE),
+        misleadingHeaders(EVENT_QUEUE),
+        fc.constantFrom<RawMessage['via']>('exchange', 'queue'),
+        async (defects, badNoise, goodNoise, via) => {
+          const badUser = randomUUID();
+          const bad = withDefects(userCreated(via, badUser), defects, UserDeletedV1.type);
+          Object.assign(bad.properties.headers, badNoise);
+          const good = userCreated(via);
+          // Forged retry counts and a lying death history change nothing for a valid event.
+          Object.assign(good.properties.headers, goodNoise);
+          const goodUser = (JSON.parse(good.content.toString()) as { userId: string }).userId;
+          validEvents.set(goodUser, String(good.properties.messageId));
+
+          const badTag = await publish(bad);
+          await publish(good);
+          expectDeadLetteredWithReason(await deadLetter(badTag), REJECTION_REASON_SET);
+          await waitFor(`the profile of the valid event next to ${defects.map((d) => d.kind).join('+')}`, () => profileOf(goodUser).then((p) => p ?? undefined), 15_000, 20);
+          expect(await profileOf(badUser)).toBeNull();
+        },
+      ),
+      { numRuns: 40 },
+    );
+    await expectEachValidEventAppliedOnce();
+  }, TEST_TIMEOUT_MS);
+
+  it('dead-letters a deletion published under user.created’s routing key as misrouted, and deletes nothing', async () => {
+    const userId = randomUUID();
+    const created = userCreated('exchange', userId);
+    validEvents.set(userId, String(created.properties.messageId));
+    await publish(created);
+    await waitFor('the profile', () => profileOf(userId).then((p) => p ?? undefined));
+    const deletion = asRaw(toWireMessage({ eventId: randomUUID(), contract: UserDeletedV1, data: { userId, occurredAt: new Date().toISOString() }, source: 'user-service' }), 'exchange');
+    deletion.routingKey = UserCreatedV2.type;
+    const dead = await deadLetter(await publish(deletion));
+    expectDeadLetteredWithReason(dead, new Set(['misrouted']));
+    expect((await profileOf(userId))?.deletedAt).toBeNull();
+  }, TEST_TIMEOUT_MS);
+
+  it('dead-letters a valid JSON event sent as another content type, and applies nothing', async () => {
+    for (const contentType of ['text/plain', 'application/json; charset=iso-8859-1', 'application/cloudevents+json']) {
+      const userId = randomUUID();
+      const message = userCreated('queue', userId);
+      message.properties.contentType = contentType;
+      expectDeadLetteredWithReason(await deadLetter(await publish(message)), new Set(['unsupported_content_type']));
+      expect(await profileOf(userId)).toBeNull();
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('accepts x-event-version as a numeric string, as the wire format allows', async () => {
+    const userId = randomUUID();
+    const message = userCreated('queue', userId);
+    message.properties.headers['x-event-version'] = '2';
+    validEvents.set(userId, String(message.properties.messageId));
+    await publish(message);
+    await waitFor('the profile', () => profileOf(userId).then((p) => p ?? undefined));
+  }, TEST_TIMEOUT_MS);
+
+  it('walks a failing event with a lying death history and forged counters through the retry tiers to the DLQ', async () => {
+    const lies: Array<Record<string, unknown>> = [
+      { 'x-death': [{ count: 1000, reason: 'expired', queue: `${EVENT_QUEUE}.retry.50ms`, exchange: '', 'routing-keys': [EVENT_QUEUE], time: new Date(0) }] },
+      { 'x-death': 'not a list', 'x-delivery-count': 999 },
+      { 'x-death': [1, 'two', null], 'x-first-death-reason': 'maxlen', 'x-death-reason': 'forged', 'x-attempts': 77 },
+    ];
+    for (const lie of lies) {
+      // user.updated for a profile that never existed fails on every attempt: retried, then dead-lettered.
+      const update = asRaw(
+        toWireMessage({ eventId: randomUUID(), contract: UserUpdatedV1, data: { userId: randomUUID(), changes: { name: 'Nobody' }, occurredAt: new Date().toISOString() }, source: 'user-service' }),
+        'exchange',
+      );
+      Object.assign(update.properties.headers, lie);
+      const dead = await deadLetter(await publish(update));
+      expectDeadLetteredWithReason(dead, new Set(['retries_exhausted']));
+      expect(dead.properties.headers?.['x-attempts']).toBe(3);
+      expect(dead.properties.headers?.['x-error-class']).toBe('ProfileNotYetKnownError');
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('handles events whose headers come close to the largest table a client can encode, valid or not', async () => {
+    // amqplib (the service's client too) encodes a header table into a 64 KiB buffer; frame_max (128 KiB) is further.
+    // A dead letter carries every original header plus its own bookkeeping, so the biggest originals are the test.
+    for (const paddingBytes of [32 * 1024, 60 * 1024, 64 * 1024 - 1_500]) {
+      const userId = randomUUID();
+      const valid = userCreated('queue', userId);
+      valid.properties.headers['x-padding'] = 'p'.repeat(paddingBytes);
+      validEvents.set(userId, String(valid.properties.messageId));
+      await publish(valid);
+      await waitFor(`the profile from an event with ${paddingBytes} bytes of headers`, () => profileOf(userId).then((p) => p ?? undefined), 15_000);
+
+      const broken = userCreated('queue');
+      broken.content = Buffer.from('{"userId": ');
+      broken.properties.headers['x-padding'] = 'p'.repeat(paddingBytes);
+      expectDeadLetteredWithReason(await deadLetter(await publish(broken)), new Set(['malformed_json']));
+    }
+  }, TEST_TIMEOUT_MS);
+
+  it('applies the first of two events sharing an id and never the second, whatever its body', async () => {
+    const eventId = randomUUID();
+    const first = randomUUID();
+    const second = randomUUID();
+    validEvents.set(first, eventId);
+    await publish(userCreated('exchange', first, eventId));
+    await waitFor('the first event', () => profileOf(first).then((p) => p ?? undefined));
+    await publish(userCreated('exchange', second, eventId));
+    await waitFor('the second delivery settled', async () => (await checkQueue(EVENT_QUEUE)).messageCount === 0 && (await prisma().inboxEvent.count({ where: { eventId } })) === 1);
+    // Settled means acked as a duplicate: give a wrong effect no chance to hide behind timing.
+    const marker = userCreated('exchange');
+    const markerUser = (JSON.parse(marker.content.toString()) as { userId: string }).userId;
+    validEvents.set(markerUser, String(marker.properties.messageId));
+    await publish(marker);
+    await waitFor('an event published after the duplicate', () => profileOf(markerUser).then((p) => p ?? undefined));
+    expect(await profileOf(second)).toBeNull();
+  }, TEST_TIMEOUT_MS);
+
+  it('is still consuming at the end, with nothing left behind and every valid event applied once', async () => {
+    await waitFor('the work queue drained', async () => (await checkQueue(EVENT_QUEUE)).messageCount === 0, 30_000);
+    expect((await checkQueue(EVENT_QUEUE)).consumerCount).toBeGreaterThan(0);
+    await expectEachValidEventAppliedOnce();
+    const userIds = [...validEvents.keys()];
+    // Nothing but the valid events made a profile.
+    expect(await prisma().customerProfile.count()).toBe(userIds.length);
+  }, TEST_TIMEOUT_MS);
+});

@@ -1,0 +1,228 @@
+import { performance } from 'node:perf_hooks';
+import type { ChannelFactory } from '@switchyard/messaging';
+import { FINALIZER } from '../api-names.js';
+import type { ConsumerPolicyConfigMap } from '../kube/consumer-policy-config-map.js';
+import type { EventRecorder, RecordedEvent } from '../kube/event-recorder.js';
+import { describeKubeError, isConflict, isKubeApiError, isNotFound } from '../kube/kube-errors.js';
+import type { SubscriptionWriter } from '../kube/subscription-writer.js';
+import type { OperatorLogger } from '../operator-logger.js';
+import type { OperatorMetrics, ReconcileResult } from '../operator-metrics.js';
+import type { EventSubscription } from '../subscription/event-subscription.js';
+import { finalizeSubscription, reconcileSubscription } from '../subscription/reconcile-subscription.js';
+import type { RequeueBackoffOptions } from '../workqueue/requeue-backoff.js';
+import { RequeueBackoff } from '../workqueue/requeue-backoff.js';
+import { WorkQueue } from '../workqueue/work-queue.js';
+
+/** Two subscriptions reconcile in parallel: broker round trips dominate, and one slow queue must not hold up the rest. */
+export const DEFAULT_WORKERS = 2;
+
+/** Where the controller reads subscriptions: the informer's cache. */
+export interface SubscriptionCache {
+  get(key: string): EventSubscription | undefined;
+  keys(): string[];
+}
+
+export interface SubscriptionControllerOptions {
+  cache: SubscriptionCache;
+  writer: SubscriptionWriter;
+  configMaps: ConsumerPolicyConfigMap;
+  recorder: EventRecorder;
+  broker: ChannelFactory;
+  metrics: OperatorMetrics;
+  logger: OperatorLogger;
+  /** Re-reconcile a healthy subscription this often, to refresh depth and consumers in its status. */
+  statusRefreshMs: number;
+  workers?: number;
+  requeue?: RequeueBackoffOptions;
+}
+
+/** This replica lost the lease while a reconcile was running: the rest of it must not write anything. */
+class NotLeaderError extends Error {
+  override name = 'NotLeaderError';
+}
+
+/** One leadership term: its own queue, so keys and backoffs of a previous term never leak into the next. */
+interface Term {
+  active: boolean;
+  queue: WorkQueue;
+  workers: Promise<void>[];
+}
+
+/**
+ * The reconcile loop. It runs only while this replica leads: `startLeading` opens a fresh work queue, starts the
+ * workers and queues every cached subscription; `stopLeading` shuts the queue at once, and a reconcile still in
+ * flight checks the term before each write, so a replica that lost the Lease stops writing immediately. While not
+ * leading, keys from the informer are dropped: the next leader queues everything from its own warm cache.
+ */
+export class SubscriptionController {
+  private term: Term | undefined;
+
+  constructor(private readonly options: SubscriptionControllerOptions) {
+    options.metrics.trackQueueDepth(() => this.term?.queue.depth ?? 0);
+  }
+
+  enqueue(key: string): void {
+    this.term?.queue.add(key);
+  }
+
+  get isLeading(): boolean {
+    return this.term?.active ?? false;
+  }
+
+  startLeading(): void {
+    if (this.term?.active) return;
+    const queue = new WorkQueue({ backoff: new RequeueBackoff(this.options.requeue) });
+    const term: Term = { active: true, queue, workers: [] };
+    this.term = term;
+    this.options.metrics.setLeader(true);
+    for (let i = 0; i < (this.options.workers ?? DEFAULT_WORKERS); i++) term.workers.push(this.work(term));
+    for (const key of this.options.cache.keys()) queue.add(key);
+  }
+
+  /** Stops handing out keys now; resolves when the reconciles in flight have finished (writing nothing more). */
+  async stopLeading(): Promise<void> {
+    const term = this.term;
+    if (!term) return;
+    term.active = false;
+    this.options.metrics.setLeader(false);
+    term.queue.shutDown();
+    await Promise.all(term.workers);
+    if (this.term === term) this.term = undefined;
+  }
+
+  private async work(term: Term): Promise<void> {
+    for (;;) {
+      const key = await term.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.process(key, term);
+      } finally {
+        term.queue.done(key);
+      }
+    }
+  }
+
+  private async process(key: string, term: Term): Promise<void> {
+    const started = performance.now();
+    let result: ReconcileResult;
+    try {
+      result = await this.reconcile(key, term);
+    } catch (error) {
+      if (error instanceof NotLeaderError) return;
+      result = 'error';
+      const delayMs = term.queue.addRateLimited(key);
+      const message = describeFailure(error);
+      this.options.logger.error({ key, error: message, retryInMs: delayMs }, 'reconcile failed');
+      const subscription = this.options.cache.get(key);
+      if (subscription && term.active) await this.options.recorder.record(subscription, { type: 'Warning', reason: 'ReconcileFailed', message });
+    }
+    this.options.metrics.observeReconcile(result, (performance.now() - started) / 1000);
+  }
+
+  private async reconcile(key: string, term: Term): Promise<ReconcileResult> {
+    const cached = this.options.cache.get(key);
+    if (!cached) {
+      // Deleted (after its finalizer ran) or never seen: nothing left to do.
+      term.queue.forget(key);
+      return 'success';
+    }
+    if (cached.metadata.deletionTimestamp) return this.finalize(key, cached, term);
+
+    let subscription: EventSubscription;
+    try {
+      assertActive(term);
+      subscription = await this.options.writer.ensureFinalizer(cached);
+    } catch (error) {
+      return this.handleWriteConflict(key, term, error);
+    }
+
+    const outcome = await reconcileSubscription(subscription, this.options.broker);
+    assertActive(term);
+    if (outcome.policy) await this.options.configMaps.write({ namespace: namespaceOf(subscription), service: outcome.policy.service, queue: outcome.policy.queue }, outcome.policy);
+    assertActive(term);
+    try {
+      await this.options.writer.patchStatus(subscription, outcome.status);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      term.queue.forget(key);
+      return 'success';
+    }
+    await this.recordAll(subscription, outcome.events, outcome.error, term);
+
+    if (outcome.error) {
+      const delayMs = term.queue.addRateLimited(key);
+      this.options.logger.warn({ key, error: describeFailure(outcome.error), retryInMs: delayMs }, 'reconcile hit a transient failure; requeued');
+      return 'error';
+    }
+    term.queue.forget(key);
+    // The refresh cadence is the operator's setting (STATUS_REFRESH_SECONDS), whatever default the reconcile suggests.
+    term.queue.addAfter(key, this.options.statusRefreshMs);
+    this.options.logger.debug({ key, generation: subscription.metadata.generation }, 'reconciled');
+    return 'success';
+  }
+
+  private async finalize(key: string, subscription: EventSubscription, term: Term): Promise<ReconcileResult> {
+    if (!(subscription.metadata.finalizers ?? []).includes(FINALIZER)) {
+      term.queue.forget(key);
+      return 'success';
+    }
+    const outcome = await finalizeSubscription(subscription, this.options.broker);
+    assertActive(term);
+    await this.recordAll(subscription, outcome.events, outcome.error, term);
+    if (outcome.error) {
+      const delayMs = term.queue.addRateLimited(key);
+      this.options.logger.warn({ key, error: describeFailure(outcome.error), retryInMs: delayMs }, 'cleanup hit a transient failure; requeued');
+      return 'error';
+    }
+    if (!outcome.done) {
+      term.queue.addRateLimited(key);
+      return 'requeue';
+    }
+    await this.options.configMaps.remove({ namespace: namespaceOf(subscription), service: subscription.spec.service, queue: subscription.spec.queue });
+    try {
+      assertActive(term);
+      await this.options.writer.removeFinalizer(subscription);
+    } catch (error) {
+      return this.handleWriteConflict(key, term, error);
+    }
+    term.queue.forget(key);
+    this.options.logger.info({ key }, 'cleaned up; finalizer removed');
+    return 'success';
+  }
+
+  /** 409: our cached copy is stale, try again from the next one; 404: the object is gone. Anything else is a failure. */
+  private handleWriteConflict(key: string, term: Term, error: unknown): ReconcileResult {
+    if (isConflict(error)) {
+      term.queue.addRateLimited(key);
+      return 'requeue';
+    }
+    if (isNotFound(error)) {
+      term.queue.forget(key);
+      return 'success';
+    }
+    throw error;
+  }
+
+  /** Records the outcome's Events, and a Warning for a failure that came without one: every failure is visible on the object. */
+  private async recordAll(subscription: EventSubscription, events: RecordedEvent[], error: Error | undefined, term: Term): Promise<void> {
+    const all = [...events];
+    if (error && !all.some((event) => event.type === 'Warning')) all.push({ type: 'Warning', reason: 'ReconcileFailed', message: describeFailure(error) });
+    for (const event of all) {
+      if (!term.active) return;
+      await this.options.recorder.record(subscription, event);
+    }
+  }
+}
+
+function assertActive(term: Term): void {
+  if (!term.active) throw new NotLeaderError('no longer the leader');
+}
+
+function namespaceOf(subscription: EventSubscription): string {
+  return subscription.metadata.namespace ?? 'default';
+}
+
+function describeFailure(error: unknown): string {
+  if (isKubeApiError(error)) return describeKubeError(error);
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,30 @@
+/**
+ * Durations in an EventSubscription: one positive integer and a unit, `500ms`, `1s`, `2m`, `1h` (a subset of Go's
+ * `time.ParseDuration` syntax without fractions or compound values, so a retry tier's queue name, which shows the
+ * delay, reads the same as the spec). The CRD's `pattern` is `DURATION_PATTERN`; the upper bound is checked here
+ * because a regular expression cannot compare magnitudes.
+ */
+export const DURATION_PATTERN = '^[1-9][0-9]{0,8}(ms|s|m|h)$';
+
+/**
+ * Longest accepted duration: 2^31 - 1 ms (about 24.8 days). RabbitMQ keeps message TTLs in Erlang timers and
+ * Node's timers overflow above this, so nothing longer behaves predictably end to end.
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const durationRegExp = new RegExp(DURATION_PATTERN);
+
+/** Thrown for text that is not a duration; `parseDuration`'s callers prefix the field path. */
+export class InvalidDurationError extends Error {
+  override name = 'InvalidDurationError';
+}
+
+/** `500ms` → 500, `2m` → 120000. Throws `InvalidDurationError` for anything else or anything over `MAX_DURATION_MS`. */
+export function parseDuration(text: string): number {
+  const match = durationRegExp.exec(text);
+  if (!match) throw new InvalidDurationError(`'${text}' is not a duration like 500ms, 1s, 2m or 1h`);
+  const ms = Number(text.slice(0, -match[1]!.length)) * UNIT_MS[match[1] as keyof typeof UNIT_MS];
+  if (ms > MAX_DURATION_MS) throw new InvalidDurationError(`'${text}' is longer than the maximum of ${MAX_DURATION_MS} ms (about 24 days)`);
+  return ms;
+}

@@ -1,0 +1,17 @@
+import type { ChannelFactory } from '@switchyard/messaging';
+import { inspectQueue } from './broker-queues.js';
+
+/** What status reports about a subscription's queues; a depth is undefined when that queue does not exist. */
+export interface QueueObservation {
+  queueDepth: number | undefined;
+  deadLetterDepth: number | undefined;
+  /** Consumers on the work queue; 0 when it does not exist. */
+  consumers: number;
+}
+
+/** Observes the work queue and its DLQ (a missing queue is reported, not thrown). */
+export async function observeQueues(broker: ChannelFactory, queue: string, deadLetterQueue: string): Promise<QueueObservation> {
+  const work = await inspectQueue(broker, queue);
+  const deadLetter = await inspectQueue(broker, deadLetterQueue);
+  return { queueDepth: work?.messageCount, deadLetterDepth: deadLetter?.messageCount, consumers: work?.consumerCount ?? 0 };
+}

@@ -1,0 +1,150 @@
+import { planConsumerTopology, TopologyConflictError, topologyInputOf, type ChannelFactory, type ConsumerPolicy, type TopologyPlan } from '@switchyard/messaging';
+import { applySubscriptionTopology } from './apply-subscription-topology.js';
+import type { EventSubscription, EventSubscriptionStatus, SubscriptionEvent } from './event-subscription.js';
+import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
+import { observeQueues, type QueueObservation } from './queue-observation.js';
+import { findCondition, mergeConditions, readyCondition, type ConditionUpdate } from './subscription-conditions.js';
+import { appliedTopologyOf, consumerPolicyOf } from './subscription-policy.js';
+import { resolveSubscriptionSpec, type ResolvedSubscriptionSpec } from './subscription-spec.js';
+import { findUnsafeTopologyChange } from './unsafe-topology-change.js';
+
+export type { SubscriptionEvent } from './event-subscription.js';
+export { finalizeSubscription } from './finalize-subscription.js';
+export type { FinalizeOutcome } from './finalize-subscription.js';
+
+/**
+ * How soon to look at a healthy subscription again, so depth and consumers in status stay fresh: 30 s, the
+ * contract's STATUS_REFRESH_SECONDS default. The runtime may use its own configured interval instead.
+ */
+export const DEFAULT_STATUS_REFRESH_MS = 30_000;
+
+export interface ReconcileOutcome {
+  /** Complete status to write via the status subresource (merge patch). */
+  status: EventSubscriptionStatus;
+  /** Policy to write to the service's ConfigMap; undefined = leave the ConfigMap alone (e.g. a refused unsafe change keeps the last good policy). */
+  policy: ConsumerPolicy | undefined;
+  events: SubscriptionEvent[];
+  /** Look again later (status refresh); undefined together with `error`. */
+  requeueAfterMs: number | undefined;
+  /** Transient failure (broker down…): the runtime requeues with per-key rate-limited backoff. */
+  error: Error | undefined;
+}
+
+interface ResolvedSubscription {
+  spec: ResolvedSubscriptionSpec;
+  policy: ConsumerPolicy;
+  plan: TopologyPlan;
+}
+
+/**
+ * One reconcile of one subscription: resolve the spec, refuse unsafe changes, declare the topology (and remove
+ * what is no longer in it), observe the queues, and say all of it in status. Never throws: broker failures come
+ * back as `error` (transient, requeue), everything the user must fix as a condition.
+ *
+ * Events are emitted when something changes (a new generation, a condition reason that differs from the last
+ * one), not on every status refresh.
+ */
+export async function reconcileSubscription(subscription: EventSubscription, broker: ChannelFactory, now: Date = new Date()): Promise<ReconcileOutcome> {
+  const previous = subscription.status ?? {};
+  const generation = subscription.metadata.generation;
+  const firstLookAtGeneration = previous.observedGeneration !== generation;
+  const events: SubscriptionEvent[] = [];
+  let applied = previous.appliedTopology;
+  let policy: ConsumerPolicy | undefined;
+  let error: Error | undefined;
+  let topology: ConditionUpdate;
+
+  const resolved = resolve(subscription);
+  if (resolved instanceof InvalidSubscriptionSpecError) {
+    topology = { type: 'TopologyReconciled', status: 'False', reason: 'InvalidSpec', message: `spec is invalid, nothing was changed on the broker: ${resolved.message}` };
+  } else {
+    const next = appliedTopologyOf(resolved.policy);
+    const unsafe = findUnsafeTopologyChange(applied, next);
+    if (unsafe !== undefined) {
+      topology = { type: 'TopologyReconciled', status: 'False', reason: unsafe.reason, message: `${unsafe.message} Nothing was changed; consumers keep the last applied policy.` };
+    } else {
+      try {
+        const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, { deleteDroppedTiers: !firstLookAtGeneration });
+        applied = change.applied;
+        policy = resolved.policy;
+        events.push(...change.events);
+        topology = { type: 'TopologyReconciled', status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) };
+      } catch (caught) {
+        if (caught instanceof TopologyConflictError) {
+          topology = { type: 'TopologyReconciled', status: 'False', reason: 'TopologyConflict', message: `${caught.message}. Consumers keep the last applied policy.` };
+        } else {
+          error = caught instanceof Error ? caught : new Error(String(caught));
+          topology = { type: 'TopologyReconciled', status: 'False', reason: 'BrokerError', message: `could not apply the topology: ${error.message}` };
+        }
+      }
+    }
+  }
+  const previousTopology = findCondition(previous.conditions, 'TopologyReconciled');
+  if (firstLookAtGeneration || previousTopology?.reason !== topology.reason) {
+    events.unshift({ type: topology.status === 'True' ? 'Normal' : 'Warning', reason: topology.reason, message: topology.message });
+  }
+
+  const spec = resolved instanceof InvalidSubscriptionSpecError ? undefined : resolved.spec;
+  const queue = applied?.queue ?? spec?.queue;
+  const deadLetterQueue = applied?.deadLetterQueue ?? spec?.deadLetter.queue;
+  let observation: QueueObservation | undefined;
+  if (error === undefined && queue !== undefined && deadLetterQueue !== undefined) {
+    try {
+      observation = await observeQueues(broker, queue, deadLetterQueue);
+    } catch (caught) {
+      error = caught instanceof Error ? caught : new Error(String(caught));
+    }
+  }
+  const paused = spec?.paused ?? subscription.spec.paused === true;
+  const consumer = consumerCondition(queue, spec?.service ?? subscription.spec.service, paused, observation);
+
+  const status: EventSubscriptionStatus = {
+    ...previous,
+    ...(generation !== undefined && { observedGeneration: generation }),
+    conditions: mergeConditions(previous.conditions, [readyCondition(topology, consumer), topology, consumer], now, generation),
+    ...(observation !== undefined && {
+      queueDepth: observation.queueDepth ?? 0,
+      deadLetterDepth: observation.deadLetterDepth ?? 0,
+      consumers: observation.consumers,
+      lastObservedTime: now.toISOString(),
+    }),
+    ...(applied !== undefined && { appliedTopology: applied }),
+  };
+  return { status, policy, events, requeueAfterMs: error === undefined ? DEFAULT_STATUS_REFRESH_MS : undefined, error };
+}
+
+function resolve(subscription: EventSubscription): ResolvedSubscription | InvalidSubscriptionSpecError {
+  try {
+    const spec = resolveSubscriptionSpec(subscription.spec);
+    const policy = consumerPolicyOf(subscription.metadata, spec);
+    return { spec, policy, plan: planConsumerTopology(topologyInputOf(policy)) };
+  } catch (error) {
+    if (error instanceof InvalidSubscriptionSpecError) return error;
+    // The shared plan re-checks names and numbers with TypeErrors; anything it refuses is a spec problem too.
+    if (error instanceof TypeError) return new InvalidSubscriptionSpecError('spec', error.message);
+    throw error;
+  }
+}
+
+function describeTopology(spec: ResolvedSubscriptionSpec): string {
+  const tiers = spec.retryDelaysMs.length;
+  return (
+    `queue '${spec.queue}' (${spec.queueType}) bound to ${spec.events.map((event) => event.type).join(', ')} on '${spec.exchange}', ` +
+    `${tiers} retry tier${tiers === 1 ? '' : 's'}, dead letters to '${spec.deadLetter.queue}'`
+  );
+}
+
+/** ConsumerHealthy from what the broker reports; a paused subscription is healthy without consumers. */
+export function consumerCondition(queue: string | undefined, service: string, paused: boolean, observation: QueueObservation | undefined): ConditionUpdate {
+  const type = 'ConsumerHealthy';
+  if (observation === undefined || queue === undefined) return { type, status: 'Unknown', reason: 'NotObserved', message: 'the queues could not be observed' };
+  if (observation.queueDepth === undefined) return { type, status: 'Unknown', reason: 'QueueMissing', message: `queue '${queue}' does not exist on the broker` };
+  if (paused) {
+    return { type, status: 'True', reason: 'Paused', message: `consumption is paused (spec.paused); ${observation.queueDepth} message(s) waiting in '${queue}'` };
+  }
+  if (observation.consumers === 0) {
+    return { type, status: 'False', reason: 'NoConsumers', message: `no consumer on queue '${queue}' (${observation.queueDepth} message(s) waiting): is ${service} running?` };
+  }
+  return { type, status: 'True', reason: 'ConsumersAttached', message: `${observation.consumers} consumer(s) on queue '${queue}'` };
+}
+

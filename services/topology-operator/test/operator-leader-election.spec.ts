@@ -1,0 +1,139 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
+import { RabbitMqConnection } from '@switchyard/messaging';
+import { createTestVhost, type KubeApiStandIn, startKubeApiStandIn, type TestVhost, waitFor } from '@switchyard/testing';
+import { connectionChannels } from '../src/controller/broker-channels.js';
+import { LeaderElector } from '../src/leader-election/leader-elector.js';
+import type { TopologyOperator } from '../src/operator.js';
+import { silentOperatorLogger } from '../src/operator-logger.js';
+import { clusterUser, condition, kubeConfigOf, NAMESPACE, OPERATOR_RULES, testOperator, waitForLeader } from './operator-harness.js';
+
+// Two replicas against one API (stand-in) and the real RabbitMQ: exactly one leads and reconciles, the other takes
+// over when the leader hands the Lease back or stops renewing it, and a leader whose Lease is taken stops at once.
+
+let standIn: KubeApiStandIn;
+let vhost: TestVhost;
+let connection: RabbitMqConnection;
+let coordination: CoordinationV1Api;
+const running: Array<{ stop(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  standIn = await startKubeApiStandIn({ rules: [...OPERATOR_RULES, { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create'] }] });
+  vhost = await createTestVhost('operator_leader');
+  connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-leader-test' });
+  await connection.start();
+  coordination = kubeConfigOf(standIn).makeApiClient(CoordinationV1Api);
+}, 60_000);
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((thing) => thing.stop()));
+}, 30_000);
+
+afterAll(async () => {
+  await connection?.close();
+  await vhost?.drop();
+  await standIn?.close();
+}, 60_000);
+
+function elector(name: string, identity: string, log: string[]): LeaderElector {
+  const candidate = new LeaderElector({
+    coordination,
+    namespace: NAMESPACE,
+    name,
+    identity,
+    logger: silentOperatorLogger(),
+    leaseDurationMs: 2000,
+    renewDeadlineMs: 1500,
+    retryPeriodMs: 200,
+    onStartedLeading: () => log.push(`${identity} started`),
+    onStoppedLeading: () => log.push(`${identity} stopped`),
+  });
+  running.push(candidate);
+  return candidate;
+}
+
+function operator(identity: string): TopologyOperator {
+  const instance = testOperator(standIn, connectionChannels(connection), identity, {
+    config: { watchNamespace: undefined, podName: identity, podNamespace: NAMESPACE, leaseName: 'topology-leader-test', resyncSeconds: 300, statusRefreshSeconds: 30 },
+  });
+  running.push(instance);
+  return instance;
+}
+
+describe('leader election on a coordination.k8s.io Lease', () => {
+  it('lets exactly one of several candidates racing for a free Lease lead, and never two at once', async () => {
+    const log: string[] = [];
+    const candidates = ['a', 'b', 'c'].map((identity) => elector('race', identity, log));
+    for (const candidate of candidates) candidate.start();
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      expect(candidates.filter((candidate) => candidate.isLeader).length).toBeLessThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(candidates.filter((candidate) => candidate.isLeader)).toHaveLength(1);
+    expect(log).toHaveLength(1);
+    const lease = await coordination.readNamespacedLease({ name: 'race', namespace: NAMESPACE });
+    expect(candidates.find((candidate) => candidate.isLeader)).toBe(candidates[['a', 'b', 'c'].indexOf(lease.spec!.holderIdentity!)]);
+  }, 30_000);
+
+  it('hands over only after the Lease expires when the leader dies without releasing it', async () => {
+    const log: string[] = [];
+    const first = elector('expiry', 'first', log);
+    first.start();
+    await waitFor('first to lead', () => first.isLeader);
+    const second = elector('expiry', 'second', log);
+    second.start();
+    // A dead leader stops renewing but leaves the Lease as it was.
+    await first.stop();
+    const diedAt = Date.now();
+    await waitFor('second to lead', () => second.isLeader, 15_000);
+    // Not before the Lease's duration (2 s) has passed without a renewal, as seen by the standby.
+    expect(Date.now() - diedAt).toBeGreaterThanOrEqual(1500);
+    const lease = await coordination.readNamespacedLease({ name: 'expiry', namespace: NAMESPACE });
+    expect(lease.spec).toMatchObject({ holderIdentity: 'second', leaseTransitions: 1 });
+  }, 30_000);
+
+  it('steps down at once when another holder takes the Lease', async () => {
+    const log: string[] = [];
+    const leader = elector('taken', 'leader', log);
+    leader.start();
+    await waitFor('leader to lead', () => leader.isLeader);
+    const lease = await coordination.readNamespacedLease({ name: 'taken', namespace: NAMESPACE });
+    await coordination.replaceNamespacedLease({ name: 'taken', namespace: NAMESPACE, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
+    const takenAt = Date.now();
+    await waitFor('the leader to step down', () => !leader.isLeader, 5000);
+    expect(Date.now() - takenAt).toBeLessThan(1500);
+    expect(log).toEqual(['leader started', 'leader stopped']);
+  }, 30_000);
+});
+
+describe('two operator replicas', () => {
+  it('reconcile only on the leader; the standby stays ready with a warm cache and takes over when the leader stops', async () => {
+    const user = clusterUser(standIn);
+    const replicas = [operator('replica-a'), operator('replica-b')];
+    await Promise.all(replicas.map((replica) => replica.start()));
+    const leader = await waitForLeader(replicas);
+    const standby = replicas.find((replica) => replica !== leader)!;
+    // Give the standby a few retry periods: it must stay a standby.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(replicas.filter((replica) => replica.isLeader)).toEqual([leader]);
+    await waitFor('both informers synced', () => replicas.every((replica) => replica.readiness().ready));
+
+    await user.create('leader-test', {});
+    await waitFor('the leader to reconcile it', async () => condition(await user.get('leader-test'), 'TopologyReconciled')?.status === 'True', 30_000);
+    const reconcilesOf = async (replica: TopologyOperator) =>
+      (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'reconcile_total')!.values.reduce((sum, value) => sum + value.value, 0);
+    expect(await reconcilesOf(standby)).toBe(0);
+    expect(await reconcilesOf(leader)).toBeGreaterThan(0);
+
+    // The leader stops (SIGTERM in a pod): it releases the Lease, so the standby takes over within a retry period or two, far sooner than expiry.
+    const stoppedAt = Date.now();
+    await leader.stop();
+    await waitFor('the standby to lead', () => standby.isLeader, 10_000);
+    expect(Date.now() - stoppedAt).toBeLessThan(3000);
+    const lease = await coordination.readNamespacedLease({ name: 'topology-leader-test', namespace: NAMESPACE });
+    expect(lease.spec?.holderIdentity).toBe(standby === replicas[0] ? 'replica-a' : 'replica-b');
+    // The new leader queues everything from its warm cache and reconciles it.
+    await waitFor('the new leader to reconcile', async () => (await reconcilesOf(standby)) > 0, 30_000);
+  }, 60_000);
+});

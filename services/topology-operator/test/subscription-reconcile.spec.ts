@@ -1,0 +1,199 @@
+// reconcileSubscription against the real RabbitMQ (a fresh vhost): what it declares, removes, refuses and reports.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseConsumerPolicy, planConsumerTopology, retryQueueName, serializeConsumerPolicy, topologyInputOf, declareTopology } from '@switchyard/messaging';
+import amqp from 'amqplib';
+import type { EventSubscription } from '../src/subscription/event-subscription.js';
+import { reconcileSubscription, type ReconcileOutcome } from '../src/subscription/reconcile-subscription.js';
+import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue } from './subscription-fixtures.js';
+
+const EXCHANGE = 'switchyard.events';
+let broker: TestBroker;
+
+beforeAll(async () => {
+  broker = await startTestBroker('h3_reconcile');
+}, 120_000);
+afterAll(async () => {
+  await broker?.close();
+}, 120_000);
+
+/** The subscription as the runtime would hand it over next: the outcome's status written, generation as given. */
+function after(subscription: EventSubscription, outcome: ReconcileOutcome, changes: Partial<EventSubscription['spec']> = {}): EventSubscription {
+  const changed = Object.keys(changes).length > 0;
+  return {
+    ...subscription,
+    metadata: { ...subscription.metadata, generation: (subscription.metadata.generation ?? 1) + (changed ? 1 : 0) },
+    spec: { ...subscription.spec, ...changes },
+    status: outcome.status,
+  };
+}
+const conditionOf = (outcome: ReconcileOutcome, type: string) => outcome.status.conditions?.find((condition) => condition.type === type);
+
+describe('reconcileSubscription', () => {
+  it('declares the work queue, retry tiers and DLQ, binds the event types and renders the consumer policy', async () => {
+    const queue = uniqueQueue('create');
+    const outcome = await reconcileSubscription(subscriptionOf({ queue, events: [{ type: 'user.created' }, { type: 'user.deleted' }] }), broker.connection);
+
+    expect(outcome.error).toBeUndefined();
+    expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'True', reason: 'TopologyApplied', observedGeneration: 1 });
+    for (const name of [queue, `${queue}.dlq`, ...['1s', '5s', '30s', '2m', '10m'].map((delay) => `${queue}.retry.${delay}`)]) {
+      expect({ name, exists: (await broker.queueState(name)) !== undefined }).toEqual({ name, exists: true });
+    }
+    expect(outcome.policy).toMatchObject({ queue, retryDelaysMs: [1_000, 5_000, 30_000, 120_000, 600_000], prefetch: 20, paused: false, generation: 1 });
+    expect(parseConsumerPolicy(serializeConsumerPolicy(outcome.policy!))).toEqual(outcome.policy);
+    expect(outcome.status.appliedTopology).toEqual({
+      queue,
+      queueType: 'quorum',
+      deliveryLimit: 20,
+      retryDelaysMs: [1_000, 5_000, 30_000, 120_000, 600_000],
+      eventTypes: ['user.created', 'user.deleted'],
+      deadLetterQueue: `${queue}.dlq`,
+      exchange: EXCHANGE,
+    });
+    expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Normal', reason: 'TopologyApplied' }));
+    expect(outcome.requeueAfterMs).toBeGreaterThan(0);
+
+    await broker.publish(EXCHANGE, 'user.deleted');
+    await broker.waitForDepth(queue, 1);
+    expect(await broker.drain(queue)).toEqual(['user.deleted']);
+  });
+
+  it('declares exactly what a service with the same policy declares (one shared plan)', async () => {
+    const queue = uniqueQueue('same-plan');
+    const outcome = await reconcileSubscription(subscriptionOf({ queue, deliveryLimit: 7, deadLetter: { maxLength: 50 } }), broker.connection);
+    expect(conditionOf(outcome, 'TopologyReconciled')?.status).toBe('True');
+    // A service declaring from the rendered policy meets no 406: same names, same arguments.
+    await expect(declareTopology(broker.connection, planConsumerTopology(topologyInputOf(outcome.policy!)))).resolves.toBeUndefined();
+  });
+
+  it('reports depth, DLQ depth and consumers; NoConsumers makes it not Ready, a consumer makes it Ready', async () => {
+    const queue = uniqueQueue('observe');
+    const first = await reconcileSubscription(subscriptionOf({ queue }), broker.connection);
+    await broker.publish(EXCHANGE, 'user.created');
+    await broker.publish('', `${queue}.dlq`, 'dead');
+    await broker.waitForDepth(queue, 1);
+    await broker.waitForDepth(`${queue}.dlq`, 1);
+
+    const now = new Date('2026-11-27T09:30:00.000Z');
+    const idle = await reconcileSubscription(after(subscriptionOf({ queue }), first), broker.connection, now);
+    expect(idle.status).toMatchObject({ queueDepth: 1, deadLetterDepth: 1, consumers: 0, lastObservedTime: now.toISOString(), observedGeneration: 1 });
+    expect(conditionOf(idle, 'ConsumerHealthy')).toMatchObject({ status: 'False', reason: 'NoConsumers' });
+    expect(conditionOf(idle, 'Ready')).toMatchObject({ status: 'False', reason: 'NoConsumers' });
+    expect(idle.events).toEqual([]); // nothing changed: a status refresh records no events
+
+    const consumerChannel = await broker.connection.createChannel();
+    await consumerChannel.prefetch(1);
+    await consumerChannel.consume(queue, () => undefined);
+    const later = new Date('2026-11-27T09:31:00.000Z');
+    const busy = await reconcileSubscription(after(subscriptionOf({ queue }), idle), broker.connection, later);
+    await consumerChannel.close();
+    expect(busy.status.consumers).toBe(1);
+    expect(conditionOf(busy, 'ConsumerHealthy')).toMatchObject({ status: 'True', reason: 'ConsumersAttached', lastTransitionTime: later.toISOString() });
+    expect(conditionOf(busy, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    // TopologyReconciled stayed True all along: its transition time is still the first reconcile's.
+    expect(conditionOf(busy, 'TopologyReconciled')?.lastTransitionTime).toBe(conditionOf(first, 'TopologyReconciled')?.lastTransitionTime);
+  });
+
+  it('counts a paused subscription without consumers as healthy, and carries paused into the policy', async () => {
+    const queue = uniqueQueue('paused');
+    const outcome = await reconcileSubscription(subscriptionOf({ queue, paused: true }), broker.connection);
+    expect(outcome.policy?.paused).toBe(true);
+    expect(conditionOf(outcome, 'ConsumerHealthy')).toMatchObject({ status: 'True', reason: 'Paused' });
+    expect(conditionOf(outcome, 'Ready')?.status).toBe('True');
+  });
+
+  it('unbinds an event type removed from the spec: its events no longer land', async () => {
+    const queue = uniqueQueue('unbind');
+    const original = subscriptionOf({ queue, events: [{ type: 'user.created' }, { type: 'user.deleted' }] });
+    const first = await reconcileSubscription(original, broker.connection);
+    const second = await reconcileSubscription(after(original, first, { events: [{ type: 'user.created' }] }), broker.connection);
+
+    expect(second.status.appliedTopology?.eventTypes).toEqual(['user.created']);
+    expect(second.events).toContainEqual(expect.objectContaining({ reason: 'EventTypesUnbound', message: expect.stringContaining('user.deleted') }));
+    await broker.publish(EXCHANGE, 'user.deleted');
+    await broker.publish(EXCHANGE, 'user.created');
+    await broker.waitForDepth(queue, 1);
+    expect(await broker.drain(queue)).toEqual(['user.created']);
+  });
+
+  it('adds tiers for a new retry policy and deletes dropped ones once consumers had a reconcile to switch, keeping one that holds messages', async () => {
+    const queue = uniqueQueue('tiers');
+    const original = subscriptionOf({ queue });
+    const first = await reconcileSubscription(original, broker.connection);
+    await broker.publish('', retryQueueName(queue, 600_000), 'parked retry'); // waits 10 minutes in its tier
+
+    const changed = after(original, first, { retry: { maxAttempts: 4, backoff: { delays: ['1s', '5s', '45s'] } } });
+    const second = await reconcileSubscription(changed, broker.connection);
+    expect(second.policy?.retryDelaysMs).toEqual([1_000, 5_000, 45_000]);
+    expect(await broker.queueState(retryQueueName(queue, 45_000))).toBeDefined();
+    // First look at the new generation: services may still use the old tiers, so none is deleted yet.
+    for (const delay of [30_000, 120_000, 600_000]) expect(await broker.queueState(retryQueueName(queue, delay))).toBeDefined();
+    expect(second.status.appliedTopology?.retryDelaysMs).toEqual([1_000, 5_000, 30_000, 45_000, 120_000, 600_000]);
+    expect(second.events.filter((event) => event.reason === 'RetryTierRetained')).toHaveLength(3);
+
+    const third = await reconcileSubscription(after(changed, second), broker.connection);
+    expect(await broker.queueState(retryQueueName(queue, 30_000))).toBeUndefined();
+    expect(await broker.queueState(retryQueueName(queue, 120_000))).toBeUndefined();
+    expect(await broker.queueState(retryQueueName(queue, 600_000))).toEqual({ messageCount: 1, consumerCount: 0 });
+    expect(third.status.appliedTopology?.retryDelaysMs).toEqual([1_000, 5_000, 45_000, 600_000]);
+    expect(third.events.filter((event) => event.reason === 'RetryTierDeleted').map((event) => event.type)).toEqual(['Normal', 'Normal']);
+    expect(third.policy?.retryDelaysMs).toEqual([1_000, 5_000, 45_000]);
+  });
+
+  it('refuses a queue type change with a condition that says how to migrate, and changes nothing on the broker', async () => {
+    const queue = uniqueQueue('type-change');
+    const original = subscriptionOf({ queue });
+    const first = await reconcileSubscription(original, broker.connection);
+    await broker.publish(EXCHANGE, 'user.created');
+    await broker.waitForDepth(queue, 1);
+
+    const refused = await reconcileSubscription(after(original, first, { queueType: 'classic', prefetch: 3 }), broker.connection);
+    expect(refused.error).toBeUndefined();
+    expect(refused.policy).toBeUndefined(); // the last good policy (prefetch 20) stays in the ConfigMap
+    expect(conditionOf(refused, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'UnsafeQueueTypeChange', observedGeneration: 2 });
+    expect(conditionOf(refused, 'TopologyReconciled')?.message).toMatch(/RabbitMQ cannot change a queue's type in place.*set spec\.paused: true/);
+    expect(conditionOf(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'UnsafeQueueTypeChange' });
+    expect(refused.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'UnsafeQueueTypeChange' }));
+    expect(refused.status.appliedTopology).toEqual(first.status.appliedTopology);
+    expect(refused.status.queueDepth).toBe(1); // still observed, so the user can watch the queue drain
+    // The queue is still the quorum queue with its message: declaring it as before succeeds.
+    await expect(declareTopology(broker.connection, planConsumerTopology(topologyInputOf(first.policy!)))).resolves.toBeUndefined();
+    expect(await broker.queueState(queue)).toEqual({ messageCount: 1, consumerCount: 0 });
+  });
+
+  it('maps a 406 from a queue that pre-exists with other arguments to TopologyConflict, keeping the connection', async () => {
+    const queue = uniqueQueue('conflict');
+    const channel = await broker.connection.createChannel();
+    await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    await channel.close();
+
+    const outcome = await reconcileSubscription(subscriptionOf({ queue }), broker.connection);
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.policy).toBeUndefined();
+    expect(outcome.status.appliedTopology).toBeUndefined();
+    expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'TopologyConflict' });
+    expect(conditionOf(outcome, 'TopologyReconciled')?.message).toContain(`queue '${queue}' already exists with different argument 'x-`);
+    expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'TopologyConflict' }));
+    expect(await broker.queueState(queue)).toEqual({ messageCount: 0, consumerCount: 0 }); // the operator's connection still works
+  });
+
+  it('reports an invalid spec as InvalidSpec naming the field, declaring nothing', async () => {
+    const queue = uniqueQueue('invalid');
+    const outcome = await reconcileSubscription(subscriptionOf({ queue, retry: { maxAttempts: 3, backoff: { delays: ['1s'] } } }), broker.connection);
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.policy).toBeUndefined();
+    expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(conditionOf(outcome, 'TopologyReconciled')?.message).toContain('spec.retry.backoff.delays: must list maxAttempts - 1 = 2 delays');
+    expect(await broker.queueState(queue)).toBeUndefined();
+  });
+
+  it('returns a broker failure as a transient error with BrokerError in status', async () => {
+    const closed = await amqp.connect(broker.vhost.url);
+    await closed.close();
+    const outcome = await reconcileSubscription(subscriptionOf({ queue: uniqueQueue('down') }), closed);
+    expect(outcome.error).toBeInstanceOf(Error);
+    expect(outcome.requeueAfterMs).toBeUndefined();
+    expect(outcome.policy).toBeUndefined();
+    expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'BrokerError' });
+    expect(conditionOf(outcome, 'ConsumerHealthy')).toMatchObject({ status: 'Unknown', reason: 'NotObserved' });
+  });
+});
