@@ -42,7 +42,9 @@ const EXCHANGE = 'switchyard.events';
  */
 const WRITERS = 32;
 /** The services' default database pool (DATABASE_POOL_MAX), for the consumer side. */
-const CONSUMER_POOL = 25;
+const CONSUMER_POOL = Number(process.env.BENCH_CONSUMER_POOL ?? 25);
+/** The transport's default prefetch; `BENCH_PREFETCH` explores others (with `BENCH_CONSUMER_POOL` to match). */
+const PREFETCH = Number(process.env.BENCH_PREFETCH ?? DEFAULT_PREFETCH);
 
 type TxKind = 'prisma' | 'pg';
 
@@ -64,8 +66,10 @@ async function pipelineSubject(url: string, databaseUrl: string, kind: TxKind, t
   // Two pools, as two services would have: the producer's (writers) and the consumer's.
   const producerDb = database(kind, databaseUrl, WRITERS);
   const consumerDb = database(kind, databaseUrl, CONSUMER_POOL);
+  // Two connections, as MessagingRuntime wires a service: one publishes, the other only consumes (and acks).
   const connection = new RabbitMqConnection({ url, connectionName: 'bench' });
-  await connection.start();
+  const consumerConnection = new RabbitMqConnection({ url, connectionName: 'bench-consumer' });
+  await Promise.all([connection.start(), consumerConnection.start()]);
   const publisher = new EventPublisher({ connection, exchanges: [EXCHANGE] });
   await publisher.start();
   const relay = new OutboxRelay({
@@ -80,9 +84,11 @@ async function pipelineSubject(url: string, databaseUrl: string, kind: TxKind, t
   });
   const inbox = inboxHandlerRunner(consumerDb.run);
   const server = new SwitchyardServer({
-    connection,
+    connection: consumerConnection,
+    publishConnection: connection,
     service: 'bench',
     queue: 'bench.pipeline',
+    prefetch: PREFETCH,
     decode: decodeDelivery,
     // Counted after the commit: a delivery is done when its inbox row and its effect are durable.
     runHandler: async (delivery, invoke) => {
@@ -121,7 +127,7 @@ async function pipelineSubject(url: string, databaseUrl: string, kind: TxKind, t
       await server.close();
       await relay.stop();
       await publisher.close();
-      await connection.close();
+      await Promise.all([connection.close(), consumerConnection.close()]);
       await Promise.all([producerDb.end(), consumerDb.end()]);
     },
   };
@@ -160,7 +166,7 @@ for (const variant of variants) {
     scenarios.push({
       key: `pipeline-${variant.replace('+', '-')}${traced ? '-traced' : ''}`,
       title: `full pipeline, ${kind === 'prisma' ? 'Prisma' : 'plain pg'} transactions${option === 'nodelay' ? ', TCP_NODELAY forced' : ''}${traced ? ', traced' : ''}`,
-      settings: { writers: WRITERS, consumerPool: CONSUMER_POOL, prefetch: DEFAULT_PREFETCH, relayBatch: 100, transactions: kind, noDelay: option === 'nodelay', tracing: traced },
+      settings: { writers: WRITERS, consumerPool: CONSUMER_POOL, prefetch: PREFETCH, relayBatch: 100, transactions: kind, noDelay: option === 'nodelay', tracing: traced },
       phases,
       databaseCheck: await databaseCheck(databaseUrl),
     });

@@ -49,7 +49,11 @@ async function rawSubject(url: string, queue: string, mode: Mode, tracker: Deliv
     tracker.delivered(String(message.properties.messageId));
     consume.ack(message);
   });
+  // Channels first: closing the connection outright can drop acks still on their way into the quorum queue,
+  // and the next phase would then receive those messages again.
   const close = async (): Promise<void> => {
+    await consume.close();
+    await publish.close();
     await connection.close();
   };
 

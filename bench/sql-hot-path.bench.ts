@@ -5,6 +5,7 @@
 //                  same insert with a NOTIFY in every transaction, the shape addToOutbox had before it rate-limited its wake-ups
 //   inbox insert   one transaction per event (the consumer's inbox row), 20 concurrent (the default prefetch)
 //   outbox claim   claim 100 unsent rows and mark them sent in one transaction, one relay, from a pre-filled outbox
+//                  (a backlog, as after an outage); last with a partial index in claim order
 // Writes results/sql-hot-path.json.
 import { UserCreatedV2 } from '@switchyard/contracts';
 import { addToOutbox, DEFAULT_PREFETCH, DEFAULT_RELAY_BATCH_SIZE, OUTBOX_NOTIFY_CHANNEL, recordInInbox } from '@switchyard/messaging';
@@ -19,7 +20,7 @@ import { writeResults } from './lib/bench-results.js';
 import { measureOperation, type OperationRate } from './lib/operation-rate.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
-const SECONDS = Math.max(1, 4 * SCALE);
+const SECONDS = Math.max(1, 3 * SCALE);
 const WRITERS = 32;
 /** Rows put in the outbox before each claim variant; more than one variant can claim in its time. */
 const PREFILL_ROWS = Math.round(60_000 * Math.max(SCALE, 0.1));
@@ -90,26 +91,13 @@ try {
     return 1;
   }));
 
-  // Outbox claim: the relay's side. Each variant starts from the same backlog of unsent rows.
-  await pgTx.query('DELETE FROM outbox_events');
-  await prefill(PREFILL_ROWS);
-  record(await measureOperation('outbox claim', 'prisma ORM (findMany + updateMany, no lock)', 1, SECONDS, async () => {
-    return prisma.$transaction(async (tx) => {
-      const rows = await tx.outboxEvent.findMany({ where: { sentAt: null, nextAttemptAt: { lte: new Date() } }, orderBy: { sequence: 'asc' }, take: DEFAULT_RELAY_BATCH_SIZE });
-      if (rows.length > 0) await tx.outboxEvent.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { sentAt: new Date() } });
-      return rows.length;
-    });
-  }));
-  await pgTx.query('UPDATE outbox_events SET sent_at = NULL');
-  record(await measureOperation('outbox claim', 'prisma $queryRaw (SKIP LOCKED)', 1, SECONDS, async () => {
-    return prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(CLAIM_SQL, DEFAULT_RELAY_BATCH_SIZE);
-      if (rows.length > 0) await tx.$executeRawUnsafe(MARK_SENT_SQL, rows.map((r) => r.id));
-      return rows.length;
-    });
-  }));
-  await pgTx.query('UPDATE outbox_events SET sent_at = NULL');
-  record(await measureOperation('outbox claim', 'pg (as OutboxRelay)', 1, SECONDS, async () => {
+  // Outbox claim: the relay's side. Each variant starts from the same fresh, vacuumed backlog of unsent rows.
+  const freshBacklog = async (): Promise<void> => {
+    await pgTx.query('DELETE FROM outbox_events');
+    await prefill(PREFILL_ROWS);
+    await pgTx.query('VACUUM ANALYZE outbox_events');
+  };
+  const claimWithPg = async (): Promise<number> => {
     const client = await relayPool.connect();
     try {
       await client.query('BEGIN');
@@ -123,7 +111,30 @@ try {
     } finally {
       client.release();
     }
+  };
+  await freshBacklog();
+  record(await measureOperation('outbox claim', 'prisma ORM (findMany + updateMany, no lock)', 1, SECONDS, async () => {
+    return prisma.$transaction(async (tx) => {
+      const rows = await tx.outboxEvent.findMany({ where: { sentAt: null, nextAttemptAt: { lte: new Date() } }, orderBy: { sequence: 'asc' }, take: DEFAULT_RELAY_BATCH_SIZE });
+      if (rows.length > 0) await tx.outboxEvent.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { sentAt: new Date() } });
+      return rows.length;
+    });
   }));
+  await freshBacklog();
+  record(await measureOperation('outbox claim', 'prisma $queryRaw (SKIP LOCKED)', 1, SECONDS, async () => {
+    return prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(CLAIM_SQL, DEFAULT_RELAY_BATCH_SIZE);
+      if (rows.length > 0) await tx.$executeRawUnsafe(MARK_SENT_SQL, rows.map((r) => r.id));
+      return rows.length;
+    });
+  }));
+  await freshBacklog();
+  record(await measureOperation('outbox claim', 'pg (as OutboxRelay)', 1, SECONDS, claimWithPg));
+  // The claim orders by sequence, which the (sent_at, next_attempt_at) index does not give: with a backlog every
+  // claim sorts every unsent row. A partial index in claim order makes it read only the rows it takes.
+  await pgTx.query('CREATE INDEX bench_outbox_unsent ON outbox_events (sequence) WHERE sent_at IS NULL');
+  await freshBacklog();
+  record(await measureOperation('outbox claim', 'pg, partial index (sequence) WHERE sent_at IS NULL', 1, SECONDS, claimWithPg));
   console.log(`results written to ${writeResults('sql-hot-path', { bench: 'sql-hot-path', machine: env.machine, tracing: false, results })}`);
 } finally {
   await prisma.$disconnect();

@@ -17,11 +17,13 @@ const EXCHANGE = 'switchyard.events';
 const WINDOW = 256;
 
 async function transportSubject(url: string, queue: string, tracker: DeliveryTracker): Promise<BenchSubject> {
+  // Two connections, as MessagingRuntime wires a service: one publishes, the other only consumes (and acks).
   const connection = new RabbitMqConnection({ url, connectionName: 'bench' });
-  await connection.start();
+  const consumerConnection = new RabbitMqConnection({ url, connectionName: 'bench-consumer' });
+  await Promise.all([connection.start(), consumerConnection.start()]);
   const publisher = new EventPublisher({ connection, exchanges: [EXCHANGE] });
   await publisher.start();
-  const server = new SwitchyardServer({ connection, service: 'bench', queue, decode: decodeDelivery, runHandler: runHandlerDirectly });
+  const server = new SwitchyardServer({ connection: consumerConnection, publishConnection: connection, service: 'bench', queue, decode: decodeDelivery, runHandler: runHandlerDirectly });
   server.addHandler('user.created', async (data: BenchEventData) => tracker.delivered(data.userId), true);
   await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
   const window = new InFlightWindow(WINDOW);
@@ -35,7 +37,7 @@ async function transportSubject(url: string, queue: string, tracker: DeliveryTra
     close: async () => {
       await server.close();
       await publisher.close();
-      await connection.close();
+      await Promise.all([connection.close(), consumerConnection.close()]);
     },
   };
 }

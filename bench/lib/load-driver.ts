@@ -56,13 +56,13 @@ export interface LoadPlan {
   drainTimeoutMs: number;
 }
 
-/** Default plan: about 30 s per scenario, so `npm run bench` stays within its budget. `BENCH_SCALE` scales the durations. */
+/** Default plan: about 25 s per scenario, so `npm run bench` stays within its budget. `BENCH_SCALE` scales the durations. */
 export function defaultLoadPlan(): LoadPlan {
   const scale = Number(process.env.BENCH_SCALE ?? 1);
   return {
-    peakSeconds: 8 * scale,
+    peakSeconds: 6 * scale,
     warmupSeconds: Math.max(0.5, 1.5 * scale),
-    pacedSeconds: 5 * scale,
+    pacedSeconds: 4 * scale,
     pacedShares: [0.25, 0.5, 0.9],
     maxInFlight: 1_000,
     drainTimeoutMs: 15_000,
@@ -80,7 +80,6 @@ async function runPeak(factory: SubjectFactory, plan: LoadPlan): Promise<PhaseRe
   const measureFrom = start + plan.warmupSeconds * 1000;
   const measureTo = measureFrom + plan.peakSeconds * 1000;
   let resources: ReturnType<typeof measureResources> | undefined;
-  let usage: ResourceUsage | undefined;
   let sinceYield = 0;
   while (performance.now() < measureTo) {
     if (!resources && performance.now() >= measureFrom) resources = measureResources();
@@ -96,7 +95,7 @@ async function runPeak(factory: SubjectFactory, plan: LoadPlan): Promise<PhaseRe
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
-  usage = (resources ?? measureResources()).stop();
+  const usage = (resources ?? measureResources()).stop();
   await subject.idle?.();
   await subject.flush();
   await tracker.drained(plan.drainTimeoutMs);

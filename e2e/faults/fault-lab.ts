@@ -52,6 +52,13 @@ const EFFECT_AUDIT = (table: string, keyColumn: string): string => `
     BEGIN INSERT INTO faults.effects (key, op) VALUES (NEW.${keyColumn}, TG_OP); RETURN NEW; END $$;
   CREATE TRIGGER log_effect AFTER INSERT OR UPDATE ON public.${table} FOR EACH ROW EXECUTE FUNCTION faults.log_effect();`;
 
+/**
+ * Log lines that mean a process crashed or was about to: pino `fatal`, Node's unhandled `error` event and
+ * unhandled rejection / uncaught exception reports, V8's fatal errors. (Postgres's own `severity: 'FATAL'` inside a
+ * logged, handled query error is not one of them.)
+ */
+const CRASH_SIGNS = /"level":60|Unhandled 'error' event|uncaughtException|Uncaught |unhandledRejection|UnhandledPromiseRejection|FATAL ERROR:|Segmentation fault/;
+
 /** Where each service's consumed events leave their effect. */
 const AUDITED: Record<ServiceName, { table: string; key: string }> = {
   // order.placed → one user_orders row per order
@@ -162,8 +169,12 @@ export class FaultPlatform {
     await waitUntilReady(process, running.port, 60_000);
   }
 
-  /** Both services answer `GET /health/ready` with 200. */
+  /** Both services answer `GET /health/ready` with 200. Throws when one has died: waiting longer cannot help. */
   async ready(): Promise<boolean> {
+    for (const service of Object.values(this.services)) {
+      const { exitCode, signalCode } = service.process.child;
+      if (exitCode !== null || signalCode !== null) throw new Error(`${service.name} exited (${signalCode ?? exitCode})`);
+    }
     const answers = await Promise.all(
       Object.values(this.services).map((service) =>
         fetch(`${service.url}/health/ready`)
@@ -189,6 +200,18 @@ export class FaultPlatform {
     return totals;
   }
 
+  /** Each service's readiness answer and last log lines, for a failure message. */
+  async diagnose(): Promise<string> {
+    const parts: string[] = [];
+    for (const service of Object.values(this.services)) {
+      const ready = await fetch(`${service.url}/health/ready`)
+        .then(async (response) => `${response.status} ${await response.text()}`)
+        .catch((error: unknown) => String(error));
+      parts.push(`${service.name} /health/ready → ${ready.slice(0, 600)}\n${service.process.output().split('\n').slice(-60).join('\n')}`);
+    }
+    return parts.join('\n\n');
+  }
+
   /** Runs `sql` directly (never through a proxy) on a service's database. */
   query<Row extends Record<string, unknown>>(name: ServiceName, sql: string, params: unknown[] = []): Promise<Row[]> {
     return this.lab.postgres.query<Row>(sql, params, this.services[name].database);
@@ -205,7 +228,7 @@ export class FaultPlatform {
         const { exitCode, signalCode } = process.child;
         if (!killedOnPurpose && (exitCode !== null || signalCode !== null)) problems.push(`${service.name}#${index} exited (${signalCode ?? exitCode})`);
         for (const line of process.output().split('\n')) {
-          if (/uncaught|unhandled ?rejection|"level":60|"level":"fatal"|FATAL|Segmentation|heap out of memory/i.test(line)) {
+          if (CRASH_SIGNS.test(line)) {
             problems.push(`${service.name}#${index}: ${line.slice(0, 400)}`);
           }
         }

@@ -35,7 +35,9 @@ export async function runScenario(lab: FaultLab, scenario: string, description: 
       faultStartedAt = Date.now();
       await fault(platform, workload);
       faultEndedAt = Date.now();
-      await waitUntil('both services ready again', () => platform.ready(), 120_000);
+      await waitUntil('both services ready again', () => platform.ready(), 120_000).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n${await platform.diagnose()}`);
+      });
       readyAgainAt = Date.now();
     } finally {
       await workload.untilAttempted(SETTINGS.operations).catch(() => undefined);

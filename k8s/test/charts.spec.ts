@@ -679,6 +679,9 @@ describe.each(operatorScenarios)('topology-operator in %s', (label) => {
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(spec.securityContext?.runAsUser).toBe(10001); // USER of services/topology-operator/Dockerfile
+    // The operator forces its own exit after SHUTDOWN_TIMEOUT_MS (releasing the Lease first); the kubelet must not kill it sooner.
+    const shutdownTimeout = /const SHUTDOWN_TIMEOUT_MS = ([\d_]+);/.exec(readFileSync(path.join(repoRoot, 'services/topology-operator/src/main.ts'), 'utf8'))?.[1];
+    expect(spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(Number(shutdownTimeout?.replaceAll('_', '')));
 
     const replicas = (deployment.spec as { replicas: number }).replicas;
     const pdb = objectsOf(label).find((obj) => obj.kind === 'PodDisruptionBudget' && isOperatorObject(obj));

@@ -48,7 +48,7 @@ cluster. Events must be in the namespace of the object they are about (the API s
 - apiGroups: [""]
   resources: ["configmaps"]
   # "<service>-consumer-policy": created on first use, then one data key merge-patched per queue.
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "create", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

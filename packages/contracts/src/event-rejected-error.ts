@@ -11,7 +11,9 @@ export type RejectionReason =
   /** The content type or encoding says the body is not plain JSON. */
   | 'unsupported_content_type'
   /** The routing key the event was published with names another event type than the event itself. */
-  | 'misrouted';
+  | 'misrouted'
+  /** Published with a header only the broker or the transport may set (a death history, an attempt count). */
+  | 'forged_header';
 
 /** Every reason, e.g. to pre-declare metric labels. */
 export const REJECTION_REASONS: readonly RejectionReason[] = Object.freeze([
@@ -22,6 +24,7 @@ export const REJECTION_REASONS: readonly RejectionReason[] = Object.freeze([
   'missing_header',
   'unsupported_content_type',
   'misrouted',
+  'forged_header',
 ]);
 
 /** One bad field: its dotted path (`items.0.quantity`, `data` for the whole payload) and what is wrong. */

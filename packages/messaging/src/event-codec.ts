@@ -1,4 +1,5 @@
 import { eventCatalog, EventRejectedError, fromWireMessage, type IncomingWireMessage, toWireMessage, type WireMessage } from '@switchyard/contracts';
+import { BROKER_DEATH_HEADERS, HEADERS } from './message-headers.js';
 import type { OutboxRow } from './outbox-relay.js';
 
 /**
@@ -30,9 +31,30 @@ export interface DeliveryRoute {
  */
 export function decodeDelivery(message: IncomingWireMessage & { readonly fields?: DeliveryRoute }) {
   const incoming = fromWireMessage(message);
+  checkHistory(message.fields, incoming.headers, incoming.type, incoming.version);
   const decoded = eventCatalog.decode(incoming.type, incoming.version, incoming.data);
   checkRoute(message.fields, incoming.type, incoming.version);
   return { ...incoming, data: decoded.data };
+}
+
+/**
+ * Headers only the broker (when it dead-letters) or this transport (on retry copies) writes. `x-delivery-count` is
+ * not among them: quorum queues add it to any redelivered message.
+ */
+const TRANSPORT_ONLY_HEADERS = [...BROKER_DEATH_HEADERS.filter((name) => name !== 'x-delivery-count'), HEADERS.attempt];
+
+/**
+ * A message published to an exchange comes fresh from a producer, or is a DLQ replay (which strips this history);
+ * retries come back through the default exchange. So through an exchange no message has a death history or an
+ * attempt count, and one that claims them
+ * lies: a forged attempt count would skip the retry tiers, and RabbitMQ 3.10 parses `x-death` when it dead-letters
+ * the message itself (delivery limit), crashing its node-wide dead-letter worker on a malformed one.
+ */
+function checkHistory(fields: DeliveryRoute | undefined, headers: Readonly<Record<string, unknown>>, type: string, version: number): void {
+  if (!fields || fields.exchange === '') return;
+  const forged = TRANSPORT_ONLY_HEADERS.filter((name) => headers[name] !== undefined);
+  if (forged.length === 0) return;
+  throw new EventRejectedError('forged_header', `${type} v${version} was published with ${forged.join(', ')}, which only the broker and the transport set`, { eventType: type, version });
 }
 
 /**

@@ -155,7 +155,12 @@ export class EventPublisher {
       throw new ChannelClosedError('not connected to RabbitMQ: no channel to publish on; send again later');
     }
     if (slot.drained) {
-      await slot.drained;
+      // A socket that never drains (the broker blocked by an alarm stops reading, a dead path) must not hold the
+      // caller forever: the wait counts against the confirm timeout, and its end means "outcome unknown, send again".
+      if (!(await settledWithin(slot.drained, this.confirmTimeoutMs))) {
+        this.count('timeout', eventType, startedAt);
+        throw new PublishTimeoutError(properties.messageId, this.confirmTimeoutMs);
+      }
       slot = this.slot;
       if (!slot || slot.closed) {
         this.count('failed', eventType, startedAt);

@@ -137,8 +137,12 @@ export class FailureRouter {
 /** Headers of the copy sent to a retry tier: the original ones, plus attempt and failure bookkeeping. */
 export function retryHeaders(delivery: FailedDelivery, now: Date): Record<string, unknown> {
   const original = headersOf(delivery.message);
+  // `x-death` is the broker's own bookkeeping, and the tier's broker-side dead-lettering parses it: on RabbitMQ 3.10
+  // a malformed one from a producer crashes the at-least-once dead-letter worker node-wide. The broker writes a
+  // fresh one when the copy leaves its tier; our own headers keep the attempt history.
+  const { 'x-death': _brokerHistory, ...kept } = original;
   return {
-    ...original,
+    ...kept,
     [HEADERS.attempt]: delivery.attempt + 1,
     [HEADERS.firstFailureAt]: stringHeader(original, HEADERS.firstFailureAt) ?? now.toISOString(),
     [HEADERS.lastError]: clip(`${delivery.failure.errorClass}: ${delivery.failure.message}`),

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { ChannelClosedError, ConnectionClosedError, PublishNackError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
 
@@ -143,6 +144,13 @@ export class OutboxRelay {
   protected async relayBatch(): Promise<{ claimed: number; sent: number }> {
     const client = await this.pool.connect();
     let broken = false;
+    // A checked-out client has no pool listener: a backend terminated while we await confirms would emit an
+    // unheard 'error' and crash the process. Heard here, the loss surfaces as the next query's failure instead.
+    const onError = (error: Error): void => {
+      broken = true;
+      this.logger.warn(errorFields(error), 'outbox relay: database connection lost mid-batch');
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<OutboxRow>(
@@ -163,12 +171,22 @@ export class OutboxRelay {
       const results = await Promise.allSettled(rows.map((row) => this.options.publish(row)));
       const sent: string[] = [];
       const failed: Array<{ row: OutboxRow; error: string }> = [];
+      const unpublishable: Array<{ row: OutboxRow; error: string }> = [];
       results.forEach((result, i) => {
         const row = rows[i]!;
         if (result.status === 'fulfilled') sent.push(row.id);
-        else failed.push({ row, error: describe(result.reason) });
+        else (isTransientPublishFailure(result.reason) ? failed : unpublishable).push({ row, error: describe(result.reason) });
       });
       await this.markSent(client, sent);
+      for (const { row, error } of unpublishable) {
+        // Retrying cannot fix a row that cannot be encoded: it would cost a publish attempt every minute forever.
+        // Parked (never due again), it stays unsent, so the pending/oldest-age metrics and their alerts show it.
+        await client.query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = 'infinity' WHERE id = $1`, [
+          row.id,
+          `unpublishable: ${error}`.slice(0, 1000),
+        ]);
+        this.logger.error({ eventId: row.id, eventType: row.eventType, error }, 'outbox relay: event cannot be published (not encodable); parked until fixed by hand');
+      }
       for (const { row, error } of failed) {
         const backoffMs = Math.min(RETRY_BACKOFF_BASE_MS * 2 ** row.attempts, RETRY_BACKOFF_MAX_MS);
         await client.query(
@@ -184,6 +202,7 @@ export class OutboxRelay {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -248,6 +267,14 @@ export class OutboxRelay {
       this.wake = done;
     });
   }
+}
+
+/**
+ * Failures that another attempt may cure: the broker did not confirm, refused, had no queue bound yet, or the
+ * channel was gone. Anything else (the row cannot be encoded into a message) fails the same way every time.
+ */
+function isTransientPublishFailure(error: unknown): boolean {
+  return error instanceof PublishTimeoutError || error instanceof ChannelClosedError || error instanceof PublishNackError || error instanceof UnroutableMessageError || error instanceof ConnectionClosedError;
 }
 
 function describe(error: unknown): string {

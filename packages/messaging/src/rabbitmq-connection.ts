@@ -147,7 +147,9 @@ export class RabbitMqConnection {
     this.model = undefined;
     this.setupComplete = false;
     if (model) await closeModel(model);
-    await this.connecting;
+    // A connect in progress (to an unreachable host it lasts the whole connect timeout) must not stall a shutdown:
+    // wait a bounded time; if it completes later, the loop sees `closed` and closes what it got.
+    if (this.connecting) await settledWithin(this.connecting, CLOSE_TIMEOUT_MS);
     this.logger.info({ url: this.maskedUrl }, 'rabbitmq connection closed');
   }
 

@@ -253,7 +253,7 @@ describe('SwitchyardServer with a live consumer policy', () => {
     const port = await freePort();
     const late = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${port}`), reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 200 });
     const handled: string[] = [];
-    const server = new SwitchyardServer({ connection: late, publishConnection: connection, service: 'early', queue, exchange: EXCHANGE, retryDelaysMs: TIERS, decode: decodeJson });
+    const server = new SwitchyardServer({ connection: late, publishConnection: connection, service: 'early', queue, exchange: EXCHANGE, retryDelaysMs: TIERS, decode: decodeJson, firstConnectWaitMs: 0 });
     server.addHandler('thing.early', (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler, true);
     servers.push(server);
     const early = server.applyPolicy(policyFor(queue, ['thing.early'], { paused: true, retryDelaysMs: [250] }));

@@ -44,6 +44,13 @@ export const REQUEUE_DELAY_MS = 1_000;
 /** Pause before consuming again when the broker cancelled the consumer or closed its channel on a live connection. */
 export const RESUBSCRIBE_DELAY_MS = 1_000;
 
+/**
+ * Default wait of `listen` for the consuming connection's first connect: 2 s. With the broker up, the consumer is
+ * then set up by the time the app starts (Nest starts transports before the HTTP listener), even though it consumes
+ * on a connection of its own; with the broker down the app goes on after 2 s and consumes once connected.
+ */
+export const DEFAULT_FIRST_CONNECT_WAIT_MS = 2_000;
+
 export interface SwitchyardServerOptions {
   /** The connection to consume on (and declare the topology through). */
   connection: RabbitMqConnection;
@@ -80,6 +87,8 @@ export interface SwitchyardServerOptions {
   shutdownTimeoutMs?: number;
   /** Confirm timeout for retry and dead-letter copies; default `DEFAULT_CONFIRM_TIMEOUT_MS`. */
   confirmTimeoutMs?: number;
+  /** How long `listen` waits for the first connection; default `DEFAULT_FIRST_CONNECT_WAIT_MS`. */
+  firstConnectWaitMs?: number;
 }
 
 /** What the server needs from a policy source (`ConsumerPolicySource` is one). */
@@ -270,12 +279,20 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   applyPolicy(policy: ConsumerPolicy | undefined): Promise<void> {
     return this.exclusive(async () => {
       if (this.stopping) return;
+      // Refused now, even while disconnected, when it cannot fit this consumer at all.
+      if (this.started) this.settingsFor(policy);
       this.pending = { policy };
       if (!this.started) return;
       const model = this.options.connection.current();
       // No connection: the next connect's setup applies it first thing.
       if (!model) return;
-      await this.applyPending(model);
+      try {
+        await this.applyPending(model);
+      } catch (error) {
+        // Lost the connection while declaring: still pending, the reconnect's setup applies it.
+        if (this.pending !== undefined && this.pending.policy === policy && this.options.connection.current() !== model) return;
+        throw error;
+      }
       await this.reconcileConsumer();
     });
   }
@@ -306,14 +323,17 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     }
     this.adopt(first);
     this.started = true;
-    // Not awaited: with the broker down the app still starts (live, not ready) and consumes once connected.
-    // When the connection is already up, the setup below runs now and a failure (say a topology conflict) fails listen.
-    options.connection.start().catch(() => undefined);
+    // Waited for only briefly (below): with the broker down the app still starts (live, not ready) and consumes once connected.
+    const connected = options.connection.start();
+    connected.catch(() => undefined);
     if (options.publishConnection && options.publishConnection !== options.connection) options.publishConnection.start().catch(() => undefined);
     // The publisher registers first, so on every reconnect its channel is back before deliveries can fail.
     try {
       await this.publisher.start();
+      // Registered before the connection's first setup round ends, or run right away when it already has: either way
+      // the first connect includes this consumer, and a broken setup (say a topology conflict) fails listen.
       this.unregister = await options.connection.onConnected((model) => this.exclusive(() => this.setUp(model)));
+      await settledWithin(connected, options.firstConnectWaitMs ?? DEFAULT_FIRST_CONNECT_WAIT_MS);
     } catch (error) {
       await this.publisher.close();
       throw error;

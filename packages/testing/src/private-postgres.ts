@@ -57,7 +57,7 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
     await pgCtl('start', ['-o', serverOptions]);
   } catch (error) {
     await stop();
-    throw new Error(`private Postgres on port ${port} did not start: ${String(error)}`);
+    throw new Error(`private Postgres on port ${port} did not start: ${String(error)}`, { cause: error });
   }
 
   const url = (database = 'postgres'): string => `postgresql://postgres@127.0.0.1:${port}/${database}`;

@@ -98,7 +98,7 @@ export async function startPrivateRabbitMq(label: string): Promise<PrivateRabbit
     await ctl(['wait', pidFile, '--timeout', String(BOOT_TIMEOUT_SECONDS)]);
   } catch (error) {
     await stop();
-    throw new Error(`private RabbitMQ node ${nodeName} did not start (logs were in ${dir}/log): ${String(error)}`);
+    throw new Error(`private RabbitMQ node ${nodeName} did not start: ${String(error)}`, { cause: error });
   }
 
   return {

@@ -69,7 +69,10 @@ export class TopologyOperator {
       identity: config.podName,
       logger,
       ...options.leaderElection,
-      onStartedLeading: () => this.controller.startLeading(),
+      // Winning the Lease while shutting down must not start reconciling again; release() hands it back.
+      onStartedLeading: () => {
+        if (this.started) this.controller.startLeading();
+      },
       onStoppedLeading: () => void this.controller.stopLeading(),
     });
   }

@@ -54,7 +54,8 @@ async function prefetchInPolicy(): Promise<number | undefined> {
 
 describe('the operator while RabbitMQ is unreachable', () => {
   it('reconciles normally through the proxy', async () => {
-    await user.create(NAME, { queue: 'order-service.outage', prefetch: 10 });
+    // Classic: quorum queues are not the point here, and each one costs the shared broker a Raft cluster.
+    await user.create(NAME, { queue: 'order-service.outage', queueType: 'classic', prefetch: 10 });
     await waitFor('the topology to be applied', async () => condition(await user.get(NAME), 'TopologyReconciled')?.status === 'True', 30_000);
     expect(await prefetchInPolicy()).toBe(10);
   }, 60_000);

@@ -23,7 +23,7 @@ export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePa
 export const OPERATOR_RULES: PolicyRule[] = [
   { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'patch'] },
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];
@@ -122,6 +122,8 @@ export function condition(subscription: EventSubscription | undefined, type: str
 /** A plain connection for the test's own look at the broker. */
 export async function brokerProbe(url: string): Promise<{ model: ChannelModel; queueExists(name: string): Promise<boolean>; close(): Promise<void> }> {
   const model = await amqp.connect(url);
+  // A lost connection fails the next probe call; unheard, its 'error' event would crash the test run instead.
+  model.on('error', () => undefined);
   return {
     model,
     async queueExists(name) {

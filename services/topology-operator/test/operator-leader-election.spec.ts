@@ -119,7 +119,7 @@ describe('two operator replicas', () => {
     expect(replicas.filter((replica) => replica.isLeader)).toEqual([leader]);
     await waitFor('both informers synced', () => replicas.every((replica) => replica.readiness().ready));
 
-    await user.create('leader-test', {});
+    await user.create('leader-test', { queueType: 'classic' });
     await waitFor('the leader to reconcile it', async () => condition(await user.get('leader-test'), 'TopologyReconciled')?.status === 'True', 30_000);
     const reconcilesOf = async (replica: TopologyOperator) =>
       (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'reconcile_total')!.values.reduce((sum, value) => sum + value.value, 0);

@@ -130,7 +130,7 @@ describe('the operator after a watch expiry', () => {
     stopAfter.push(operator);
     await operator.start();
     await waitForLeader([operator]);
-    await user.create('watched', { queue: 'order-service.watched', service: 'order-service' });
+    await user.create('watched', { queue: 'order-service.watched', service: 'order-service', queueType: 'classic' });
     const policyOf = async () => {
       const text = (await user.configMapData('order-service'))?.['order-service.watched.json'];
       return text ? parseConsumerPolicy(text) : undefined;

@@ -1,5 +1,5 @@
 // finalizeSubscription against the real RabbitMQ (a fresh vhost): Retain, Delete, and queues that still hold messages.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { retryQueueName } from '@switchyard/messaging';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
 import { finalizeSubscription, reconcileSubscription } from '../src/subscription/reconcile-subscription.js';
@@ -7,6 +7,8 @@ import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue } from '.
 
 const EXCHANGE = 'switchyard.events';
 let broker: TestBroker;
+// Quorum queues are declared and deleted through Raft: on a loaded machine that takes seconds, not milliseconds.
+jest.setTimeout(60_000);
 
 beforeAll(async () => {
   broker = await startTestBroker('h3_finalize');

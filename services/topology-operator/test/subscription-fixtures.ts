@@ -39,6 +39,8 @@ export interface TestBroker {
 export async function startTestBroker(label: string): Promise<TestBroker> {
   const vhost = await createTestVhost(label);
   const connection = await amqp.connect(vhost.url);
+  // A connection-level failure fails the test that caused it through its rejected call, not the whole process.
+  connection.on('error', () => undefined);
   const confirm = await connection.createConfirmChannel();
   const onThrowaway = async <T>(work: (channel: Channel) => Promise<T>): Promise<T> => {
     const channel = await connection.createChannel();

@@ -1,13 +1,15 @@
 // reconcileSubscription against the real RabbitMQ (a fresh vhost): what it declares, removes, refuses and reports.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { parseConsumerPolicy, planConsumerTopology, retryQueueName, serializeConsumerPolicy, topologyInputOf, declareTopology } from '@switchyard/messaging';
 import amqp from 'amqplib';
 import type { EventSubscription } from '../src/subscription/event-subscription.js';
-import { reconcileSubscription, type ReconcileOutcome } from '../src/subscription/reconcile-subscription.js';
+import { finalizeSubscription, reconcileSubscription, type ReconcileOutcome } from '../src/subscription/reconcile-subscription.js';
 import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue } from './subscription-fixtures.js';
 
 const EXCHANGE = 'switchyard.events';
 let broker: TestBroker;
+// Quorum queues are declared and deleted through Raft: on a loaded machine that takes seconds, not milliseconds.
+jest.setTimeout(60_000);
 
 beforeAll(async () => {
   broker = await startTestBroker('h3_reconcile');
@@ -176,6 +178,23 @@ describe('reconcileSubscription', () => {
     expect(await broker.queueState(queue)).toEqual({ messageCount: 0, consumerCount: 0 }); // the operator's connection still works
   });
 
+  it('maps a changed DLQ argument to TopologyConflict and keeps the last good policy; a live setting alone updates the policy', async () => {
+    const queue = uniqueQueue('dlq-args');
+    const original = subscriptionOf({ queue, deadLetter: { maxLength: 10 } });
+    const first = await reconcileSubscription(original, broker.connection);
+
+    const second = after(original, first, { deadLetter: { maxLength: 20 }, prefetch: 5 });
+    const conflicting = await reconcileSubscription(second, broker.connection);
+    expect(conditionOf(conflicting, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'TopologyConflict' });
+    expect(conditionOf(conflicting, 'TopologyReconciled')?.message).toContain(`queue '${queue}.dlq' already exists with different argument 'x-max-length'`);
+    expect(conflicting.policy).toBeUndefined();
+
+    const live = await reconcileSubscription(after(second, conflicting, { deadLetter: { maxLength: 10 }, prefetch: 5, paused: true }), broker.connection);
+    expect(conditionOf(live, 'TopologyReconciled')).toMatchObject({ status: 'True', reason: 'TopologyApplied', observedGeneration: 3 });
+    expect(live.policy).toMatchObject({ prefetch: 5, paused: true, generation: 3 });
+    expect(live.events).toContainEqual(expect.objectContaining({ type: 'Normal', reason: 'TopologyApplied' }));
+  });
+
   it('reports an invalid spec as InvalidSpec naming the field, declaring nothing', async () => {
     const queue = uniqueQueue('invalid');
     const outcome = await reconcileSubscription(subscriptionOf({ queue, retry: { maxAttempts: 3, backoff: { delays: ['1s'] } } }), broker.connection);
@@ -184,6 +203,14 @@ describe('reconcileSubscription', () => {
     expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
     expect(conditionOf(outcome, 'TopologyReconciled')?.message).toContain('spec.retry.backoff.delays: must list maxAttempts - 1 = 2 delays');
     expect(await broker.queueState(queue)).toBeUndefined();
+  });
+
+  it('reports a resource without a spec as InvalidSpec instead of throwing', async () => {
+    const bare = { ...subscriptionOf({ queue: uniqueQueue('bare') }), spec: undefined } as unknown as EventSubscription;
+    const outcome = await reconcileSubscription(bare, broker.connection);
+    expect(outcome.error).toBeUndefined();
+    expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('spec: ') });
+    await expect(finalizeSubscription(bare, broker.connection)).resolves.toMatchObject({ done: true, error: undefined });
   });
 
   it('returns a broker failure as a transient error with BrokerError in status', async () => {

@@ -26,15 +26,17 @@ export interface FinalizeOutcome {
  */
 export async function finalizeSubscription(subscription: EventSubscription, broker: ChannelFactory): Promise<FinalizeOutcome> {
   const applied = subscription.status?.appliedTopology;
-  const queue = applied?.queue ?? subscription.spec.queue;
-  if (subscription.spec.deletionPolicy !== 'Delete') {
+  // Read raw: finalizing must work even for a spec that no longer resolves. Anything but Delete retains.
+  const spec = subscription.spec as Partial<EventSubscription['spec']> | undefined;
+  const queue = applied?.queue ?? spec?.queue ?? '';
+  if (spec?.deletionPolicy !== 'Delete') {
     const message = applied === undefined ? 'deletionPolicy Retain: nothing on the broker was changed' : `deletionPolicy Retain: queue '${queue}', its retry tiers and dead-letter queue '${applied.deadLetterQueue}' stay on the broker`;
     return { done: true, events: [{ type: 'Normal', reason: 'TopologyRetained', message }], error: undefined };
   }
   if (applied === undefined) {
     return { done: true, events: [{ type: 'Normal', reason: 'NothingToDelete', message: 'no topology was ever applied for this subscription; nothing was deleted' }], error: undefined };
   }
-  const retainNonEmpty = subscription.spec.nonEmptyQueuePolicy !== 'Delete';
+  const retainNonEmpty = spec.nonEmptyQueuePolicy !== 'Delete';
 
   try {
     for (const type of applied.eventTypes) await unbindQueue(broker, queue, applied.exchange, type);

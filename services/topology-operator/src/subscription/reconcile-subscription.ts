@@ -1,6 +1,6 @@
 import { planConsumerTopology, TopologyConflictError, topologyInputOf, type ChannelFactory, type ConsumerPolicy, type TopologyPlan } from '@switchyard/messaging';
 import { applySubscriptionTopology } from './apply-subscription-topology.js';
-import type { EventSubscription, EventSubscriptionStatus, SubscriptionEvent } from './event-subscription.js';
+import type { AppliedTopology, EventSubscription, EventSubscriptionStatus, SubscriptionEvent } from './event-subscription.js';
 import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
 import { observeQueues, type QueueObservation } from './queue-observation.js';
 import { findCondition, mergeConditions, readyCondition, type ConditionUpdate } from './subscription-conditions.js';
@@ -48,37 +48,10 @@ export async function reconcileSubscription(subscription: EventSubscription, bro
   const previous = subscription.status ?? {};
   const generation = subscription.metadata.generation;
   const firstLookAtGeneration = previous.observedGeneration !== generation;
-  const events: SubscriptionEvent[] = [];
-  let applied = previous.appliedTopology;
-  let policy: ConsumerPolicy | undefined;
-  let error: Error | undefined;
-  let topology: ConditionUpdate;
-
   const resolved = resolve(subscription);
-  if (resolved instanceof InvalidSubscriptionSpecError) {
-    topology = { type: 'TopologyReconciled', status: 'False', reason: 'InvalidSpec', message: `spec is invalid, nothing was changed on the broker: ${resolved.message}` };
-  } else {
-    const next = appliedTopologyOf(resolved.policy);
-    const unsafe = findUnsafeTopologyChange(applied, next);
-    if (unsafe !== undefined) {
-      topology = { type: 'TopologyReconciled', status: 'False', reason: unsafe.reason, message: `${unsafe.message} Nothing was changed; consumers keep the last applied policy.` };
-    } else {
-      try {
-        const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, { deleteDroppedTiers: !firstLookAtGeneration });
-        applied = change.applied;
-        policy = resolved.policy;
-        events.push(...change.events);
-        topology = { type: 'TopologyReconciled', status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) };
-      } catch (caught) {
-        if (caught instanceof TopologyConflictError) {
-          topology = { type: 'TopologyReconciled', status: 'False', reason: 'TopologyConflict', message: `${caught.message}. Consumers keep the last applied policy.` };
-        } else {
-          error = caught instanceof Error ? caught : new Error(String(caught));
-          topology = { type: 'TopologyReconciled', status: 'False', reason: 'BrokerError', message: `could not apply the topology: ${error.message}` };
-        }
-      }
-    }
-  }
+  const { topology, policy, events, ...applying } = await reconcileTopology(resolved, previous.appliedTopology, broker, !firstLookAtGeneration);
+  const applied = applying.applied;
+  let error = applying.error;
   const previousTopology = findCondition(previous.conditions, 'TopologyReconciled');
   if (firstLookAtGeneration || previousTopology?.reason !== topology.reason) {
     events.unshift({ type: topology.status === 'True' ? 'Normal' : 'Warning', reason: topology.reason, message: topology.message });
@@ -95,8 +68,10 @@ export async function reconcileSubscription(subscription: EventSubscription, bro
       error = caught instanceof Error ? caught : new Error(String(caught));
     }
   }
-  const paused = spec?.paused ?? subscription.spec.paused === true;
-  const consumer = consumerCondition(queue, spec?.service ?? subscription.spec.service, paused, observation);
+  // The raw spec may be anything when it is invalid (even absent, from a client that skipped the API server).
+  const raw = subscription.spec as Partial<EventSubscription['spec']> | undefined;
+  const paused = spec?.paused ?? raw?.paused === true;
+  const consumer = consumerCondition(queue, spec?.service ?? raw?.service ?? 'the consuming service', paused, observation);
 
   const status: EventSubscriptionStatus = {
     ...previous,
@@ -111,6 +86,43 @@ export async function reconcileSubscription(subscription: EventSubscription, bro
     ...(applied !== undefined && { appliedTopology: applied }),
   };
   return { status, policy, events, requeueAfterMs: error === undefined ? DEFAULT_STATUS_REFRESH_MS : undefined, error };
+}
+
+interface TopologyOutcome {
+  topology: ConditionUpdate;
+  applied: AppliedTopology | undefined;
+  policy: ConsumerPolicy | undefined;
+  events: SubscriptionEvent[];
+  error: Error | undefined;
+}
+
+/** The TopologyReconciled half: refuse what cannot be applied, else declare and clean up. */
+async function reconcileTopology(
+  resolved: ResolvedSubscription | InvalidSubscriptionSpecError,
+  applied: AppliedTopology | undefined,
+  broker: ChannelFactory,
+  deleteDroppedTiers: boolean,
+): Promise<TopologyOutcome> {
+  const type = 'TopologyReconciled';
+  const unchanged = { applied, policy: undefined, events: [], error: undefined };
+  if (resolved instanceof InvalidSubscriptionSpecError) {
+    return { ...unchanged, topology: { type, status: 'False', reason: 'InvalidSpec', message: `spec is invalid, nothing was changed on the broker: ${resolved.message}` } };
+  }
+  const next = appliedTopologyOf(resolved.policy);
+  const unsafe = findUnsafeTopologyChange(applied, next);
+  if (unsafe !== undefined) {
+    return { ...unchanged, topology: { type, status: 'False', reason: unsafe.reason, message: `${unsafe.message} Nothing was changed; consumers keep the last applied policy.` } };
+  }
+  try {
+    const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, { deleteDroppedTiers });
+    return { applied: change.applied, policy: resolved.policy, events: change.events, error: undefined, topology: { type, status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) } };
+  } catch (caught) {
+    if (caught instanceof TopologyConflictError) {
+      return { ...unchanged, topology: { type, status: 'False', reason: 'TopologyConflict', message: `${caught.message}. Consumers keep the last applied policy.` } };
+    }
+    const error = caught instanceof Error ? caught : new Error(String(caught));
+    return { ...unchanged, error, topology: { type, status: 'False', reason: 'BrokerError', message: `could not apply the topology: ${error.message}` } };
+  }
 }
 
 function resolve(subscription: EventSubscription): ResolvedSubscription | InvalidSubscriptionSpecError {
