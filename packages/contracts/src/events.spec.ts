@@ -68,6 +68,12 @@ describe('event schemas', () => {
     ['order.placed v1', 'totalCents', OrderPlacedV1, { ...orderPlacedV1(), totalCents: '2500' }],
     ['order.placed v1', 'orderId', OrderPlacedV1, { ...orderPlacedV1(), orderId: 42 }],
     ['order.cancelled v1', 'reason', OrderCancelledV1, { ...orderCancelledV1(), reason: null }],
+    // Valid ISO 8601 and valid strings, but nothing a consumer's database can store: rejected once, not retried.
+    ['user.created v2', 'name', UserCreatedV2, { ...userCreatedV2(), name: 'Eve\u0000' }],
+    ['user.created v2', 'name', UserCreatedV2, { ...userCreatedV2(), name: 'Eve\ud800' }],
+    ['user.updated v1', 'changes.name', UserUpdatedV1, { ...userUpdatedV1(), changes: { name: '\u0000' } }],
+    ['user.deleted v1', 'occurredAt', UserDeletedV1, { ...userDeletedV1(), occurredAt: '0000-06-01T00:00:00Z' }],
+    ['order.placed v1', 'occurredAt', OrderPlacedV1, { ...orderPlacedV1(), occurredAt: '0001-01-01T00:30:00+01:00' }],
   ])('%s rejects a bad %s, naming it', (_name, fields, contract, data) => {
     const error = rejection(contract, data);
     expect(error.reason).toBe('schema_invalid');

@@ -191,6 +191,20 @@ describe('fromWireMessage', () => {
   });
 
   it.each([
+    ['text/plain', { contentType: 'text/plain' }],
+    ['JSON in another charset', { contentType: 'application/json; charset=utf-16' }],
+    ['an empty content type', { contentType: '' }],
+    ['a compressed body', { contentType: 'application/json', contentEncoding: 'gzip' }],
+  ])('rejects %s as unsupported_content_type', (_what, properties) => {
+    const error = expectRejected(() => fromWireMessage(incoming(minimalHeaders, properties)), 'unsupported_content_type');
+    expect(error).toMatchObject({ eventType: 'user.created', version: 2 });
+  });
+
+  it.each([undefined, 'application/json', 'Application/JSON; charset=UTF-8', 'application/json;charset="utf8"'])('accepts content type %s', (contentType) => {
+    expect(fromWireMessage(incoming(minimalHeaders, { contentType, contentEncoding: 'identity' })).data).toEqual(userCreatedV2());
+  });
+
+  it.each([
     ['not JSON', Buffer.from('{"userId": ')],
     ['empty', Buffer.alloc(0)],
     ['a JSON array', Buffer.from('[1, 2]')],

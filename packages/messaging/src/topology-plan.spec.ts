@@ -58,8 +58,12 @@ describe('planConsumerTopology', () => {
     expect(bounded.exchanges[0]!.name).toBe('x');
   });
 
+  it('gives repeated delays one shared tier (a capped backoff retries at its cap)', () => {
+    const capped = planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [1000, 5000, 5000, 5000] });
+    expect(capped.queues.map((q) => q.name)).toEqual(['q.dlq', 'q.retry.1s', 'q.retry.5s', 'q']);
+  });
+
   it('rejects input that would plan a broken topology', () => {
-    expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [1000, 1000] })).toThrow(/duplicate/);
     expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [0] })).toThrow(/positive integer/);
     expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [1.5] })).toThrow(/positive integer/);
     expect(() => planConsumerTopology({ queue: '', eventTypes: [], retryDelaysMs: [] })).toThrow(/queue/);

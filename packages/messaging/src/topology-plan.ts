@@ -70,7 +70,7 @@ export interface ConsumerTopologyInput {
   queue: string;
   /** Routing keys (event types) to bind; duplicates are ignored. */
   eventTypes: readonly string[];
-  /** One retry tier per delay; may be empty (failures then go straight to the DLQ). */
+  /** The delay before each retry (one per retry; repeats share a tier); may be empty (failures then go straight to the DLQ). */
   retryDelaysMs: readonly number[];
   /** Default `DEFAULT_DELIVERY_LIMIT`. Quorum work queues only. */
   deliveryLimit?: number;
@@ -123,8 +123,10 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
   requirePositiveInt('deliveryLimit', deliveryLimit);
   const delays = [...input.retryDelaysMs];
   delays.forEach((delay, i) => requirePositiveInt(`retryDelaysMs[${i}]`, delay));
-  const tierNames = delays.map((delay) => retryQueueName(queue, delay));
-  if (new Set(tierNames).size !== tierNames.length) throw new TypeError(`retryDelaysMs has duplicate delays: ${delays.join(', ')}`);
+  // A repeated delay (say a capped exponential backoff: 1s, 5s, 30s, 30s, 30s) reuses its tier: a tier is a queue
+  // per delay, not per attempt, and the attempt count travels in the message's own header.
+  const uniqueDelays = [...new Set(delays)];
+  const tierNames = uniqueDelays.map((delay) => retryQueueName(queue, delay));
   const eventTypes = [...new Set(input.eventTypes)];
   eventTypes.forEach((type) => requireName('event type', type));
   const dlqName = input.deadLetter?.queue ?? deadLetterQueueName(queue);
@@ -145,7 +147,7 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
   // quorum queues offer at-least-once dead-lettering, so a message waiting out its delay survives a broker
   // restart and cannot vanish between the tier and the work queue. Every message of a tier has the same TTL,
   // so the head always expires first and nothing waits behind a longer delay (no head-of-line blocking).
-  const tiers: QueuePlan[] = delays
+  const tiers: QueuePlan[] = uniqueDelays
     .map((delayMs) => ({ delayMs, name: retryQueueName(queue, delayMs) }))
     .sort((a, b) => a.delayMs - b.delayMs)
     .map(({ delayMs, name }) => ({

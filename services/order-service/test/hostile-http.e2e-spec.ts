@@ -35,6 +35,8 @@ import { startOrderServiceApp } from './order-service-app.js';
 const BODY_LIMIT_BYTES = 16 * 1024;
 /** Runs per property: enough to cover the generators' shapes, small enough for a loaded 2-core machine. */
 const RUNS = 60;
+/** Per test: a property makes dozens of requests, slow on a loaded machine; a hang still ends the run. */
+const TEST_TIMEOUT_MS = 120_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 let db: TestDatabase;
@@ -155,7 +157,7 @@ describe('POST /orders with hostile input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('names exactly the broken fields of an otherwise valid order, down to the item field', async () => {
     const item = { sku: 'SKU-1', quantity: 2, unitPriceCents: 150 };
@@ -170,7 +172,7 @@ describe('POST /orders with hostile input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('places any valid order with an exact integer total, reads it back, and cancels it exactly once', async () => {
     await fc.assert(
@@ -186,7 +188,7 @@ describe('POST /orders with hostile input', () => {
       }),
       { numRuns: 20 },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('takes the largest order the bounds allow, and refuses one item more', async () => {
     const max = Array.from({ length: MAX_ITEMS }, (_, i) => ({ sku: `S${i}`, quantity: MAX_QUANTITY, unitPriceCents: MAX_UNIT_PRICE_CENTS }));
@@ -195,7 +197,7 @@ describe('POST /orders with hostile input', () => {
     const tooMany = await http.post('/orders').send({ userId: customer, items: [...max, max[0]] });
     expect(tooMany.status).toBe(400);
     expect(problemFields(tooMany)).toEqual(['items']);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('answers bodies of any content type and encoding with a JSON 4xx, never a 5xx', async () => {
     const contentType = fc.constantFrom(
@@ -222,7 +224,7 @@ describe('POST /orders with hostile input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('refuses a body above the limit with 413 naming the limit, however it is sent', async () => {
     await fc.assert(
@@ -237,7 +239,7 @@ describe('POST /orders with hostile input', () => {
       }),
       { numRuns: 12 },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('survives deeply nested JSON under the limit', async () => {
     await fc.assert(
@@ -252,7 +254,7 @@ describe('POST /orders with hostile input', () => {
       }),
       { numRuns: 20 },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('routes with an id, given hostile ids', () => {
@@ -285,7 +287,7 @@ describe('routes with an id, given hostile ids', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('GET /orders with hostile query strings', () => {
@@ -315,7 +317,7 @@ describe('GET /orders with hostile query strings', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('pages through a customer’s orders with the cursors it hands out, and only those', async () => {
     const seen: string[] = [];
@@ -328,7 +330,7 @@ describe('GET /orders with hostile query strings', () => {
     } while (cursor);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual([...seen].sort());
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('every other route', () => {
@@ -350,5 +352,5 @@ describe('every other route', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 });

@@ -34,6 +34,8 @@ import { startUserServiceApp } from './user-service-app.js';
 const BODY_LIMIT_BYTES = 16 * 1024;
 /** Runs per property: enough to cover the generators' shapes, small enough for a loaded 2-core machine. */
 const RUNS = 60;
+/** Per test: a property makes dozens of requests, slow on a loaded machine; a hang still ends the run. */
+const TEST_TIMEOUT_MS = 120_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 let db: TestDatabase;
@@ -125,7 +127,7 @@ describe('POST /users with hostile input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('names exactly the broken or unknown fields of an otherwise valid body', async () => {
     await fc.assert(
@@ -150,7 +152,7 @@ describe('POST /users with hostile input', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('creates users with any valid unicode name and reads back exactly what it stored', async () => {
     const name = fc
@@ -168,7 +170,7 @@ describe('POST /users with hostile input', () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('answers bodies of any content type and encoding with a JSON 4xx, never a 5xx', async () => {
     const contentType = fc.constantFrom(
@@ -200,7 +202,7 @@ describe('POST /users with hostile input', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('refuses a body above the limit with 413 naming the limit, however it is sent', async () => {
     await fc.assert(
@@ -221,7 +223,7 @@ describe('POST /users with hostile input', () => {
       ),
       { numRuns: 12 },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('survives deeply nested JSON under the limit', async () => {
     await fc.assert(
@@ -237,7 +239,7 @@ describe('POST /users with hostile input', () => {
       }),
       { numRuns: 20 },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('routes with an id, given hostile ids', () => {
@@ -265,7 +267,7 @@ describe('routes with an id, given hostile ids', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('answers hostile PATCH bodies for a real user with 200, 409 or a 400 naming the fields', async () => {
     const user = await createUser();
@@ -288,7 +290,7 @@ describe('routes with an id, given hostile ids', () => {
       { numRuns: RUNS },
     );
     await http.get(`/users/${user.id}`).expect(200);
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('GET /users with hostile query strings', () => {
@@ -319,7 +321,7 @@ describe('GET /users with hostile query strings', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('answers a raw, malformed query string without a 5xx', async () => {
     await fc.assert(
@@ -331,7 +333,7 @@ describe('GET /users with hostile query strings', () => {
       }),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 describe('every other route', () => {
@@ -356,5 +358,5 @@ describe('every other route', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, TEST_TIMEOUT_MS);
 });

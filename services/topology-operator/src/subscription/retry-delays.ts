@@ -1,4 +1,3 @@
-import { formatDelay } from '@switchyard/messaging';
 import type { RetrySpec } from './event-subscription.js';
 import { durationField, InvalidSubscriptionSpecError } from './invalid-spec-error.js';
 
@@ -10,9 +9,9 @@ import { durationField, InvalidSubscriptionSpecError } from './invalid-spec-erro
  *   its tail reads as a policy it is not.
  * - `exponential`: delay i = min(initial × multiplier^i, max), rounded to whole milliseconds.
  *
- * Every delay must be distinct: the shared topology plan gives each delay its own tier queue
- * (`<queue>.retry.<delay>`) and refuses duplicates, so an exponential policy may not reach `max` before its last
- * retry. The error says how to fix it.
+ * Delays may repeat (`[1s, 30s, 30s]`, or an exponential policy that reaches `max` early and keeps retrying there):
+ * the shared topology plan gives each distinct delay one tier queue (`<queue>.retry.<delay>`) and retries that wait
+ * equally long share it.
  */
 export function retryDelaysOf(retry: RetrySpec): number[] {
   const retries = retry.maxAttempts - 1;
@@ -27,12 +26,7 @@ export function retryDelaysOf(retry: RetrySpec): number[] {
         `must list maxAttempts - 1 = ${retries} delays (one per retry), got ${delays.length}`,
       );
     }
-    const delaysMs = delays.map((text, i) => durationField(`spec.retry.backoff.delays.${i}`, text));
-    const repeated = delaysMs.findIndex((ms, i) => delaysMs.indexOf(ms) !== i);
-    if (repeated !== -1) {
-      throw new InvalidSubscriptionSpecError(`spec.retry.backoff.delays.${repeated}`, `repeats the delay ${formatDelay(delaysMs[repeated]!)}: each retry needs a distinct delay (one tier queue per delay)`);
-    }
-    return delaysMs;
+    return delays.map((text, i) => durationField(`spec.retry.backoff.delays.${i}`, text));
   }
   const { initial, multiplier, max } = exponential!;
   const initialMs = durationField('spec.retry.backoff.exponential.initial', initial);
@@ -40,15 +34,7 @@ export function retryDelaysOf(retry: RetrySpec): number[] {
   if (initialMs > maxMs) throw new InvalidSubscriptionSpecError('spec.retry.backoff.exponential', `initial (${initial}) must not exceed max (${max})`);
   const delaysMs: number[] = [];
   for (let i = 0; i < retries; i++) {
-    const ms = Math.min(Math.round(initialMs * multiplier ** i), maxMs);
-    if (delaysMs.includes(ms)) {
-      throw new InvalidSubscriptionSpecError(
-        'spec.retry.backoff.exponential',
-        `reaches ${formatDelay(ms)} again at retry ${i + 1} of ${retries}; each retry needs a distinct delay (one tier queue per delay): ` +
-          `raise max, raise the multiplier, or lower maxAttempts to ${i + 1}`,
-      );
-    }
-    delaysMs.push(ms);
+    delaysMs.push(Math.min(Math.round(initialMs * multiplier ** i), maxMs));
   }
   return delaysMs;
 }
