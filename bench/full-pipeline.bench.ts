@@ -1,6 +1,6 @@
 // The full path every Switchyard event takes, without HTTP: a writer commits an outbox row in a transaction →
 // OutboxRelay (NOTIFY wake-up, FOR UPDATE SKIP LOCKED claim, pipelined publish with confirms, mark sent) →
-// RabbitMQ quorum queue → SwitchyardServer → one transaction { inbox insert ; handler upserts a customer profile }
+// RabbitMQ quorum queue → SwitchyardServer → one transaction { inbox insert ; handler inserts a customer profile }
 // → ack. A delivery counts once its inbox transaction has committed. Runs on a fresh order-service database.
 //
 // Variants (BENCH_PIPELINE_VARIANTS, comma-separated; default `prisma,pg`):

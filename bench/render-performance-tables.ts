@@ -10,6 +10,7 @@ import type { PhaseResult } from './lib/load-driver.js';
 import { allScenarios, type BenchResults, loadResults, phase, scenario, targetChecks } from './lib/performance-summary.js';
 
 const DOC = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
+const NO_RESULTS = '_No results yet: run `npm run bench`._';
 
 function table(header: string[], rows: Array<Array<string | number>>): string {
   const line = (cells: Array<string | number>): string => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -36,9 +37,16 @@ function cpuPerEvent(p: PhaseResult): string {
   return ((total * 10) / p.eventsPerSecond).toFixed(2);
 }
 
+/** Machine CPU not spent by the benchmark process, the broker or postgres: load that disturbed the measurement. */
+function otherCpu(p: PhaseResult): number | null {
+  const { machineCpuPercent, processCpuPercent, brokerCpuPercent, postgresCpuPercent } = p.resources;
+  if (machineCpuPercent === null || machineCpuPercent === undefined) return null;
+  return Math.max(0, machineCpuPercent - processCpuPercent - (brokerCpuPercent ?? 0) - (postgresCpuPercent ?? 0));
+}
+
 function machine(r: BenchResults): string {
   const file = r.raw ?? r.transport ?? r.pipeline ?? r.sql ?? r.nest;
-  if (!file) return '_No results yet: run `npm run bench`._';
+  if (!file) return NO_RESULTS;
   const m = file.machine;
   const run = r.run ? `; whole run ${r.run.seconds} s (${r.run.benches.map((b) => `${b.name} ${b.seconds} s`).join(', ')})` : '';
   return [
@@ -50,6 +58,7 @@ function machine(r: BenchResults): string {
 }
 
 function targets(r: BenchResults): string {
+  if (targetChecks(r).every((c) => c.met === null)) return NO_RESULTS;
   return table(
     ['target', 'measured', 'met'],
     targetChecks(r).map((c) => [c.target, c.measured, c.met === null ? 'not run' : c.met ? 'yes' : '**no**']),
@@ -58,9 +67,10 @@ function targets(r: BenchResults): string {
 
 function throughput(r: BenchResults): string {
   const scenarios = allScenarios(r);
+  if (scenarios.length === 0) return NO_RESULTS;
   const bestRaw = Math.max(0, ...(r.raw?.results ?? []).map((s) => phase(s, 'peak')?.eventsPerSecond ?? 0));
   return table(
-    ['scenario', 'settings', 'peak events/s', 'vs best raw', 'p50 / p95 / p99 ms at peak', 'CPU node / broker / postgres at peak', 'CPU ms per event', 'peak RSS', 'lost / duplicated (all phases)'],
+    ['scenario', 'settings', 'peak events/s', 'vs best raw', 'p50 / p95 / p99 ms at peak', 'CPU node / broker / postgres / other at peak', 'CPU ms per event', 'peak RSS', 'lost / duplicated (all phases)'],
     scenarios.map((s) => {
       const peak = phase(s, 'peak');
       const lost = s.phases.reduce((n, p) => n + p.account.lost, 0);
@@ -74,7 +84,7 @@ function throughput(r: BenchResults): string {
         peak?.eventsPerSecond ?? '–',
         peak && bestRaw ? `${Math.round((peak.eventsPerSecond / bestRaw) * 100)}%` : '–',
         ms(peak?.latency),
-        peak ? `${pct(peak.resources.processCpuPercent)} / ${pct(peak.resources.brokerCpuPercent)} / ${pct(peak.resources.postgresCpuPercent)}` : '–',
+        peak ? `${pct(peak.resources.processCpuPercent)} / ${pct(peak.resources.brokerCpuPercent)} / ${pct(peak.resources.postgresCpuPercent)} / ${pct(otherCpu(peak))}` : '–',
         peak ? cpuPerEvent(peak) : '–',
         peak ? `${peak.resources.peakRssMb} MB` : '–',
         `${lost} / ${dup} of ${sent}${late > 0 ? ` (+${late} late redeliveries)` : ''}`,
@@ -85,6 +95,7 @@ function throughput(r: BenchResults): string {
 
 function latency(r: BenchResults): string {
   const shares = ['25%', '50%', '90%'];
+  if (allScenarios(r).length === 0) return NO_RESULTS;
   return table(
     ['scenario', ...shares.map((s) => `${s} of peak: events/s, p50 / p95 / p99 ms`)],
     allScenarios(r).map((s) => [

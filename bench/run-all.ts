@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR } from './lib/bench-results.js';
-import { loadResults, type RunRecord, targetChecks } from './lib/performance-summary.js';
+import { allScenarios, loadResults, type RunRecord, targetChecks } from './lib/performance-summary.js';
 
 interface Bench {
   name: string;
@@ -70,5 +70,7 @@ writeFileSync(`${dir.replace(/\/$/, '')}/run.json`, `${JSON.stringify(record, nu
 
 console.log(`\nall benchmarks: ${record.seconds} s; traced run exported ${record.spansExported} spans\n`);
 console.table(targetChecks(loadResults(dir)).map((c) => ({ target: c.target, measured: c.measured, met: c.met === null ? 'n/a' : c.met ? 'yes' : 'NO' })));
+const lossy = allScenarios(loadResults(dir)).filter((s) => s.phases.some((p) => p.account.lost > 0));
+if (lossy.length > 0) console.error(`EVENTS LOST in: ${lossy.map((s) => s.key).join(', ')} (see the lost column above)`);
 console.log('Put the numbers into docs/performance.md with: npm run bench:report');
 if (failed) process.exitCode = 1;

@@ -51,7 +51,7 @@ export function printScenarios(title: string, scenarios: readonly ScenarioResult
         'p99 ms': p.latency.p99Ms,
         lost: p.account.lost,
         dup: p.account.duplicates,
-        'cpu node/broker/pg %': `${p.resources.processCpuPercent}/${p.resources.brokerCpuPercent ?? '?'}/${p.resources.postgresCpuPercent ?? '?'}`,
+        'cpu node/broker/pg/machine %': `${p.resources.processCpuPercent}/${p.resources.brokerCpuPercent ?? '?'}/${p.resources.postgresCpuPercent ?? '?'}/${p.resources.machineCpuPercent ?? '?'}`,
         'rss MB': p.resources.peakRssMb,
       })),
     ),

@@ -10,8 +10,24 @@ export interface ResourceUsage {
   brokerCpuPercent: number | null;
   /** Every postgres process (server and backends, including other clients'), from /proc; null when unreadable. */
   postgresCpuPercent: number | null;
+  /**
+   * Every process on the machine (from /proc/stat), same unit; what it has above the three above is other load
+   * (the OTLP receiver of a traced run, or anything else running): a disturbed measurement shows here.
+   */
+  machineCpuPercent: number | null;
   /** Peak resident set size of this process during the phase, sampled every 100 ms. */
   peakRssMb: number;
+}
+
+/** Busy clock ticks of all CPUs since boot (user, nice, system, irq, softirq, steal), or null without /proc. */
+function machineBusyTicks(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+    return user + nice + system + irq + softirq + steal;
+  } catch {
+    return null;
+  }
 }
 
 let clockTicks: number | undefined;
@@ -81,6 +97,7 @@ export function measureResources(): { stop(): ResourceUsage } {
   const cpu = process.cpuUsage();
   const broker = cpuTicksOf(isBroker);
   const postgres = cpuTicksOf(isPostgres);
+  const machine = machineBusyTicks();
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -96,6 +113,7 @@ export function measureResources(): { stop(): ResourceUsage } {
         processCpuPercent: Math.round(((used.user + used.system) / 1e6 / seconds) * 100),
         brokerCpuPercent: percentOf(ticksBetween(broker, cpuTicksOf(isBroker), true)),
         postgresCpuPercent: percentOf(ticksBetween(postgres, cpuTicksOf(isPostgres), false)),
+        machineCpuPercent: percentOf(machine === null ? null : (machineBusyTicks() ?? machine) - machine),
         peakRssMb: Math.round(peakRss / 2 ** 20),
       };
     },

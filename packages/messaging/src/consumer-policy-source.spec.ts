@@ -132,7 +132,7 @@ describe('ConsumerPolicySource', () => {
       ['{"apiVersion":', /not JSON/],
       [JSON.stringify({ ...policy(), prefetch: 0 }), /prefetch/],
       [serializeConsumerPolicy(policy({ queue: 'someone-else.events', deadLetter: { queue: 'someone-else.events.dlq' } })), /queue: is 'someone-else.events'/],
-      [serializeConsumerPolicy(policy({ retryDelaysMs: [1_000, 1_000] })), /duplicate delays/],
+      [serializeConsumerPolicy(policy({ deadLetter: { queue: QUEUE } })), /invalid topology: dead-letter queue 'policy-spec.events' must differ/],
     ] as const;
     for (const [text, reason] of bad) {
       await writeFile(file, text);

@@ -17,16 +17,22 @@ export const crd = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
- * Exactly the access the contract (and the chart's Role/ClusterRole) grants the operator. Run with these rules, any
- * other verb the operator tried would be answered 403 and fail the test.
+ * Exactly the access the contract and the chart's RBAC (charts/topology-operator/templates/rbac.yaml) grant the
+ * operator, the Lease's get/update limited by name as there. Run with these rules, any other verb the operator
+ * tried would be answered 403 and fail the test.
  */
-export const OPERATOR_RULES: PolicyRule[] = [
-  { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch'] },
-  { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch'] },
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-];
+export function operatorRules(leaseNames: string[] = ['switchyard-topology-operator']): PolicyRule[] {
+  return [
+    { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch'] },
+    { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: leaseNames, verbs: ['get', 'update'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  ];
+}
+
+export const OPERATOR_RULES: PolicyRule[] = operatorRules();
 
 /** The (verb, resource) pairs OPERATOR_RULES allow, as the stand-in records requests. */
 export const OPERATOR_VERBS = new Set(OPERATOR_RULES.flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${resource}`))));

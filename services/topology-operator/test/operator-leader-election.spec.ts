@@ -6,7 +6,7 @@ import { connectionChannels } from '../src/controller/broker-channels.js';
 import { LeaderElector } from '../src/leader-election/leader-elector.js';
 import type { TopologyOperator } from '../src/operator.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
-import { clusterUser, condition, kubeConfigOf, NAMESPACE, OPERATOR_RULES, testOperator, waitForLeader } from './operator-harness.js';
+import { clusterUser, condition, kubeConfigOf, NAMESPACE, operatorRules, testOperator, waitForLeader } from './operator-harness.js';
 
 // Two replicas against one API (stand-in) and the real RabbitMQ: exactly one leads and reconciles, the other takes
 // over when the leader hands the Lease back or stops renewing it, and a leader whose Lease is taken stops at once.
@@ -18,7 +18,7 @@ let coordination: CoordinationV1Api;
 const running: Array<{ stop(): Promise<void> }> = [];
 
 beforeAll(async () => {
-  standIn = await startKubeApiStandIn({ rules: [...OPERATOR_RULES, { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create'] }] });
+  standIn = await startKubeApiStandIn({ rules: [...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create'] }] });
   vhost = await createTestVhost('operator_leader');
   connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-leader-test' });
   await connection.start();
@@ -136,4 +136,33 @@ describe('two operator replicas', () => {
     // The new leader queues everything from its warm cache and reconciles it.
     await waitFor('the new leader to reconcile', async () => (await reconcilesOf(standby)) > 0, 30_000);
   }, 60_000);
+
+  it('stop writing the moment their Lease is taken, and resume once they hold it again', async () => {
+    const user = clusterUser(standIn);
+    const replica = testOperator(standIn, connectionChannels(connection), 'replica-c', {
+      config: { watchNamespace: undefined, podName: 'replica-c', podNamespace: NAMESPACE, leaseName: 'taken-from-operator', resyncSeconds: 300, statusRefreshSeconds: 1 },
+    });
+    running.push(replica);
+    standIn.setRules([...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test', 'taken-from-operator']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create'] }]);
+    await replica.start();
+    await waitForLeader([replica]);
+    await user.create('refreshed', { queue: 'order-service.refreshed', queueType: 'classic' });
+    const statusWrites = () => standIn.requests().filter((request) => request.verb === 'patch' && request.resource === 'eventsubscriptions/status' && request.name === 'refreshed').length;
+    // Status refreshes every second while it leads.
+    await waitFor('two status writes', () => statusWrites() >= 2, 30_000);
+
+    const lease = await coordination.readNamespacedLease({ name: 'taken-from-operator', namespace: NAMESPACE });
+    await coordination.replaceNamespacedLease({ name: 'taken-from-operator', namespace: NAMESPACE, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
+    await waitFor('the replica to step down', () => !replica.isLeader, 5000);
+    const writesWhenStopped = statusWrites();
+    const leaderGauge = async () => (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'topology_operator_leader')!.values[0]!.value;
+    expect(await leaderGauge()).toBe(0);
+    // The intruder never renews: its Lease (3 s) expires, and the replica takes it back. Not one status write in between.
+    await waitFor('the replica to lead again', () => replica.isLeader, 20_000);
+    const regainedAt = standIn.requests().length;
+    expect(statusWrites()).toBe(writesWhenStopped);
+    expect(await leaderGauge()).toBe(1);
+    await waitFor('status writes again', () => standIn.requests().slice(regainedAt).some((request) => request.resource === 'eventsubscriptions/status' && request.name === 'refreshed'), 30_000);
+  }, 60_000);
 });
+

@@ -360,3 +360,33 @@ describe('every other route', () => {
     );
   }, TEST_TIMEOUT_MS);
 });
+
+describe('requests Node rejects before the app sees them', () => {
+  /** Sends raw bytes on a fresh connection to the app's listener and returns what came back. */
+  async function sendRaw(bytes: string): Promise<{ status: number; contentType: string | undefined; body: unknown }> {
+    const server = app.getHttpServer() as import('node:http').Server;
+    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const socket = (await import('node:net')).connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.end(bytes);
+    await new Promise((resolve, reject) => socket.on('close', resolve).on('error', reject));
+    const [head = '', body = ''] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n');
+    return {
+      status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]),
+      contentType: /\r\ncontent-type: ([^\r\n]+)/i.exec(head)?.[1],
+      body: JSON.parse(body) as unknown,
+    };
+  }
+
+  it('answers oversized headers with a JSON 431 naming the headers', async () => {
+    const answer = await sendRaw(`GET /users HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(answer).toEqual({ status: 431, contentType: 'application/json; charset=utf-8', body: expect.objectContaining({ statusCode: 431, details: [{ field: 'headers', message: 'are too large' }] }) });
+  });
+
+  it('answers a malformed request line with a JSON 400 naming the request', async () => {
+    const answer = await sendRaw('NOT HTTP AT ALL\r\n\r\n');
+    expect(answer).toEqual({ status: 400, contentType: 'application/json; charset=utf-8', body: expect.objectContaining({ statusCode: 400, details: [expect.objectContaining({ field: 'request' })] }) });
+  });
+});

@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { httpRequestMetrics, ServiceMetrics } from '@switchyard/telemetry';
 import { Logger } from 'nestjs-pino';
 import type { NextFunction, Request, Response } from 'express';
+import { answerClientErrorsWithJson } from '../http/client-error-response.js';
 import { HttpErrorFilter } from '../http/http-error.filter.js';
 import { LifecycleState } from './lifecycle-state.js';
 
@@ -33,6 +34,7 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
   if (metrics) app.use(httpRequestMetrics(metrics.registry));
   app.useBodyParser('json', { limit: options.bodyLimitBytes });
   app.useGlobalFilters(new HttpErrorFilter());
+  answerClientErrorsWithJson(app.getHttpServer());
   app.disable('x-powered-by');
   // Once shutdown has begun, tell keep-alive clients not to reuse their connection: the next request on it
   // could race the listener closing and be reset.

@@ -1,15 +1,26 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { SERVICE_CONFIG } from '../service-config.token.js';
 import type { UserServiceConfig } from '../config.js';
 
+const DATABASE_LOG = new Logger('Database');
+
 /** The user database, through Prisma's query compiler and the pg driver adapter (no engine binary). */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(@Inject(SERVICE_CONFIG) config: UserServiceConfig) {
+    // A terminated backend or a restarted server errors the pool's connections; heard (and logged), never fatal.
+    // The next query on a fresh connection decides whether the database is really gone.
+    const adapter = new PrismaPg(
+      { connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX },
+      {
+        onPoolError: (error) => DATABASE_LOG.warn(`idle database connection failed: ${error.message}`),
+        onConnectionError: (error) => DATABASE_LOG.warn(`database connection failed during a transaction: ${error.message}`),
+      },
+    );
     // 'minimal' keeps call arguments (which can include a password hash) out of error messages, and so out of logs.
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX }), errorFormat: 'minimal' });
+    super({ adapter, errorFormat: 'minimal' });
   }
 
   /** After the HTTP listener has drained (Nest closes it before shutdown hooks), so in-flight requests still have their database. */
