@@ -16,7 +16,7 @@ export interface ScenarioResult {
   duplicated: number;
   /** From the end of the fault (restart, restore) until both services answered /health/ready with 200. */
   readyAgainAfterMs: number;
-  /** From the end of the fault until every committed write had its effect downstream. */
+  /** From the end of the traffic (the last operation answered) until every committed write had its effect downstream. */
   caughtUpAfterMs: number;
   faultDurationMs: number;
   peakRssMb: Record<string, number>;

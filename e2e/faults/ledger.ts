@@ -17,7 +17,7 @@ export interface LedgerResult {
   duplicated: number;
   /** Some lost and duplicated ids, for the failure message. */
   examples: string[];
-  /** From the end of the fault until every effect was there (or the wait ran out). */
+  /** From the end of the traffic until every effect was there (or the wait ran out). */
   caughtUpAfterMs: number;
 }
 
@@ -42,14 +42,14 @@ async function snapshot(platform: FaultPlatform): Promise<Snapshot> {
  * Waits (up to `timeoutMs`, since redeliveries and outbox retries back off) until every committed user has its
  * profile and every committed order its statistics row, then counts what is missing and what was doubled.
  */
-export async function reconcile(platform: FaultPlatform, tally: WorkloadTally, faultEndedAt: number, timeoutMs: number): Promise<LedgerResult> {
+export async function reconcile(platform: FaultPlatform, tally: WorkloadTally, trafficEndedAt: number, timeoutMs: number): Promise<LedgerResult> {
   const deadline = Date.now() + timeoutMs;
   let state = await snapshot(platform);
   while (state.missingProfiles.length + state.missingOrderStats.length > 0 && Date.now() < deadline) {
     await sleep(250);
     state = await snapshot(platform);
   }
-  const caughtUpAfterMs = Date.now() - faultEndedAt;
+  const caughtUpAfterMs = Date.now() - trafficEndedAt;
 
   const userIds = new Set(state.users);
   const orderIds = new Set(state.orders);

@@ -44,7 +44,7 @@ export async function runScenario(lab: FaultLab, scenario: string, description: 
       await workload.stop();
     }
     const readyAgainAfterMs = readyAgainAt - faultEndedAt;
-    const ledger = await reconcile(platform, workload.tally, faultEndedAt, SETTINGS.catchUpTimeoutMs);
+    const ledger = await reconcile(platform, workload.tally, Date.now(), SETTINGS.catchUpTimeoutMs);
     return scenarioResult(
       scenario,
       description,

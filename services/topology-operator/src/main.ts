@@ -34,10 +34,8 @@ async function main(): Promise<void> {
 
   const operator = new TopologyOperator({ kubeConfig, broker: connectionChannels(connection), config, logger });
   const http = new OperatorHttpServer({ port: config.port, registry: operator.metrics.registry, readiness: () => operator.readiness() });
-  const port = await http.listen();
-  await operator.start();
-  logger.info({ port, apiServer: server, watchNamespace: config.watchNamespace ?? '(all)', lease: `${config.podNamespace}/${config.leaseName}`, identity: config.podName }, 'topology operator started');
 
+  // Handlers first: a SIGTERM during start-up (a quick rollout) still stops cleanly.
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) return;
@@ -65,6 +63,10 @@ async function main(): Promise<void> {
       );
     });
   }
+
+  const port = await http.listen();
+  await operator.start();
+  logger.info({ port, apiServer: server, watchNamespace: config.watchNamespace ?? '(all)', lease: `${config.podNamespace}/${config.leaseName}`, identity: config.podName }, 'topology operator started');
 }
 
 main().catch((error: unknown) => {

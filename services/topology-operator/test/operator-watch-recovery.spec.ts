@@ -5,7 +5,7 @@ import { createTestVhost, type KubeApiStandIn, startKubeApiStandIn, type TestVho
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import { SubscriptionInformer } from '../src/kube/subscription-informer.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
-import { clusterUser, type ClusterUser, crd, kubeConfigOf, mergePatch, NAMESPACE, testOperator, waitForLeader } from './operator-harness.js';
+import { clusterUser, type ClusterUser, crd, kubeConfigOf, mergePatch, NAMESPACE, subscriptionSpec, testOperator, waitForLeader } from './operator-harness.js';
 
 // The informer against a stand-in that drops watches, expires resourceVersions (410) and fails requests, as API
 // servers do on restarts, upgrades and overload: it must recover by itself and keep seeing changes.
@@ -25,12 +25,12 @@ afterEach(async () => {
 
 afterAll(() => standIn?.close());
 
-function informer(keys: string[], resyncMs = 300_000): SubscriptionInformer {
+function informer(keys: string[], resyncMs = 300_000, namespace?: string): SubscriptionInformer {
   const kubeConfig = kubeConfigOf(standIn);
   const instance = new SubscriptionInformer({
     kubeConfig,
     customObjects: kubeConfig.makeApiClient(CustomObjectsApi),
-    namespace: undefined,
+    namespace,
     resyncMs,
     logger: silentOperatorLogger(),
     restartInitialDelayMs: 100,
@@ -42,6 +42,22 @@ function informer(keys: string[], resyncMs = 300_000): SubscriptionInformer {
 }
 
 describe('SubscriptionInformer', () => {
+  it('watches one namespace when given one (WATCH_NAMESPACE), every namespace otherwise', async () => {
+    const namespaced: string[] = [];
+    const everywhere: string[] = [];
+    const inShop = informer(namespaced, 300_000, NAMESPACE);
+    const inAll = informer(everywhere);
+    await Promise.all([inShop.start(), inAll.start()]);
+    expect(inShop.path).toBe(`/apis/switchyard.io/v1alpha1/namespaces/${NAMESPACE}/eventsubscriptions`);
+    expect(inAll.path).toBe('/apis/switchyard.io/v1alpha1/eventsubscriptions');
+    await user.custom.createNamespacedCustomObject({ ...crd, namespace: 'elsewhere', body: { apiVersion: 'switchyard.io/v1alpha1', kind: 'EventSubscription', metadata: { name: 'far', namespace: 'elsewhere' }, spec: subscriptionSpec() } });
+    await user.create('near', {});
+    await waitFor('both seen by the cluster-wide informer', () => everywhere.includes('elsewhere/far') && everywhere.includes(`${NAMESPACE}/near`));
+    await waitFor('the near one seen by the namespaced informer', () => namespaced.includes(`${NAMESPACE}/near`));
+    expect(namespaced).not.toContain('elsewhere/far');
+    expect(inShop.get('elsewhere/far')).toBeUndefined();
+  }, 30_000);
+
   it('keeps seeing changes after the server drops its watch', async () => {
     const keys: string[] = [];
     const subject = informer(keys);
