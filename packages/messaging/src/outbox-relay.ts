@@ -1,12 +1,18 @@
 import pg from 'pg';
 import { ChannelClosedError, ConnectionClosedError, PublishNackError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
-import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
+import { OUTBOX_NOTIFY_CHANNEL, OUTBOX_NOTIFY_WINDOW_MS } from './outbox.js';
 
 /** How many rows one claim takes: they are published pipelined, so a batch costs about one confirm round trip. */
 export const DEFAULT_RELAY_BATCH_SIZE = 100;
 /** Polling interval when no notification arrives (notifications are hints: a LISTEN connection can drop them). */
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 1_000;
+/**
+ * After a claim that found rows, the relay claims again this soon (until a claim comes back empty) instead of
+ * waiting for a wake-up: writers notify at most a few times per {@link OUTBOX_NOTIFY_WINDOW_MS}, so a row
+ * committed while a batch was out may have sent no NOTIFY of its own, and must not wait for the poll.
+ */
+export const RELAY_FOLLOW_UP_CLAIM_MS = OUTBOX_NOTIFY_WINDOW_MS;
 /** Sent rows are kept this long for inspection and replay, then deleted. */
 export const DEFAULT_OUTBOX_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
 /**
@@ -118,25 +124,32 @@ export class OutboxRelay {
 
   /** Publishes every row that is due, batch after batch; returns how many were confirmed. */
   async drain(): Promise<number> {
-    let total = 0;
+    return (await this.drainCounting()).sent;
+  }
+
+  private async drainCounting(): Promise<{ claimed: number; sent: number }> {
+    const total = { claimed: 0, sent: 0 };
     for (;;) {
       const { claimed, sent } = await this.relayBatch();
-      total += sent;
+      total.claimed += claimed;
+      total.sent += sent;
       if (claimed < this.batchSize) return total;
     }
   }
 
   private async run(): Promise<void> {
     while (this.running) {
+      let claimed = 0;
       try {
         if (this.options.canPublish?.() ?? true) {
-          await this.drain();
+          ({ claimed } = await this.drainCounting());
           await this.purgeIfDue();
         }
       } catch (error) {
         this.logger.warn(errorFields(error), 'outbox relay: batch failed; retrying after the poll interval');
       }
-      await this.sleep();
+      // Rows found: more may have been committed meanwhile without a NOTIFY (rate-limited), so look again soon.
+      await this.sleep(claimed > 0 ? RELAY_FOLLOW_UP_CLAIM_MS : this.pollIntervalMs);
     }
   }
 
@@ -168,7 +181,8 @@ export class OutboxRelay {
         return { claimed: 0, sent: 0 };
       }
       // Pipelined: every publish goes out before any confirm is awaited.
-      const results = await Promise.allSettled(rows.map((row) => this.options.publish(row)));
+      // async: a publisher that throws synchronously (say, while encoding) fails its row, not the whole batch.
+      const results = await Promise.allSettled(rows.map(async (row) => this.options.publish(row)));
       const sent: string[] = [];
       const failed: Array<{ row: OutboxRow; error: string }> = [];
       const unpublishable: Array<{ row: OutboxRow; error: string }> = [];
@@ -251,7 +265,7 @@ export class OutboxRelay {
     }
   }
 
-  private sleep(): Promise<void> {
+  private sleep(ms: number): Promise<void> {
     if (this.pendingWake || !this.running) {
       this.pendingWake = false;
       return Promise.resolve();
@@ -263,7 +277,7 @@ export class OutboxRelay {
         this.pendingWake = false;
         resolve();
       };
-      const timer = setTimeout(done, this.pollIntervalMs);
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MessageHandler } from '@nestjs/microservices';
-import { createTestVhost, freePort, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestVhost, freePort, startFaultProxy, type TestVhost, waitFor } from '@switchyard/testing';
 import type { ChannelModel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { Socket } from 'node:net';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { decodeJson, publishEvent, RecordingObserver } from '../test/broker-harness.js';
 import { startTcpProxy } from '../test/tcp-proxy.js';
@@ -54,6 +55,61 @@ describe('RabbitMqConnection', () => {
     await expect(started).rejects.toBeInstanceOf(ConnectionClosedError);
     await expect(connection.onConnected(async () => undefined)).rejects.toBeInstanceOf(ConnectionClosedError);
   });
+
+  it('turns Nagle off (TCP_NODELAY) on its socket, so small publishes are not held back for the peer\'s delayed ACK', async () => {
+    // amqplib calls setNoDelay(noDelay) on its socket once TCP is up, with false unless told otherwise. Node
+    // exposes no getter for the flag, so the calls are observed on the way (and passed through unchanged).
+    const calls: Array<{ socket: Socket; enable: boolean | undefined }> = [];
+    const original = Socket.prototype.setNoDelay;
+    Socket.prototype.setNoDelay = function (this: Socket, enable?: boolean) {
+      calls.push({ socket: this, enable });
+      return original.call(this, enable);
+    };
+    const connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'nodelay' });
+    try {
+      await connection.start();
+    } finally {
+      Socket.prototype.setNoDelay = original;
+    }
+    try {
+      const socket = (connection.current()!.connection as unknown as { stream: Socket }).stream;
+      expect(socket).toBeInstanceOf(Socket);
+      expect(socket.remotePort).toBe(5672);
+      const onOurSocket = calls.filter((call) => call.socket === socket);
+      expect(onOurSocket.length).toBeGreaterThan(0);
+      expect(onOurSocket.at(-1)!.enable).toBe(true);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('closes within about 5 s while a connect hangs on a blackholed link, and never connects afterwards', async () => {
+    const proxy = await startFaultProxy('connection → rabbitmq', { port: 5672 });
+    proxy.blackhole();
+    // The TCP connect succeeds (the proxy accepts) but no handshake byte comes back: the connect would last its
+    // whole timeout, far longer than a shutdown may wait.
+    const connection = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${proxy.port}`), connectTimeoutMs: 60_000 });
+    const started = connection.start();
+    try {
+      await waitFor('the connect to reach the blackholed link', () => proxy.stats().accepted === 1 && proxy.stats().bytesDropped > 0, 10_000);
+      const closing = performance.now();
+      await connection.close();
+      const tookMs = performance.now() - closing;
+      expect(tookMs).toBeLessThan(7_000);
+      await expect(started).rejects.toBeInstanceOf(ConnectionClosedError);
+      expect(connection.health()).toEqual({ connected: false, blocked: false });
+
+      // The link comes back: the abandoned attempt must not turn into a connection (or a new attempt).
+      proxy.passThrough();
+      proxy.resetConnections();
+      await waitFor('the abandoned attempt to end', () => proxy.stats().open === 0, 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(proxy.stats().accepted).toBe(1);
+      expect(connection.current()).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 
   it('re-runs every setup, in registration order, after each reconnect; a setup failing on a live connection is reported to its caller', async () => {
     const connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'setups' });

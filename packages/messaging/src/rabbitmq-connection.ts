@@ -163,6 +163,9 @@ export class RabbitMqConnection {
       try {
         model = await amqp.connect(this.url, {
           timeout: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+          // amqplib calls setNoDelay(false) unless told: Nagle then holds a publish's header and body frames back
+          // until the broker's delayed ACK (~40 ms), capping publish-and-confirm at ~29/s (979/s with it).
+          noDelay: true,
           clientProperties: { connection_name: this.options.connectionName ?? 'switchyard' },
         });
       } catch (error) {
