@@ -564,7 +564,6 @@ const OPERATOR = 'topology-operator';
  * code must use exactly these; adding a verb on either side fails a test below.
  */
 const OPERATOR_PERMISSIONS = [
-  'switchyard.io/eventsubscriptions:get',
   'switchyard.io/eventsubscriptions:list',
   'switchyard.io/eventsubscriptions:watch',
   'switchyard.io/eventsubscriptions:patch',

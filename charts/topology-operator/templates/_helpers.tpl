@@ -40,8 +40,8 @@ cluster. Events must be in the namespace of the object they are about (the API s
 {{- define "topology-operator.subscriptionRules" -}}
 - apiGroups: ["switchyard.io"]
   resources: ["eventsubscriptions"]
-  # patch: finalizer add/remove (JSON merge patch on metadata).
-  verbs: ["get", "list", "watch", "patch"]
+  # list+watch: the informer (reads come from its cache, so no get); patch: finalizer add/remove (JSON merge patch on metadata).
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["switchyard.io"]
   resources: ["eventsubscriptions/status"]
   verbs: ["patch"]

@@ -2,6 +2,7 @@ import { RpcException } from '@nestjs/microservices';
 import type { Message } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { EventPublisher, PublishProperties } from './event-publisher.js';
+import { fitHeaders } from './header-budget.js';
 import { HEADERS, stringHeader } from './message-headers.js';
 import { type MessagingObserver, notify } from './messaging-observer.js';
 import { deadLetterQueueName, retryQueueName } from './topology-plan.js';
@@ -130,9 +131,12 @@ export class FailureRouter {
   }
 
   private republish(queue: string, message: Message, headers: Record<string, unknown>): Promise<void> {
-    return this.options.publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers });
+    return this.options.publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers: fitHeaders(headers, KEPT_HEADERS) });
   }
 }
+
+/** Never dropped to make a copy fit: our bookkeeping and the event's identity, type, version and trace. */
+const KEPT_HEADERS: ReadonlySet<string> = new Set([...Object.values(HEADERS), 'ce-id', 'ce-type', 'ce-source', 'ce-specversion', 'ce-time']);
 
 /** Headers of the copy sent to a retry tier: the original ones, plus attempt and failure bookkeeping. */
 export function retryHeaders(delivery: FailedDelivery, now: Date): Record<string, unknown> {

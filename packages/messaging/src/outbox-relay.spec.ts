@@ -1,15 +1,16 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { UserCreatedV2, UserDeletedV1 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, pgTransactions, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestDatabase, createTestVhost, type PgTransaction, pgTransactions, startFaultProxy, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 import { outboxRowToWire } from './event-codec.js';
 import { EventPublisher } from './event-publisher.js';
 import { inboxHandlerRunner } from './inbox.js';
-import { addToOutbox } from './outbox.js';
-import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+import { type MessagingLogger } from './messaging-logger.js';
+import { addToOutbox, OUTBOX_NOTIFY_BURST } from './outbox.js';
+import { OUTBOX_CLAIM_SQL, OutboxRelay, type OutboxRelayOptions, type OutboxRowPublisher } from './outbox-relay.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 
 const FIXTURE_SCHEMA = fileURLToPath(new URL('../test/fixtures/schema.prisma', import.meta.url));
@@ -56,13 +57,18 @@ afterEach(async () => {
   await Promise.all(relays.splice(0).map((relay) => relay.stop()));
 });
 
+/** Publishes through `via` (the shared publisher by default); encoding throws synchronously for a bad row. */
+function publishWith(via: () => EventPublisher = () => publisher): OutboxRowPublisher {
+  return (row) => {
+    const wire = outboxRowToWire(row, 'relay-test');
+    return via().publish(EXCHANGE, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
+  };
+}
+
 function relay(options: Partial<OutboxRelayOptions> = {}, Relay: typeof OutboxRelay = OutboxRelay): OutboxRelay {
   const instance = new Relay({
     databaseUrl: db.url,
-    publish: (row) => {
-      const wire = outboxRowToWire(row, 'relay-test');
-      return publisher.publish(EXCHANGE, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
-    },
+    publish: publishWith(),
     ...options,
   });
   relays.push(instance);
@@ -89,6 +95,62 @@ async function drainQueue(): Promise<GetMessage[]> {
 async function unsentCount(): Promise<number> {
   const { rows } = await tx.query<{ n: string }>('SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NULL');
   return Number(rows[0]!.n);
+}
+
+/** Resolves once the relay's LISTEN has run on this test's database (its wake-up after it follows at once). */
+async function relayListening(): Promise<void> {
+  await waitFor('the relay to listen', async () => {
+    const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%' AND state = 'idle'`, [db.name]);
+    return rows[0]!.n !== '0';
+  });
+}
+
+/** Resolves when `count` parties have arrived: concurrent writers reaching the same point together. */
+function barrier(count: number): { arrive(): Promise<void> } {
+  let arrived = 0;
+  let release!: () => void;
+  const all = new Promise<void>((resolve) => (release = resolve));
+  return {
+    arrive: () => {
+      if (++arrived === count) release();
+      return all;
+    },
+  };
+}
+
+/** An open transaction on its own connection that wrote one event; records whether its write sent a NOTIFY. */
+interface HeldWriter {
+  id: string;
+  notified: boolean;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/** `count` writers, each in its own transaction, whose `addToOutbox` calls reach the NOTIFY rate limit together. */
+async function heldWriters(count: number): Promise<HeldWriter[]> {
+  const inserted = barrier(count);
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      await client.query('BEGIN');
+      let notified = false;
+      const t: PgTransaction = {
+        $executeRawUnsafe: async (sql, ...values) => {
+          if (sql.includes('pg_notify')) notified = true;
+          const result = await client.query(sql, values);
+          if (sql.includes('INSERT INTO outbox_events')) await inserted.arrive();
+          return result.rowCount ?? 0;
+        },
+      };
+      const id = await addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() });
+      const finish = async (command: string): Promise<void> => {
+        await client.query(command);
+        await client.end();
+      };
+      return { id, notified, commit: () => finish('COMMIT'), rollback: () => finish('ROLLBACK') };
+    }),
+  );
 }
 
 describe('OutboxRelay', () => {
@@ -130,6 +192,183 @@ describe('OutboxRelay', () => {
     const message = await waitFor('the event on the queue', () => channel.get(QUEUE, { noAck: true }), 5_000);
     expect(message && message.properties.messageId).toBe(id);
   });
+
+  it('claims again right after a batch, so rows committed meanwhile without a NOTIFY of their own never wait for the poll', async () => {
+    let committedDuringBatch: Promise<void> | undefined;
+    let silent: HeldWriter[] = [];
+    const publishing = publishWith();
+    // A 30 s poll: only a NOTIFY or the relay's own follow-up claim can publish anything within this test.
+    relay({
+      pollIntervalMs: 30_000,
+      publish: async (row) => {
+        // The first batch is out: now the writers that sent no NOTIFY commit, after the claim that missed them.
+        committedDuringBatch ??= Promise.all(silent.map((writer) => writer.commit())).then(() => undefined);
+        await committedDuringBatch;
+        return publishing(row);
+      },
+    }).start();
+    await relayListening();
+
+    const writers = await heldWriters(2 * OUTBOX_NOTIFY_BURST);
+    const notifying = writers.filter((writer) => writer.notified);
+    silent = writers.filter((writer) => !writer.notified);
+    // The rate limit: the first writes of the burst notify, the rest rely on the relay looking again.
+    expect(notifying).toHaveLength(OUTBOX_NOTIFY_BURST);
+    expect(silent).toHaveLength(OUTBOX_NOTIFY_BURST);
+    // Business rules failed in all notifying transactions but one: their NOTIFYs are dropped with them, so exactly
+    // one wake-up reaches the relay, and nothing else would wake it before the poll.
+    await Promise.all(notifying.slice(1).map((writer) => writer.rollback()));
+    await notifying[0]!.commit();
+
+    const expected = [notifying[0]!.id, ...silent.map((writer) => writer.id)];
+    const messages = await waitFor(
+      'every committed event on the queue',
+      async () => ((await channel.checkQueue(QUEUE)).messageCount === expected.length ? drainQueue() : undefined),
+      10_000,
+    );
+    expect(new Set(messages.map((m) => m.properties.messageId))).toEqual(new Set(expected));
+    expect(await unsentCount()).toBe(0);
+   }, 30_000);
+
+  it('publishes a burst from many concurrent writers well within the poll interval', async () => {
+    relay({ pollIntervalMs: 30_000 }).start();
+    await relayListening();
+    const writers = pgTransactions(db.url, 20);
+    const ids: string[] = [];
+    const startedAt = performance.now();
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          for (let i = 0; i < 15; i++) {
+            ids.push(await writers.run((t) => addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() })));
+          }
+        }),
+      );
+    } finally {
+      await writers.end();
+    }
+    const messages: GetMessage[] = [];
+    await waitFor(
+      'all 300 events on the queue',
+      async () => {
+        messages.push(...(await drainQueue()));
+        return messages.length >= ids.length;
+      },
+      15_000,
+    );
+    expect(performance.now() - startedAt).toBeLessThan(30_000);
+    expect(new Set(messages.map((m) => m.properties.messageId))).toEqual(new Set(ids));
+    expect(messages).toHaveLength(ids.length);
+   }, 30_000);
+
+  it('parks a row it cannot encode (never due again, reason recorded) and still publishes the rest of its batch', async () => {
+    const errors: Array<Record<string, unknown>> = [];
+    const logger: MessagingLogger = { info: () => undefined, warn: () => undefined, error: (fields) => errors.push(fields) };
+    const [before] = await commitEvents(1);
+    const [unknownVersion, unknownType] = [randomUUID(), randomUUID()];
+    await tx.query(
+      `INSERT INTO outbox_events (id, event_type, event_version, payload) VALUES ($1, 'user.deleted', 99, '{}'), ($2, 'no.such.event', 1, '{}')`,
+      [unknownVersion, unknownType],
+    );
+    const [after] = await commitEvents(1);
+
+    const parking = relay({ logger });
+    expect(await parking.drain()).toBe(2);
+    const { rows } = await tx.query<{ id: string; attempts: number; last_error: string; sent_at: Date | null; parked: boolean }>(
+      `SELECT id, attempts, last_error, sent_at, next_attempt_at = 'infinity' AS parked FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY sequence`,
+      [[unknownVersion, unknownType]],
+    );
+    expect(rows).toEqual([
+      { id: unknownVersion, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*99/), sent_at: null, parked: true },
+      { id: unknownType, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*no\.such\.event/), sent_at: null, parked: true },
+    ]);
+    expect(errors.map((fields) => fields.eventId).sort()).toEqual([unknownVersion, unknownType].sort());
+    const messages = await waitFor('the two good events', async () => ((await channel.checkQueue(QUEUE)).messageCount === 2 ? drainQueue() : undefined));
+    expect(messages.map((m) => m.properties.messageId)).toEqual([before, after]);
+
+    // Parked rows are never claimed again (no attempt a minute forever), yet stay unsent where the metrics see them.
+    expect(await parking.drain()).toBe(0);
+    const { rows: again } = await tx.query<{ attempts: number }>('SELECT attempts FROM outbox_events WHERE id = ANY($1::uuid[])', [[unknownVersion, unknownType]]);
+    expect(again.map((row) => row.attempts)).toEqual([1, 1]);
+    expect(await unsentCount()).toBe(2);
+  });
+
+  it('reschedules a row whose confirm timed out with doubling backoff, and publishes it once the link is healthy', async () => {
+    const proxy = await startFaultProxy('relay → rabbitmq', { port: 5672 });
+    const slowConnection = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${proxy.port}`) });
+    const slowPublisher = new EventPublisher({ connection: slowConnection, exchanges: [EXCHANGE], confirmTimeoutMs: 200 });
+    try {
+      await slowConnection.start();
+      await slowPublisher.start();
+      const [id] = await commitEvents(1);
+      const retrying = relay({ publish: publishWith(() => slowPublisher) });
+      const state = async () =>
+        (
+          await tx.query<{ attempts: number; last_error: string | null; sent_at: Date | null; retry_in_s: number }>(
+            `SELECT attempts, last_error, sent_at, EXTRACT(EPOCH FROM next_attempt_at - now())::float8 AS retry_in_s FROM outbox_events WHERE id = $1`,
+            [id],
+          )
+        ).rows[0]!;
+
+      // Confirms now take a second each way: longer than the publisher waits.
+      proxy.latency(1_000);
+      expect(await retrying.drain()).toBe(0);
+      const first = await state();
+      expect(first).toMatchObject({ attempts: 1, sent_at: null, last_error: expect.stringMatching(/^PublishTimeoutError: no publisher confirm/) });
+      expect(first.retry_in_s).toBeGreaterThan(0);
+      expect(first.retry_in_s).toBeLessThanOrEqual(1);
+      expect(await retrying.drain()).toBe(0); // not due yet: not claimed
+
+      await tx.query('UPDATE outbox_events SET next_attempt_at = now() WHERE id = $1', [id]);
+      expect(await retrying.drain()).toBe(0);
+      const second = await state();
+      expect(second).toMatchObject({ attempts: 2, sent_at: null });
+      expect(second.retry_in_s).toBeGreaterThan(1);
+      expect(second.retry_in_s).toBeLessThanOrEqual(2);
+
+      proxy.passThrough();
+      await tx.query('UPDATE outbox_events SET next_attempt_at = now() WHERE id = $1', [id]);
+      await waitFor('the publish to go through', async () => (await retrying.drain()) === 1, 15_000);
+      expect((await state()).sent_at).not.toBeNull();
+      // At least once: the timed-out attempts may have reached the queue too; every copy carries the same id.
+      const messages = await waitFor('the event on the queue', async () => {
+        const got = await drainQueue();
+        return got.length > 0 ? got : undefined;
+      });
+      expect(new Set(messages.map((m) => m.properties.messageId))).toEqual(new Set([id]));
+    } finally {
+      await slowPublisher.close();
+      await slowConnection.close();
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('claims through the (sent_at, sequence) index in order, never sorting the unsent rows, backlog or not', async () => {
+    interface PlanNode {
+      'Node Type': string;
+      'Index Name'?: string;
+      Plans?: PlanNode[];
+    }
+    const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
+    const claimPlan = async (): Promise<PlanNode[]> => {
+      await tx.query('ANALYZE outbox_events');
+      const { rows } = await tx.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${OUTBOX_CLAIM_SQL}`, [100]);
+      return nodes(rows[0]!['QUERY PLAN'][0]!.Plan);
+    };
+    // A backlog: 10k sent, 40k unsent (the broker was away for a while).
+    await tx.query(
+      `INSERT INTO outbox_events (id, event_type, event_version, payload, sent_at)
+       SELECT gen_random_uuid(), 'user.deleted', 1, '{}', CASE WHEN g <= 10000 THEN now() END FROM generate_series(1, 50000) g`,
+    );
+    for (const plan of [await claimPlan(), await (async () => {
+      // Healthy: days of sent rows kept for retention, a handful unsent.
+      await tx.query('UPDATE outbox_events SET sent_at = now() WHERE sequence NOT IN (SELECT sequence FROM outbox_events ORDER BY sequence DESC LIMIT 50)');
+      return claimPlan();
+    })()]) {
+      expect(plan.map((node) => node['Node Type'])).not.toContain('Sort');
+      expect(plan.find((node) => node['Node Type'] === 'Index Scan')).toMatchObject({ 'Index Name': 'outbox_events_sent_at_sequence_idx' });
+    }
+  }, 30_000);
 
   it('deletes sent events and handled ids once they are past retention, and never unsent events', async () => {
     // Nothing is bound to user.created here: that event stays unsent (returned, backing off).

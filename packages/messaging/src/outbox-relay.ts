@@ -28,6 +28,20 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** How often sent rows past retention are purged. */
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
+/**
+ * Claims the next due batch (`$1` rows) in commit order. `ORDER BY sent_at, sequence` sorts exactly like
+ * `ORDER BY sequence` here (every sent_at is NULL), but matches the (sent_at, sequence) index, so Postgres reads
+ * the batch in index order; it does not treat `IS NULL` as an equality, and would otherwise sort the whole
+ * backlog on every claim (measured: 13 ms instead of 0.13 ms per claim with 40k unsent rows).
+ */
+export const OUTBOX_CLAIM_SQL = `SELECT id, event_type AS "eventType", event_version AS "eventVersion", payload, correlation_id AS "correlationId",
+       traceparent, tracestate, created_at AS "createdAt", attempts
+  FROM outbox_events
+ WHERE sent_at IS NULL AND next_attempt_at <= now()
+ ORDER BY sent_at, sequence
+ LIMIT $1
+ FOR UPDATE SKIP LOCKED`;
+
 /** An outbox row as the relay reads it. */
 export interface OutboxRow {
   id: string;
@@ -166,16 +180,7 @@ export class OutboxRelay {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, event_type AS "eventType", event_version AS "eventVersion", payload, correlation_id AS "correlationId",
-                traceparent, tracestate, created_at AS "createdAt", attempts
-           FROM outbox_events
-          WHERE sent_at IS NULL AND next_attempt_at <= now()
-          ORDER BY sequence
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
-      );
+      const { rows } = await client.query<OutboxRow>(OUTBOX_CLAIM_SQL, [this.batchSize]);
       if (rows.length === 0) {
         await client.query('COMMIT');
         return { claimed: 0, sent: 0 };

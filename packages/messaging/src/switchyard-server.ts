@@ -571,7 +571,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
 
   private async handle(consumer: Consumer, raw: ConsumeMessage): Promise<void> {
     const message = toIncomingMessage(raw);
-    const attempt = positiveIntHeader(message.properties.headers, HEADERS.attempt) ?? 1;
+    const attempt = attemptOf(raw);
     const fallbackType = message.properties.type ?? raw.fields.routingKey;
 
     let event: DecodedEvent;
@@ -718,6 +718,16 @@ function toIncomingMessage(raw: ConsumeMessage): IncomingMessage {
   };
 }
 
+/**
+ * Which attempt this delivery is. Only a message back from a retry tier (dead-lettered by the tier into the work
+ * queue through the default exchange) carries a count we wrote; on one published to an exchange the header is a
+ * producer's forgery (the decoder rejects it as `forged_header`) and must not skip tiers or show up on its dead letter.
+ */
+function attemptOf(raw: ConsumeMessage): number {
+  if (raw.fields.exchange !== '') return 1;
+  return positiveIntHeader((raw.properties.headers as Record<string, unknown> | undefined) ?? {}, HEADERS.attempt) ?? 1;
+}
+
 /** What the delivery span is about: queue, original routing key, event id, and whether the message is back from a retry or the DLQ. */
 function deliveryTarget(queue: string, raw: ConsumeMessage): DeliveryTarget {
   const headers = (raw.properties.headers as Record<string, unknown> | undefined) ?? {};
@@ -726,7 +736,7 @@ function deliveryTarget(queue: string, raw: ConsumeMessage): DeliveryTarget {
     routingKey: stringHeader(headers, HEADERS.originalRoutingKey) ?? raw.fields.routingKey,
     messageId: typeof raw.properties.messageId === 'string' ? raw.properties.messageId : undefined,
     headers,
-    attempt: positiveIntHeader(headers, HEADERS.attempt) ?? 1,
+    attempt: attemptOf(raw),
     replayedAt: stringHeader(headers, HEADERS.replayedAt),
   };
 }

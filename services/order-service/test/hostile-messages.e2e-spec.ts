@@ -218,6 +218,8 @@ describe('order-service consuming hostile messages', () => {
       const dead = await deadLetter(await publish(message));
       expectDeadLetteredWithReason(dead, new Set(['forged_header']));
       expect(String(dead.properties.headers?.['x-error-message'])).toContain(Object.keys(lie)[0]);
+      // The forged count neither skipped the tiers nor shows up as the dead letter's attempt count.
+      expect(dead.properties.headers?.['x-attempts']).toBe(1);
       expect(await profileOf(userId)).toBeNull();
     }
   }, TEST_TIMEOUT_MS);
@@ -237,10 +239,9 @@ describe('order-service consuming hostile messages', () => {
 
   it('handles events whose headers come close to the largest table a client can encode, valid or not', async () => {
     // amqplib (the service's client too) encodes a header table into a 64 KiB buffer; frame_max (128 KiB) is further.
-    // A dead letter carries every original header plus ~400 bytes of its own bookkeeping. Originals within ~400 bytes
-    // of the 64 KiB limit (65 000 bytes of padding) cannot be copied at all: the transport requeues them until the
-    // broker's delivery limit dead-letters them without a reason header (reported; the fix is in failure-routing).
-    for (const paddingBytes of [32 * 1024, 60 * 1024]) {
+    // A dead letter carries the original headers plus ~0.5 KiB of its own bookkeeping; amqplib encodes at most 64 KiB.
+    // Past the copy budget (48 KiB) the largest original headers are dropped and named, so the copy always goes.
+    for (const paddingBytes of [32 * 1024, 60 * 1024, 65_000]) {
       const userId = randomUUID();
       const valid = userCreated('queue', userId);
       valid.properties.headers['x-padding'] = 'p'.repeat(paddingBytes);
@@ -251,7 +252,14 @@ describe('order-service consuming hostile messages', () => {
       const broken = userCreated('queue');
       broken.content = Buffer.from('{"userId": ');
       broken.properties.headers['x-padding'] = 'p'.repeat(paddingBytes);
-      expectDeadLetteredWithReason(await deadLetter(await publish(broken)), new Set(['malformed_json']));
+      const dead = await deadLetter(await publish(broken));
+      expectDeadLetteredWithReason(dead, new Set(['malformed_json']));
+      if (paddingBytes > 48 * 1024) {
+        expect(dead.properties.headers?.['x-dropped-headers']).toBe('x-padding');
+        expect(dead.properties.headers?.['x-padding']).toBeUndefined();
+      } else {
+        expect(String(dead.properties.headers?.['x-padding'])).toHaveLength(paddingBytes);
+      }
     }
   }, TEST_TIMEOUT_MS);
 

@@ -4,8 +4,10 @@
 // paths and watch protocol for the resources the operator uses.
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { type ChannelFactory } from '@switchyard/messaging';
-import { type KubeApiStandIn, type KubeObject, type PolicyRule, waitFor } from '@switchyard/testing';
+import { helm, type KubeApiStandIn, type KubeObject, type PolicyRule, waitFor } from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { API_GROUP, API_VERSION, KIND, PLURAL } from '../src/api-names.js';
 import { TopologyOperator, type TopologyOperatorOptions } from '../src/operator.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
@@ -13,23 +15,30 @@ import { OperatorMetrics } from '../src/operator-metrics.js';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
 
 export const NAMESPACE = 'shop';
+const CHART_DIR = fileURLToPath(new URL('../../../charts/topology-operator', import.meta.url));
+const LEASE_PLACEHOLDER = 'lease-named-by-the-test';
 export const crd = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /**
- * Exactly the access the contract and the chart's RBAC (charts/topology-operator/templates/rbac.yaml) grant the
- * operator, the Lease's get/update limited by name as there. Run with these rules, any other verb the operator
- * tried would be answered 403 and fail the test.
+ * Exactly the access the chart grants the operator: the rules of every Role and ClusterRole `helm template` renders
+ * from charts/topology-operator, with the Lease's get/update limited to `leaseNames` as the chart limits them to its
+ * own Lease. Run with these rules, any verb the operator tried beyond what the chart ships is answered 403 and fails
+ * the test.
  */
 export function operatorRules(leaseNames: string[] = ['switchyard-topology-operator']): PolicyRule[] {
-  return [
-    { apiGroups: [API_GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch'] },
-    { apiGroups: [API_GROUP], resources: [`${PLURAL}/status`], verbs: ['patch'] },
-    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: leaseNames, verbs: ['get', 'update'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-  ];
+  const rendered = helm(['template', 'op', CHART_DIR, '--namespace', NAMESPACE, '--set', `leaseName=${LEASE_PLACEHOLDER}`]);
+  const rules = parseAllDocuments(rendered)
+    .map((document) => document.toJS() as { kind?: string; rules?: PolicyRule[] } | null)
+    .filter((object) => object?.kind === 'Role' || object?.kind === 'ClusterRole')
+    .flatMap((object) => object!.rules ?? []);
+  if (rules.length === 0) throw new Error(`no RBAC rules rendered from ${CHART_DIR}`);
+  return rules.map(({ apiGroups, resources, verbs, resourceNames }) => ({
+    apiGroups,
+    resources,
+    verbs,
+    ...(resourceNames ? { resourceNames: resourceNames.flatMap((name) => (name === LEASE_PLACEHOLDER ? leaseNames : [name])) } : {}),
+  }));
 }
 
 export const OPERATOR_RULES: PolicyRule[] = operatorRules();
@@ -46,6 +55,8 @@ export interface ClusterUser {
   patchSpec(name: string, spec: Partial<EventSubscriptionSpec>): Promise<EventSubscription>;
   delete(name: string): Promise<void>;
   configMapData(service: string): Promise<Record<string, string> | undefined>;
+  /** How often this user called each "<verb> eventsubscriptions" the operator itself may not: create, get, delete. */
+  ownCalls: Map<string, number>;
 }
 
 export function kubeConfigOf(standIn: KubeApiStandIn): KubeConfig {
@@ -62,14 +73,24 @@ export function clusterUser(standIn: KubeApiStandIn): ClusterUser {
     if ((error as { code?: number }).code === 404) return undefined;
     throw error;
   };
+  const ownCalls = new Map<string, number>();
+  const count = (verb: 'create' | 'get' | 'delete') => ownCalls.set(`${verb} ${PLURAL}`, (ownCalls.get(`${verb} ${PLURAL}`) ?? 0) + 1);
   return {
     custom,
     core,
-    create: async (name, spec) =>
-      (await custom.createNamespacedCustomObject({ ...crd, namespace: NAMESPACE, body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace: NAMESPACE }, spec: subscriptionSpec(spec) } })) as EventSubscription,
-    get: async (name) => (await custom.getNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name }).catch(notFoundAsUndefined)) as EventSubscription | undefined,
+    ownCalls,
+    create: async (name, spec) => {
+      count('create');
+      const body = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace: NAMESPACE }, spec: subscriptionSpec(spec) };
+      return (await custom.createNamespacedCustomObject({ ...crd, namespace: NAMESPACE, body })) as EventSubscription;
+    },
+    get: async (name) => {
+      count('get');
+      return (await custom.getNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name }).catch(notFoundAsUndefined)) as EventSubscription | undefined;
+    },
     patchSpec: async (name, spec) => (await custom.patchNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name, body: { spec } }, mergePatch)) as EventSubscription,
     delete: async (name) => {
+      count('delete');
       await custom.deleteNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name });
     },
     configMapData: async (service) => (await core.readNamespacedConfigMap({ name: `${service}-consumer-policy`, namespace: NAMESPACE }).catch(notFoundAsUndefined))?.data,

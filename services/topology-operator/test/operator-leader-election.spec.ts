@@ -18,7 +18,7 @@ let coordination: CoordinationV1Api;
 const running: Array<{ stop(): Promise<void> }> = [];
 
 beforeAll(async () => {
-  standIn = await startKubeApiStandIn({ rules: [...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create'] }] });
+  standIn = await startKubeApiStandIn({ rules: [...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create', 'get'] }] });
   vhost = await createTestVhost('operator_leader');
   connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-leader-test' });
   await connection.start();
@@ -147,7 +147,7 @@ describe('two operator replicas', () => {
       config: { watchNamespace: undefined, podName: 'replica-c', podNamespace: NAMESPACE, leaseName: 'taken-from-operator', resyncSeconds: 300, statusRefreshSeconds: 1 },
     });
     running.push(replica);
-    standIn.setRules([...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test', 'taken-from-operator']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create'] }]);
+    standIn.setRules([...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test', 'taken-from-operator']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create', 'get'] }]);
     await replica.start();
     await waitForLeader([replica]);
     await user.create('refreshed', { queue: 'order-service.refreshed', queueType: 'classic' });
