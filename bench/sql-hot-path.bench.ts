@@ -8,7 +8,7 @@
 //                  (a backlog, as after an outage); last with a partial index in claim order
 // Writes results/sql-hot-path.json.
 import { UserCreatedV2 } from '@switchyard/contracts';
-import { addToOutbox, DEFAULT_PREFETCH, DEFAULT_RELAY_BATCH_SIZE, OUTBOX_NOTIFY_CHANNEL, recordInInbox } from '@switchyard/messaging';
+import { addToOutbox, DEFAULT_PREFETCH, DEFAULT_RELAY_BATCH_SIZE, OUTBOX_CLAIM_SQL, OUTBOX_NOTIFY_CHANNEL, recordInInbox } from '@switchyard/messaging';
 import { pgTransactions } from '@switchyard/testing';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { randomUUID } from 'node:crypto';
@@ -24,9 +24,8 @@ const SECONDS = Math.max(1, 3 * SCALE);
 const WRITERS = 32;
 /** Rows put in the outbox before each claim variant; more than one variant can claim in its time. */
 const PREFILL_ROWS = Math.round(60_000 * Math.max(SCALE, 0.1));
-const CLAIM_SQL = `SELECT id, event_type AS "eventType", event_version AS "eventVersion", payload, correlation_id AS "correlationId",
-        traceparent, tracestate, created_at AS "createdAt", attempts
-   FROM outbox_events WHERE sent_at IS NULL AND next_attempt_at <= now() ORDER BY sequence LIMIT $1 FOR UPDATE SKIP LOCKED`;
+/** The relay's own claim, so this measures what runs in production. */
+const CLAIM_SQL = OUTBOX_CLAIM_SQL;
 const MARK_SENT_SQL = 'UPDATE outbox_events SET sent_at = now() WHERE id = ANY($1::uuid[])';
 const INSERT_OUTBOX_SQL = `INSERT INTO outbox_events (id, event_type, event_version, payload) VALUES ($1::uuid, 'user.created', 2, $2::jsonb)`;
 
@@ -115,7 +114,7 @@ try {
   await freshBacklog();
   record(await measureOperation('outbox claim', 'prisma ORM (findMany + updateMany, no lock)', 1, SECONDS, async () => {
     return prisma.$transaction(async (tx) => {
-      const rows = await tx.outboxEvent.findMany({ where: { sentAt: null, nextAttemptAt: { lte: new Date() } }, orderBy: { sequence: 'asc' }, take: DEFAULT_RELAY_BATCH_SIZE });
+      const rows = await tx.outboxEvent.findMany({ where: { sentAt: null, nextAttemptAt: { lte: new Date() } }, orderBy: [{ sentAt: 'asc' }, { sequence: 'asc' }], take: DEFAULT_RELAY_BATCH_SIZE });
       if (rows.length > 0) await tx.outboxEvent.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { sentAt: new Date() } });
       return rows.length;
     });

@@ -142,8 +142,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
    */
   addConsumer(queue: string, server: SwitchyardServer, policySource: ConsumerPolicySource | undefined): void {
     this.consuming = true;
-    // service-kit types a check as Promise<void>, but terminus reports whatever object it resolves to as its details.
-    this.checks.addReadinessCheck(`consumer:${queue}`, async () => consumerDetails(server, policySource) as unknown as void);
+    this.checks.addReadinessCheck(`consumer:${queue}`, async () => consumerDetails(server, policySource));
   }
 }
 

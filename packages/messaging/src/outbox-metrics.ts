@@ -68,7 +68,7 @@ export class OutboxMetrics {
 
   private async query(): Promise<void> {
     try {
-      // Served by the (sent_at, next_attempt_at) index: unsent rows are few unless something is wrong.
+      // Served by the (sent_at, sequence) index: unsent rows are few unless something is wrong.
       const { rows } = await this.pool.query<{ pending: number; oldest: number }>(
         `SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
            FROM outbox_events WHERE sent_at IS NULL`,

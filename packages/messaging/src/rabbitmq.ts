@@ -38,6 +38,7 @@ export { DEFAULT_CONFIRM_TIMEOUT_MS, EventPublisher } from './event-publisher.js
 export type { EventPublisherOptions, OutgoingMessage, PublisherStats, PublishProperties } from './event-publisher.js';
 
 export {
+  DEFAULT_FIRST_CONNECT_WAIT_MS,
   DEFAULT_PREFETCH,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   REQUEUE_DELAY_MS,
@@ -45,7 +46,10 @@ export {
   SWITCHYARD_TRANSPORT,
   SwitchyardServer,
 } from './switchyard-server.js';
-export type { SwitchyardServerEvents, SwitchyardServerOptions, SwitchyardServerStatus } from './switchyard-server.js';
+export type { ConsumerPolicyFeed, ConsumerSettings, SwitchyardServerEvents, SwitchyardServerOptions, SwitchyardServerStatus } from './switchyard-server.js';
+export { ConsumerPolicySource, DEFAULT_CONSUMER_POLICY_POLL_MS } from './consumer-policy-source.js';
+export type { ConsumerPolicyListener, ConsumerPolicySourceOptions, ConsumerPolicyState } from './consumer-policy-source.js';
+export { ConsumerPolicyMetrics } from './consumer-policy-metrics.js';
 export { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
 export { runHandlerDirectly } from './event-context.js';
 export type {
@@ -59,6 +63,7 @@ export type {
   IncomingProperties,
 } from './event-context.js';
 
+export type { FailureRoutes } from './failure-routing.js';
 export { deadLetterHeaders, describeFailure, FailureRouter, MAX_ERROR_MESSAGE_LENGTH, NonRetriableError, rejectionReason, retryHeaders } from './failure-routing.js';
 export type { FailedDelivery, FailureDecision, FailureDescription, FailureRouterOptions } from './failure-routing.js';
 export { BROKER_DEATH_HEADERS, HEADERS } from './message-headers.js';

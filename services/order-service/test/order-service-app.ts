@@ -21,6 +21,8 @@ export async function startOrderServiceApp(databaseUrl: string, rabbitmqUrl: str
   await app.init();
   await app.startAllMicroservices();
   // Connected, with the consumer and publisher set up: what readiness waits for in production too.
-  await app.get(MessagingRuntime).connection.start();
+  // Publishing and consuming use separate connections; tests expect both up before they start.
+  const messaging = app.get(MessagingRuntime);
+  await Promise.all([messaging.connection.start(), messaging.consumerConnection.start()]);
   return app;
 }

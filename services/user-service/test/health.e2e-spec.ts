@@ -98,8 +98,9 @@ describe('health probes with the database unreachable', () => {
     await http.get('/health/live').expect(200);
   });
 
-  it('answers an API call with a 500 that reveals nothing about the database', async () => {
-    const response = await request(app.getHttpServer()).get('/users/0190a5e4-0000-7000-8000-000000000000').expect(500);
-    expect(response.body).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal server error' });
+  it('answers an API call with a 503 and Retry-After that reveals nothing about the database', async () => {
+    const response = await request(app.getHttpServer()).get('/users/0190a5e4-0000-7000-8000-000000000000').expect(503);
+    expect(response.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'database unavailable, retry later' });
+    expect(response.headers['retry-after']).toBe('5');
   });
 });

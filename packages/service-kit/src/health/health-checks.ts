@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 
-/** A dependency check: resolves when healthy, throws (with a reason safe to show) when not. */
-export type DependencyCheck = () => Promise<void>;
+/**
+ * A dependency check: resolves when healthy, throws (with a reason safe to show) when not. What it resolves to, if
+ * anything, is shown as the check's details on the health endpoint.
+ */
+export type DependencyCheck = () => Promise<void | Record<string, unknown>>;
 
 /**
  * The checks behind `/health/ready` and `/health/startup`. Feature modules register what they depend on

@@ -6,6 +6,9 @@ import type { OrderServiceConfig } from '../config.js';
 
 const DATABASE_LOG = new Logger('Database');
 
+/** How long a new database connection may take before the query waiting for it fails. */
+const DATABASE_CONNECT_TIMEOUT_MS = 5_000;
+
 /** The order database, through Prisma's query compiler and the pg driver adapter (no engine binary). */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
@@ -13,7 +16,8 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
     // A terminated backend or a restarted server errors the pool's connections; heard (and logged), never fatal.
     // The next query on a fresh connection decides whether the database is really gone.
     const adapter = new PrismaPg(
-      { connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX },
+      // A connect that hangs (a blackholed link) fails after 5 s and becomes a 503, instead of holding the request forever.
+      { connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS },
       {
         onPoolError: (error) => DATABASE_LOG.warn(`idle database connection failed: ${error.message}`),
         onConnectionError: (error) => DATABASE_LOG.warn(`database connection failed during a transaction: ${error.message}`),

@@ -1,6 +1,7 @@
 import { declareTopology, formatDelay, retryQueueName, type ChannelFactory, type TopologyPlan } from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue } from './broker-queues.js';
 import type { AppliedTopology, SubscriptionEvent } from './event-subscription.js';
+import type { BrokerFence } from './subscription-context.js';
 
 export interface AppliedTopologyChange {
   /** What is now on the broker, including retry tiers kept because they still hold messages. */
@@ -15,6 +16,8 @@ export interface ApplyOptions {
    * tier that is about to go. From the next reconcile (a status refresh later) an empty tier is deleted.
    */
   deleteDroppedTiers: boolean;
+  /** Called before each unbind and delete; throws when this replica no longer leads. */
+  fence: BrokerFence;
 }
 
 /**
@@ -38,7 +41,10 @@ export async function applySubscriptionTopology(
   const queue = next.queue ?? plan.queues.find((q) => q.role === 'work')!.name;
 
   const unbound = (previous?.eventTypes ?? []).filter((type) => !next.eventTypes.includes(type));
-  for (const type of unbound) await unbindQueue(broker, queue, previous!.exchange, type);
+  for (const type of unbound) {
+    options.fence(`unbind '${type}' from '${queue}'`);
+    await unbindQueue(broker, queue, previous!.exchange, type);
+  }
   if (unbound.length > 0) {
     events.push({ type: 'Normal', reason: 'EventTypesUnbound', message: `unbound ${unbound.join(', ')} from queue '${queue}': those events no longer reach it` });
   }
@@ -61,6 +67,7 @@ export async function applySubscriptionTopology(
       }
       continue;
     }
+    options.fence(`delete retry tier '${tier}'`);
     const lost = await deleteQueue(broker, tier);
     events.push(
       lost === 0

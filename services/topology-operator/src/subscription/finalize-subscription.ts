@@ -1,6 +1,7 @@
 import { retryQueueName, type ChannelFactory } from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue } from './broker-queues.js';
 import type { EventSubscription, SubscriptionEvent } from './event-subscription.js';
+import { fenceOf, type SubscriptionContext } from './subscription-context.js';
 
 export interface FinalizeOutcome {
   /** True: the runtime may remove the policy key from the ConfigMap, then the finalizer. */
@@ -24,7 +25,8 @@ export interface FinalizeOutcome {
  * Depth is checked and the queue deleted in two steps (quorum queues refuse if-empty deletes); a message that
  * arrives in between is deleted with the queue and reported in a Warning.
  */
-export async function finalizeSubscription(subscription: EventSubscription, broker: ChannelFactory): Promise<FinalizeOutcome> {
+export async function finalizeSubscription(subscription: EventSubscription, broker: ChannelFactory, context?: SubscriptionContext): Promise<FinalizeOutcome> {
+  const fence = fenceOf(context);
   const applied = subscription.status?.appliedTopology;
   // Read raw: finalizing must work even for a spec that no longer resolves. Anything but Delete retains.
   const spec = subscription.spec as Partial<EventSubscription['spec']> | undefined;
@@ -39,7 +41,10 @@ export async function finalizeSubscription(subscription: EventSubscription, brok
   const retainNonEmpty = spec.nonEmptyQueuePolicy !== 'Delete';
 
   try {
-    for (const type of applied.eventTypes) await unbindQueue(broker, queue, applied.exchange, type);
+    for (const type of applied.eventTypes) {
+      fence(`unbind '${type}' from '${queue}'`);
+      await unbindQueue(broker, queue, applied.exchange, type);
+    }
 
     const tiers = applied.retryDelaysMs.map((delay) => retryQueueName(queue, delay));
     const depthOf = new Map<string, number | undefined>();
@@ -58,6 +63,7 @@ export async function finalizeSubscription(subscription: EventSubscription, brok
     // Sources before targets: tiers feed the work queue, the work queue feeds the DLQ.
     for (const name of [...tiers, queue, applied.deadLetterQueue]) {
       if (kept.has(name) || depthOf.get(name) === undefined) continue;
+      fence(`delete queue '${name}'`);
       const messages = await deleteQueue(broker, name);
       deleted.push(name);
       if (messages > 0) deletedWithMessages.push(`'${name}' (${messages})`);

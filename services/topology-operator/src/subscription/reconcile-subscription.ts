@@ -5,12 +5,15 @@ import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
 import { observeQueues, type QueueObservation } from './queue-observation.js';
 import { findCondition, mergeConditions, readyCondition, type ConditionUpdate } from './subscription-conditions.js';
 import { appliedTopologyOf, consumerPolicyOf } from './subscription-policy.js';
+import { fenceOf, LeadershipLostError, type BrokerFence, type SubscriptionContext } from './subscription-context.js';
 import { resolveSubscriptionSpec, type ResolvedSubscriptionSpec } from './subscription-spec.js';
 import { findUnsafeTopologyChange } from './unsafe-topology-change.js';
 
 export type { SubscriptionEvent } from './event-subscription.js';
 export { finalizeSubscription } from './finalize-subscription.js';
 export type { FinalizeOutcome } from './finalize-subscription.js';
+export { LeadershipLostError } from './subscription-context.js';
+export type { SubscriptionContext } from './subscription-context.js';
 
 /**
  * How soon to look at a healthy subscription again, so depth and consumers in status stay fresh: 30 s, the
@@ -44,12 +47,20 @@ interface ResolvedSubscription {
  * Events are emitted when something changes (a new generation, a condition reason that differs from the last
  * one), not on every status refresh.
  */
-export async function reconcileSubscription(subscription: EventSubscription, broker: ChannelFactory, now: Date = new Date()): Promise<ReconcileOutcome> {
+export async function reconcileSubscription(
+  subscription: EventSubscription,
+  broker: ChannelFactory,
+  now: Date = new Date(),
+  context?: SubscriptionContext,
+): Promise<ReconcileOutcome> {
   const previous = subscription.status ?? {};
   const generation = subscription.metadata.generation;
   const firstLookAtGeneration = previous.observedGeneration !== generation;
   const resolved = resolve(subscription);
-  const { topology, policy, events, ...applying } = await reconcileTopology(resolved, previous.appliedTopology, broker, !firstLookAtGeneration);
+  const fence = fenceOf(context);
+  const { topology, policy, events, ...applying } = await reconcileTopology(resolved, previous.appliedTopology, broker, !firstLookAtGeneration, fence);
+  // A replica that lost the lease says nothing: status, policy and events are the new leader's to write.
+  if (applying.error instanceof LeadershipLostError) return { status: previous, policy: undefined, events: [], requeueAfterMs: undefined, error: applying.error };
   const applied = applying.applied;
   let error = applying.error;
   const previousTopology = findCondition(previous.conditions, 'TopologyReconciled');
@@ -102,6 +113,7 @@ async function reconcileTopology(
   applied: AppliedTopology | undefined,
   broker: ChannelFactory,
   deleteDroppedTiers: boolean,
+  fence: BrokerFence,
 ): Promise<TopologyOutcome> {
   const type = 'TopologyReconciled';
   const unchanged = { applied, policy: undefined, events: [], error: undefined };
@@ -114,7 +126,8 @@ async function reconcileTopology(
     return { ...unchanged, topology: { type, status: 'False', reason: unsafe.reason, message: `${unsafe.message} Nothing was changed; consumers keep the last applied policy.` } };
   }
   try {
-    const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, { deleteDroppedTiers });
+    fence('declare the topology');
+    const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, { deleteDroppedTiers, fence });
     return { applied: change.applied, policy: resolved.policy, events: change.events, error: undefined, topology: { type, status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) } };
   } catch (caught) {
     if (caught instanceof TopologyConflictError) {
