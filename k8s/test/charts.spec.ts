@@ -799,7 +799,7 @@ describe('topology-operator', () => {
         used.add(`${resources[match[2]!]}:${verbs[match[1]!]}`);
       }
       // Only subscriptions are watched (informer: list + watch).
-      if (/new Watch\(/.test(text)) used.add('switchyard.io/eventsubscriptions:watch');
+      if (/\bnew Watch\(|\bextends Watch\b/.test(text)) used.add('switchyard.io/eventsubscriptions:watch');
       for (const match of text.matchAll(/makeApiClient\((\w+)\)/g)) clients.add(match[1]!);
     }
     // Any other API client would be calls this scan cannot see.

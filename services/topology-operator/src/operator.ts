@@ -71,7 +71,7 @@ export class TopologyOperator {
       ...options.leaderElection,
       // Winning the Lease while shutting down must not start reconciling again; release() hands it back.
       onStartedLeading: () => {
-        if (this.started) this.controller.startLeading();
+        if (this.started) void this.controller.startLeading();
       },
       onStoppedLeading: () => void this.controller.stopLeading(),
     });

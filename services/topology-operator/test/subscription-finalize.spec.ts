@@ -2,8 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { retryQueueName } from '@switchyard/messaging';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
-import { finalizeSubscription, reconcileSubscription } from '../src/subscription/reconcile-subscription.js';
-import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue } from './subscription-fixtures.js';
+import { finalizeSubscription, LeadershipLostError, reconcileSubscription } from '../src/subscription/reconcile-subscription.js';
+import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue, withMetadata } from './subscription-fixtures.js';
+import { waitFor } from '@switchyard/testing';
 
 const EXCHANGE = 'switchyard.events';
 let broker: TestBroker;
@@ -101,5 +102,94 @@ describe('finalizeSubscription', () => {
     const outcome = await finalizeSubscription(subscriptionOf({ queue, deletionPolicy: 'Delete' }), broker.connection);
     expect(outcome).toMatchObject({ done: true, events: [expect.objectContaining({ reason: 'NothingToDelete' })] });
     expect(await broker.queueState(queue)).toBeDefined();
+  });
+
+  it('keeps a work queue whose consumer holds unacknowledged messages (Warning QueuesInUse), though its depth is 0', async () => {
+    const { subscription, queue, names } = await appliedSubscription('in-use', { deletionPolicy: 'Delete' });
+    for (let i = 0; i < 3; i++) await broker.publish(EXCHANGE, 'user.created');
+    const consumer = await broker.connection.createChannel();
+    try {
+      await consumer.prefetch(10);
+      await consumer.consume(queue, () => undefined); // never acks
+      // All three delivered and unacked: the depth RabbitMQ reports is 0, only the consumer betrays them.
+      await waitFor('3 unacked deliveries', async () => JSON.stringify(await broker.queueState(queue)) === JSON.stringify({ messageCount: 0, consumerCount: 1 }), 20_000);
+
+      const outcome = await finalizeSubscription(subscription, broker.connection);
+      expect(outcome).toMatchObject({ done: true, error: undefined });
+      expect(await exists(names)).toEqual([
+        [queue, true],
+        [names[1], false],
+        [names[2], false],
+        [`${queue}.dlq`, true],
+      ]);
+      expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'QueuesInUse', message: expect.stringContaining(`'${queue}' (1 consumer(s))`) }));
+    } finally {
+      await consumer.close();
+    }
+    // The consumer's messages were not lost with the queue: they are back, ready.
+    await broker.waitForDepth(queue, 3);
+  });
+
+  it('deletes a queue in use when nonEmptyQueuePolicy is Delete', async () => {
+    const { subscription, queue } = await appliedSubscription('in-use-force', { deletionPolicy: 'Delete', nonEmptyQueuePolicy: 'Delete' });
+    const consumer = await broker.connection.createChannel();
+    consumer.on('error', () => undefined);
+    consumer.on('close', () => undefined);
+    await consumer.consume(queue, () => undefined);
+    const outcome = await finalizeSubscription(subscription, broker.connection);
+    expect(outcome).toMatchObject({ done: true, error: undefined });
+    expect(await broker.queueState(queue)).toBeUndefined();
+    await consumer.close().catch(() => undefined); // the broker cancelled the consumer with the queue
+  });
+
+  it('never deletes a dead-letter queue another subscription (another namespace) still uses: Warning QueuesShared', async () => {
+    const sharedDlq = `${uniqueQueue('shared')}.errors`;
+    const first = await appliedSubscription('share-a', { deletionPolicy: 'Delete', deadLetter: { queue: sharedDlq } });
+    const second = await appliedSubscription('share-b', { deadLetter: { queue: sharedDlq } });
+    const other = withMetadata(second.subscription, { namespace: 'billing', deletionTimestamp: undefined });
+
+    const outcome = await finalizeSubscription(first.subscription, broker.connection, { otherSubscriptions: [first.subscription, other] });
+    expect(outcome).toMatchObject({ done: true, error: undefined });
+    expect(await exists([first.queue, first.names[1]!, sharedDlq])).toEqual([
+      [first.queue, false],
+      [first.names[1], false],
+      [sharedDlq, true],
+    ]);
+    expect(outcome.events).toContainEqual(
+      expect.objectContaining({ type: 'Warning', reason: 'QueuesShared', message: expect.stringContaining(`'${sharedDlq}' (also used by billing/${second.queue})`) }),
+    );
+  });
+
+  it('keeps a work queue another subscription claims, and its bindings for the events that one consumes', async () => {
+    const { subscription, queue, names } = await appliedSubscription('claimed', { deletionPolicy: 'Delete', events: [{ type: 'user.created' }, { type: 'user.deleted' }] });
+    const claimant = withMetadata(subscriptionOf({ queue, events: [{ type: 'user.created' }] }), { namespace: 'other' });
+
+    const outcome = await finalizeSubscription(subscription, broker.connection, { otherSubscriptions: [claimant] });
+    expect(outcome).toMatchObject({ done: true, error: undefined });
+    // The other subscription (default retry policy) uses the 1s tier too, not the 1h one.
+    expect(await exists(names)).toEqual([
+      [queue, true],
+      [names[1], true],
+      [names[2], false],
+      [`${queue}.dlq`, true],
+    ]);
+    expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'QueuesShared', message: expect.stringContaining(`'${queue}' (also used by other/${queue})`) }));
+    await broker.publish(EXCHANGE, 'user.deleted'); // unbound: only this subscription wanted it
+    await broker.publish(EXCHANGE, 'user.created'); // still bound for the other one
+    await broker.waitForDepth(queue, 1);
+    expect(await broker.drain(queue)).toEqual(['user.created']);
+  });
+
+  it('touches nothing once this replica no longer leads (fencing), stopping before the first destructive call it is refused', async () => {
+    const { subscription, names } = await appliedSubscription('fenced', { deletionPolicy: 'Delete' });
+    const refused = await finalizeSubscription(subscription, broker.connection, { isActive: () => false });
+    expect(refused).toMatchObject({ done: false, events: [] });
+    expect(refused.error).toBeInstanceOf(LeadershipLostError);
+
+    let checks = 0;
+    const lostMidway = await finalizeSubscription(subscription, broker.connection, { isActive: () => ++checks <= 1 }); // one unbind, then the lease is gone
+    expect(lostMidway.error).toBeInstanceOf(LeadershipLostError);
+    expect(checks).toBe(2);
+    expect(await exists(names)).toEqual(names.map((name) => [name, true]));
   });
 });

@@ -21,6 +21,12 @@ export function subscriptionOf(spec: Partial<EventSubscriptionSpec> & { queue: s
   };
 }
 
+/** The same subscription under other metadata: another namespace or name, an older or newer creationTimestamp. */
+export function withMetadata(subscription: EventSubscription, metadata: Partial<EventSubscription['metadata']>): EventSubscription {
+  const merged = { ...subscription.metadata, ...metadata };
+  return { ...subscription, metadata: { ...merged, uid: `uid-${merged.namespace ?? ''}-${merged.name}` } };
+}
+
 export interface TestBroker {
   vhost: TestVhost;
   /** What the operator code gets: a plain amqplib connection. */

@@ -3,8 +3,15 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { parseConsumerPolicy, planConsumerTopology, retryQueueName, serializeConsumerPolicy, topologyInputOf, declareTopology } from '@switchyard/messaging';
 import amqp from 'amqplib';
 import type { EventSubscription } from '../src/subscription/event-subscription.js';
-import { finalizeSubscription, reconcileSubscription, type ReconcileOutcome } from '../src/subscription/reconcile-subscription.js';
-import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue } from './subscription-fixtures.js';
+import {
+  DEFAULT_STATUS_REFRESH_MS,
+  DROPPED_TIER_GRACE_MS,
+  finalizeSubscription,
+  LeadershipLostError,
+  reconcileSubscription,
+  type ReconcileOutcome,
+} from '../src/subscription/reconcile-subscription.js';
+import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue, withMetadata } from './subscription-fixtures.js';
 
 const EXCHANGE = 'switchyard.events';
 let broker: TestBroker;
@@ -117,28 +124,50 @@ describe('reconcileSubscription', () => {
     expect(await broker.drain(queue)).toEqual(['user.created']);
   });
 
-  it('adds tiers for a new retry policy and deletes dropped ones once consumers had a reconcile to switch, keeping one that holds messages', async () => {
+  it('adds tiers for a new retry policy and keeps dropped ones for the grace period, then deletes them once empty and unused', async () => {
     const queue = uniqueQueue('tiers');
     const original = subscriptionOf({ queue });
-    const first = await reconcileSubscription(original, broker.connection);
+    const t0 = new Date('2026-11-27T10:00:00.000Z');
+    const at = (ms: number) => new Date(t0.getTime() + ms);
+    const first = await reconcileSubscription(original, broker.connection, t0);
     await broker.publish('', retryQueueName(queue, 600_000), 'parked retry'); // waits 10 minutes in its tier
+    const tierConsumer = await broker.connection.createChannel();
+    await tierConsumer.consume(retryQueueName(queue, 120_000), () => undefined); // something still reads the 2m tier
 
     const changed = after(original, first, { retry: { maxAttempts: 4, backoff: { delays: ['1s', '5s', '45s'] } } });
-    const second = await reconcileSubscription(changed, broker.connection);
+    const second = await reconcileSubscription(changed, broker.connection, at(1_000));
     expect(second.policy?.retryDelaysMs).toEqual([1_000, 5_000, 45_000]);
     expect(await broker.queueState(retryQueueName(queue, 45_000))).toBeDefined();
-    // First look at the new generation: services may still use the old tiers, so none is deleted yet.
-    for (const delay of [30_000, 120_000, 600_000]) expect(await broker.queueState(retryQueueName(queue, delay))).toBeDefined();
-    expect(second.status.appliedTopology?.retryDelaysMs).toEqual([1_000, 5_000, 30_000, 45_000, 120_000, 600_000]);
+    const since = at(1_000).toISOString();
+    expect(second.status.appliedTopology).toMatchObject({
+      retryDelaysMs: [1_000, 5_000, 45_000],
+      droppedTiers: [30_000, 120_000, 600_000].map((delayMs) => ({ delayMs, since })),
+    });
     expect(second.events.filter((event) => event.reason === 'RetryTierRetained')).toHaveLength(3);
+    expect(second.requeueAfterMs).toBeLessThanOrEqual(DEFAULT_STATUS_REFRESH_MS);
 
-    const third = await reconcileSubscription(after(changed, second), broker.connection);
+    // A status refresh later, pods may still run the old policy (the kubelet has not delivered the new ConfigMap yet): nothing goes.
+    const third = await reconcileSubscription(after(changed, second), broker.connection, at(1_000 + DEFAULT_STATUS_REFRESH_MS));
+    for (const delay of [30_000, 120_000, 600_000]) expect(await broker.queueState(retryQueueName(queue, delay))).toBeDefined();
+    expect(third.status.appliedTopology?.droppedTiers).toEqual(second.status.appliedTopology?.droppedTiers);
+    expect(third.events).toEqual([]);
+
+    // Grace period over: the empty, unused tier goes; the one holding a message and the one with a consumer stay.
+    const fourth = await reconcileSubscription(after(changed, third), broker.connection, at(1_000 + DROPPED_TIER_GRACE_MS));
     expect(await broker.queueState(retryQueueName(queue, 30_000))).toBeUndefined();
-    expect(await broker.queueState(retryQueueName(queue, 120_000))).toBeUndefined();
+    expect(await broker.queueState(retryQueueName(queue, 120_000))).toEqual({ messageCount: 0, consumerCount: 1 });
     expect(await broker.queueState(retryQueueName(queue, 600_000))).toEqual({ messageCount: 1, consumerCount: 0 });
-    expect(third.status.appliedTopology?.retryDelaysMs).toEqual([1_000, 5_000, 45_000, 600_000]);
-    expect(third.events.filter((event) => event.reason === 'RetryTierDeleted').map((event) => event.type)).toEqual(['Normal', 'Normal']);
-    expect(third.policy?.retryDelaysMs).toEqual([1_000, 5_000, 45_000]);
+    expect(fourth.status.appliedTopology?.droppedTiers).toEqual([120_000, 600_000].map((delayMs) => ({ delayMs, since })));
+    expect(fourth.events.filter((event) => event.reason === 'RetryTierDeleted').map((event) => event.type)).toEqual(['Normal']);
+    expect(fourth.policy?.retryDelaysMs).toEqual([1_000, 5_000, 45_000]);
+
+    // Back in the policy: no longer dropped. Drained and unused: deleted on the next look.
+    await tierConsumer.close();
+    await broker.drain(retryQueueName(queue, 600_000));
+    const readded = after(changed, fourth, { retry: { maxAttempts: 5, backoff: { delays: ['1s', '5s', '45s', '2m'] } } });
+    const fifth = await reconcileSubscription(readded, broker.connection, at(2_000 + DROPPED_TIER_GRACE_MS));
+    expect(fifth.status.appliedTopology).toMatchObject({ retryDelaysMs: [1_000, 5_000, 45_000, 120_000], droppedTiers: undefined });
+    expect(await broker.queueState(retryQueueName(queue, 600_000))).toBeUndefined();
   });
 
   it('refuses a queue type change with a condition that says how to migrate, and changes nothing on the broker', async () => {
@@ -222,5 +251,52 @@ describe('reconcileSubscription', () => {
     expect(outcome.policy).toBeUndefined();
     expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'BrokerError' });
     expect(conditionOf(outcome, 'ConsumerHealthy')).toMatchObject({ status: 'Unknown', reason: 'NotObserved' });
+  });
+
+  it('leaves a queue another subscription claimed first to it: QueueClaimed naming the other, no broker change, no policy', async () => {
+    const queue = uniqueQueue('claimed');
+    const older = withMetadata(subscriptionOf({ queue }), { namespace: 'orders', creationTimestamp: '2026-11-27T08:00:00Z' });
+    const newer = withMetadata(subscriptionOf({ queue, events: [{ type: 'user.deleted' }], retry: { maxAttempts: 2, backoff: { delays: ['7s'] } } }), {
+      namespace: 'billing',
+      creationTimestamp: '2026-11-27T09:00:00Z',
+    });
+
+    const winner = await reconcileSubscription(older, broker.connection, undefined, { otherSubscriptions: [older, newer] });
+    expect(conditionOf(winner, 'TopologyReconciled')).toMatchObject({ status: 'True', reason: 'TopologyApplied' });
+
+    const loser = await reconcileSubscription(newer, broker.connection, undefined, { otherSubscriptions: [older, after(older, winner)] });
+    expect(loser.error).toBeUndefined();
+    expect(loser.policy).toBeUndefined();
+    expect(loser.status.appliedTopology).toBeUndefined();
+    expect(conditionOf(loser, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'QueueClaimed', message: expect.stringContaining(`orders/${queue}`) });
+    expect(conditionOf(loser, 'Ready')).toMatchObject({ status: 'False', reason: 'QueueClaimed' });
+    expect(loser.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'QueueClaimed' }));
+    expect(await broker.queueState(retryQueueName(queue, 7_000))).toBeUndefined();
+    await broker.publish(EXCHANGE, 'user.deleted'); // the loser's event type was not bound
+    await broker.publish(EXCHANGE, 'user.created');
+    await broker.waitForDepth(queue, 1);
+    expect(await broker.drain(queue)).toEqual(['user.created']);
+
+    // Same creationTimestamp: namespace/name decides, the same way on every replica.
+    const twin = withMetadata(newer, { creationTimestamp: older.metadata.creationTimestamp });
+    const tie = await reconcileSubscription(older, broker.connection, undefined, { otherSubscriptions: [twin] });
+    expect(conditionOf(tie, 'TopologyReconciled')).toMatchObject({ reason: 'QueueClaimed', message: expect.stringContaining(`billing/${queue}`) });
+  });
+
+  it('changes nothing and reports nothing once this replica no longer leads (fencing)', async () => {
+    const queue = uniqueQueue('fenced');
+    const previous = subscriptionOf({ queue }).status;
+    const outcome = await reconcileSubscription(subscriptionOf({ queue }), broker.connection, undefined, { isActive: () => false });
+    expect(outcome.error).toBeInstanceOf(LeadershipLostError);
+    expect(outcome).toMatchObject({ policy: undefined, events: [], requeueAfterMs: undefined });
+    expect(outcome.status).toEqual(previous ?? {});
+    expect(await broker.queueState(queue)).toBeUndefined();
+
+    const original = subscriptionOf({ queue, events: [{ type: 'user.created' }, { type: 'user.deleted' }] });
+    const applied = await reconcileSubscription(original, broker.connection);
+    const lost = await reconcileSubscription(after(original, applied, { events: [{ type: 'user.created' }] }), broker.connection, undefined, { isActive: (() => { let checks = 0; return () => ++checks <= 1; })() });
+    expect(lost.error).toBeInstanceOf(LeadershipLostError);
+    await broker.publish(EXCHANGE, 'user.deleted'); // still bound: the unbind was fenced off
+    await broker.waitForDepth(queue, 1);
   });
 });

@@ -64,6 +64,8 @@ export interface RecordedRequest {
   name: string | undefined;
   /** HTTP status of the answer (200 for a watch that was opened). */
   code: number;
+  /** The query parameters as sent (e.g. a watch's resourceVersion, allowWatchBookmarks, timeoutSeconds). */
+  query: Record<string, string>;
 }
 
 /** The plain object `new KubeConfig().loadFromOptions(...)` takes (clusters, users, contexts, currentContext). */
@@ -111,7 +113,7 @@ export async function startKubeApiStandIn(options: KubeApiStandInOptions = {}): 
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://stand-in');
-    const record: RecordedRequest = { verb: undefined, resource: undefined, namespace: undefined, name: undefined, code: 200 };
+    const record: RecordedRequest = { verb: undefined, resource: undefined, namespace: undefined, name: undefined, code: 200, query: Object.fromEntries(url.searchParams) };
     recorded.push(record);
     const reply = (code: number, body: unknown, headers: Record<string, string> = {}) => {
       record.code = code;
@@ -227,7 +229,7 @@ export async function startKubeApiStandIn(options: KubeApiStandInOptions = {}): 
     },
     compactHistory: () => hub.compact(),
     failNext: (fault) => void faults.push({ count: 1, ...fault }),
-    requests: () => recorded.map((r) => ({ ...r })),
+    requests: () => recorded.map((r) => ({ ...r, query: { ...r.query } })),
     objects(plural, namespace) {
       const resource = RESOURCE_KINDS.find((k) => k.plural === plural);
       if (!resource) throw new Error(`the stand-in does not serve "${plural}" (only ${RESOURCE_KINDS.map(qualifiedName).join(', ')})`);

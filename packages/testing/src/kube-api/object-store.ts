@@ -125,8 +125,8 @@ export class ObjectStore {
   }
 
   /**
-   * DELETE: an object with finalizers only gets metadata.deletionTimestamp (MODIFIED) and stays until they are
-   * removed; otherwise it goes (DELETED). Returns the object and whether it is gone.
+   * DELETE: an object with finalizers only gets metadata.deletionTimestamp and a new generation (MODIFIED) and stays
+   * until they are removed; otherwise it goes (DELETED). Returns the object and whether it is gone.
    */
   delete(resource: ResourceKind, namespace: string, name: string, preconditions?: { uid?: string; resourceVersion?: string }): { object: KubeObject; deleted: boolean } {
     const current = this.get(resource, namespace, name);
@@ -136,6 +136,8 @@ export class ObjectStore {
     if ((current.metadata.finalizers ?? []).length === 0) return { object: this.remove(resource, namespace, current), deleted: true };
     if (current.metadata.deletionTimestamp) return { object: current, deleted: false };
     Object.assign(current.metadata, { deletionTimestamp: now(), deletionGracePeriodSeconds: 0 });
+    // As a real server does (graceful deletion bumps a set generation): controllers that filter on generation see it.
+    if (current.metadata.generation !== undefined) current.metadata.generation += 1;
     return { object: this.write(resource, namespace, current, 'MODIFIED'), deleted: false };
   }
 

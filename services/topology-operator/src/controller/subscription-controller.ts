@@ -9,9 +9,11 @@ import type { OperatorLogger } from '../operator-logger.js';
 import type { OperatorMetrics, ReconcileResult } from '../operator-metrics.js';
 import type { EventSubscription } from '../subscription/event-subscription.js';
 import { finalizeSubscription, reconcileSubscription } from '../subscription/reconcile-subscription.js';
+import { LeadershipLostError, type SubscriptionContext } from '../subscription/subscription-context.js';
 import type { RequeueBackoffOptions } from '../workqueue/requeue-backoff.js';
 import { RequeueBackoff } from '../workqueue/requeue-backoff.js';
 import { WorkQueue } from '../workqueue/work-queue.js';
+import { statusNeedsWrite } from './status-change.js';
 
 /** Two subscriptions reconcile in parallel: broker round trips dominate, and one slow queue must not hold up the rest. */
 export const DEFAULT_WORKERS = 2;
@@ -20,6 +22,22 @@ export const DEFAULT_WORKERS = 2;
 export interface SubscriptionCache {
   get(key: string): EventSubscription | undefined;
   keys(): string[];
+  list(): EventSubscription[];
+  /** Last state of a subscription the watch saw deleted, kept until `forgetDeleted` (cleanup without a finalizer). */
+  deleted(key: string): EventSubscription | undefined;
+  forgetDeleted(key: string): void;
+  /** Keys with such a state still waiting for cleanup. */
+  deletedKeys(): string[];
+}
+
+/**
+ * Only a subscription with `deletionPolicy: Delete` carries FINALIZER: only then must something happen on the
+ * broker before the object may go. A Retain subscription needs nothing but its ConfigMap key removed, done
+ * best-effort when the watch reports it deleted; holding a finalizer for that would leave it stuck whenever no
+ * operator runs (e.g. `helm uninstall`, which removes the operator before the subscriptions).
+ */
+export function needsFinalizer(subscription: EventSubscription): boolean {
+  return (subscription.spec as Partial<EventSubscription['spec']> | undefined)?.deletionPolicy === 'Delete';
 }
 
 export interface SubscriptionControllerOptions {
@@ -45,17 +63,23 @@ class NotLeaderError extends Error {
 interface Term {
   active: boolean;
   queue: WorkQueue;
-  workers: Promise<void>[];
+  /** Resolves when every worker of the term has returned. */
+  finished: Promise<void>;
 }
 
 /**
- * The reconcile loop. It runs only while this replica leads: `startLeading` opens a fresh work queue, starts the
- * workers and queues every cached subscription; `stopLeading` shuts the queue at once, and a reconcile still in
- * flight checks the term before each write, so a replica that lost the Lease stops writing immediately. While not
- * leading, keys from the informer are dropped: the next leader queues everything from its own warm cache.
+ * The reconcile loop. It runs only while this replica leads: `startLeading` waits until the workers of the
+ * previous term have returned (so no key is ever worked on twice at once in this process), then opens a fresh work
+ * queue, starts the workers and queues every cached subscription; `stopLeading` shuts the queue at once, and a
+ * reconcile still in flight is fenced: the reconcile and finalize functions check `isActive` before each
+ * destructive broker call, and the controller checks the term before each API write, so a replica that lost the
+ * Lease stops writing immediately. While not leading, keys from the informer are dropped: the next leader queues
+ * everything from its own warm cache (including subscriptions deleted meanwhile).
  */
 export class SubscriptionController {
   private term: Term | undefined;
+  /** Bumped by every start and stop: a start that waited for the previous term goes on only if nothing came after it. */
+  private transitions = 0;
 
   constructor(private readonly options: SubscriptionControllerOptions) {
     options.metrics.trackQueueDepth(() => this.term?.queue.depth ?? 0);
@@ -69,24 +93,34 @@ export class SubscriptionController {
     return this.term?.active ?? false;
   }
 
-  startLeading(): void {
+  /**
+   * Opens a new term once the previous one's workers have returned; resolves when it is open, or at once when a
+   * later start or stop made this one moot.
+   */
+  async startLeading(): Promise<void> {
     if (this.term?.active) return;
+    const transition = ++this.transitions;
+    await this.term?.finished;
+    if (transition !== this.transitions || this.term?.active) return;
     const queue = new WorkQueue({ backoff: new RequeueBackoff(this.options.requeue) });
-    const term: Term = { active: true, queue, workers: [] };
+    const term: Term = { active: true, queue, finished: Promise.resolve() };
+    const workers: Promise<void>[] = [];
+    for (let i = 0; i < (this.options.workers ?? DEFAULT_WORKERS); i++) workers.push(this.work(term));
+    term.finished = Promise.allSettled(workers).then(() => undefined);
     this.term = term;
     this.options.metrics.setLeader(true);
-    for (let i = 0; i < (this.options.workers ?? DEFAULT_WORKERS); i++) term.workers.push(this.work(term));
-    for (const key of this.options.cache.keys()) queue.add(key);
+    for (const key of [...this.options.cache.keys(), ...this.options.cache.deletedKeys()]) queue.add(key);
   }
 
   /** Stops handing out keys now; resolves when the reconciles in flight have finished (writing nothing more). */
   async stopLeading(): Promise<void> {
+    this.transitions++;
     const term = this.term;
     if (!term) return;
     term.active = false;
     this.options.metrics.setLeader(false);
     term.queue.shutDown();
-    await Promise.all(term.workers);
+    await term.finished;
     if (this.term === term) this.term = undefined;
   }
 
@@ -108,7 +142,7 @@ export class SubscriptionController {
     try {
       result = await this.reconcile(key, term);
     } catch (error) {
-      if (error instanceof NotLeaderError) return;
+      if (error instanceof NotLeaderError || error instanceof LeadershipLostError) return;
       result = 'error';
       const delayMs = term.queue.addRateLimited(key);
       const message = describeFailure(error);
@@ -121,31 +155,30 @@ export class SubscriptionController {
 
   private async reconcile(key: string, term: Term): Promise<ReconcileResult> {
     const cached = this.options.cache.get(key);
-    if (!cached) {
-      // Deleted (after its finalizer ran) or never seen: nothing left to do.
-      term.queue.forget(key);
-      return 'success';
-    }
+    if (!cached) return this.cleanUpDeleted(key, term);
     if (cached.metadata.deletionTimestamp) return this.finalize(key, cached, term);
 
     let subscription: EventSubscription;
     try {
       assertActive(term);
-      subscription = await this.options.writer.ensureFinalizer(cached);
+      // Added for Delete, removed for Retain (also after a change Delete → Retain, and from objects of older versions).
+      subscription = needsFinalizer(cached) ? await this.options.writer.ensureFinalizer(cached) : await this.options.writer.removeFinalizer(cached);
     } catch (error) {
       return this.handleWriteConflict(key, term, error);
     }
 
-    const outcome = await reconcileSubscription(subscription, this.options.broker);
+    const outcome = await reconcileSubscription(subscription, this.options.broker, undefined, this.contextFor(key, term));
     assertActive(term);
     if (outcome.policy) await this.options.configMaps.write({ namespace: namespaceOf(subscription), service: outcome.policy.service, queue: outcome.policy.queue }, outcome.policy);
     assertActive(term);
-    try {
-      await this.options.writer.patchStatus(subscription, outcome.status);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      term.queue.forget(key);
-      return 'success';
+    if (statusNeedsWrite(subscription.status, outcome.status, new Date())) {
+      try {
+        await this.options.writer.patchStatus(subscription, outcome.status);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        term.queue.forget(key);
+        return 'success';
+      }
     }
     await this.recordAll(subscription, outcome.events, outcome.error, term);
 
@@ -163,10 +196,11 @@ export class SubscriptionController {
 
   private async finalize(key: string, subscription: EventSubscription, term: Term): Promise<ReconcileResult> {
     if (!(subscription.metadata.finalizers ?? []).includes(FINALIZER)) {
+      // Nothing of ours holds it (Retain): its ConfigMap key goes when the watch reports it gone.
       term.queue.forget(key);
       return 'success';
     }
-    const outcome = await finalizeSubscription(subscription, this.options.broker);
+    const outcome = await finalizeSubscription(subscription, this.options.broker, this.contextFor(key, term));
     assertActive(term);
     await this.recordAll(subscription, outcome.events, outcome.error, term);
     if (outcome.error) {
@@ -178,7 +212,8 @@ export class SubscriptionController {
       term.queue.addRateLimited(key);
       return 'requeue';
     }
-    await this.options.configMaps.remove({ namespace: namespaceOf(subscription), service: subscription.spec.service, queue: subscription.spec.queue });
+    assertActive(term);
+    await this.removePolicyKey(key, subscription);
     try {
       assertActive(term);
       await this.options.writer.removeFinalizer(subscription);
@@ -188,6 +223,47 @@ export class SubscriptionController {
     term.queue.forget(key);
     this.options.logger.info({ key }, 'cleaned up; finalizer removed');
     return 'success';
+  }
+
+  /**
+   * The subscription is gone (the watch reported it deleted): remove its ConfigMap key. Best-effort and without a
+   * finalizer: a failure is retried with backoff while this replica leads, but a deletion no replica saw (all
+   * down) leaves the key behind, which the service's pods ignore once the queue has no bindings.
+   */
+  private async cleanUpDeleted(key: string, term: Term): Promise<ReconcileResult> {
+    const tombstone = this.options.cache.deleted(key);
+    if (tombstone) {
+      assertActive(term);
+      await this.removePolicyKey(key, tombstone);
+      this.options.cache.forgetDeleted(key);
+      this.options.logger.info({ key }, 'deleted; consumer policy key removed');
+    }
+    term.queue.forget(key);
+    return 'success';
+  }
+
+  /** Removes the subscription's key from its service's ConfigMap, unless another live subscription writes that same key now. */
+  private async removePolicyKey(key: string, subscription: EventSubscription): Promise<void> {
+    const spec = subscription.spec as Partial<EventSubscription['spec']> | undefined;
+    if (typeof spec?.service !== 'string' || typeof spec.queue !== 'string') return;
+    const location = { namespace: namespaceOf(subscription), service: spec.service, queue: spec.queue };
+    const sharedWith = this.others(key).find(
+      (other) => !other.metadata.deletionTimestamp && namespaceOf(other) === location.namespace && other.spec?.service === location.service && other.spec.queue === location.queue,
+    );
+    if (sharedWith) {
+      this.options.logger.info({ key, keptFor: `${namespaceOf(sharedWith)}/${sharedWith.metadata.name}` }, 'consumer policy key kept: another subscription writes it');
+      return;
+    }
+    await this.options.configMaps.remove(location);
+  }
+
+  /** What reconcile and finalize get beyond the subscription: the others (shared queues, claims) and the fence. */
+  private contextFor(key: string, term: Term): SubscriptionContext {
+    return { otherSubscriptions: this.others(key), isActive: () => term.active };
+  }
+
+  private others(key: string): EventSubscription[] {
+    return this.options.cache.list().filter((other) => subscriptionKeyOf(other) !== key);
   }
 
   /** 409: our cached copy is stale, try again from the next one; 404: the object is gone. Anything else is a failure. */
@@ -216,6 +292,10 @@ export class SubscriptionController {
 
 function assertActive(term: Term): void {
   if (!term.active) throw new NotLeaderError('no longer the leader');
+}
+
+function subscriptionKeyOf(subscription: EventSubscription): string {
+  return `${subscription.metadata.namespace ?? ''}/${subscription.metadata.name}`;
 }
 
 function namespaceOf(subscription: EventSubscription): string {

@@ -1,13 +1,16 @@
-import { type CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import { type CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, PLURAL } from '../api-names.js';
 import type { OperatorLogger } from '../operator-logger.js';
 import type { EventSubscription } from '../subscription/event-subscription.js';
+import { BookmarkWatch, DEFAULT_WATCH_TIMEOUT_SECONDS } from './bookmark-watch.js';
 import { describeKubeError } from './kube-errors.js';
 
 /** First wait before restarting a failed list or watch: 500 ms, a blip costs little. */
 export const DEFAULT_WATCH_RESTART_INITIAL_DELAY_MS = 500;
 /** Longest wait between restarts: 30 s, so an API server back from an outage is watched again quickly. */
 export const DEFAULT_WATCH_RESTART_MAX_DELAY_MS = 30_000;
+/** Deleted subscriptions remembered for their last cleanup (see `deleted`); the oldest are forgotten beyond this. */
+export const MAX_TOMBSTONES = 1000;
 
 export interface SubscriptionInformerOptions {
   kubeConfig: KubeConfig;
@@ -19,6 +22,8 @@ export interface SubscriptionInformerOptions {
   logger: OperatorLogger;
   restartInitialDelayMs?: number;
   restartMaxDelayMs?: number;
+  /** Server-side timeout of each watch (default DEFAULT_WATCH_TIMEOUT_SECONDS, below client-node's inactivity timeout). */
+  watchTimeoutSeconds?: number;
 }
 
 /** `<namespace>/<name>`: the work queue key of a subscription. */
@@ -41,10 +46,13 @@ function changeSignature(object: EventSubscription): string {
  * reconnects when the server closes a watch), plus what ListWatch does not do: restarting with capped exponential
  * backoff after any other error (it stops for good otherwise), and a periodic resync that hands every cached key
  * to the handler again. Handlers get keys, never objects: the reconciler always reads the latest from the cache.
+ * Every watch asks for bookmarks (see BookmarkWatch). A deleted subscription's last state is kept as a tombstone
+ * until the reconciler takes it (`deleted`), for the cleanup that needs no finalizer.
  */
 export class SubscriptionInformer {
   private readonly listWatch: ListWatch<KubernetesObject>;
   private readonly signatures = new Map<string, string>();
+  private readonly tombstones = new Map<string, EventSubscription>();
   private readonly handlers: Array<(key: string) => void> = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -62,17 +70,24 @@ export class SubscriptionInformer {
       const result = (namespace
         ? await customObjects.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL, namespace })
         : await customObjects.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL })) as KubernetesListObject<KubernetesObject>;
-      this.listed = true;
+      // Not synced yet: ListWatch puts the items into its cache after this returns, and then opens the watch.
       this.consecutiveFailures = 0;
       this.restartDelayMs = options.restartInitialDelayMs ?? DEFAULT_WATCH_RESTART_INITIAL_DELAY_MS;
       return result;
     };
-    this.listWatch = new ListWatch(this.path, new Watch(options.kubeConfig), list, false);
+    // ListWatch opens a watch only once the list's items are in its cache: from then on the cache is complete.
+    const watch = new BookmarkWatch(options.kubeConfig, options.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS, () => {
+      this.listed = true;
+    });
+    this.listWatch = new ListWatch(this.path, watch, list, false);
     this.listWatch.on('add', (object) => this.observed(object as EventSubscription, true));
     this.listWatch.on('update', (object) => this.observed(object as EventSubscription, false));
     this.listWatch.on('delete', (object) => {
       const key = subscriptionKey(object);
       this.signatures.delete(key);
+      this.tombstones.delete(key);
+      this.tombstones.set(key, object as EventSubscription);
+      if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value as string);
       this.emit(key);
     });
     this.listWatch.on('error', (error) => this.failed(error));
@@ -99,7 +114,7 @@ export class SubscriptionInformer {
     await this.listWatch.stop();
   }
 
-  /** True once a list succeeded: the cache holds every subscription (it may lag behind by the watch's latency). */
+  /** True once a list succeeded and its items are cached: the cache holds every subscription (it may lag behind by the watch's latency). */
   get hasSynced(): boolean {
     return this.listed;
   }
@@ -118,6 +133,30 @@ export class SubscriptionInformer {
     return this.listWatch.list().map(subscriptionKey);
   }
 
+  /** Every cached subscription. */
+  list(): EventSubscription[] {
+    return this.listWatch.list() as EventSubscription[];
+  }
+
+  /** The last state of a subscription the watch reported deleted (until `forgetDeleted`): the reconciler's cleanup reads it. */
+  deleted(key: string): EventSubscription | undefined {
+    return this.tombstones.get(key);
+  }
+
+  forgetDeleted(key: string): void {
+    this.tombstones.delete(key);
+  }
+
+  /** Keys of deleted subscriptions whose tombstone nobody took yet (deleted while this replica was a standby). */
+  deletedKeys(): string[] {
+    return [...this.tombstones.keys()];
+  }
+
+  /** The resourceVersion the next watch resumes from (advanced by bookmarks too). */
+  get resourceVersion(): string {
+    return this.listWatch.latestResourceVersion();
+  }
+
   /** Hands every cached key to the handlers, as a resync or on becoming leader. */
   resync(): void {
     for (const key of this.keys()) this.emit(key);
@@ -130,6 +169,8 @@ export class SubscriptionInformer {
     const signature = changeSignature(object);
     const previous = this.signatures.get(key);
     this.signatures.set(key, signature);
+    // Deleted and created again under the same name: the new one owns the name now.
+    if (added) this.tombstones.delete(key);
     if (added || previous !== signature) this.emit(key);
   }
 

@@ -19,11 +19,11 @@ export class SubscriptionWriter {
     return this.patchFinalizers(subscription, [...finalizers, FINALIZER]);
   }
 
-  /** Removes FINALIZER; the API server deletes the object once no finalizer is left. */
-  async removeFinalizer(subscription: EventSubscription): Promise<void> {
+  /** Removes FINALIZER when present; the API server deletes an object being deleted once no finalizer is left. Returns the object as stored afterwards. */
+  async removeFinalizer(subscription: EventSubscription): Promise<EventSubscription> {
     const finalizers = subscription.metadata.finalizers ?? [];
-    if (!finalizers.includes(FINALIZER)) return;
-    await this.patchFinalizers(
+    if (!finalizers.includes(FINALIZER)) return subscription;
+    return this.patchFinalizers(
       subscription,
       finalizers.filter((finalizer) => finalizer !== FINALIZER),
     );

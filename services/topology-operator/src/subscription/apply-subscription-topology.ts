@@ -1,21 +1,29 @@
 import { declareTopology, formatDelay, retryQueueName, type ChannelFactory, type TopologyPlan } from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue } from './broker-queues.js';
-import type { AppliedTopology, SubscriptionEvent } from './event-subscription.js';
+import type { AppliedTopology, DroppedRetryTier, SubscriptionEvent } from './event-subscription.js';
 import type { BrokerFence } from './subscription-context.js';
 
+/**
+ * How long a retry tier dropped from the policy stays on the broker before it may be deleted: 3 minutes.
+ * Services learn the new policy from a mounted ConfigMap, and the kubelet refreshes mounted ConfigMaps only on its
+ * sync period plus its cache TTL (60–120 s by default), then the service polls the file (2 s). Until then a pod on
+ * the old policy still publishes retries into the old tier (mandatory and confirmed): were it gone, the retry
+ * would fail and the redelivery count against the delivery limit. 3 minutes covers the default propagation with
+ * a margin; after it a tier is deleted only when it is empty and has no consumers.
+ */
+export const DROPPED_TIER_GRACE_MS = 3 * 60_000;
+
 export interface AppliedTopologyChange {
-  /** What is now on the broker, including retry tiers kept because they still hold messages. */
+  /** What is now on the broker, with retry tiers dropped from the policy but still kept in `droppedTiers`. */
   applied: AppliedTopology;
   events: SubscriptionEvent[];
+  /** When the earliest kept dropped tier's grace period ends (ms from `now`); undefined when none waits. */
+  nextTierDeadlineMs: number | undefined;
 }
 
 export interface ApplyOptions {
-  /**
-   * Whether retry tiers dropped from the policy may be deleted now. False on the first reconcile of a new
-   * generation: services still run the old policy until they read the new ConfigMap, and may park a retry in a
-   * tier that is about to go. From the next reconcile (a status refresh later) an empty tier is deleted.
-   */
-  deleteDroppedTiers: boolean;
+  /** The reconcile's clock: when tiers are dropped, and whether their grace period is over. */
+  now: Date;
   /** Called before each unbind and delete; throws when this replica no longer leads. */
   fence: BrokerFence;
 }
@@ -25,8 +33,9 @@ export interface ApplyOptions {
  * not: bindings of event types no longer listed, and retry tiers no longer used. The caller has already refused
  * unsafe changes (`findUnsafeTopologyChange`), so `previous` and `next` share queue, exchange and DLQ.
  *
- * A dropped tier that still holds messages is kept: they expire back into the work queue with their delay, so
- * deleting it would lose them. It stays in `applied.retryDelaysMs` and is deleted by a later reconcile once empty.
+ * A dropped tier is recorded in `applied.droppedTiers` with the time it was dropped and kept for
+ * `DROPPED_TIER_GRACE_MS`; after that it is deleted once it is empty (its messages expire back into the work
+ * queue with their delay, so deleting it earlier would lose them) and has no consumers.
  * Throws `TopologyConflictError` (406) for an object that exists with other arguments, and broker errors as they are.
  */
 export async function applySubscriptionTopology(
@@ -39,6 +48,7 @@ export async function applySubscriptionTopology(
   await declareTopology(broker, plan);
   const events: SubscriptionEvent[] = [];
   const queue = next.queue ?? plan.queues.find((q) => q.role === 'work')!.name;
+  const now = options.now.getTime();
 
   const unbound = (previous?.eventTypes ?? []).filter((type) => !next.eventTypes.includes(type));
   for (const type of unbound) {
@@ -49,20 +59,30 @@ export async function applySubscriptionTopology(
     events.push({ type: 'Normal', reason: 'EventTypesUnbound', message: `unbound ${unbound.join(', ')} from queue '${queue}': those events no longer reach it` });
   }
 
-  const kept: number[] = [];
-  for (const delayMs of (previous?.retryDelaysMs ?? []).filter((delay) => !next.retryDelaysMs.includes(delay))) {
+  // Dropped now (in the previous policy, not in this one) or earlier and still kept; a tier back in the policy is no longer dropped.
+  const droppedSince = new Map<number, string>();
+  for (const tier of previous?.droppedTiers ?? []) droppedSince.set(tier.delayMs, tier.since);
+  for (const delayMs of previous?.retryDelaysMs ?? []) if (!droppedSince.has(delayMs)) droppedSince.set(delayMs, options.now.toISOString());
+  for (const delayMs of next.retryDelaysMs) droppedSince.delete(delayMs);
+
+  const kept: DroppedRetryTier[] = [];
+  let nextTierDeadlineMs: number | undefined;
+  for (const [delayMs, since] of [...droppedSince].sort(([a], [b]) => a - b)) {
     const tier = retryQueueName(queue, delayMs);
     const state = await inspectQueue(broker, tier);
     if (state === undefined) continue;
-    if (!options.deleteDroppedTiers || state.messageCount > 0) {
-      kept.push(delayMs);
-      if (!options.deleteDroppedTiers) {
+    const sinceMs = Date.parse(since);
+    const graceLeftMs = (Number.isNaN(sinceMs) ? now : sinceMs) + DROPPED_TIER_GRACE_MS - now;
+    if (graceLeftMs > 0 || state.messageCount > 0 || state.consumerCount > 0) {
+      kept.push({ delayMs, since });
+      if (graceLeftMs > 0) nextTierDeadlineMs = Math.min(nextTierDeadlineMs ?? graceLeftMs, graceLeftMs);
+      if (!previous?.droppedTiers?.some((dropped) => dropped.delayMs === delayMs)) {
         events.push({
           type: 'Normal',
           reason: 'RetryTierRetained',
           message:
-            `retry tier '${tier}' (${formatDelay(delayMs)}) is no longer in the retry policy; it is kept until consumers run the new policy and it is empty ` +
-            `(it holds ${state.messageCount} message(s), which return to '${queue}' when their delay expires)`,
+            `retry tier '${tier}' (${formatDelay(delayMs)}) is no longer in the retry policy; it is kept for at least ${formatDelay(DROPPED_TIER_GRACE_MS)} while pods pick up the new policy, ` +
+            `then deleted once empty (it holds ${state.messageCount} message(s), which return to '${queue}' when their delay expires)`,
         });
       }
       continue;
@@ -76,5 +96,6 @@ export async function applySubscriptionTopology(
     );
   }
 
-  return { applied: { ...next, queue, retryDelaysMs: [...new Set([...next.retryDelaysMs, ...kept])].sort((a, b) => a - b) }, events };
+  const applied: AppliedTopology = { ...next, queue, retryDelaysMs: [...new Set(next.retryDelaysMs)].sort((a, b) => a - b), ...(kept.length > 0 && { droppedTiers: kept }) };
+  return { applied, events, nextTierDeadlineMs };
 }

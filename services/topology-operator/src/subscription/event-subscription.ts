@@ -93,16 +93,30 @@ export interface AppliedTopology {
   queue?: string;
   queueType: QueueType;
   deliveryLimit: number;
+  /** The retry tiers the current policy uses. */
   retryDelaysMs: number[];
+  /**
+   * Tiers no longer in the policy but still on the broker, with when they were dropped (RFC 3339): kept for a
+   * grace period while pods still on the old policy may park retries in them, then deleted once empty and unused.
+   */
+  droppedTiers?: DroppedRetryTier[];
   eventTypes: string[];
   deadLetterQueue: string;
   exchange: string;
 }
 
+export interface DroppedRetryTier {
+  delayMs: number;
+  /** RFC 3339: when the policy stopped using the tier. */
+  since: string;
+}
+
 export interface EventSubscriptionStatus {
   observedGeneration?: number;
   conditions?: Condition[];
+  /** READY messages in the work queue (what RabbitMQ's declare-ok reports): unacknowledged deliveries are not counted. */
   queueDepth?: number;
+  /** Ready messages in the DLQ, likewise. */
   deadLetterDepth?: number;
   consumers?: number;
   /** RFC 3339. */

@@ -1,6 +1,7 @@
 import { retryQueueName, type ChannelFactory } from '@switchyard/messaging';
-import { deleteQueue, inspectQueue, unbindQueue } from './broker-queues.js';
+import { deleteQueue, inspectQueue, unbindQueue, type QueueState } from './broker-queues.js';
 import type { EventSubscription, SubscriptionEvent } from './event-subscription.js';
+import { queueUsers } from './shared-queues.js';
 import { fenceOf, type SubscriptionContext } from './subscription-context.js';
 
 export interface FinalizeOutcome {
@@ -16,9 +17,17 @@ export interface FinalizeOutcome {
  *
  * - Retain (default): nothing on the broker changes.
  * - Delete: bindings are removed (the subscription no longer asks for those events), then retry tiers, the work
- *   queue and the DLQ are deleted. With `nonEmptyQueuePolicy: Retain` (default) a queue holding messages is kept,
- *   and so is everything its messages still flow into: a kept tier keeps the work queue (its messages expire back
- *   into it), a kept work queue keeps the DLQ (its rejects go there). A Warning event `QueuesRetained` lists them.
+ *   queue and the DLQ are deleted. With `nonEmptyQueuePolicy: Retain` (default) a queue that holds messages or
+ *   has consumers is kept, and so is everything its messages still flow into: a kept tier keeps the work queue
+ *   (its messages expire back into it), a kept work queue keeps the DLQ (its rejects go there). Warning events
+ *   `QueuesInUse` and `QueuesRetained` list them.
+ *
+ * "Has consumers" matters because the depth RabbitMQ reports counts ready messages only: a consumer's
+ * unacknowledged deliveries are invisible to it and would be lost with the queue.
+ *
+ * A queue another subscription uses (`context.otherSubscriptions`, any namespace: a shared DLQ, a queue claimed
+ * twice) is never deleted, whatever the policies say, and its bindings for event types the other one also
+ * consumes stay: Warning `QueuesShared`.
  *
  * Only what `status.appliedTopology` records is deleted: without it the operator never declared anything, and a
  * queue of the same name belongs to someone else. The exchange is shared and never deleted.
@@ -39,30 +48,39 @@ export async function finalizeSubscription(subscription: EventSubscription, brok
     return { done: true, events: [{ type: 'Normal', reason: 'NothingToDelete', message: 'no topology was ever applied for this subscription; nothing was deleted' }], error: undefined };
   }
   const retainNonEmpty = spec.nonEmptyQueuePolicy !== 'Delete';
+  const users = queueUsers(subscription, context?.otherSubscriptions);
+  // Event types another subscription of the same queue binds stay bound: that subscription still consumes them.
+  const stillWanted = new Set((context?.otherSubscriptions ?? []).filter((other) => users.get(queue)?.length && usesQueueAs(other, queue)).flatMap(boundEventTypes));
 
   try {
-    for (const type of applied.eventTypes) {
+    const unbound = applied.eventTypes.filter((type) => !stillWanted.has(type));
+    for (const type of unbound) {
       fence(`unbind '${type}' from '${queue}'`);
       await unbindQueue(broker, queue, applied.exchange, type);
     }
 
-    const tiers = applied.retryDelaysMs.map((delay) => retryQueueName(queue, delay));
-    const depthOf = new Map<string, number | undefined>();
-    for (const name of [...tiers, queue, applied.deadLetterQueue]) depthOf.set(name, (await inspectQueue(broker, name))?.messageCount);
-    const holdsMessages = (name: string) => (depthOf.get(name) ?? 0) > 0;
+    const delays = [...new Set([...applied.retryDelaysMs, ...(applied.droppedTiers ?? []).map((tier) => tier.delayMs)])];
+    const tiers = delays.map((delay) => retryQueueName(queue, delay));
+    const stateOf = new Map<string, QueueState | undefined>();
+    for (const name of [...tiers, queue, applied.deadLetterQueue]) stateOf.set(name, await inspectQueue(broker, name));
+    const holdsMessages = (name: string) => (stateOf.get(name)?.messageCount ?? 0) > 0;
+    const inUse = (name: string) => (stateOf.get(name)?.consumerCount ?? 0) > 0;
+    const shared = (name: string) => (users.get(name)?.length ?? 0) > 0;
 
     const kept = new Set<string>();
+    for (const name of [...tiers, queue, applied.deadLetterQueue]) if (shared(name)) kept.add(name);
     if (retainNonEmpty) {
-      for (const tier of tiers) if (holdsMessages(tier)) kept.add(tier);
-      if (holdsMessages(queue) || kept.size > 0) kept.add(queue);
-      if (holdsMessages(applied.deadLetterQueue) || kept.has(queue)) kept.add(applied.deadLetterQueue);
+      for (const tier of tiers) if (holdsMessages(tier) || inUse(tier)) kept.add(tier);
+      if (holdsMessages(queue) || inUse(queue) || tiers.some((tier) => kept.has(tier))) kept.add(queue);
+      if (holdsMessages(applied.deadLetterQueue) || inUse(applied.deadLetterQueue)) kept.add(applied.deadLetterQueue);
     }
+    if (kept.has(queue)) kept.add(applied.deadLetterQueue);
 
     const deleted: string[] = [];
     const deletedWithMessages: string[] = [];
     // Sources before targets: tiers feed the work queue, the work queue feeds the DLQ.
     for (const name of [...tiers, queue, applied.deadLetterQueue]) {
-      if (kept.has(name) || depthOf.get(name) === undefined) continue;
+      if (kept.has(name) || stateOf.get(name) === undefined) continue;
       fence(`delete queue '${name}'`);
       const messages = await deleteQueue(broker, name);
       deleted.push(name);
@@ -73,7 +91,7 @@ export async function finalizeSubscription(subscription: EventSubscription, brok
     events.push({
       type: 'Normal',
       reason: 'TopologyDeleted',
-      message: `unbound ${applied.eventTypes.join(', ')} from '${queue}'; deleted ${deleted.length > 0 ? deleted.map((name) => `'${name}'`).join(', ') : 'no queues'}`,
+      message: `unbound ${unbound.length > 0 ? unbound.join(', ') : 'nothing'} from '${queue}'; deleted ${deleted.length > 0 ? deleted.map((name) => `'${name}'`).join(', ') : 'no queues'}`,
     });
     if (deletedWithMessages.length > 0) {
       events.push({
@@ -82,8 +100,28 @@ export async function finalizeSubscription(subscription: EventSubscription, brok
         message: `deleted queues with their messages: ${deletedWithMessages.join(', ')}${retainNonEmpty ? ' (they arrived after the queue was found empty)' : ' (nonEmptyQueuePolicy Delete)'}`,
       });
     }
-    if (kept.size > 0) {
-      const described = [...kept].map((name) => `'${name}' (${depthOf.get(name) ?? 0} message(s))`).join(', ');
+    const sharedKept = [...kept].filter(shared);
+    if (sharedKept.length > 0) {
+      events.push({
+        type: 'Warning',
+        reason: 'QueuesShared',
+        message: `kept ${sharedKept.map((name) => `'${name}' (also used by ${users.get(name)!.join(', ')})`).join(', ')}: another EventSubscription still uses them`,
+      });
+    }
+    const inUseKept = [...kept].filter((name) => !shared(name) && inUse(name));
+    if (inUseKept.length > 0) {
+      events.push({
+        type: 'Warning',
+        reason: 'QueuesInUse',
+        message:
+          `kept ${inUseKept.map((name) => `'${name}' (${stateOf.get(name)!.consumerCount} consumer(s))`).join(', ')}: consumers still read from them and may hold ` +
+          `unacknowledged messages, which the queue depth does not count, and nonEmptyQueuePolicy is Retain. Stop ${spec.service ?? 'the consumers'}, then delete them by hand ` +
+          `(rabbitmqctl delete_queue <name> -p <vhost>)`,
+      });
+    }
+    const retained = [...kept].filter((name) => !shared(name) && !inUse(name));
+    if (retained.length > 0) {
+      const described = retained.map((name) => `'${name}' (${stateOf.get(name)?.messageCount ?? 0} message(s))`).join(', ');
       events.push({
         type: 'Warning',
         reason: 'QueuesRetained',
@@ -96,4 +134,13 @@ export async function finalizeSubscription(subscription: EventSubscription, brok
   } catch (error) {
     return { done: false, events: [], error: error instanceof Error ? error : new Error(String(error)) };
   }
+}
+
+function usesQueueAs(other: EventSubscription, queue: string): boolean {
+  return (other.status?.appliedTopology?.queue ?? (other.spec as Partial<EventSubscription['spec']> | undefined)?.queue) === queue;
+}
+
+function boundEventTypes(other: EventSubscription): string[] {
+  const fromSpec = ((other.spec as Partial<EventSubscription['spec']> | undefined)?.events ?? []).map((event) => event.type);
+  return [...(other.status?.appliedTopology?.eventTypes ?? []), ...fromSpec];
 }

@@ -1,17 +1,19 @@
 import { planConsumerTopology, TopologyConflictError, topologyInputOf, type ChannelFactory, type ConsumerPolicy, type TopologyPlan } from '@switchyard/messaging';
-import { applySubscriptionTopology } from './apply-subscription-topology.js';
+import { applySubscriptionTopology, type ApplyOptions } from './apply-subscription-topology.js';
 import type { AppliedTopology, EventSubscription, EventSubscriptionStatus, SubscriptionEvent } from './event-subscription.js';
 import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
 import { observeQueues, type QueueObservation } from './queue-observation.js';
 import { findCondition, mergeConditions, readyCondition, type ConditionUpdate } from './subscription-conditions.js';
 import { appliedTopologyOf, consumerPolicyOf } from './subscription-policy.js';
-import { fenceOf, LeadershipLostError, type BrokerFence, type SubscriptionContext } from './subscription-context.js';
+import { earlierClaimant, subscriptionKey } from './shared-queues.js';
+import { fenceOf, LeadershipLostError, type SubscriptionContext } from './subscription-context.js';
 import { resolveSubscriptionSpec, type ResolvedSubscriptionSpec } from './subscription-spec.js';
 import { findUnsafeTopologyChange } from './unsafe-topology-change.js';
 
 export type { SubscriptionEvent } from './event-subscription.js';
 export { finalizeSubscription } from './finalize-subscription.js';
 export type { FinalizeOutcome } from './finalize-subscription.js';
+export { DROPPED_TIER_GRACE_MS } from './apply-subscription-topology.js';
 export { LeadershipLostError } from './subscription-context.js';
 export type { SubscriptionContext } from './subscription-context.js';
 
@@ -58,7 +60,9 @@ export async function reconcileSubscription(
   const firstLookAtGeneration = previous.observedGeneration !== generation;
   const resolved = resolve(subscription);
   const fence = fenceOf(context);
-  const { topology, policy, events, ...applying } = await reconcileTopology(resolved, previous.appliedTopology, broker, !firstLookAtGeneration, fence);
+  const claimant = resolved instanceof InvalidSubscriptionSpecError ? undefined : earlierClaimant(subscription, resolved.spec.queue, context?.otherSubscriptions);
+  const { topology, policy, events, ...applying } =
+    claimant !== undefined ? queueClaimedBy(claimant, previous.appliedTopology) : await reconcileTopology(resolved, previous.appliedTopology, broker, { now, fence });
   // A replica that lost the lease says nothing: status, policy and events are the new leader's to write.
   if (applying.error instanceof LeadershipLostError) return { status: previous, policy: undefined, events: [], requeueAfterMs: undefined, error: applying.error };
   const applied = applying.applied;
@@ -72,7 +76,8 @@ export async function reconcileSubscription(
   const queue = applied?.queue ?? spec?.queue;
   const deadLetterQueue = applied?.deadLetterQueue ?? spec?.deadLetter.queue;
   let observation: QueueObservation | undefined;
-  if (error === undefined && queue !== undefined && deadLetterQueue !== undefined) {
+  // A claimed queue is the other subscription's: its depth and consumers are not this one's to report.
+  if (error === undefined && claimant === undefined && queue !== undefined && deadLetterQueue !== undefined) {
     try {
       observation = await observeQueues(broker, queue, deadLetterQueue);
     } catch (caught) {
@@ -96,7 +101,9 @@ export async function reconcileSubscription(
     }),
     ...(applied !== undefined && { appliedTopology: applied }),
   };
-  return { status, policy, events, requeueAfterMs: error === undefined ? DEFAULT_STATUS_REFRESH_MS : undefined, error };
+  // Look again when a dropped retry tier's grace period ends, if that comes before the next refresh.
+  const requeueAfterMs = error === undefined ? Math.min(DEFAULT_STATUS_REFRESH_MS, applying.nextTierDeadlineMs ?? DEFAULT_STATUS_REFRESH_MS) : undefined;
+  return { status, policy, events, requeueAfterMs, error };
 }
 
 interface TopologyOutcome {
@@ -105,6 +112,29 @@ interface TopologyOutcome {
   policy: ConsumerPolicy | undefined;
   events: SubscriptionEvent[];
   error: Error | undefined;
+  nextTierDeadlineMs?: number | undefined;
+}
+
+/**
+ * Two subscriptions naming one queue would fight over its bindings, tiers and ConfigMap key; the older one keeps
+ * it (see `earlierClaimant`) and this one changes nothing on the broker until the other is gone or renamed.
+ */
+function queueClaimedBy(claimant: EventSubscription, applied: AppliedTopology | undefined): TopologyOutcome {
+  const queue = claimant.status?.appliedTopology?.queue ?? claimant.spec.queue;
+  return {
+    applied,
+    policy: undefined,
+    events: [],
+    error: undefined,
+    topology: {
+      type: 'TopologyReconciled',
+      status: 'False',
+      reason: 'QueueClaimed',
+      message:
+        `queue '${queue}' is already claimed by EventSubscription ${subscriptionKey(claimant)} (older); nothing was changed on the broker and no policy was written. ` +
+        `Choose another spec.queue, or delete one of the two`,
+    },
+  };
 }
 
 /** The TopologyReconciled half: refuse what cannot be applied, else declare and clean up. */
@@ -112,8 +142,7 @@ async function reconcileTopology(
   resolved: ResolvedSubscription | InvalidSubscriptionSpecError,
   applied: AppliedTopology | undefined,
   broker: ChannelFactory,
-  deleteDroppedTiers: boolean,
-  fence: BrokerFence,
+  options: ApplyOptions,
 ): Promise<TopologyOutcome> {
   const type = 'TopologyReconciled';
   const unchanged = { applied, policy: undefined, events: [], error: undefined };
@@ -126,9 +155,9 @@ async function reconcileTopology(
     return { ...unchanged, topology: { type, status: 'False', reason: unsafe.reason, message: `${unsafe.message} Nothing was changed; consumers keep the last applied policy.` } };
   }
   try {
-    fence('declare the topology');
-    const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, { deleteDroppedTiers, fence });
-    return { applied: change.applied, policy: resolved.policy, events: change.events, error: undefined, topology: { type, status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) } };
+    options.fence('declare the topology');
+    const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, options);
+    return { applied: change.applied, policy: resolved.policy, events: change.events, error: undefined, nextTierDeadlineMs: change.nextTierDeadlineMs, topology: { type, status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) } };
   } catch (caught) {
     if (caught instanceof TopologyConflictError) {
       return { ...unchanged, topology: { type, status: 'False', reason: 'TopologyConflict', message: `${caught.message}. Consumers keep the last applied policy.` } };
