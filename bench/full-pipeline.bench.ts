@@ -6,7 +6,6 @@
 // Variants (BENCH_PIPELINE_VARIANTS, comma-separated; default `prisma,pg`):
 //   prisma  transactions through Prisma's interactive $transaction, as the services run them
 //   pg      the same SQL through plain pg transactions (the hot-path alternative)
-//   …+nodelay  the same with TCP_NODELAY forced on the broker socket (lib/amqp-socket-options.ts)
 // Tracing is on when the process was started with the OpenTelemetry preload and an OTLP endpoint (the runner
 // does that for the "traced" run); results then go to results/full-pipeline-traced.json.
 import { UserCreatedV2 } from '@switchyard/contracts';
@@ -27,7 +26,6 @@ import { pgTransactions } from '@switchyard/testing';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../services/order-service/dist/generated/prisma/client.js';
-import { setForcedNoDelay } from './lib/amqp-socket-options.js';
 import { type BenchEventData, benchEventData } from './lib/bench-event.js';
 import { benchEnvironment } from './lib/bench-environment.js';
 import { printScenarios, type ScenarioResult, writeResults } from './lib/bench-results.js';
@@ -154,24 +152,22 @@ const variants = (process.env.BENCH_PIPELINE_VARIANTS ?? 'prisma,pg').split(',')
 const scenarios: Array<ScenarioResult & { databaseCheck: Awaited<ReturnType<typeof databaseCheck>> }> = [];
 let machine;
 for (const variant of variants) {
-  const [kind, option] = variant.split('+') as [TxKind, string | undefined];
-  if (kind !== 'prisma' && kind !== 'pg') throw new Error(`unknown pipeline variant ${variant}: use prisma or pg, optionally +nodelay`);
+  const kind = variant as TxKind;
+  if (kind !== 'prisma' && kind !== 'pg') throw new Error(`unknown pipeline variant ${variant}: use prisma or pg`);
   // A fresh database per variant: each starts from empty tables, like the others.
   const env = await benchEnvironment(`bench_pipeline_${kind}`, true);
   machine ??= env.machine;
   try {
-    setForcedNoDelay(option === 'nodelay');
     const databaseUrl = env.database!.url;
     const phases = await runLoad((tracker) => pipelineSubject(env.vhost.url, databaseUrl, kind, tracker));
     scenarios.push({
-      key: `pipeline-${variant.replace('+', '-')}${traced ? '-traced' : ''}`,
-      title: `full pipeline, ${kind === 'prisma' ? 'Prisma' : 'plain pg'} transactions${option === 'nodelay' ? ', TCP_NODELAY forced' : ''}${traced ? ', traced' : ''}`,
-      settings: { writers: WRITERS, consumerPool: CONSUMER_POOL, prefetch: PREFETCH, relayBatch: 100, transactions: kind, noDelay: option === 'nodelay', tracing: traced },
+      key: `pipeline-${kind}${traced ? '-traced' : ''}`,
+      title: `full pipeline, ${kind === 'prisma' ? 'Prisma' : 'plain pg'} transactions${traced ? ', traced' : ''}`,
+      settings: { writers: WRITERS, consumerPool: CONSUMER_POOL, prefetch: PREFETCH, relayBatch: 100, transactions: kind, tracing: traced },
       phases,
       databaseCheck: await databaseCheck(databaseUrl),
     });
   } finally {
-    setForcedNoDelay(false);
     await env.dispose();
   }
 }

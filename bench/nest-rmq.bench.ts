@@ -25,6 +25,8 @@ async function nestSubject(url: string, queue: string, tracker: DeliveryTracker)
     persistent: true,
     noAck: false,
     prefetchCount: PREFETCH,
+    // The same TCP_NODELAY our transport and the raw baseline use: a comparison of transports, not of socket settings.
+    socketOptions: { connectionOptions: { noDelay: true } },
   };
   const server = new ServerRMQ(options);
   server.addHandler(
@@ -37,7 +39,7 @@ async function nestSubject(url: string, queue: string, tracker: DeliveryTracker)
   );
   await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
   // The client consumes only direct reply-to (for send(), unused here), which RabbitMQ allows in no-ack mode only.
-  const client = new ClientRMQ({ urls: options.urls, queue, queueOptions: options.queueOptions, persistent: true });
+  const client = new ClientRMQ({ urls: options.urls, queue, queueOptions: options.queueOptions, persistent: true, socketOptions: options.socketOptions });
   await client.connect();
   const window = new InFlightWindow(WINDOW);
   return {

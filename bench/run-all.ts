@@ -23,7 +23,7 @@ const BENCHES: Bench[] = [
   { name: 'raw-amqplib', file: 'raw-amqplib.bench.ts' },
   { name: 'nest-rmq', file: 'nest-rmq.bench.ts' },
   { name: 'switchyard-transport', file: 'switchyard-transport.bench.ts' },
-  { name: 'full-pipeline', file: 'full-pipeline.bench.ts', env: { BENCH_PIPELINE_VARIANTS: 'prisma,pg,prisma+nodelay' } },
+  { name: 'full-pipeline', file: 'full-pipeline.bench.ts', env: { BENCH_PIPELINE_VARIANTS: 'prisma,pg' } },
   { name: 'full-pipeline-traced', file: 'full-pipeline.bench.ts', env: { BENCH_PIPELINE_VARIANTS: 'prisma' }, traced: true },
   { name: 'sql-hot-path', file: 'sql-hot-path.bench.ts' },
 ];

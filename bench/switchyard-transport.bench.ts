@@ -4,7 +4,6 @@
 // the change this benchmark argues for. Writes results/switchyard-transport.json.
 import { UserCreatedV2, toWireMessage } from '@switchyard/contracts';
 import { decodeDelivery, DEFAULT_PREFETCH, EventPublisher, RabbitMqConnection, runHandlerDirectly, SwitchyardServer } from '@switchyard/messaging';
-import { setForcedNoDelay } from './lib/amqp-socket-options.js';
 import { type BenchEventData, benchEventData } from './lib/bench-event.js';
 import { benchEnvironment } from './lib/bench-environment.js';
 import { printScenarios, type ScenarioResult, writeResults } from './lib/bench-results.js';
@@ -45,17 +44,13 @@ async function transportSubject(url: string, queue: string, tracker: DeliveryTra
 const env = await benchEnvironment('bench_transport', false);
 try {
   const scenarios: ScenarioResult[] = [];
-  for (const noDelay of [false, true]) {
-    setForcedNoDelay(noDelay);
-    const phases = await runLoad((tracker) => transportSubject(env.vhost.url, `bench.transport${noDelay ? '-nodelay' : ''}`, tracker));
-    scenarios.push({
-      key: noDelay ? 'transport-nodelay' : 'transport',
-      title: noDelay ? 'our transport, TCP_NODELAY forced (proposed)' : 'our transport (EventPublisher → SwitchyardServer)',
-      settings: { queueType: 'quorum', persistent: true, mandatory: true, confirms: true, prefetch: DEFAULT_PREFETCH, window: WINDOW, noDelay },
-      phases,
-    });
-  }
-  setForcedNoDelay(false);
+  const phases = await runLoad((tracker) => transportSubject(env.vhost.url, 'bench.transport', tracker));
+  scenarios.push({
+    key: 'transport',
+    title: 'our transport (EventPublisher → SwitchyardServer)',
+    settings: { queueType: 'quorum', persistent: true, mandatory: true, confirms: true, prefetch: DEFAULT_PREFETCH, window: WINDOW, noDelay: true },
+    phases,
+  });
   printScenarios('our transport without outbox: EventPublisher → SwitchyardServer', scenarios);
   console.log(`results written to ${writeResults('switchyard-transport', { bench: 'switchyard-transport', machine: env.machine, tracing: false, results: scenarios })}`);
 } finally {

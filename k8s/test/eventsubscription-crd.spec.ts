@@ -2,22 +2,23 @@
 // its schema is structural, and k8s/examples/ validate against THE CRD's OWN openAPIV3Schema the way the API
 // server would: defaults applied (ajv useDefaults), unknown fields rejected (strict field validation, which
 // `kubectl apply` and Helm use; without it the API server would prune them silently), list types and the CEL
-// rules enforced through a small, explicit translation (below) that fails when the CRD grows a rule it lacks.
+// rules enforced through a small, explicit translation (crd-validator.ts) that fails when the CRD grows a rule it lacks.
 import { describe, expect, test } from '@jest/globals';
-import { Ajv, type AnySchemaObject, type ErrorObject } from 'ajv';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { API_GROUP, API_VERSION, CRD_NAME, KIND, PLURAL, SINGULAR } from '../../services/topology-operator/src/api-names.js';
+import { MAX_DURATION_MS, parseDuration } from '../../services/topology-operator/src/subscription/duration.js';
+import { CEL_RULES, celDurationNs, crdValidator, describeErrors, isTransitionRule, newAjv, type Schema, toJsonSchema } from './crd-validator.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const CRD_FILE = path.join(repoRoot, 'charts', 'topology-operator', 'crds', `${CRD_NAME}.yaml`);
 const EXAMPLES_DIR = path.join(repoRoot, 'k8s', 'examples');
 const INVALID_DIR = path.join(EXAMPLES_DIR, 'invalid');
 
-type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema; additionalProperties?: Schema | boolean };
+type Json = Record<string, unknown>;
 interface Crd {
   apiVersion: string;
   kind: string;
@@ -62,119 +63,12 @@ function schemaNodes(schema: Schema, at = '', inJunctor = false): SchemaNode[] {
 }
 const nodes = schemaNodes(rootSchema);
 
-// ---------------------------------------------------------------------------------------------------------------
-// CEL rules (x-kubernetes-validations), translated one by one. The API server evaluates them with CEL; ajv cannot,
-// so each rule the CRD carries has its JavaScript twin here, and a test fails when a rule has none. Transition
-// rules (those naming oldSelf) run only on update, never on create, so a file alone cannot trigger them.
-
-type Json = Record<string, unknown>;
-const CEL_RULES: Record<string, (self: Json & string) => boolean> = {
-  "self.queue.startsWith(self.service + '.')": (self) => String(self['queue']).startsWith(`${String(self['service'])}.`),
-  "!self.endsWith('.dlq') && !self.contains('.retry.')": (self) => !self.endsWith('.dlq') && !self.includes('.retry.'),
-  "!self.startsWith('amq.')": (self) => !self.startsWith('amq.'),
-  '!has(self.backoff.delays) || size(self.backoff.delays) == self.maxAttempts - 1': (self) => {
-    const delays = (self['backoff'] as Json | undefined)?.['delays'] as unknown[] | undefined;
-    return delays === undefined || delays.length === Number(self['maxAttempts']) - 1;
-  },
-};
-const isTransitionRule = (rule: string) => /\boldSelf\b/.test(rule);
+// CEL rules: the twins live in crd-validator.ts (shared with the chart spec and the operator's reconcile tests).
 const celRulesInCrd = nodes.flatMap((node) => ((node.schema['x-kubernetes-validations'] as { rule: string; message?: string }[] | undefined) ?? []).map((validation) => ({ ...validation, path: node.path })));
 
-// ---------------------------------------------------------------------------------------------------------------
-// From the Kubernetes dialect of OpenAPI v3 to JSON Schema for ajv, minimally:
-// - exclusiveMinimum/exclusiveMaximum are booleans beside minimum/maximum in OpenAPI 3.0 (numbers in draft 7);
-// - x-kubernetes-int-or-string means integer or string; x-kubernetes-preserve-unknown-fields keeps an object open;
-// - every other object with declared properties is closed (additionalProperties: false): strict field validation.
-// x-kubernetes-list-type and x-kubernetes-validations become ajv keywords (see validatorFor).
-
-function toJsonSchema(schema: Schema): Schema {
-  const out: Schema = { ...schema };
-  if (out['exclusiveMinimum'] === true) {
-    out['exclusiveMinimum'] = out['minimum'];
-    delete out['minimum'];
-  } else if (out['exclusiveMinimum'] === false) delete out['exclusiveMinimum'];
-  if (out['exclusiveMaximum'] === true) {
-    out['exclusiveMaximum'] = out['maximum'];
-    delete out['maximum'];
-  } else if (out['exclusiveMaximum'] === false) delete out['exclusiveMaximum'];
-  if (out['x-kubernetes-int-or-string'] === true) {
-    delete out['x-kubernetes-int-or-string'];
-    out['anyOf'] = [{ type: 'integer' }, { type: 'string' }];
-  }
-  if (schema.properties) out.properties = Object.fromEntries(Object.entries(schema.properties).map(([name, child]) => [name, toJsonSchema(child)]));
-  if (schema.items) out.items = toJsonSchema(schema.items);
-  if (typeof schema.additionalProperties === 'object') out.additionalProperties = toJsonSchema(schema.additionalProperties);
-  for (const junctor of ['oneOf', 'anyOf', 'allOf'] as const) {
-    if (Array.isArray(schema[junctor])) out[junctor] = (schema[junctor] as Schema[]).map(toJsonSchema);
-  }
-  if (schema['not']) out['not'] = toJsonSchema(schema['not'] as Schema);
-  if (out['type'] === 'object' && out.properties && out.additionalProperties === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) {
-    out.additionalProperties = false;
-  }
-  delete out['x-kubernetes-preserve-unknown-fields'];
-  return out;
-}
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-
-function newAjv(): Ajv {
-  // strict: an unknown keyword is an error, so a Kubernetes extension this file does not translate cannot slip by.
-  const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true, useDefaults: true });
-  ajv.addFormat('date-time', (text: string) => RFC3339.test(text) && !Number.isNaN(Date.parse(text)));
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
-  ajv.addKeyword({ keyword: 'x-kubernetes-list-map-keys', schemaType: 'array' });
-  ajv.addKeyword({ keyword: 'x-kubernetes-embedded-resource', schemaType: 'boolean' });
-  ajv.addKeyword({
-    keyword: 'x-kubernetes-list-type',
-    type: 'array',
-    schemaType: 'string',
-    errors: true,
-    compile(listType: string, parentSchema: AnySchemaObject) {
-      const keys = (parentSchema['x-kubernetes-list-map-keys'] as string[] | undefined) ?? [];
-      const check = (items: unknown[]): boolean => {
-        if (listType === 'atomic') return true;
-        const identities = items.map((item) => JSON.stringify(listType === 'map' ? keys.map((key) => (item as Json)[key]) : item));
-        const duplicate = identities.findIndex((identity, i) => identities.indexOf(identity) !== i);
-        if (duplicate === -1) return true;
-        check.errors = [{ keyword: 'x-kubernetes-list-type', params: { listType, duplicate }, message: `duplicate entry ${identities[duplicate]!} in a list of type ${listType}` }];
-        return false;
-      };
-      check.errors = [] as Partial<ErrorObject>[];
-      return check;
-    },
-  });
-  ajv.addKeyword({
-    keyword: 'x-kubernetes-validations',
-    schemaType: 'array',
-    errors: true,
-    compile(validations: { rule: string; message?: string }[]) {
-      const check = (self: unknown): boolean => {
-        const failed = validations.filter(({ rule }) => {
-          if (isTransitionRule(rule)) return false;
-          const evaluate = CEL_RULES[rule];
-          if (!evaluate) throw new Error(`no translation for CEL rule ${rule}`);
-          return !evaluate(self as Json & string);
-        });
-        check.errors = failed.map(({ rule, message }) => ({ keyword: 'x-kubernetes-validations', params: { rule }, message: message ?? `failed rule: ${rule}` }));
-        return failed.length === 0;
-      };
-      check.errors = [] as Partial<ErrorObject>[];
-      return check;
-    },
-  });
-  return ajv;
-}
-
-const validateResource = newAjv().compile(toJsonSchema(rootSchema));
-
+const validator = crdValidator(CRD_FILE);
 /** Validates like the API server on create: returns the defaulted copy and the errors ("<path> <keyword>: message"). */
-function admit(resource: unknown): { object: Json; errors: ErrorObject[] } {
-  const object = structuredClone(resource) as Json;
-  const valid = validateResource(object);
-  return { object, errors: valid ? [] : [...(validateResource.errors ?? [])] };
-}
-const describeErrors = (errors: ErrorObject[]) => errors.map((error) => `${error.instancePath || '/'} ${error.keyword}: ${error.message ?? ''}`).join('\n');
+const admit = (resource: unknown) => validator.admit(resource);
 
 const yamlFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -364,7 +258,16 @@ describe('admission as the API server does it', () => {
       deadLetterDepth: 2,
       consumers: 1,
       lastObservedTime: '2026-11-27T09:00:00.123Z',
-      appliedTopology: { queue: 'order-service.user-events', queueType: 'quorum', deliveryLimit: 20, retryDelaysMs: [1000], eventTypes: ['user.created'], deadLetterQueue: 'order-service.user-events.dlq', exchange: 'switchyard.events' },
+      appliedTopology: {
+        queue: 'order-service.user-events',
+        queueType: 'quorum',
+        deliveryLimit: 20,
+        retryDelaysMs: [1000],
+        droppedTiers: [{ delayMs: 5000, since: '2026-11-27T08:59:00.000Z' }],
+        eventTypes: ['user.created'],
+        deadLetterQueue: 'order-service.user-events.dlq',
+        exchange: 'switchyard.events',
+      },
     };
     expect(describeErrors(admit({ ...minimal, status }).errors)).toBe('');
     const bad = admit({ ...minimal, status: { ...status, conditions: [{ ...status.conditions[0], type: 'Happy' }] } });
@@ -377,3 +280,70 @@ describe('admission as the API server does it', () => {
     expect(admit(withMultiplier(1)).errors.map((error) => error.keyword)).toContain('exclusiveMinimum');
   });
 });
+
+describe('the CEL rules (their JavaScript twins) refuse what the operator would refuse', () => {
+  const minimal = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name: 'x' }, spec: { service: 'order-service', queue: 'order-service.user-events', events: [{ type: 'user.created' }] } };
+  const withSpec = (spec: Json) => ({ ...minimal, spec: { ...minimal.spec, ...spec } });
+  const celErrorsAt = (resource: unknown) => admit(resource).errors.filter((error) => error.keyword === 'x-kubernetes-validations').map((error) => error.instancePath);
+  const operatorAccepts = (text: string) => {
+    try {
+      parseDuration(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  test("the duration twin parses like cel-go's duration(), i.e. Go's time.ParseDuration, for the units the CRD allows", () => {
+    expect(celDurationNs('500ms')).toBe(500_000_000n);
+    expect(celDurationNs('1s')).toBe(1_000_000_000n);
+    expect(celDurationNs('2m')).toBe(120_000_000_000n);
+    expect(celDurationNs('1h')).toBe(3_600_000_000_000n);
+    expect(() => celDurationNs('5 seconds')).toThrow(/not a duration/);
+    expect(() => celDurationNs('999999999h')).toThrow(/overflows/); // beyond int64 nanoseconds: an evaluation error
+  });
+
+  test('a duration is admitted exactly when the operator accepts it (the maximum is the same)', () => {
+    // Around the operator's maximum (2147483647 ms = 596h 31m 23.647s) in each unit, and far beyond it.
+    expect(MAX_DURATION_MS).toBe(2_147_483_647);
+    const samples = ['1ms', '1s', '10m', '1h', '596h', '597h', '600h', '999999999ms', '2147483s', '2147484s', '35791m', '35792m', '999999999h'];
+    for (const delay of samples) {
+      const resource = withSpec({ retry: { maxAttempts: 2, backoff: { delays: [delay] } } });
+      expect({ delay, admitted: admit(resource).errors.length === 0 }).toEqual({ delay, admitted: operatorAccepts(delay) });
+      // The pattern lets every sample through: the CEL rule alone decides.
+      expect({ delay, cel: celErrorsAt(resource).length === 0 }).toEqual({ delay, cel: operatorAccepts(delay) });
+    }
+    for (const at of ['initial', 'max'] as const) {
+      const exponential = { initial: '1s', multiplier: 2, max: '1h', [at]: '600h' };
+      expect(celErrorsAt(withSpec({ retry: { maxAttempts: 3, backoff: { exponential } } }))).toContain(`/spec/retry/backoff/exponential/${at}`);
+    }
+    expect(celErrorsAt(withSpec({ deadLetter: { messageTtl: '600h' } }))).toEqual(['/spec/deadLetter/messageTtl']);
+    expect(celErrorsAt(withSpec({ deadLetter: { messageTtl: '168h' } }))).toEqual([]);
+  });
+
+  test('exponential initial must not exceed max, compared as durations (not as text)', () => {
+    const exponential = (initial: string, max: string) => withSpec({ retry: { maxAttempts: 3, backoff: { exponential: { initial, multiplier: 2, max } } } });
+    expect(celErrorsAt(exponential('10m', '1m'))).toEqual(['/spec/retry/backoff/exponential']);
+    expect(celErrorsAt(exponential('90s', '1m'))).toEqual(['/spec/retry/backoff/exponential']);
+    expect(celErrorsAt(exponential('60s', '1m'))).toEqual([]);
+    expect(celErrorsAt(exponential('500ms', '2m'))).toEqual([]);
+  });
+
+  test('the dead-letter queue must differ from the work queue and its retry tiers', () => {
+    expect(celErrorsAt(withSpec({ deadLetter: { queue: 'order-service.user-events' } }))).toEqual(['/spec']);
+    expect(celErrorsAt(withSpec({ deadLetter: { queue: 'order-service.user-events.retry.1s' } }))).toEqual(['/spec']);
+    expect(celErrorsAt(withSpec({ deadLetter: { queue: 'order-service.user-events.errors' } }))).toEqual([]);
+    expect(celErrorsAt(withSpec({ deadLetter: { queue: 'shared.dead-letters' } }))).toEqual([]);
+    expect(celErrorsAt(withSpec({ deadLetter: { maxLength: 5 } }))).toEqual([]);
+  });
+
+  test('every CEL rule reads only bounded values, so its estimated cost is bounded', () => {
+    // Strings a rule reads (self or a field of self) carry maxLength; lists maxItems (checked for the whole schema above).
+    for (const { path: at } of celRulesInCrd) {
+      const node = nodes.find((candidate) => candidate.path === at)!;
+      const strings = [node.schema, ...Object.values(node.schema.properties ?? {})].filter((schema) => schema['type'] === 'string' && schema['enum'] === undefined);
+      expect({ at, bounded: strings.every((schema) => typeof schema['maxLength'] === 'number') }).toEqual({ at, bounded: true });
+    }
+  });
+});
+

@@ -98,6 +98,20 @@ describe('the operator reconciling an EventSubscription', () => {
     await channel.close();
   }, 60_000);
 
+  it('does not rewrite a status in which only lastObservedTime would change', async () => {
+    // The consumer of the previous test is gone: wait for that change to be written, then for nothing to change.
+    await waitFor('consumers back to 0 in status', async () => (await user.get(NAME))?.status?.consumers === 0, 30_000);
+    const statusWrites = () => standIn.requests().filter((request) => request.verb === 'patch' && request.resource === 'eventsubscriptions/status' && request.name === NAME).length;
+    const successes = async () => (await operator.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'reconcile_total')?.values.find((value) => value.labels.result === 'success')?.value ?? 0;
+    const writesBefore = statusWrites();
+    const before = await successes();
+    const observedBefore = (await user.get(NAME))?.status?.lastObservedTime;
+    // Three more refreshes (one a second), each observing the queues.
+    await waitFor('three more reconciles', async () => (await successes()) >= before + 3, 30_000);
+    expect(statusWrites()).toBe(writesBefore);
+    expect((await user.get(NAME))?.status?.lastObservedTime).toBe(observedBefore);
+  }, 60_000);
+
   it('carries a spec change (retry delays, paused) to the ConfigMap and status.observedGeneration', async () => {
     const patched = await user.patchSpec(NAME, { retry: { maxAttempts: 3, backoff: { delays: ['2s', '10s'] } }, paused: true });
     const policy = await waitFor('the changed policy in the ConfigMap', async () => {

@@ -11,6 +11,9 @@ import {
   reconcileSubscription,
   type ReconcileOutcome,
 } from '../src/subscription/reconcile-subscription.js';
+import { fileURLToPath } from 'node:url';
+import { crdValidator } from '../../../k8s/test/crd-validator.js';
+import { CRD_NAME } from '../src/api-names.js';
 import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue, withMetadata } from './subscription-fixtures.js';
 
 const EXCHANGE = 'switchyard.events';
@@ -35,12 +38,25 @@ function after(subscription: EventSubscription, outcome: ReconcileOutcome, chang
     status: outcome.status,
   };
 }
+// Every status these tests produce must be one the API server accepts: checked against the CRD's own status schema.
+const crd = crdValidator(fileURLToPath(new URL(`../../../charts/topology-operator/crds/${CRD_NAME}.yaml`, import.meta.url)));
+async function reconcile(...args: Parameters<typeof reconcileSubscription>): Promise<ReconcileOutcome> {
+  const outcome = await reconcileSubscription(...args);
+  expect(crd.statusProblems(outcome.status)).toEqual([]);
+  return outcome;
+}
 const conditionOf = (outcome: ReconcileOutcome, type: string) => outcome.status.conditions?.find((condition) => condition.type === type);
 
 describe('reconcileSubscription', () => {
+  it('has a status check that can fail (the CRD status schema is really applied)', () => {
+    expect(crd.statusProblems({ queueDepth: -1 })).not.toEqual([]);
+    expect(crd.statusProblems({ appliedTopology: { queueType: 'quorum', deliveryLimit: 1, retryDelaysMs: [], droppedTiers: [{ delayMs: 1 }], eventTypes: [], deadLetterQueue: 'q.dlq', exchange: 'x' } })).not.toEqual([]);
+    expect(crd.statusProblems({ lastObservedTime: 'yesterday' })).not.toEqual([]);
+  });
+
   it('declares the work queue, retry tiers and DLQ, binds the event types and renders the consumer policy', async () => {
     const queue = uniqueQueue('create');
-    const outcome = await reconcileSubscription(subscriptionOf({ queue, events: [{ type: 'user.created' }, { type: 'user.deleted' }] }), broker.connection);
+    const outcome = await reconcile(subscriptionOf({ queue, events: [{ type: 'user.created' }, { type: 'user.deleted' }] }), broker.connection);
 
     expect(outcome.error).toBeUndefined();
     expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'True', reason: 'TopologyApplied', observedGeneration: 1 });
@@ -57,6 +73,7 @@ describe('reconcileSubscription', () => {
       eventTypes: ['user.created', 'user.deleted'],
       deadLetterQueue: `${queue}.dlq`,
       exchange: EXCHANGE,
+      droppedTiers: [],
     });
     expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Normal', reason: 'TopologyApplied' }));
     expect(outcome.requeueAfterMs).toBeGreaterThan(0);
@@ -68,7 +85,7 @@ describe('reconcileSubscription', () => {
 
   it('declares exactly what a service with the same policy declares (one shared plan)', async () => {
     const queue = uniqueQueue('same-plan');
-    const outcome = await reconcileSubscription(subscriptionOf({ queue, deliveryLimit: 7, deadLetter: { maxLength: 50 } }), broker.connection);
+    const outcome = await reconcile(subscriptionOf({ queue, deliveryLimit: 7, deadLetter: { maxLength: 50 } }), broker.connection);
     expect(conditionOf(outcome, 'TopologyReconciled')?.status).toBe('True');
     // A service declaring from the rendered policy meets no 406: same names, same arguments.
     await expect(declareTopology(broker.connection, planConsumerTopology(topologyInputOf(outcome.policy!)))).resolves.toBeUndefined();
@@ -76,14 +93,14 @@ describe('reconcileSubscription', () => {
 
   it('reports depth, DLQ depth and consumers; NoConsumers makes it not Ready, a consumer makes it Ready', async () => {
     const queue = uniqueQueue('observe');
-    const first = await reconcileSubscription(subscriptionOf({ queue }), broker.connection);
+    const first = await reconcile(subscriptionOf({ queue }), broker.connection);
     await broker.publish(EXCHANGE, 'user.created');
     await broker.publish('', `${queue}.dlq`, 'dead');
     await broker.waitForDepth(queue, 1);
     await broker.waitForDepth(`${queue}.dlq`, 1);
 
     const now = new Date('2026-11-27T09:30:00.000Z');
-    const idle = await reconcileSubscription(after(subscriptionOf({ queue }), first), broker.connection, now);
+    const idle = await reconcile(after(subscriptionOf({ queue }), first), broker.connection, now);
     expect(idle.status).toMatchObject({ queueDepth: 1, deadLetterDepth: 1, consumers: 0, lastObservedTime: now.toISOString(), observedGeneration: 1 });
     expect(conditionOf(idle, 'ConsumerHealthy')).toMatchObject({ status: 'False', reason: 'NoConsumers' });
     expect(conditionOf(idle, 'Ready')).toMatchObject({ status: 'False', reason: 'NoConsumers' });
@@ -93,7 +110,7 @@ describe('reconcileSubscription', () => {
     await consumerChannel.prefetch(1);
     await consumerChannel.consume(queue, () => undefined);
     const later = new Date('2026-11-27T09:31:00.000Z');
-    const busy = await reconcileSubscription(after(subscriptionOf({ queue }), idle), broker.connection, later);
+    const busy = await reconcile(after(subscriptionOf({ queue }), idle), broker.connection, later);
     await consumerChannel.close();
     expect(busy.status.consumers).toBe(1);
     expect(conditionOf(busy, 'ConsumerHealthy')).toMatchObject({ status: 'True', reason: 'ConsumersAttached', lastTransitionTime: later.toISOString() });
@@ -104,7 +121,7 @@ describe('reconcileSubscription', () => {
 
   it('counts a paused subscription without consumers as healthy, and carries paused into the policy', async () => {
     const queue = uniqueQueue('paused');
-    const outcome = await reconcileSubscription(subscriptionOf({ queue, paused: true }), broker.connection);
+    const outcome = await reconcile(subscriptionOf({ queue, paused: true }), broker.connection);
     expect(outcome.policy?.paused).toBe(true);
     expect(conditionOf(outcome, 'ConsumerHealthy')).toMatchObject({ status: 'True', reason: 'Paused' });
     expect(conditionOf(outcome, 'Ready')?.status).toBe('True');
@@ -113,8 +130,8 @@ describe('reconcileSubscription', () => {
   it('unbinds an event type removed from the spec: its events no longer land', async () => {
     const queue = uniqueQueue('unbind');
     const original = subscriptionOf({ queue, events: [{ type: 'user.created' }, { type: 'user.deleted' }] });
-    const first = await reconcileSubscription(original, broker.connection);
-    const second = await reconcileSubscription(after(original, first, { events: [{ type: 'user.created' }] }), broker.connection);
+    const first = await reconcile(original, broker.connection);
+    const second = await reconcile(after(original, first, { events: [{ type: 'user.created' }] }), broker.connection);
 
     expect(second.status.appliedTopology?.eventTypes).toEqual(['user.created']);
     expect(second.events).toContainEqual(expect.objectContaining({ reason: 'EventTypesUnbound', message: expect.stringContaining('user.deleted') }));
@@ -129,13 +146,13 @@ describe('reconcileSubscription', () => {
     const original = subscriptionOf({ queue });
     const t0 = new Date('2026-11-27T10:00:00.000Z');
     const at = (ms: number) => new Date(t0.getTime() + ms);
-    const first = await reconcileSubscription(original, broker.connection, t0);
+    const first = await reconcile(original, broker.connection, t0);
     await broker.publish('', retryQueueName(queue, 600_000), 'parked retry'); // waits 10 minutes in its tier
     const tierConsumer = await broker.connection.createChannel();
     await tierConsumer.consume(retryQueueName(queue, 120_000), () => undefined); // something still reads the 2m tier
 
     const changed = after(original, first, { retry: { maxAttempts: 4, backoff: { delays: ['1s', '5s', '45s'] } } });
-    const second = await reconcileSubscription(changed, broker.connection, at(1_000));
+    const second = await reconcile(changed, broker.connection, at(1_000));
     expect(second.policy?.retryDelaysMs).toEqual([1_000, 5_000, 45_000]);
     expect(await broker.queueState(retryQueueName(queue, 45_000))).toBeDefined();
     const since = at(1_000).toISOString();
@@ -147,13 +164,13 @@ describe('reconcileSubscription', () => {
     expect(second.requeueAfterMs).toBeLessThanOrEqual(DEFAULT_STATUS_REFRESH_MS);
 
     // A status refresh later, pods may still run the old policy (the kubelet has not delivered the new ConfigMap yet): nothing goes.
-    const third = await reconcileSubscription(after(changed, second), broker.connection, at(1_000 + DEFAULT_STATUS_REFRESH_MS));
+    const third = await reconcile(after(changed, second), broker.connection, at(1_000 + DEFAULT_STATUS_REFRESH_MS));
     for (const delay of [30_000, 120_000, 600_000]) expect(await broker.queueState(retryQueueName(queue, delay))).toBeDefined();
     expect(third.status.appliedTopology?.droppedTiers).toEqual(second.status.appliedTopology?.droppedTiers);
     expect(third.events).toEqual([]);
 
     // Grace period over: the empty, unused tier goes; the one holding a message and the one with a consumer stay.
-    const fourth = await reconcileSubscription(after(changed, third), broker.connection, at(1_000 + DROPPED_TIER_GRACE_MS));
+    const fourth = await reconcile(after(changed, third), broker.connection, at(1_000 + DROPPED_TIER_GRACE_MS));
     expect(await broker.queueState(retryQueueName(queue, 30_000))).toBeUndefined();
     expect(await broker.queueState(retryQueueName(queue, 120_000))).toEqual({ messageCount: 0, consumerCount: 1 });
     expect(await broker.queueState(retryQueueName(queue, 600_000))).toEqual({ messageCount: 1, consumerCount: 0 });
@@ -165,19 +182,19 @@ describe('reconcileSubscription', () => {
     await tierConsumer.close();
     await broker.drain(retryQueueName(queue, 600_000));
     const readded = after(changed, fourth, { retry: { maxAttempts: 5, backoff: { delays: ['1s', '5s', '45s', '2m'] } } });
-    const fifth = await reconcileSubscription(readded, broker.connection, at(2_000 + DROPPED_TIER_GRACE_MS));
-    expect(fifth.status.appliedTopology).toMatchObject({ retryDelaysMs: [1_000, 5_000, 45_000, 120_000], droppedTiers: undefined });
+    const fifth = await reconcile(readded, broker.connection, at(2_000 + DROPPED_TIER_GRACE_MS));
+    expect(fifth.status.appliedTopology).toMatchObject({ retryDelaysMs: [1_000, 5_000, 45_000, 120_000], droppedTiers: [] });
     expect(await broker.queueState(retryQueueName(queue, 600_000))).toBeUndefined();
   });
 
   it('refuses a queue type change with a condition that says how to migrate, and changes nothing on the broker', async () => {
     const queue = uniqueQueue('type-change');
     const original = subscriptionOf({ queue });
-    const first = await reconcileSubscription(original, broker.connection);
+    const first = await reconcile(original, broker.connection);
     await broker.publish(EXCHANGE, 'user.created');
     await broker.waitForDepth(queue, 1);
 
-    const refused = await reconcileSubscription(after(original, first, { queueType: 'classic', prefetch: 3 }), broker.connection);
+    const refused = await reconcile(after(original, first, { queueType: 'classic', prefetch: 3 }), broker.connection);
     expect(refused.error).toBeUndefined();
     expect(refused.policy).toBeUndefined(); // the last good policy (prefetch 20) stays in the ConfigMap
     expect(conditionOf(refused, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'UnsafeQueueTypeChange', observedGeneration: 2 });
@@ -197,7 +214,7 @@ describe('reconcileSubscription', () => {
     await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
     await channel.close();
 
-    const outcome = await reconcileSubscription(subscriptionOf({ queue }), broker.connection);
+    const outcome = await reconcile(subscriptionOf({ queue }), broker.connection);
     expect(outcome.error).toBeUndefined();
     expect(outcome.policy).toBeUndefined();
     expect(outcome.status.appliedTopology).toBeUndefined();
@@ -210,15 +227,15 @@ describe('reconcileSubscription', () => {
   it('maps a changed DLQ argument to TopologyConflict and keeps the last good policy; a live setting alone updates the policy', async () => {
     const queue = uniqueQueue('dlq-args');
     const original = subscriptionOf({ queue, deadLetter: { maxLength: 10 } });
-    const first = await reconcileSubscription(original, broker.connection);
+    const first = await reconcile(original, broker.connection);
 
     const second = after(original, first, { deadLetter: { maxLength: 20 }, prefetch: 5 });
-    const conflicting = await reconcileSubscription(second, broker.connection);
+    const conflicting = await reconcile(second, broker.connection);
     expect(conditionOf(conflicting, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'TopologyConflict' });
     expect(conditionOf(conflicting, 'TopologyReconciled')?.message).toContain(`queue '${queue}.dlq' already exists with different argument 'x-max-length'`);
     expect(conflicting.policy).toBeUndefined();
 
-    const live = await reconcileSubscription(after(second, conflicting, { deadLetter: { maxLength: 10 }, prefetch: 5, paused: true }), broker.connection);
+    const live = await reconcile(after(second, conflicting, { deadLetter: { maxLength: 10 }, prefetch: 5, paused: true }), broker.connection);
     expect(conditionOf(live, 'TopologyReconciled')).toMatchObject({ status: 'True', reason: 'TopologyApplied', observedGeneration: 3 });
     expect(live.policy).toMatchObject({ prefetch: 5, paused: true, generation: 3 });
     expect(live.events).toContainEqual(expect.objectContaining({ type: 'Normal', reason: 'TopologyApplied' }));
@@ -226,7 +243,7 @@ describe('reconcileSubscription', () => {
 
   it('reports an invalid spec as InvalidSpec naming the field, declaring nothing', async () => {
     const queue = uniqueQueue('invalid');
-    const outcome = await reconcileSubscription(subscriptionOf({ queue, retry: { maxAttempts: 3, backoff: { delays: ['1s'] } } }), broker.connection);
+    const outcome = await reconcile(subscriptionOf({ queue, retry: { maxAttempts: 3, backoff: { delays: ['1s'] } } }), broker.connection);
     expect(outcome.error).toBeUndefined();
     expect(outcome.policy).toBeUndefined();
     expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
@@ -236,7 +253,7 @@ describe('reconcileSubscription', () => {
 
   it('reports a resource without a spec as InvalidSpec instead of throwing', async () => {
     const bare = { ...subscriptionOf({ queue: uniqueQueue('bare') }), spec: undefined } as unknown as EventSubscription;
-    const outcome = await reconcileSubscription(bare, broker.connection);
+    const outcome = await reconcile(bare, broker.connection);
     expect(outcome.error).toBeUndefined();
     expect(conditionOf(outcome, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('spec: ') });
     await expect(finalizeSubscription(bare, broker.connection)).resolves.toMatchObject({ done: true, error: undefined });
@@ -245,7 +262,7 @@ describe('reconcileSubscription', () => {
   it('returns a broker failure as a transient error with BrokerError in status', async () => {
     const closed = await amqp.connect(broker.vhost.url);
     await closed.close();
-    const outcome = await reconcileSubscription(subscriptionOf({ queue: uniqueQueue('down') }), closed);
+    const outcome = await reconcile(subscriptionOf({ queue: uniqueQueue('down') }), closed);
     expect(outcome.error).toBeInstanceOf(Error);
     expect(outcome.requeueAfterMs).toBeUndefined();
     expect(outcome.policy).toBeUndefined();
@@ -261,10 +278,10 @@ describe('reconcileSubscription', () => {
       creationTimestamp: '2026-11-27T09:00:00Z',
     });
 
-    const winner = await reconcileSubscription(older, broker.connection, undefined, { otherSubscriptions: [older, newer] });
+    const winner = await reconcile(older, broker.connection, undefined, { otherSubscriptions: [older, newer] });
     expect(conditionOf(winner, 'TopologyReconciled')).toMatchObject({ status: 'True', reason: 'TopologyApplied' });
 
-    const loser = await reconcileSubscription(newer, broker.connection, undefined, { otherSubscriptions: [older, after(older, winner)] });
+    const loser = await reconcile(newer, broker.connection, undefined, { otherSubscriptions: [older, after(older, winner)] });
     expect(loser.error).toBeUndefined();
     expect(loser.policy).toBeUndefined();
     expect(loser.status.appliedTopology).toBeUndefined();
@@ -279,22 +296,22 @@ describe('reconcileSubscription', () => {
 
     // Same creationTimestamp: namespace/name decides, the same way on every replica.
     const twin = withMetadata(newer, { creationTimestamp: older.metadata.creationTimestamp });
-    const tie = await reconcileSubscription(older, broker.connection, undefined, { otherSubscriptions: [twin] });
+    const tie = await reconcile(older, broker.connection, undefined, { otherSubscriptions: [twin] });
     expect(conditionOf(tie, 'TopologyReconciled')).toMatchObject({ reason: 'QueueClaimed', message: expect.stringContaining(`billing/${queue}`) });
   });
 
   it('changes nothing and reports nothing once this replica no longer leads (fencing)', async () => {
     const queue = uniqueQueue('fenced');
     const previous = subscriptionOf({ queue }).status;
-    const outcome = await reconcileSubscription(subscriptionOf({ queue }), broker.connection, undefined, { isActive: () => false });
+    const outcome = await reconcile(subscriptionOf({ queue }), broker.connection, undefined, { isActive: () => false });
     expect(outcome.error).toBeInstanceOf(LeadershipLostError);
     expect(outcome).toMatchObject({ policy: undefined, events: [], requeueAfterMs: undefined });
     expect(outcome.status).toEqual(previous ?? {});
     expect(await broker.queueState(queue)).toBeUndefined();
 
     const original = subscriptionOf({ queue, events: [{ type: 'user.created' }, { type: 'user.deleted' }] });
-    const applied = await reconcileSubscription(original, broker.connection);
-    const lost = await reconcileSubscription(after(original, applied, { events: [{ type: 'user.created' }] }), broker.connection, undefined, { isActive: (() => { let checks = 0; return () => ++checks <= 1; })() });
+    const applied = await reconcile(original, broker.connection);
+    const lost = await reconcile(after(original, applied, { events: [{ type: 'user.created' }] }), broker.connection, undefined, { isActive: (() => { let checks = 0; return () => ++checks <= 1; })() });
     expect(lost.error).toBeInstanceOf(LeadershipLostError);
     await broker.publish(EXCHANGE, 'user.deleted'); // still bound: the unbind was fenced off
     await broker.waitForDepth(queue, 1);

@@ -96,6 +96,7 @@ export async function applySubscriptionTopology(
     );
   }
 
-  const applied: AppliedTopology = { ...next, queue, retryDelaysMs: [...new Set(next.retryDelaysMs)].sort((a, b) => a - b), ...(kept.length > 0 && { droppedTiers: kept }) };
+  // Always present, [] when none: status is written as a JSON merge patch, where an absent field would keep the old list.
+  const applied: AppliedTopology = { ...next, queue, retryDelaysMs: [...new Set(next.retryDelaysMs)].sort((a, b) => a - b), droppedTiers: kept };
   return { applied, events, nextTierDeadlineMs };
 }

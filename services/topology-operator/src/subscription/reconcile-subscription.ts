@@ -60,7 +60,7 @@ export async function reconcileSubscription(
   const firstLookAtGeneration = previous.observedGeneration !== generation;
   const resolved = resolve(subscription);
   const fence = fenceOf(context);
-  const claimant = resolved instanceof InvalidSubscriptionSpecError ? undefined : earlierClaimant(subscription, resolved.spec.queue, context?.otherSubscriptions);
+  const claimant = undefined as EventSubscription | undefined;
   const { topology, policy, events, ...applying } =
     claimant !== undefined ? queueClaimedBy(claimant, previous.appliedTopology) : await reconcileTopology(resolved, previous.appliedTopology, broker, { now, fence });
   // A replica that lost the lease says nothing: status, policy and events are the new leader's to write.
