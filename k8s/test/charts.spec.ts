@@ -744,6 +744,16 @@ describe('topology-operator', () => {
     expect(subscription.prefetch).toBe(Number(defaultPrefetch));
   });
 
+  test('the default subscriptions are deletionPolicy Retain: the operator holds no finalizer on them, so `helm uninstall` cannot leave them stuck', () => {
+    for (const label of [`${OPERATOR} (defaults)`, 'switchyard (defaults)']) {
+      const policies = objectsOf(label)
+        .filter((obj) => obj.kind === 'EventSubscription')
+        .map((obj) => (obj.spec as { deletionPolicy?: string }).deletionPolicy);
+      expect(policies.length).toBeGreaterThan(0);
+      expect(policies.every((policy) => policy === 'Retain')).toBe(true);
+    }
+  });
+
   test('the CRD schema check rejects broken subscriptions (so the schema test above can fail)', () => {
     const [crd] = ownCrds();
     const subscription = objectsOf(`${OPERATOR} (defaults)`).find((obj) => obj.kind === 'EventSubscription')!;

@@ -1,8 +1,9 @@
 import { RpcException } from '@nestjs/microservices';
+import { EVENT_HEADERS } from '@switchyard/contracts';
 import type { Message } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { EventPublisher, PublishProperties } from './event-publisher.js';
-import { fitHeaders } from './header-budget.js';
+import { fitHeaders, type HeaderPriorities } from './header-budget.js';
 import { HEADERS, stringHeader } from './message-headers.js';
 import { type MessagingObserver, notify } from './messaging-observer.js';
 import { deadLetterQueueName, retryQueueName } from './topology-plan.js';
@@ -131,12 +132,23 @@ export class FailureRouter {
   }
 
   private republish(queue: string, message: Message, headers: Record<string, unknown>): Promise<void> {
-    return this.options.publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers: fitHeaders(headers, KEPT_HEADERS) });
+    return this.options.publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers: fitHeaders(headers, COPY_HEADER_PRIORITIES) });
   }
 }
 
-/** Never dropped to make a copy fit: our bookkeeping and the event's identity, type, version and trace. */
-const KEPT_HEADERS: ReadonlySet<string> = new Set([...Object.values(HEADERS), 'ce-id', 'ce-type', 'ce-source', 'ce-specversion', 'ce-time']);
+/**
+ * What a copy keeps longest when its headers must shrink: the failure bookkeeping and the event's identity are
+ * essential (the DLQ tools and inboxes need them); trace context and the rest of the envelope go only after every
+ * header of the producer's own.
+ */
+const COPY_HEADER_PRIORITIES: HeaderPriorities = {
+  essential: new Set([
+    HEADERS.attempt, HEADERS.deathReason, HEADERS.errorClass, HEADERS.errorMessage, HEADERS.attempts, HEADERS.consumerService,
+    HEADERS.consumerQueue, HEADERS.firstFailureAt, HEADERS.lastFailureAt, HEADERS.originalRoutingKey, HEADERS.originalExchange,
+    EVENT_HEADERS.id, EVENT_HEADERS.type, EVENT_HEADERS.source, EVENT_HEADERS.specversion, EVENT_HEADERS.version,
+  ]),
+  preferred: new Set([...Object.values(HEADERS), ...Object.values(EVENT_HEADERS)]),
+};
 
 /** Headers of the copy sent to a retry tier: the original ones, plus attempt and failure bookkeeping. */
 export function retryHeaders(delivery: FailedDelivery, now: Date): Record<string, unknown> {

@@ -1,15 +1,25 @@
 /**
  * Keeps the header table of a retry or dead-letter copy encodable. amqplib encodes a header table into a 64 KiB
  * buffer; a copy adds its own bookkeeping (~0.5 KiB) to the original's headers, so an original close to the limit
- * could never be copied: it would be requeued until the broker's delivery limit dropped it without a reason. The
- * largest of the original's own headers are dropped instead, and their names recorded, so the copy always goes.
+ * could never be copied: it would be requeued until the broker's delivery limit dropped it without a reason. So
+ * the copy sheds what it can spare, largest first, and names what it shed; it always goes.
  */
 
 /** Estimated encoded size a copy's headers may reach: well below amqplib's 64 KiB, with room for estimate error. */
 export const MAX_COPY_HEADER_BYTES = 48 * 1024;
 
-/** Names of the headers dropped to fit, comma-separated. */
+/** A header that must stay is still cut to this many characters when nothing else is left to shed. */
+export const MAX_ESSENTIAL_HEADER_CHARS = 1_024;
+
+/** Names of the headers dropped (or, with `(cut)`, shortened) to fit, comma-separated. */
 export const DROPPED_HEADERS_HEADER = 'x-dropped-headers';
+
+export interface HeaderPriorities {
+  /** Shed only after every other header: e.g. trace context, the original routing. */
+  preferred: ReadonlySet<string>;
+  /** Never dropped (cut to {@link MAX_ESSENTIAL_HEADER_CHARS} as a last resort): the event's identity and the failure bookkeeping. */
+  essential: ReadonlySet<string>;
+}
 
 /** Upper-bound estimate of a value's AMQP table encoding (type tag + length prefix + content). */
 export function encodedSize(value: unknown): number {
@@ -28,21 +38,37 @@ export function tableSize(table: Readonly<Record<string, unknown>>): number {
 }
 
 /**
- * Returns `headers` unchanged when they fit; otherwise drops the largest headers not named in `keep` until they
- * do, and adds `x-dropped-headers` naming them.
+ * Returns `headers` unchanged when they fit. Otherwise drops, largest first, the headers that are neither
+ * preferred nor essential, then the preferred ones, then cuts essential strings to {@link MAX_ESSENTIAL_HEADER_CHARS},
+ * until they fit; `x-dropped-headers` names what went.
  */
-export function fitHeaders(headers: Record<string, unknown>, keep: ReadonlySet<string>, budget: number = MAX_COPY_HEADER_BYTES): Record<string, unknown> {
+export function fitHeaders(headers: Record<string, unknown>, priorities: HeaderPriorities, budget: number = MAX_COPY_HEADER_BYTES): Record<string, unknown> {
   if (tableSize(headers) <= budget) return headers;
   const fitted = { ...headers };
-  const droppable = Object.keys(fitted)
-    .filter((name) => !keep.has(name))
-    .sort((a, b) => encodedSize(fitted[b]) - encodedSize(fitted[a]));
-  const dropped: string[] = [];
-  for (const name of droppable) {
-    delete fitted[name];
-    dropped.push(name);
-    if (tableSize(fitted) + 1 + DROPPED_HEADERS_HEADER.length + 5 + dropped.join(',').length <= budget) break;
+  const shed: string[] = [];
+  const fits = (): boolean => tableSize(fitted) + encodedSize(shed.join(',')) + DROPPED_HEADERS_HEADER.length + 1 <= budget;
+  const bySizeDescending = (names: string[]): string[] => names.sort((a, b) => encodedSize(fitted[b]) - encodedSize(fitted[a]));
+
+  const { preferred, essential } = priorities;
+  for (const spare of [(name: string) => !preferred.has(name) && !essential.has(name), (name: string) => !essential.has(name)]) {
+    for (const name of bySizeDescending(Object.keys(fitted).filter(spare))) {
+      if (fits()) break;
+      delete fitted[name];
+      shed.push(name);
+    }
   }
-  fitted[DROPPED_HEADERS_HEADER] = dropped.join(',');
+  for (const name of bySizeDescending(Object.keys(fitted))) {
+    if (fits()) break;
+    const value = fitted[name];
+    if (typeof value === 'string' && value.length > MAX_ESSENTIAL_HEADER_CHARS) {
+      fitted[name] = `${value.slice(0, MAX_ESSENTIAL_HEADER_CHARS - 1)}…`;
+      shed.push(`${name}(cut)`);
+    } else if (typeof value !== 'string' && typeof value !== 'number' && encodedSize(value) > MAX_ESSENTIAL_HEADER_CHARS) {
+      // A table or array under an essential name is not ours (ours are scalars): a forgery, dropped.
+      delete fitted[name];
+      shed.push(name);
+    }
+  }
+  fitted[DROPPED_HEADERS_HEADER] = shed.join(',');
   return fitted;
 }

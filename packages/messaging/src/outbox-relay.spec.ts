@@ -230,6 +230,25 @@ describe('OutboxRelay', () => {
     expect(await unsentCount()).toBe(0);
    }, 30_000);
 
+  it('keeps looking often for a while after finding rows, so a row committed after its burst without a NOTIFY is not left for the poll', async () => {
+    relay({ pollIntervalMs: 30_000 }).start();
+    await relayListening();
+    await commitEvents(1);
+    await waitFor('the notified event on the queue', async () => ((await channel.checkQueue(QUEUE)).messageCount === 1 ? drainQueue() : undefined), 5_000);
+    // A writer whose NOTIFY the rate limit skipped, committing a few hundred ms after the batch: only the relay's
+    // follow-up claims can publish it before the 30 s poll.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const late = randomUUID();
+    await tx.query(`INSERT INTO outbox_events (id, event_type, event_version, payload) VALUES ($1, 'user.deleted', 1, $2)`, [
+      late,
+      JSON.stringify({ userId: randomUUID(), occurredAt: new Date().toISOString() }),
+    ]);
+    const committedAt = performance.now();
+    const [message] = await waitFor('the silent event on the queue', async () => ((await channel.checkQueue(QUEUE)).messageCount === 1 ? drainQueue() : undefined), 5_000);
+    expect(message!.properties.messageId).toBe(late);
+    expect(performance.now() - committedAt).toBeLessThan(2_000);
+  });
+
   it('publishes a burst from many concurrent writers well within the poll interval', async () => {
     relay({ pollIntervalMs: 30_000 }).start();
     await relayListening();
@@ -261,7 +280,7 @@ describe('OutboxRelay', () => {
     expect(messages).toHaveLength(ids.length);
    }, 30_000);
 
-  it('parks a row it cannot encode (never due again, reason recorded) and still publishes the rest of its batch', async () => {
+  it('holds back a row it cannot encode for an hour (reason recorded) and still publishes the rest of its batch', async () => {
     const errors: Array<Record<string, unknown>> = [];
     const logger: MessagingLogger = { info: () => undefined, warn: () => undefined, error: (fields) => errors.push(fields) };
     const [before] = await commitEvents(1);
@@ -274,19 +293,19 @@ describe('OutboxRelay', () => {
 
     const parking = relay({ logger });
     expect(await parking.drain()).toBe(2);
-    const { rows } = await tx.query<{ id: string; attempts: number; last_error: string; sent_at: Date | null; parked: boolean }>(
-      `SELECT id, attempts, last_error, sent_at, next_attempt_at = 'infinity' AS parked FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY sequence`,
+    const { rows } = await tx.query<{ id: string; attempts: number; last_error: string; sent_at: Date | null; heldBack: boolean }>(
+      `SELECT id, attempts, last_error, sent_at, next_attempt_at BETWEEN now() + interval '59 minutes' AND now() + interval '61 minutes' AS "heldBack" FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY sequence`,
       [[unknownVersion, unknownType]],
     );
     expect(rows).toEqual([
-      { id: unknownVersion, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*99/), sent_at: null, parked: true },
-      { id: unknownType, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*no\.such\.event/), sent_at: null, parked: true },
+      { id: unknownVersion, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*99/), sent_at: null, heldBack: true },
+      { id: unknownType, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*no\.such\.event/), sent_at: null, heldBack: true },
     ]);
     expect(errors.map((fields) => fields.eventId).sort()).toEqual([unknownVersion, unknownType].sort());
     const messages = await waitFor('the two good events', async () => ((await channel.checkQueue(QUEUE)).messageCount === 2 ? drainQueue() : undefined));
     expect(messages.map((m) => m.properties.messageId)).toEqual([before, after]);
 
-    // Parked rows are never claimed again (no attempt a minute forever), yet stay unsent where the metrics see them.
+    // Held rows are not claimed again meanwhile (no attempt a minute), yet stay unsent where the metrics see them.
     expect(await parking.drain()).toBe(0);
     const { rows: again } = await tx.query<{ attempts: number }>('SELECT attempts FROM outbox_events WHERE id = ANY($1::uuid[])', [[unknownVersion, unknownType]]);
     expect(again.map((row) => row.attempts)).toEqual([1, 1]);

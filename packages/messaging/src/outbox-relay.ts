@@ -8,11 +8,19 @@ export const DEFAULT_RELAY_BATCH_SIZE = 100;
 /** Polling interval when no notification arrives (notifications are hints: a LISTEN connection can drop them). */
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 1_000;
 /**
- * After a claim that found rows, the relay claims again this soon (until a claim comes back empty) instead of
- * waiting for a wake-up: writers notify at most a few times per {@link OUTBOX_NOTIFY_WINDOW_MS}, so a row
- * committed while a batch was out may have sent no NOTIFY of its own, and must not wait for the poll.
+ * After a claim that found rows, the relay keeps claiming this often for {@link RELAY_FOLLOW_UP_WINDOW_MS}
+ * instead of waiting for a wake-up: writers notify at most a few times per {@link OUTBOX_NOTIFY_WINDOW_MS}, and
+ * the limit is counted at insert, not at commit, so the last row of a burst may commit well after the last NOTIFY
+ * and must not wait for the poll. An empty claim costs an index probe (about 0.1 ms).
  */
-export const RELAY_FOLLOW_UP_CLAIM_MS = OUTBOX_NOTIFY_WINDOW_MS;
+export const RELAY_FOLLOW_UP_CLAIM_MS = 20;
+export const RELAY_FOLLOW_UP_WINDOW_MS = 1_000;
+/**
+ * A row this build cannot encode (an event type or version it does not know, say one a newer replica wrote during
+ * a rolling deploy) is held back this long, not forever: a replica that knows it will publish it meanwhile, and
+ * a row that no build can encode stays visible (pending metrics, `last_error`) without costing an attempt a minute.
+ */
+export const UNPUBLISHABLE_HOLD_MS = 60 * 60 * 1000;
 /** Sent rows are kept this long for inspection and replay, then deleted. */
 export const DEFAULT_OUTBOX_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
 /**
@@ -152,6 +160,7 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
+    let lastFoundAt = Number.NEGATIVE_INFINITY;
     while (this.running) {
       let claimed = 0;
       try {
@@ -162,8 +171,9 @@ export class OutboxRelay {
       } catch (error) {
         this.logger.warn(errorFields(error), 'outbox relay: batch failed; retrying after the poll interval');
       }
-      // Rows found: more may have been committed meanwhile without a NOTIFY (rate-limited), so look again soon.
-      await this.sleep(claimed > 0 ? RELAY_FOLLOW_UP_CLAIM_MS : this.pollIntervalMs);
+      // Rows found lately: more may be committed soon without a NOTIFY (rate-limited), so keep looking often for a while.
+      if (claimed > 0) lastFoundAt = performance.now();
+      await this.sleep(performance.now() - lastFoundAt < RELAY_FOLLOW_UP_WINDOW_MS ? RELAY_FOLLOW_UP_CLAIM_MS : this.pollIntervalMs);
     }
   }
 
@@ -198,13 +208,13 @@ export class OutboxRelay {
       });
       await this.markSent(client, sent);
       for (const { row, error } of unpublishable) {
-        // Retrying cannot fix a row that cannot be encoded: it would cost a publish attempt every minute forever.
-        // Parked (never due again), it stays unsent, so the pending/oldest-age metrics and their alerts show it.
-        await client.query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = 'infinity' WHERE id = $1`, [
-          row.id,
-          `unpublishable: ${error}`.slice(0, 1000),
-        ]);
-        this.logger.error({ eventId: row.id, eventType: row.eventType, error }, 'outbox relay: event cannot be published (not encodable); parked until fixed by hand');
+        // This build cannot encode it; another (newer) one may. Held back an hour, it stays unsent, so the
+        // pending/oldest-age metrics and their alerts show it if no replica ever can.
+        await client.query(
+          `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
+          [row.id, `unpublishable: ${error}`.slice(0, 1000), String(UNPUBLISHABLE_HOLD_MS)],
+        );
+        this.logger.error({ eventId: row.id, eventType: row.eventType, error, retryInMs: UNPUBLISHABLE_HOLD_MS }, 'outbox relay: this build cannot encode the event; held back an hour for a replica that can');
       }
       for (const { row, error } of failed) {
         const backoffMs = Math.min(RETRY_BACKOFF_BASE_MS * 2 ** row.attempts, RETRY_BACKOFF_MAX_MS);

@@ -263,6 +263,15 @@ describe('order-service consuming hostile messages', () => {
     }
   }, TEST_TIMEOUT_MS);
 
+  it('dead-letters with its reason a broken event whose trace context alone nearly fills the header table', async () => {
+    const broken = userCreated('queue');
+    broken.content = Buffer.from('{"userId": ');
+    broken.properties.headers.tracestate = `v=${'t'.repeat(65_000)}`;
+    const dead = await deadLetter(await publish(broken));
+    expectDeadLetteredWithReason(dead, new Set(['malformed_json']));
+    expect(dead.properties.headers?.['x-dropped-headers']).toContain('tracestate');
+  }, TEST_TIMEOUT_MS);
+
   it('applies the first of two events sharing an id and never the second, whatever its body', async () => {
     const eventId = randomUUID();
     const first = randomUUID();

@@ -107,7 +107,7 @@ describe('leader fencing', () => {
       stopping ??= first.stop();
     };
     await user.delete('fenced-cleanup');
-    await waitFor('the replica to stop', () => stopping, 30_000);
+    await waitFor('the replica to stop', () => stopping !== undefined, 30_000);
     await stopping;
     expect(broker.calls).toHaveLength(1);
     for (const name of names) expect(await probe.queueExists(name)).toBe(true);

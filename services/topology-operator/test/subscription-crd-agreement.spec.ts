@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { CRD_NAME } from '../src/api-names.js';
-import { DURATION_PATTERN } from '../src/subscription/duration.js';
+import { DURATION_PATTERN, MAX_DURATION_MS } from '../src/subscription/duration.js';
 import { InvalidSubscriptionSpecError } from '../src/subscription/invalid-spec-error.js';
 import {
   AMQP_NAME_PATTERN,
@@ -52,6 +52,8 @@ describe('the operator and the CRD agree', () => {
     expect(field('events', '[]', 'type')['pattern']).toBe(EVENT_TYPE_PATTERN);
     for (const duration of [field('retry', 'backoff', 'delays', '[]'), field('retry', 'backoff', 'exponential', 'initial'), field('retry', 'backoff', 'exponential', 'max'), field('deadLetter', 'messageTtl')]) {
       expect(duration['pattern']).toBe(DURATION_PATTERN);
+      // The CEL rule caps each duration at the operator's maximum.
+      expect(duration['x-kubernetes-validations']).toEqual([expect.objectContaining({ rule: `duration(self) <= duration('${MAX_DURATION_MS}ms')` })]);
     }
   });
 

@@ -166,6 +166,9 @@ describe('finalizeSubscription', () => {
 
     const outcome = await finalizeSubscription(subscription, broker.connection, { otherSubscriptions: [claimant] });
     expect(outcome).toMatchObject({ done: true, error: undefined });
+    expect(outcome.keepPolicyKey).toBeUndefined(); // another namespace: another ConfigMap
+    const sameNamespace = withMetadata(claimant, { namespace: 'test', name: 'second-claim' });
+    expect((await finalizeSubscription({ ...subscription, spec: { ...subscription.spec, deletionPolicy: 'Retain' } }, broker.connection, { otherSubscriptions: [sameNamespace] })).keepPolicyKey).toBe(true);
     // The other subscription (default retry policy) uses the 1s tier too, not the 1h one.
     expect(await exists(names)).toEqual([
       [queue, true],

@@ -168,6 +168,10 @@ describe('reconcileSubscription', () => {
     for (const delay of [30_000, 120_000, 600_000]) expect(await broker.queueState(retryQueueName(queue, delay))).toBeDefined();
     expect(third.status.appliedTopology?.droppedTiers).toEqual(second.status.appliedTopology?.droppedTiers);
     expect(third.events).toEqual([]);
+    // Shortly before the grace period ends, the next look is due when it ends, not a whole refresh later.
+    const almost = await reconcile(after(changed, third), broker.connection, at(1_000 + DROPPED_TIER_GRACE_MS - 5_000));
+    expect(almost.requeueAfterMs).toBe(5_000);
+    expect(await broker.queueState(retryQueueName(queue, 30_000))).toBeDefined();
 
     // Grace period over: the empty, unused tier goes; the one holding a message and the one with a consumer stay.
     const fourth = await reconcile(after(changed, third), broker.connection, at(1_000 + DROPPED_TIER_GRACE_MS));

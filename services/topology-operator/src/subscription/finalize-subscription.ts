@@ -1,7 +1,7 @@
 import { retryQueueName, type ChannelFactory } from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue, type QueueState } from './broker-queues.js';
 import type { EventSubscription, SubscriptionEvent } from './event-subscription.js';
-import { queueUsers } from './shared-queues.js';
+import { isSameSubscription, queueUsers } from './shared-queues.js';
 import { fenceOf, type SubscriptionContext } from './subscription-context.js';
 
 export interface FinalizeOutcome {
@@ -10,6 +10,11 @@ export interface FinalizeOutcome {
   events: SubscriptionEvent[];
   /** Transient failure (broker down…): not done, try again later. */
   error: Error | undefined;
+  /**
+   * True when another subscription in the same namespace, for the same service, claims the same queue: the
+   * ConfigMap key `<queue>.json` is then that subscription's too, and the runtime must leave it in place.
+   */
+  keepPolicyKey?: boolean;
 }
 
 /**
@@ -35,6 +40,19 @@ export interface FinalizeOutcome {
  * arrives in between is deleted with the queue and reported in a Warning.
  */
 export async function finalizeSubscription(subscription: EventSubscription, broker: ChannelFactory, context?: SubscriptionContext): Promise<FinalizeOutcome> {
+  const outcome = await finalizeOnBroker(subscription, broker, context);
+  const raw = subscription.spec as Partial<EventSubscription['spec']> | undefined;
+  const keepPolicyKey = (context?.otherSubscriptions ?? []).some(
+    (other) =>
+      !isSameSubscription(subscription, other) &&
+      other.metadata.namespace === subscription.metadata.namespace &&
+      other.spec?.service === raw?.service &&
+      usesQueueAs(other, subscription.status?.appliedTopology?.queue ?? raw?.queue ?? ''),
+  );
+  return keepPolicyKey ? { ...outcome, keepPolicyKey } : outcome;
+}
+
+async function finalizeOnBroker(subscription: EventSubscription, broker: ChannelFactory, context: SubscriptionContext | undefined): Promise<FinalizeOutcome> {
   const fence = fenceOf(context);
   const applied = subscription.status?.appliedTopology;
   // Read raw: finalizing must work even for a spec that no longer resolves. Anything but Delete retains.

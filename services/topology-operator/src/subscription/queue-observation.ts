@@ -1,7 +1,12 @@
 import type { ChannelFactory } from '@switchyard/messaging';
 import { inspectQueue } from './broker-queues.js';
 
-/** What status reports about a subscription's queues; a depth is undefined when that queue does not exist. */
+/**
+ * What status reports about a subscription's queues; a depth is undefined when that queue does not exist.
+ * Depths are READY messages only: queue.declare-ok's message count excludes messages delivered to a consumer and
+ * not yet acknowledged (so a busy queue can read 0). Never use a depth alone to decide a queue is unused; see
+ * finalize-subscription.ts, which also checks consumers.
+ */
 export interface QueueObservation {
   queueDepth: number | undefined;
   deadLetterDepth: number | undefined;

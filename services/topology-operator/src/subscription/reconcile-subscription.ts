@@ -42,6 +42,10 @@ interface ResolvedSubscription {
 }
 
 /**
+ * `context` (from the runtime): `otherSubscriptions` makes a second claim on the same queue (older wins) a
+ * `QueueClaimed` condition without broker changes; `isActive` fences every broker write to the current leader
+ * (false: `LeadershipLostError`, status returned unchanged, nothing to write).
+ *
  * One reconcile of one subscription: resolve the spec, refuse unsafe changes, declare the topology (and remove
  * what is no longer in it), observe the queues, and say all of it in status. Never throws: broker failures come
  * back as `error` (transient, requeue), everything the user must fix as a condition.
@@ -60,7 +64,7 @@ export async function reconcileSubscription(
   const firstLookAtGeneration = previous.observedGeneration !== generation;
   const resolved = resolve(subscription);
   const fence = fenceOf(context);
-  const claimant = undefined as EventSubscription | undefined;
+  const claimant = resolved instanceof InvalidSubscriptionSpecError ? undefined : earlierClaimant(subscription, resolved.spec.queue, context?.otherSubscriptions);
   const { topology, policy, events, ...applying } =
     claimant !== undefined ? queueClaimedBy(claimant, previous.appliedTopology) : await reconcileTopology(resolved, previous.appliedTopology, broker, { now, fence });
   // A replica that lost the lease says nothing: status, policy and events are the new leader's to write.
