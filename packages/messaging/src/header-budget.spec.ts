@@ -16,9 +16,17 @@ describe('fitHeaders', () => {
     expect(tableSize(fitted)).toBeLessThanOrEqual(MAX_COPY_HEADER_BYTES);
   });
 
-  it('sheds a preferred header (say a producer-sized tracestate) once nothing ordinary is left', () => {
+  it('sheds a large preferred header (say a producer-sized tracestate) before any small header', () => {
     const fitted = fitHeaders({ 'x-attempt': 1, 'ce-id': 'id', tracestate: 't'.repeat(65_000), small: 's' }, priorities);
-    expect(fitted).toEqual({ 'x-attempt': 1, 'ce-id': 'id', [DROPPED_HEADERS_HEADER]: 'small,tracestate' });
+    expect(fitted).toEqual({ 'x-attempt': 1, 'ce-id': 'id', small: 's', [DROPPED_HEADERS_HEADER]: 'tracestate' });
+  });
+
+  it('sheds small ordinary headers before small preferred ones when many small ones add up', () => {
+    const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${String(i).padStart(3, '0')}`, 'v'.repeat(600)]));
+    const fitted = fitHeaders({ ...many, tracestate: 't'.repeat(600), 'ce-id': 'id' }, priorities);
+    expect(fitted.tracestate).toBe('t'.repeat(600));
+    expect(String(fitted[DROPPED_HEADERS_HEADER]).split(',').length).toBeGreaterThan(0);
+    expect(tableSize(fitted)).toBeLessThanOrEqual(MAX_COPY_HEADER_BYTES);
   });
 
   it('cuts an oversized essential string as a last resort, and says so', () => {

@@ -11,6 +11,9 @@ export const MAX_COPY_HEADER_BYTES = 48 * 1024;
 /** A header that must stay is still cut to this many characters when nothing else is left to shed. */
 export const MAX_ESSENTIAL_HEADER_CHARS = 1_024;
 
+/** Headers above this are shed before any smaller one. */
+const LARGE_HEADER_BYTES = 1_024;
+
 /** Names of the headers dropped (or, with `(cut)`, shortened) to fit, comma-separated. */
 export const DROPPED_HEADERS_HEADER = 'x-dropped-headers';
 
@@ -38,9 +41,9 @@ export function tableSize(table: Readonly<Record<string, unknown>>): number {
 }
 
 /**
- * Returns `headers` unchanged when they fit. Otherwise drops, largest first, the headers that are neither
- * preferred nor essential, then the preferred ones, then cuts essential strings to {@link MAX_ESSENTIAL_HEADER_CHARS},
- * until they fit; `x-dropped-headers` names what went.
+ * Returns `headers` unchanged when they fit. Otherwise drops, largest first: large ordinary headers, then large
+ * preferred ones, then the remaining ordinary and preferred ones, and as a last resort cuts essential strings to
+ * {@link MAX_ESSENTIAL_HEADER_CHARS}, until they fit; `x-dropped-headers` names what went.
  */
 export function fitHeaders(headers: Record<string, unknown>, priorities: HeaderPriorities, budget: number = MAX_COPY_HEADER_BYTES): Record<string, unknown> {
   if (tableSize(headers) <= budget) return headers;
@@ -50,7 +53,13 @@ export function fitHeaders(headers: Record<string, unknown>, priorities: HeaderP
   const bySizeDescending = (names: string[]): string[] => names.sort((a, b) => encodedSize(fitted[b]) - encodedSize(fitted[a]));
 
   const { preferred, essential } = priorities;
-  for (const spare of [(name: string) => !preferred.has(name) && !essential.has(name), (name: string) => !essential.has(name)]) {
+  const ordinary = (name: string): boolean => !preferred.has(name) && !essential.has(name);
+  const spareable = (name: string): boolean => !essential.has(name);
+  const large = (name: string): boolean => encodedSize(fitted[name]) > LARGE_HEADER_BYTES;
+  // Large headers go before small ones whatever their rank: one oversized trace header should not cost every small
+  // header of the producer's own.
+  const passes = [(n: string) => ordinary(n) && large(n), (n: string) => spareable(n) && large(n), ordinary, spareable];
+  for (const spare of passes) {
     for (const name of bySizeDescending(Object.keys(fitted).filter(spare))) {
       if (fits()) break;
       delete fitted[name];

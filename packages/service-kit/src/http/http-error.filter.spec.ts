@@ -161,7 +161,7 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(adapterPostgresError(code))).toBe(true);
   });
 
-  it.each(['23505', '42601', '57014', '40001'])('leaves SQLSTATE %s (a request or data problem) alone', (code) => {
+  it.each(['23505', '42601', '57014', '40001', '08P01'])('leaves SQLSTATE %s (a request or data problem, or our own protocol bug) alone', (code) => {
     expect(isDatabaseUnavailable(adapterPostgresError(code))).toBe(false);
   });
 

@@ -32,11 +32,14 @@ export const DATABASE_UNAVAILABLE_MESSAGE = 'database unavailable, retry later';
 
 /**
  * Postgres SQLSTATEs that mean "no database right now" rather than "this request is wrong": class 08 (connection
- * exception), admin_shutdown / crash_shutdown / cannot_connect_now (a restart or a terminated backend), and
- * too_many_connections.
+ * exception, except 08P01 protocol_violation, which is our bug, not an outage), admin_shutdown / crash_shutdown /
+ * cannot_connect_now (a restart or a terminated backend), and too_many_connections.
  */
-const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P01|57P02|57P03|53300)$/;
-/** Socket errors on the way to the database (pg and @prisma/adapter-pg pass Node's codes through). */
+const UNAVAILABLE_SQLSTATE = /^(08(?!P01)[0-9A-Z]{3}|57P01|57P02|57P03|53300)$/;
+/**
+ * Socket errors on the way to the database (pg and @prisma/adapter-pg pass Node's codes through). The HTTP handlers
+ * call nothing but the database today; one that calls another service must map that service's errors itself.
+ */
 const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 /**
  * Prisma: P1001 can't reach the server, P1002 reached but timed out, P1017 server closed the connection, P2024 no
