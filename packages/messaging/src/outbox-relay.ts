@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ChannelClosedError, ConnectionClosedError, PublishNackError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
-import { OUTBOX_NOTIFY_CHANNEL, OUTBOX_NOTIFY_WINDOW_MS } from './outbox.js';
+import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
 
 /** How many rows one claim takes: they are published pipelined, so a batch costs about one confirm round trip. */
 export const DEFAULT_RELAY_BATCH_SIZE = 100;
@@ -9,7 +9,7 @@ export const DEFAULT_RELAY_BATCH_SIZE = 100;
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 1_000;
 /**
  * After a claim that found rows, the relay keeps claiming this often for {@link RELAY_FOLLOW_UP_WINDOW_MS}
- * instead of waiting for a wake-up: writers notify at most a few times per {@link OUTBOX_NOTIFY_WINDOW_MS}, and
+ * instead of waiting for a wake-up: writers notify at most a few times per `OUTBOX_NOTIFY_WINDOW_MS`, and
  * the limit is counted at insert, not at commit, so the last row of a burst may commit well after the last NOTIFY
  * and must not wait for the poll. An empty claim costs an index probe (about 0.1 ms).
  */
