@@ -28,7 +28,10 @@ export interface ConsumerPolicyState {
   policy: ConsumerPolicy | undefined;
   /** `file`: `policy` came from the file; `defaults`: there is no file. */
   origin: 'file' | 'defaults';
-  /** Why the file's current content is not applied (the last good policy stays); undefined when it is. */
+  /**
+   * Why the file's current content is not applied: invalid (the last good policy stays), or refused by the
+   * consumer (see `rejected`); undefined when it is.
+   */
   error: string | undefined;
 }
 
@@ -53,6 +56,8 @@ export class ConsumerPolicySource {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
+  /** The policy the consumer refused (as JSON) and why, while it is still the one to apply. */
+  private refused: { policy: string; error: string } | undefined;
 
   constructor(private readonly options: ConsumerPolicySourceOptions) {
     this.path = join(options.directory, consumerPolicyFileName(options.queue));
@@ -63,6 +68,19 @@ export class ConsumerPolicySource {
 
   current(): ConsumerPolicyState {
     return this.state;
+  }
+
+  /**
+   * Records that the consumer could not put `policy` in force (e.g. the broker refused its topology), so that
+   * `current().error` reports it until the file changes. Counting and logging are the consumer's; a policy that is
+   * no longer the current one is ignored.
+   */
+  rejected(policy: ConsumerPolicy | undefined, error: Error): void {
+    const json = JSON.stringify(policy);
+    if (json !== JSON.stringify(this.state.policy)) return;
+    const what = policy ? `consumer policy ${policy.source} generation ${policy.generation}` : 'the code defaults';
+    this.refused = { policy: json, error: `${what} not applied: ${error.message}` };
+    this.state = { ...this.state, error: this.refused.error };
   }
 
   /** Calls `listener` with every change of the policy to apply (not with the current one). */
@@ -152,8 +170,11 @@ export class ConsumerPolicySource {
   }
 
   private update(next: ConsumerPolicyState): void {
-    const changed = JSON.stringify(next.policy) !== JSON.stringify(this.state.policy);
-    this.state = next;
+    const json = JSON.stringify(next.policy);
+    const changed = json !== JSON.stringify(this.state.policy);
+    if (changed) this.refused = undefined;
+    // The same policy again (say after an invalid file) is still refused: no listener call would change that.
+    this.state = this.refused?.policy === json ? { ...next, error: this.refused.error } : next;
     if (!changed) return;
     for (const listener of [...this.listeners]) {
       try {

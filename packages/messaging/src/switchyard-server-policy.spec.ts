@@ -3,15 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MessageHandler } from '@nestjs/microservices';
 import { createTestVhost, freePort, type TestVhost, waitFor } from '@switchyard/testing';
 import type { Channel } from 'amqplib';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeJson, gate, publishEvent, RecordingObserver } from '../test/broker-harness.js';
 import { startTcpProxy } from '../test/tcp-proxy.js';
-import type { ConsumerPolicy } from './consumer-policy.js';
+import { type ConsumerPolicy, consumerPolicyFileName, serializeConsumerPolicy } from './consumer-policy.js';
+import { ConsumerPolicySource } from './consumer-policy-source.js';
+import { declareTopology } from './declare-topology.js';
 import type { EventContext } from './event-context.js';
 import { EventPublisher } from './event-publisher.js';
 import type { MessagingLogger } from './messaging-logger.js';
 import { TopologyConflictError } from './messaging-errors.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 import { type ConsumerPolicyFeed, SwitchyardServer, type SwitchyardServerOptions } from './switchyard-server.js';
+import { planConsumerTopology } from './topology-plan.js';
 
 const EXCHANGE = 'policy.events';
 const TIERS = [200, 400];
@@ -143,39 +149,104 @@ describe('SwitchyardServer with a live consumer policy', () => {
     expect(observer.outcomes('ack')).toBe(6);
   });
 
-  it('applies a new prefetch to the running consumer: deliveries in flight under the old one are still acked', async () => {
+  /**
+   * A handler that holds every delivery until its batch's gate opens: the first `firstBatch` to start wait for
+   * `first`, the later ones for `later`. Counts how many run at once, and whether a later one ever started while
+   * one of the first batch was still running.
+   */
+  function heldHandler(firstBatch: number) {
+    const first = gate();
+    const later = gate();
+    const state = { running: 0, maxRunning: 0, started: 0, firstRunning: 0, laterStartedBesideFirst: 0, handled: [] as string[] };
+    const handler: Handler = async (_data, ctx) => {
+      const ofFirst = state.started < firstBatch;
+      state.started++;
+      state.running++;
+      state.maxRunning = Math.max(state.maxRunning, state.running);
+      if (ofFirst) state.firstRunning++;
+      else if (state.firstRunning > 0) state.laterStartedBesideFirst++;
+      try {
+        await (ofFirst ? first : later).promise;
+        state.handled.push(ctx.eventId);
+      } finally {
+        state.running--;
+        if (ofFirst) state.firstRunning--;
+      }
+    };
+    return { handler, state, first, later };
+  }
+
+  it('applies a new prefetch once the deliveries in flight under the old one are acked: never more handlers at once than a prefetch allows', async () => {
     const queue = 'policy.prefetch';
-    const release = gate();
-    let started = 0;
-    const handled: string[] = [];
-    const { server, observer } = await startServer(
-      queue,
-      {
-        'thing.held': async (_data, ctx) => {
-          started++;
-          await release.promise;
-          handled.push(ctx.eventId);
-        },
-      },
-      { prefetch: 20 },
-    );
-    await server.applyPolicy(policyFor(queue, ['thing.held'], { prefetch: 2 }));
+    const { handler, state, first, later } = heldHandler(3);
+    const { server, observer } = await startServer(queue, { 'thing.held': handler }, { prefetch: 20, shutdownTimeoutMs: 60_000 });
+    await server.applyPolicy(policyFor(queue, ['thing.held'], { prefetch: 3 }));
     const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => publishEvent(publisher, EXCHANGE, 'thing.held', { i })));
-    // Prefetch 2: the broker hands out two and keeps eight (with the old 20 it would keep none).
-    await waitFor('two in flight, eight ready', async () => started === 2 && (await depth(queue)) === 8, 10_000);
+    // Prefetch 3: the broker hands out three and keeps seven (with the old 20 it would keep none).
+    await waitFor('three in flight, seven ready', async () => state.running === 3 && (await depth(queue)) === 7, 10_000);
 
-    await server.applyPolicy(policyFor(queue, ['thing.held'], { prefetch: 4, generation: 2 }));
-    // The new consumer gets four more; the two unacked ones belong to the cancelled consumer and do not count.
-    await waitFor('six in flight, four ready', async () => started === 6 && (await depth(queue)) === 4, 10_000);
-    expect(server.currentSettings()?.prefetch).toBe(4);
+    // Prefetch counts per consumer: a new consumer now would get five more on top of the cancelled one's three.
+    const applying = server.applyPolicy(policyFor(queue, ['thing.held'], { prefetch: 5, generation: 2 }));
+    await waitFor('the old consumer cancelled, the new prefetch decided', async () => server.currentSettings()?.prefetch === 5 && (await inspect.checkQueue(queue)).consumerCount === 0, 10_000);
+    expect(await depth(queue)).toBe(7);
+    expect(state.running).toBe(3);
+    expect(server.isConsuming).toBe(false);
 
-    release.open();
-    await waitFor('all ten handled', () => handled.length === 10, 10_000);
+    // Once the three are acked (on the channel they came from), the new consumer takes five.
+    first.open();
+    await applying;
+    await waitFor('five in flight, two ready', async () => state.running === 5 && (await depth(queue)) === 2, 10_000);
+    expect(server.isConsuming).toBe(true);
+
+    later.open();
+    await waitFor('all ten handled', () => state.handled.length === 10, 10_000);
     await waitFor('all ten acked', () => observer.outcomes('ack') === 10);
-    expect(new Set(handled)).toEqual(new Set(ids));
+    expect(new Set(state.handled)).toEqual(new Set(ids));
     expect(await depth(queue)).toBe(0);
     // No redelivery: every ack landed on the live channel.
-    expect(started).toBe(10);
+    expect(state.started).toBe(10);
+    expect(state.maxRunning).toBe(5);
+    expect(state.laterStartedBesideFirst).toBe(0);
+  });
+
+  it('resumes once the deliveries in flight from before the pause are acked', async () => {
+    const queue = 'policy.resume';
+    const { handler, state, first, later } = heldHandler(2);
+    const { server } = await startServer(queue, { 'thing.resumed': handler }, { shutdownTimeoutMs: 60_000 });
+    await server.applyPolicy(policyFor(queue, ['thing.resumed'], { prefetch: 2 }));
+    await Promise.all(Array.from({ length: 6 }, (_, i) => publishEvent(publisher, EXCHANGE, 'thing.resumed', { i })));
+    await waitFor('two in flight, four ready', async () => state.running === 2 && (await depth(queue)) === 4, 10_000);
+    await server.applyPolicy(policyFor(queue, ['thing.resumed'], { prefetch: 2, paused: true, generation: 2 }));
+
+    const resuming = server.applyPolicy(policyFor(queue, ['thing.resumed'], { prefetch: 2, paused: false, generation: 3 }));
+    await waitFor('unpaused, not consuming yet', () => server.currentSettings()?.paused === false);
+    expect((await inspect.checkQueue(queue)).consumerCount).toBe(0);
+    expect(await depth(queue)).toBe(4);
+    first.open();
+    await resuming;
+    await waitFor('two more in flight', async () => state.running === 2 && (await depth(queue)) === 2, 10_000);
+    later.open();
+    await waitFor('all six handled', () => state.handled.length === 6, 10_000);
+    expect(state.maxRunning).toBe(2);
+    expect(state.laterStartedBesideFirst).toBe(0);
+  });
+
+  it('waits for deliveries in flight at most the shutdown timeout: a hung handler delays the new prefetch, it does not stop consuming', async () => {
+    const queue = 'policy.hung';
+    const logger = new RecordingLogger();
+    const { handler, state, first, later } = heldHandler(1);
+    const { server } = await startServer(queue, { 'thing.hung': handler }, { shutdownTimeoutMs: 500, logger });
+    await server.applyPolicy(policyFor(queue, ['thing.hung'], { prefetch: 1 }));
+    await Promise.all(Array.from({ length: 3 }, (_, i) => publishEvent(publisher, EXCHANGE, 'thing.hung', { i })));
+    await waitFor('one in flight', async () => state.running === 1 && (await depth(queue)) === 2, 10_000);
+
+    await server.applyPolicy(policyFor(queue, ['thing.hung'], { prefetch: 2, generation: 2 }));
+    expect(server.isConsuming).toBe(true);
+    await waitFor('two more in flight beside the hung one', async () => state.running === 3 && (await depth(queue)) === 0, 10_000);
+    expect(logger.lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'warn', message: expect.stringContaining('still in flight after the wait'), fields: expect.objectContaining({ inFlight: 1 }) })]));
+    first.open();
+    later.open();
+    await waitFor('all three handled', () => state.handled.length === 3, 10_000);
   });
 
   it('uses the policy’s dead-letter queue, and routes the next failure through new retry tiers, which it declares first', async () => {
@@ -305,5 +376,59 @@ describe('SwitchyardServer with a live consumer policy', () => {
     await waitFor('the event to stay queued', async () => (await inspect.checkQueue(queue)).messageCount === 1);
     expect((await inspect.checkQueue(queue)).consumerCount).toBe(0);
     expect(handled).toEqual([]);
+  });
+
+  it('rejects a policy present at startup that the broker refuses, and consumes with the code defaults instead; a later valid policy still applies', async () => {
+    const queue = 'policy.boot';
+    // The queue exists as the code defaults make it (quorum); the policy asks for a classic one.
+    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue, eventTypes: ['thing.boot'], retryDelaysMs: TIERS }));
+    const directory = await mkdtemp(join(tmpdir(), 'server-policy-boot-'));
+    try {
+      await writeFile(join(directory, consumerPolicyFileName(queue)), serializeConsumerPolicy(policyFor(queue, ['thing.boot'], { queueType: 'classic', retryDelaysMs: [650] })));
+      const source = new ConsumerPolicySource({ directory, queue, pollIntervalMs: 50 });
+      const logger = new RecordingLogger();
+      const handled: string[] = [];
+      const rejections: Error[] = [];
+      const server = new SwitchyardServer({ connection, service: 'spec-service', queue, exchange: EXCHANGE, retryDelaysMs: TIERS, decode: decodeJson, policySource: source, logger });
+      server.addHandler('thing.boot', (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler, true);
+      server.on('policyRejected', (error) => rejections.push(error));
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+
+      expect(server.isConsuming).toBe(true);
+      expect(server.currentSettings()).toMatchObject({ policy: undefined, retryDelaysMs: TIERS, deadLetterQueue: `${queue}.dlq` });
+      expect(rejections).toHaveLength(1);
+      expect(rejections[0]).toBeInstanceOf(TopologyConflictError);
+      expect(rejections[0]).toMatchObject({ objectName: queue, argument: 'x-queue-type' });
+      // The broker's reason, where readiness shows it.
+      expect(source.current().error).toMatch(new RegExp(`^consumer policy default/${queue} generation 1 not applied: queue '${queue}' already exists with different argument 'x-queue-type': inequivalent arg 'x-queue-type'`));
+      expect(logger.lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'error', message: 'could not apply the consumer policy; the code defaults are in force instead' })]));
+      expect(await queueExists(`${queue}.retry.650ms`)).toBe(false);
+      const id = await publishEvent(publisher, EXCHANGE, 'thing.boot', {});
+      await waitFor('consuming with the defaults', () => handled.includes(id));
+
+      await writeFile(join(directory, consumerPolicyFileName(queue)), serializeConsumerPolicy(policyFor(queue, ['thing.boot'], { retryDelaysMs: [650], generation: 2 })));
+      await waitFor('the valid policy in force', () => server.currentSettings()?.policy?.generation === 2, 10_000);
+      expect(source.current().error).toBeUndefined();
+      expect(server.currentSettings()?.retryDelaysMs).toEqual([650]);
+      expect(await queueExists(`${queue}.retry.650ms`)).toBe(true);
+      expect(rejections).toHaveLength(1);
+      const next = await publishEvent(publisher, EXCHANGE, 'thing.boot', {});
+      await waitFor('consuming with the policy', () => handled.includes(next));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('still fails listen when the code defaults conflict with the broker too', async () => {
+    const queue = 'policy.boot-both';
+    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue, eventTypes: ['thing.both'], retryDelaysMs: TIERS, deliveryLimit: 5 }));
+    const error = await startServer(queue, { 'thing.both': async () => undefined }, { policySource: fixedPolicy(policyFor(queue, ['thing.both'], { queueType: 'classic' })) }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TopologyConflictError);
+    expect((error as TopologyConflictError).argument).toBe('x-delivery-limit');
+    const server = servers.at(-1)!;
+    expect(server.isConsuming).toBe(false);
+    // The policy was refused (so not reported as in force); the defaults are what failed to declare.
+    expect(server.currentSettings()?.policy).toBeUndefined();
   });
 });

@@ -19,6 +19,7 @@ import { EventPublisher } from './event-publisher.js';
 import { describeFailure, type FailureDescription, FailureRouter, rejectionReason } from './failure-routing.js';
 import { HEADERS, positiveIntHeader, stringHeader } from './message-headers.js';
 import { type DeliveryTarget, markDeliveryFailed, traceDelivery } from './message-tracing.js';
+import { TopologyConflictError } from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { type ConsumeOutcome, type MessagingObserver, noopObserver, notify } from './messaging-observer.js';
 import type { RabbitMqConnection } from './rabbitmq-connection.js';
@@ -98,6 +99,8 @@ export interface ConsumerPolicyFeed {
   subscribe(listener: (policy: ConsumerPolicy | undefined) => void): () => void;
   start(): void;
   stop(): Promise<void>;
+  /** Told when the server could not put `policy` in force (so the source can report it next to the policy); optional. */
+  rejected?(policy: ConsumerPolicy | undefined, error: Error): void;
 }
 
 /** The settings the consumer runs with now: from the policy file, or the code defaults. */
@@ -123,7 +126,10 @@ export type SwitchyardServerEvents = {
   error: (error: Error) => void;
   /** New settings are in force (at start and after every applied policy change). */
   settings: (settings: ConsumerSettings) => void;
-  /** A consumer policy could not be applied (e.g. its topology conflicts with the broker's); the previous settings stay. */
+  /**
+   * A consumer policy could not be applied (e.g. its topology conflicts with the broker's): the previous settings
+   * stay, or, for the policy being declared at a (re)connect, the code defaults take over.
+   */
   policyRejected: (error: Error) => void;
 };
 
@@ -157,9 +163,11 @@ interface PendingPolicy {
  *
  * Live policy: setting up, applying a policy and cancelling at shutdown run one at a time (`exclusive`), so a
  * policy change never interleaves with a reconnect's setup or with `close()`. A new policy's topology is declared
- * before the router may send anything to its tiers or DLQ; a prefetch change cancels and consumes again on the
- * same channel (deliveries in flight stay ackable); pause cancels the consumer and leaves the channel open. A
- * policy that cannot be declared because the connection is down waits for the next connect.
+ * before the router may send anything to its tiers or DLQ; a prefetch change cancels and, once the deliveries in
+ * flight have settled (bounded), consumes again on the same channel (so they stay ackable, and no more handlers
+ * run than a prefetch allows); pause cancels the consumer and leaves the channel open. A policy that cannot be
+ * declared because the connection is down waits for the next connect; one the broker refuses is rejected (at a
+ * connect's setup, the code defaults take its place).
  */
 export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardServerStatus> implements CustomTransportStrategy {
   override transportId = SWITCHYARD_TRANSPORT;
@@ -172,6 +180,8 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   private readonly log: MessagingLogger;
   /** In force once started. */
   private settings: ConsumerSettings | undefined;
+  /** The policy `settings` come from (undefined: the code defaults). */
+  private policy: ConsumerPolicy | undefined;
   /** Handler event types, fixed at start. */
   private handlerTypes: readonly string[] = [];
   private pending: PendingPolicy | undefined;
@@ -187,6 +197,8 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   private stopped = false;
   private closing: Promise<void> | undefined;
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  /** Wake-ups of waits for in-flight deliveries, called when `close()` starts or a channel closes. */
+  private readonly inFlightWaiters = new Set<() => void>();
 
   constructor(private readonly options: SwitchyardServerOptions) {
     super();
@@ -307,21 +319,23 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     if (source) {
       this.pending ??= { policy: source.current().policy };
       this.unsubscribePolicy = source.subscribe((policy) => {
-        this.applyPolicy(policy).catch((error: unknown) => this.rejectPolicy(error));
+        this.applyPolicy(policy).catch((error: unknown) => this.rejectPolicy(error, policy, 'previous'));
       });
       source.start();
     }
     // The first settings need no broker: the setup below declares them. A policy that cannot even be planned falls back to the defaults.
     let first = this.settingsFor(undefined);
+    let firstPolicy: ConsumerPolicy | undefined;
     if (this.pending) {
       try {
         first = this.settingsFor(this.pending.policy);
+        firstPolicy = this.pending.policy;
       } catch (error) {
-        this.rejectPolicy(error);
+        this.rejectPolicy(error, this.pending.policy, 'defaults');
       }
       this.pending = undefined;
     }
-    this.adopt(first);
+    this.adopt(first, firstPolicy);
     this.started = true;
     // Waited for only briefly (below): with the broker down the app still starts (live, not ready) and consumes once connected.
     const connected = options.connection.start();
@@ -408,13 +422,14 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       throw error;
     }
     if (this.pending === pending) this.pending = undefined;
-    this.adopt(next);
+    this.adopt(next, pending.policy);
   }
 
   /** Puts settings in force for everything that does not touch the broker: routing of failures, logs, listeners. */
-  private adopt(next: ConsumerSettings): void {
+  private adopt(next: ConsumerSettings, policy: ConsumerPolicy | undefined): void {
     const previous = this.settings;
     this.settings = next;
+    this.policy = policy;
     this.router.reroute({ retryDelaysMs: next.retryDelaysMs, deadLetterQueue: next.deadLetterQueue });
     const { queue } = this.options;
     if (next.policy) {
@@ -432,10 +447,17 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     this.emitter.emit('settings', next);
   }
 
-  private rejectPolicy(error: unknown): void {
+  /** Reports a policy that is not put in force: logged, emitted (the metrics count it) and handed back to its source (readiness shows it). */
+  private rejectPolicy(error: unknown, policy: ConsumerPolicy | undefined, instead: 'previous' | 'defaults'): void {
     const failure = error instanceof Error ? error : new Error(String(error));
-    this.log.error({ queue: this.options.queue, ...errorFields(failure) }, 'could not apply the consumer policy; the previous settings stay');
+    const fields = { queue: this.options.queue, policySource: policy?.source, policyGeneration: policy?.generation, ...errorFields(failure) };
+    this.log.error(fields, instead === 'previous' ? 'could not apply the consumer policy; the previous settings stay' : 'could not apply the consumer policy; the code defaults are in force instead');
     this.emitter.emit('policyRejected', failure);
+    try {
+      this.options.policySource?.rejected?.(policy, failure);
+    } catch {
+      // Reporting must not break consuming.
+    }
   }
 
   /** Brings the consumer on the current channel in line with the settings: pause, resume, or restart for a new prefetch. */
@@ -455,7 +477,15 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       const resuming = consumer.consumerTag === undefined;
       // basic.qos only binds consumers started after it: cancel, set it, consume again on the same channel.
       if (!resuming) await this.cancel(consumer);
+      // Prefetch (global=false) counts per consumer: the cancelled consumer's unacked deliveries do not count against
+      // the new one, which would run up to in-flight + prefetch handlers at once, all wanting a database connection.
+      // So the new consumer starts once they have settled. (Consuming with the prefetch less the in-flight count
+      // instead would need yet another cancel and consume to restore it, each with the same problem, and cannot
+      // express "none yet": prefetch 0 means unlimited.) Bounded by the shutdown timeout, so a hung handler delays
+      // consuming but cannot stop it.
+      const drained = await this.waitForInFlight(this.shutdownTimeoutMs, () => consumer.alive && !this.stopping);
       if (!consumer.alive || this.stopping) return;
+      if (!drained) this.log.warn({ queue: this.options.queue, inFlight: this.inFlight.size, prefetch: settings.prefetch }, 'deliveries still in flight after the wait; consuming again anyway, above the prefetch until they finish');
       await this.consume(consumer, settings.prefetch);
       if (resuming) this.log.info({ queue: this.options.queue, prefetch: settings.prefetch }, 'consumer resumed');
     } catch (error) {
@@ -479,6 +509,35 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     if (consumer.consumerTag === tag) consumer.consumerTag = undefined;
   }
 
+  private get shutdownTimeoutMs(): number {
+    return this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  }
+
+  /**
+   * Waits until no delivery is in flight, at most `timeoutMs`, and no longer than `relevant()` holds (checked at
+   * every settle, at `close()` and at every channel close). Resolves to whether none is in flight.
+   */
+  private async waitForInFlight(timeoutMs: number, relevant: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight.size > 0 && relevant() && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
+      const interrupted = new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, deadline - Date.now());
+      });
+      this.inFlightWaiters.add(wake!);
+      await Promise.race([Promise.allSettled([...this.inFlight]), interrupted]);
+      clearTimeout(timer);
+      this.inFlightWaiters.delete(wake!);
+    }
+    return this.inFlight.size === 0;
+  }
+
+  private wakeInFlightWaiters(): void {
+    for (const wake of [...this.inFlightWaiters]) wake();
+  }
+
   /** Runs `step` after every earlier setup / policy / shutdown step has finished. */
   private exclusive<T>(step: () => Promise<T>): Promise<T> {
     const run = this.lock.then(step);
@@ -491,15 +550,15 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
 
   private async setUp(model: ChannelModel): Promise<void> {
     if (this.stopping) return;
-    if (this.pending) {
+    const pending = this.pending;
+    if (pending) {
       // A policy that arrived while disconnected: apply it before declaring, or keep the old settings if it does not fit.
       await this.applyPending(model).catch((error: unknown) => {
         if (this.options.connection.current() !== model) throw error;
-        this.rejectPolicy(error);
+        this.rejectPolicy(error, pending.policy, 'previous');
       });
     }
-    const settings = this.settings!;
-    await declareTopology(model, settings.plan);
+    const settings = await this.declareSettings(model);
     const channel = await model.createChannel();
     const consumer: Consumer = { channel, model, consumerTag: undefined, prefetch: undefined, alive: true };
     channel.on('error', (error: Error) => this.log.warn({ queue: this.options.queue, ...errorFields(error) }, 'consumer channel error'));
@@ -526,8 +585,30 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     this._status$.next('connected');
   }
 
+  /**
+   * Declares the topology of the settings in force. A policy the broker refuses (say a queue type or DLQ other than
+   * the existing queue's) is rejected like one refused at runtime, and the code defaults are declared and consume
+   * instead: a policy file must not stop a service from booting, nor keep a reconnecting consumer failing for good.
+   * Only when the defaults conflict too does this throw (failing `listen`, or the reconnect, as without a policy).
+   */
+  private async declareSettings(model: ChannelModel): Promise<ConsumerSettings> {
+    const settings = this.settings!;
+    try {
+      await declareTopology(model, settings.plan);
+      return settings;
+    } catch (error) {
+      if (!(error instanceof TopologyConflictError) || settings.policy === undefined || this.options.connection.current() !== model) throw error;
+      this.rejectPolicy(error, this.policy, 'defaults');
+      const defaults = this.settingsFor(undefined);
+      this.adopt(defaults, undefined);
+      await declareTopology(model, defaults.plan);
+      return defaults;
+    }
+  }
+
   private onChannelClosed(consumer: Consumer): void {
     consumer.alive = false;
+    this.wakeInFlightWaiters();
     if (this.consumer !== consumer) return;
     this.consumer = undefined;
     this._status$.next('disconnected');
@@ -658,6 +739,8 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
 
   private async stop(): Promise<void> {
     this.stopping = true;
+    // A policy change waiting for in-flight deliveries gives up the lock now (it checks `stopping`).
+    this.wakeInFlightWaiters();
     clearTimeout(this.resubscribeTimer);
     this.unsubscribePolicy?.();
     this.unregister?.();
@@ -670,13 +753,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       await settledWithin(this.cancel(consumer), CLOSE_TIMEOUT_MS);
       consumer.consumerTag = undefined;
     }
-    const deadline = Date.now() + (this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
-    while (this.inFlight.size > 0 && Date.now() < deadline) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
-      clearTimeout(timer);
-    }
-    if (this.inFlight.size > 0) {
+    if (!(await this.waitForInFlight(this.shutdownTimeoutMs, () => true))) {
       this.log.warn({ queue: this.options.queue, inFlight: this.inFlight.size }, 'shutdown timeout: handlers still running; their messages return to the queue');
     }
     this.stopped = true;
