@@ -152,6 +152,32 @@ describe('ConsumerPolicySource', () => {
     expect(seen).toEqual([expect.objectContaining({ prefetch: 9 })]);
   });
 
+  it('reports a policy the consumer refused until the file changes, and ignores a refusal of a policy no longer current', async () => {
+    await writeFile(file, serializeConsumerPolicy(policy({ generation: 4, queueType: 'classic' })));
+    const invalid: Error[] = [];
+    const source = open({ onInvalid: (error) => invalid.push(error) });
+    const refused = source.current().policy;
+    source.rejected(refused, new Error("queue 'policy-spec.events' already exists with different argument 'x-queue-type'"));
+    expect(source.current()).toMatchObject({ origin: 'file', policy: { generation: 4 }, error: "consumer policy default/policy-spec generation 4 not applied: queue 'policy-spec.events' already exists with different argument 'x-queue-type'" });
+    // Counting is the consumer's (it emits policyRejected); the source only reports.
+    expect(invalid).toEqual([]);
+
+    // An invalid file in between, then the refused policy again: still refused.
+    await writeFile(file, '{"apiVersion":');
+    await source.poll();
+    expect(source.current().error).toMatch(/not JSON/);
+    await writeFile(file, serializeConsumerPolicy(policy({ generation: 4, queueType: 'classic' })));
+    await source.poll();
+    expect(source.current().error).toMatch(/generation 4 not applied/);
+
+    await writeFile(file, serializeConsumerPolicy(policy({ generation: 5 })));
+    await source.poll();
+    expect(source.current()).toMatchObject({ policy: { generation: 5 }, error: undefined });
+    // A late refusal of the old policy does not stick to the new one.
+    source.rejected(refused, new Error('too late'));
+    expect(source.current().error).toBeUndefined();
+  });
+
   it('an unreadable file is an error, not "no policy": the last good policy stays', async () => {
     await writeFile(file, serializeConsumerPolicy(policy({ prefetch: 4 })));
     const source = open();

@@ -174,7 +174,8 @@ export class ConsumerPolicySource {
     const changed = json !== JSON.stringify(this.state.policy);
     if (changed) this.refused = undefined;
     // The same policy again (say after an invalid file) is still refused: no listener call would change that.
-    this.state = this.refused?.policy === json ? { ...next, error: this.refused.error } : next;
+    const refused = this.refused;
+    this.state = refused !== undefined && refused.policy === json ? { ...next, error: refused.error } : next;
     if (!changed) return;
     for (const listener of [...this.listeners]) {
       try {
