@@ -243,7 +243,11 @@ export class FaultPlatform {
       const { child } = service.process;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const exited = await Promise.race([service.process.exit.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 10_000))]);
+        // Cleared once the child exits: a pending 10 s timer would hold the jest process open after the run.
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10_000)));
+        const exited = await Promise.race([service.process.exit.then(() => true), timedOut]);
+        clearTimeout(timer);
         if (!exited) child.kill('SIGKILL');
       }
       await Promise.allSettled([service.brokerLink.close(), service.databaseLink.close()]);

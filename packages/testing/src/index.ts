@@ -12,7 +12,27 @@ export { startPrometheus } from './prometheus-server.js'; export type { Promethe
 export { promtoolProblems, samples, valueOf } from './prometheus-exposition.js';
 export type { Sample } from './prometheus-exposition.js';
 export { helm, helmAsync, HelmError, k8sTools } from './helm.js'; export type { K8sTools } from './helm.js';
-export { deeplyNestedJson, hostileJsonValue, hostilePathSegment, hostileString, messageDefects, misleadingHeaders, mutatedBody, nastyFragment, percentEncodeAll, problemFields, problemWithAnswer, withDefects } from './hostile/index.js'; export type { HttpAnswer, MessageDefect, ProblemBody, RawMessage } from './hostile/index.js';
+export {
+  asSent,
+  deeplyNestedJson,
+  expectAcceptable,
+  expectFieldsAmong,
+  fieldsOf,
+  hostileJsonValue,
+  hostilePathSegment,
+  hostileString,
+  isOverLimit,
+  messageDefects,
+  misleadingHeaders,
+  mutatedBody,
+  nastyFragment,
+  percentEncodeAll,
+  problemFields,
+  problemWithAnswer,
+  sendHostile,
+  withDefects,
+} from './hostile/index.js';
+export type { HostileRequest, HttpAnswer, HttpMethod, MessageDefect, ProblemBody, RawMessage } from './hostile/index.js';
 export { startFaultProxy } from './fault-proxy.js'; export type { FaultMode, FaultProxy, FaultProxyStats } from './fault-proxy.js';
 export { startPrivateRabbitMq } from './private-rabbitmq.js'; export type { PrivateRabbitMq } from './private-rabbitmq.js';
 export { startPrivatePostgres } from './private-postgres.js'; export type { PrivatePostgres } from './private-postgres.js';

@@ -12,7 +12,14 @@ import {
   nastyFragment,
   percentEncodeAll,
   problemFields,
-  problemWithAnswer,
+  asSent,
+  expectAcceptable,
+  expectFieldsAmong,
+  fieldsOf,
+  type HostileRequest,
+  type HttpMethod,
+  isOverLimit,
+  sendHostile,
   type TestDatabase,
   type TestVhost,
 } from '@switchyard/testing';
@@ -60,49 +67,10 @@ afterEach(async () => {
   await http.get('/health/ready').expect(200);
 });
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE' | 'OPTIONS' | 'HEAD';
-
-interface Sent {
-  method: Method;
-  path: string;
-  contentType?: string | undefined;
-  contentEncoding?: string | undefined;
-  body?: string | Buffer | object | undefined;
-}
-
-async function send({ method, path, contentType, contentEncoding, body }: Sent): Promise<request.Response> {
-  let req = http[method.toLowerCase() as 'get'](path);
-  if (contentType !== undefined) req = req.set('Content-Type', contentType);
-  if (contentEncoding !== undefined) req = req.set('Content-Encoding', contentEncoding);
-  // superagent would serialise a Buffer as JSON (`{"type":"Buffer",…}`) under a JSON content type: send its bytes as they are.
-  if (Buffer.isBuffer(body)) req = req.serialize((bytes: unknown) => bytes as string);
-  if (body !== undefined) req = req.send(body as string);
-  return req;
-}
-
-/** Fails with the request and the answer side by side when the answer is not acceptable for hostile input. */
-function expectAcceptable(sent: Sent, answer: request.Response): void {
-  const problem = problemWithAnswer(answer, sent.method);
-  if (problem) throw new Error(`${sent.method} ${sent.path.slice(0, 300)} → ${problem}`);
-}
-
-/** JSON the server sees: what `send(object)` serialises (undefined dropped, -0 as 0, lone surrogates escaped). */
-const asSent = (body: unknown): unknown => JSON.parse(JSON.stringify(body));
-
-/** A body over the limit is refused before anyone looks at it. */
-const overLimit = (body: unknown): boolean => Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body)) > BODY_LIMIT_BYTES;
-
-const fieldsOf = (body: unknown): string[] => (typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.keys(body) : []);
-
-/** Each named field is the body itself, or one of `candidates` (or a path inside one). */
-function expectFieldsAmong(answer: request.Response, candidates: string[]): void {
-  const fields = problemFields(answer);
-  expect(fields.length).toBeGreaterThan(0);
-  const names = ['body', ...candidates].map((c) => (c === '' ? '""' : c));
-  for (const field of fields) {
-    if (!names.some((c) => field === c || field.startsWith(`${c}.`))) throw new Error(`the 400 names '${field}', which was not sent or required`);
-  }
-}
+type Method = HttpMethod;
+type Sent = HostileRequest;
+const send = (sent: Sent): Promise<request.Response> => sendHostile(http, sent);
+const overLimit = (body: unknown): boolean => isOverLimit(body, BODY_LIMIT_BYTES);
 
 let sequence = 0;
 function validUser(): { email: string; name: string; password: string } {

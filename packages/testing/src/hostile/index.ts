@@ -4,3 +4,5 @@ export { problemFields, problemWithAnswer } from './http-problem.js';
 export type { HttpAnswer, ProblemBody } from './http-problem.js';
 export { messageDefects, misleadingHeaders, withDefects } from './hostile-messages.js';
 export type { MessageDefect, RawMessage } from './hostile-messages.js';
+export { asSent, expectAcceptable, expectFieldsAmong, fieldsOf, isOverLimit, sendHostile } from './hostile-requests.js';
+export type { HostileRequest, HttpMethod } from './hostile-requests.js';
