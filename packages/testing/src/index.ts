@@ -31,6 +31,7 @@ export {
   problemWithAnswer,
   sendHostile,
   withDefects,
+  WorkQueueInjector,
 } from './hostile/index.js';
 export type { HostileRequest, HttpAnswer, HttpMethod, MessageDefect, ProblemBody, RawMessage } from './hostile/index.js';
 export { startFaultProxy } from './fault-proxy.js'; export type { FaultMode, FaultProxy, FaultProxyStats } from './fault-proxy.js';

@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { REJECTION_REASONS, toWireMessage, UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, messageDefects, misleadingHeaders, type RawMessage, samples, type TestDatabase, type TestVhost, valueOf, waitFor, withDefects } from '@switchyard/testing';
-import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import { createTestDatabase, createTestVhost, messageDefects, misleadingHeaders, type RawMessage, samples, type TestDatabase, type TestVhost, valueOf, waitFor, withDefects, WorkQueueInjector } from '@switchyard/testing';
+import type { ConsumeMessage } from 'amqplib';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
@@ -24,48 +24,27 @@ const DLQ = `${EVENT_QUEUE}.dlq`;
 /** Short retry tiers, so a handler that keeps failing reaches the DLQ within a test. */
 const RETRY_DELAYS_MS = '50,100';
 const REJECTION_REASON_SET = new Set<string>(REJECTION_REASONS);
-/** Tags each test message (a header every copy keeps) so its dead letter can be found whatever its id. */
-const TAG = 'x-test-tag';
 /** Each test waits on the broker and the database of a loaded machine: generous, and polling ends it early. */
 const TEST_TIMEOUT_MS = 120_000;
 
 let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
-let broker: ChannelModel;
-let channel: ConfirmChannel;
-const deadLetters = new Map<string, ConsumeMessage>();
+let injector: WorkQueueInjector;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('orders_hostile_amqp', SCHEMA_PATH), createTestVhost('orders_hostile_amqp')]);
   app = await startOrderServiceApp(db.url, vhost.url, { MESSAGING_RETRY_DELAYS_MS: RETRY_DELAYS_MS });
-  broker = await amqp.connect(vhost.url);
-  channel = await broker.createConfirmChannel();
-  await waitFor('the consumer on the work queue', async () => (await checkQueue(EVENT_QUEUE)).consumerCount > 0, 30_000);
-  // Collects every dead letter by its tag; reading the DLQ is all this does, the service never looks at it.
-  const reader = await broker.createChannel();
-  await reader.consume(DLQ, (message) => {
-    if (!message) return;
-    const tag = message.properties.headers?.[TAG];
-    deadLetters.set(Buffer.isBuffer(tag) ? tag.toString() : String(tag), message);
-  }, { noAck: true });
+  injector = await WorkQueueInjector.connect(vhost.url, { exchange: EXCHANGE, workQueue: EVENT_QUEUE, deadLetterQueue: DLQ });
 }, 60_000);
 
 afterAll(async () => {
-  await broker?.close().catch(() => undefined);
+  await injector?.close();
   await app?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
 });
 
-async function checkQueue(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
-  const probe = await broker.createChannel();
-  probe.on('error', () => undefined);
-  try {
-    return await probe.checkQueue(queue);
-  } finally {
-    await probe.close().catch(() => undefined);
-  }
-}
+const checkQueue = (queue: string) => injector.checkQueue(queue);
 
 function userCreatedData(userId = randomUUID()) {
   return { userId, email: `${userId}@example.com`, name: 'Mallory', marketingOptIn: false, locale: 'en', occurredAt: new Date(Date.now() - 60_000).toISOString() };
@@ -79,20 +58,9 @@ function userCreated(via: RawMessage['via'] = 'exchange', userId = randomUUID(),
   return asRaw(toWireMessage({ eventId, contract: UserCreatedV2, data: userCreatedData(userId), source: 'user-service' }), via);
 }
 
-/** Publishes with a tag and waits for the broker's confirm. */
-async function publish(message: RawMessage, tag: string = randomUUID()): Promise<string> {
-  const properties = { ...message.properties, persistent: true, headers: { ...message.properties.headers, [TAG]: tag } };
-  await new Promise<void>((resolve, reject) => {
-    const done = (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve());
-    if (message.via === 'exchange') channel.publish(EXCHANGE, message.routingKey, message.content, properties, done);
-    else channel.sendToQueue(EVENT_QUEUE, message.content, properties, done);
-  });
-  return tag;
-}
+const publish = (message: RawMessage, tag?: string): Promise<string> => injector.publish(message, tag);
 
-function deadLetter(tag: string, timeoutMs = 15_000): Promise<ConsumeMessage> {
-  return waitFor(`the dead letter tagged ${tag}`, () => deadLetters.get(tag), timeoutMs, 20);
-}
+const deadLetter = (tag: string, timeoutMs?: number): Promise<ConsumeMessage> => injector.deadLetter(tag, timeoutMs);
 
 const prisma = () => app.get(PrismaService);
 
