@@ -6,6 +6,9 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import { type ChannelFactory } from '@switchyard/messaging';
 import { helm, type KubeApiStandIn, type KubeObject, type PolicyRule, waitFor } from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { API_GROUP, API_VERSION, KIND, PLURAL } from '../src/api-names.js';
@@ -15,10 +18,29 @@ import { OperatorMetrics } from '../src/operator-metrics.js';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
 
 export const NAMESPACE = 'shop';
-const CHART_DIR = fileURLToPath(new URL('../../../charts/topology-operator', import.meta.url));
+const CHARTS_DIR = fileURLToPath(new URL('../../../charts', import.meta.url));
 const LEASE_PLACEHOLDER = 'lease-named-by-the-test';
 export const crd = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+let renderedChart: string | undefined;
+
+/**
+ * `helm template` of charts/topology-operator, from a private copy (with its library chart beside it, as its
+ * `file://../switchyard-lib` dependency expects): building dependencies writes into the chart directory, which the
+ * k8s tests build too, and a clean clone has no built dependencies yet.
+ */
+function renderOperatorChart(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'operator-chart-'));
+  try {
+    const skipBuildOutput = (source: string) => !/[/\\](charts|Chart\.lock)$/.test(source.slice(CHARTS_DIR.length));
+    for (const chart of ['topology-operator', 'switchyard-lib']) cpSync(join(CHARTS_DIR, chart), join(dir, chart), { recursive: true, filter: skipBuildOutput });
+    helm(['dependency', 'build', join(dir, 'topology-operator')]);
+    return helm(['template', 'op', join(dir, 'topology-operator'), '--namespace', NAMESPACE, '--set', `leaseName=${LEASE_PLACEHOLDER}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /**
  * Exactly the access the chart grants the operator: the rules of every Role and ClusterRole `helm template` renders
@@ -27,12 +49,12 @@ export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePa
  * the test.
  */
 export function operatorRules(leaseNames: string[] = ['switchyard-topology-operator']): PolicyRule[] {
-  const rendered = helm(['template', 'op', CHART_DIR, '--namespace', NAMESPACE, '--set', `leaseName=${LEASE_PLACEHOLDER}`]);
+  const rendered = (renderedChart ??= renderOperatorChart());
   const rules = parseAllDocuments(rendered)
     .map((document) => document.toJS() as { kind?: string; rules?: PolicyRule[] } | null)
     .filter((object) => object?.kind === 'Role' || object?.kind === 'ClusterRole')
     .flatMap((object) => object!.rules ?? []);
-  if (rules.length === 0) throw new Error(`no RBAC rules rendered from ${CHART_DIR}`);
+  if (rules.length === 0) throw new Error('no RBAC rules rendered from charts/topology-operator');
   return rules.map(({ apiGroups, resources, verbs, resourceNames }) => ({
     apiGroups,
     resources,
