@@ -27,6 +27,7 @@ afterAll(async () => {
 describe('QueueDepthSampler following a consumer policy', () => {
   it('names the policy’s dead-letter queue instead of <queue>.dlq', () => {
     expect(consumerQueues(QUEUE, [1_000], 'depth-policy.parked')).toEqual([QUEUE, `${QUEUE}.retry.1s`, 'depth-policy.parked']);
+    expect(consumerQueues(QUEUE, [1_000, 1_000])).toEqual([QUEUE, `${QUEUE}.retry.1s`, `${QUEUE}.dlq`]);
   });
 
   it('replaces a consumer’s queues when its policy moves the tiers and the DLQ, dropping the old series', async () => {

@@ -25,7 +25,8 @@ export interface QueueDepthSamplerOptions {
 
 /** A consumer's work queue, its retry tiers and its DLQ (default `<queue>.dlq`): every queue a depth is reported for. */
 export function consumerQueues(queue: string, retryDelaysMs: readonly number[] = DEFAULT_RETRY_DELAYS_MS, deadLetterQueue: string = deadLetterQueueName(queue)): string[] {
-  return [queue, ...retryDelaysMs.map((delay) => retryQueueName(queue, delay)), deadLetterQueue];
+  // Repeated delays share a tier: each queue once.
+  return [...new Set([queue, ...retryDelaysMs.map((delay) => retryQueueName(queue, delay)), deadLetterQueue])];
 }
 
 /** Group of queues added with `watch`, as opposed to a consumer's group that `watchConsumer` replaces. */
