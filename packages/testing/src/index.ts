@@ -14,6 +14,7 @@ export type { Sample } from './prometheus-exposition.js';
 export { helm, helmAsync, HelmError, k8sTools } from './helm.js'; export type { K8sTools } from './helm.js';
 export {
   asSent,
+  assertDeadLettered,
   deeplyNestedJson,
   expectAcceptable,
   expectFieldsAmong,

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { REJECTION_REASONS, toWireMessage, UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, messageDefects, misleadingHeaders, type RawMessage, samples, type TestDatabase, type TestVhost, valueOf, waitFor, withDefects, WorkQueueInjector } from '@switchyard/testing';
+import { assertDeadLettered, createTestDatabase, createTestVhost, messageDefects, misleadingHeaders, type RawMessage, samples, type TestDatabase, type TestVhost, valueOf, waitFor, withDefects, WorkQueueInjector } from '@switchyard/testing';
 import type { ConsumeMessage } from 'amqplib';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
@@ -71,14 +71,7 @@ async function consumedDuplicates(): Promise<number> {
 }
 const profileOf = (userId: string) => prisma().customerProfile.findUnique({ where: { userId } });
 
-function expectDeadLetteredWithReason(dead: ConsumeMessage, reasons: Set<string>): void {
-  const headers = dead.properties.headers ?? {};
-  const reason = String(headers['x-death-reason']);
-  if (!reasons.has(reason)) throw new Error(`dead-lettered with reason '${reason}', expected one of ${[...reasons].join(', ')}`);
-  expect(headers).toMatchObject({ 'x-consumer-service': 'order-service', 'x-consumer-queue': EVENT_QUEUE });
-  expect(String(headers['x-error-class'])).not.toBe('');
-  expect(String(headers['x-error-message'])).not.toBe('');
-}
+const expectDeadLetteredWithReason = (dead: ConsumeMessage, reasons: Set<string>): void => assertDeadLettered(dead, { reasons, service: 'order-service', queue: EVENT_QUEUE });
 
 /** Every valid event sent in this file, by the user it creates: each must end with exactly one profile and one inbox row. */
 const validEvents = new Map<string, string>();

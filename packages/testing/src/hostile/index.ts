@@ -6,4 +6,4 @@ export { messageDefects, misleadingHeaders, withDefects } from './hostile-messag
 export type { MessageDefect, RawMessage } from './hostile-messages.js';
 export { asSent, expectAcceptable, expectFieldsAmong, fieldsOf, isOverLimit, sendHostile } from './hostile-requests.js';
 export type { HostileRequest, HttpMethod } from './hostile-requests.js';
-export { INJECTION_TAG_HEADER, WorkQueueInjector } from './work-queue-injector.js';
+export { assertDeadLettered, INJECTION_TAG_HEADER, WorkQueueInjector } from './work-queue-injector.js';

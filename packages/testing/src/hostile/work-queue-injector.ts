@@ -67,3 +67,18 @@ export class WorkQueueInjector {
     await this.broker.close().catch(() => undefined);
   }
 }
+
+/**
+ * Throws unless `dead` is a dead letter our transport wrote for `service`'s `queue` with one of `reasons`, naming
+ * the error's class and message.
+ */
+export function assertDeadLettered(dead: ConsumeMessage, expected: { reasons: ReadonlySet<string>; service: string; queue: string }): void {
+  const headers = dead.properties.headers ?? {};
+  const reason = String(headers['x-death-reason']);
+  if (!expected.reasons.has(reason)) throw new Error(`dead-lettered with reason '${reason}', expected one of ${[...expected.reasons].join(', ')}`);
+  const by = { service: String(headers['x-consumer-service']), queue: String(headers['x-consumer-queue']) };
+  if (by.service !== expected.service || by.queue !== expected.queue) throw new Error(`dead-lettered by ${by.service} from ${by.queue}, expected ${expected.service} from ${expected.queue}`);
+  for (const name of ['x-error-class', 'x-error-message']) {
+    if (headers[name] === undefined || String(headers[name]) === '') throw new Error(`the dead letter has no ${name}`);
+  }
+}
