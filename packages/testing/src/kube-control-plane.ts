@@ -1,0 +1,151 @@
+// The real Kubernetes API server under the tests (etcd + kube-apiserver, and kube-controller-manager where pods
+// must be created from workloads), started by scripts/kube/control-plane.mjs from binaries built from the Go
+// module proxy. One shared control plane serves a whole test run (`npm test` starts it; `npm run kube:up` for a
+// narrowed run); each test file works in namespaces of its own. A test that must restart or break the server
+// starts a private one.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { k8sTools } from './helm.js';
+
+const CONTROL_PLANE_SCRIPT = join(import.meta.dirname, '..', '..', '..', 'scripts', 'kube', 'control-plane.mjs');
+const SHARED_KUBECONFIG = join(import.meta.dirname, '..', '..', '..', 'k8s', '.local', 'kubeconfig');
+/** Starting one takes 10–30 s on a loaded 2-core machine; the script itself gives up after 120 s. */
+const START_TIMEOUT_MS = 180_000;
+
+export interface ControlPlane {
+  /** Admin kubeconfig (client certificate in group system:masters). */
+  kubeconfigPath: string;
+  /** e.g. `https://127.0.0.1:41234`. */
+  server: string;
+  /** PEM of the CA that signed the server's certificate. */
+  caPem: string;
+  /** Runs kubectl as admin; resolves with stdout, rejects with stderr in the message. */
+  kubectl(args: readonly string[], input?: string): Promise<string>;
+  /** Stops a private control plane; does nothing for the shared one. */
+  stop(): Promise<void>;
+}
+
+interface KubeconfigFile {
+  clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+}
+
+function run(command: string, args: readonly string[], input?: string, timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command.split('/').at(-1)} ${args.join(' ')} failed: ${(stderr || error.message).trim()}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+function readyz(server: string, caPem: string, kubeconfigPath: string): Promise<boolean> {
+  const user = (parse(readFileSync(kubeconfigPath, 'utf8')) as { users: Array<{ user: Record<string, string> }> }).users[0]!.user;
+  const pem = (key: string) => Buffer.from(user[key]!, 'base64');
+  return new Promise((resolve) => {
+    const req = request(new URL('/readyz', server), { ca: caPem, cert: pem('client-certificate-data'), key: pem('client-key-data'), timeout: 5000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+function controlPlaneAt(kubeconfigPath: string, stop: () => Promise<void>): ControlPlane {
+  const cluster = (parse(readFileSync(kubeconfigPath, 'utf8')) as KubeconfigFile).clusters[0]!.cluster;
+  return {
+    kubeconfigPath,
+    server: cluster.server,
+    caPem: Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8'),
+    kubectl: (args, input) => run(k8sTools().kubectl, ['--kubeconfig', kubeconfigPath, ...args], input),
+    stop,
+  };
+}
+
+let shared: Promise<ControlPlane> | undefined;
+
+/**
+ * The control plane of this test run: `SWITCHYARD_KUBECONFIG` when set, else the one `npm run kube:up` wrote to
+ * k8s/.local/kubeconfig. Fails with what to run when none answers; tests never start it behind the user's back.
+ */
+export function sharedControlPlane(): Promise<ControlPlane> {
+  shared ??= (async () => {
+    const path = process.env.SWITCHYARD_KUBECONFIG ?? SHARED_KUBECONFIG;
+    const missing = 'no Kubernetes API server for the tests: run `npm run kube:up` first (npm test starts and stops one itself)';
+    if (!existsSync(path)) throw new Error(`${missing}; ${path} does not exist`);
+    const plane = controlPlaneAt(path, async () => undefined);
+    if (!(await readyz(plane.server, plane.caPem, path))) throw new Error(`${missing}; ${plane.server} (from ${path}) does not answer /readyz`);
+    return plane;
+  })();
+  return shared;
+}
+
+/** A control plane of the test's own (its own etcd, ports and certificates), for tests that restart or break it. */
+export async function startPrivateControlPlane(options: { controllers?: boolean } = {}): Promise<ControlPlane> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'sy-kube-'));
+  const down = async () => {
+    await run(process.execPath, [CONTROL_PLANE_SCRIPT, 'down', '--state-dir', stateDir]).catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    const args = [CONTROL_PLANE_SCRIPT, 'up', '--state-dir', stateDir, ...(options.controllers ? [] : ['--no-controllers'])];
+    const stdout = await run(process.execPath, args, undefined, START_TIMEOUT_MS);
+    const kubeconfigPath = /^KUBECONFIG=(.+)$/m.exec(stdout)?.[1];
+    if (!kubeconfigPath) throw new Error(`control-plane.mjs up printed no KUBECONFIG line:\n${stdout}`);
+    return controlPlaneAt(kubeconfigPath, down);
+  } catch (error) {
+    await down();
+    throw error;
+  }
+}
+
+export interface TestNamespace {
+  name: string;
+  /** Deletes the namespace and waits until the server has removed everything in it (bounded). */
+  drop(): Promise<void>;
+}
+
+/** A namespace of the test's own, `<prefix>-<random>`, with optional labels (e.g. Pod Security levels). */
+export async function createTestNamespace(plane: ControlPlane, prefix: string, labels: Record<string, string> = {}): Promise<TestNamespace> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 63);
+  const manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'switchyard.io/test': 'true', ...labels } } };
+  await plane.kubectl(['create', '-f', '-'], JSON.stringify(manifest));
+  return {
+    name,
+    drop: async () => {
+      await plane.kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=60s']).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * A kubeconfig that authenticates as ServiceAccount `namespace/name` with a token the server issued (TokenRequest),
+ * so the server authorises each request by that account's RBAC bindings. Written next to the admin kubeconfig's
+ * temp files and returned as a path.
+ */
+export async function serviceAccountKubeconfig(plane: ControlPlane, namespace: string, name: string): Promise<string> {
+  await plane.kubectl(['create', 'serviceaccount', name, '-n', namespace]).catch((error: Error) => {
+    if (!/AlreadyExists/.test(error.message)) throw error;
+  });
+  const token = (await plane.kubectl(['create', 'token', name, '-n', namespace, '--duration=2h'])).trim();
+  const dir = mkdtempSync(join(tmpdir(), 'sy-sa-kubeconfig-'));
+  const path = join(dir, 'kubeconfig');
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'local', cluster: { server: plane.server, 'certificate-authority-data': Buffer.from(plane.caPem).toString('base64') } }],
+    users: [{ name: `${namespace}-${name}`, user: { token } }],
+    contexts: [{ name: 'sa', context: { cluster: 'local', user: `${namespace}-${name}`, namespace } }],
+    'current-context': 'sa',
+  };
+  writeFileSync(path, JSON.stringify(kubeconfig));
+  return path;
+}
+
