@@ -41,5 +41,5 @@ export { startPrivatePostgres } from './private-postgres.js'; export type { Priv
 export { startKubeApiStandIn } from './kube-api/kube-api-stand-in.js';
 export type { InjectedFault, KubeApiStandIn, KubeApiStandInOptions, KubeConfigOptions, RecordedRequest } from './kube-api/kube-api-stand-in.js';
 export type { PolicyRule, Verb } from './kube-api/authorization.js'; export type { KubeObject } from './kube-api/object-store.js';
-export { createTestNamespace, serviceAccountKubeconfig, sharedControlPlane, startPrivateControlPlane } from './kube-control-plane.js';
+export { applyCrd, createTestNamespace, serviceAccountKubeconfig, sharedControlPlane, startPrivateControlPlane } from './kube-control-plane.js';
 export type { ControlPlane, TestNamespace } from './kube-control-plane.js';

@@ -106,6 +106,15 @@ export async function startPrivateControlPlane(options: { controllers?: boolean 
   }
 }
 
+/**
+ * Installs (or updates) a CustomResourceDefinition from a manifest file and waits until the server serves it.
+ * Server-side apply, so parallel test files installing the same CRD neither race nor fail.
+ */
+export async function applyCrd(plane: ControlPlane, manifestPath: string): Promise<void> {
+  await plane.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=switchyard-tests', '-f', manifestPath]);
+  await plane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', manifestPath]);
+}
+
 export interface TestNamespace {
   name: string;
   /** Deletes the namespace and waits until the server has removed everything in it (bounded). */
