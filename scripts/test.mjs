@@ -29,6 +29,22 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 if (!step('type-check and build (prisma generate + tsc -b)', npm, ['run', '--silent', 'build'])) process.exit(1);
 if (!step('lint (eslint)', npm, ['run', '--silent', 'lint'])) process.exit(1);
 
+// The real Kubernetes API server the operator, CRD and chart tests run against (scripts/kube/control-plane.mjs):
+// started here unless `npm run kube:up` already did, and then stopped here too.
+console.log('\n▶ Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager)');
+const kubeWasRunning = spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'status'], { cwd: root, stdio: 'ignore' }).status === 0;
+// The first run on a machine builds the binaries from the Go module proxy (minutes); later runs reuse them.
+const kube = spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'up'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60 * 60_000 });
+const kubeconfig = /^KUBECONFIG=(.+)$/m.exec(kube.stdout ?? '')?.[1];
+if (kube.status !== 0 || !kubeconfig) {
+  console.error('✖ the Kubernetes control plane did not start (see above)');
+  process.exit(1);
+}
+process.env.SWITCHYARD_KUBECONFIG = kubeconfig;
+const stopKube = () => {
+  if (!kubeWasRunning) spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'down'], { cwd: root, stdio: 'inherit', timeout: 60_000 });
+};
+
 const resultsDir = mkdtempSync(join(tmpdir(), 'switchyard-jest-'));
 const resultsFile = join(resultsDir, 'results.json');
 const faultsFile = join(resultsDir, 'faults.json');
@@ -41,6 +57,8 @@ const passed = step(
   [...jest, `--outputFile=${resultsFile}`, '--ignoreProjects', 'faults', ...extraArgs],
   { timeoutMinutes: 40 },
 );
+
+stopKube();
 
 // Fault injection (bounded mode, about 2 minutes here): after the rest, alone and serially, because it starts
 // its own RabbitMQ node and Postgres cluster and measures recovery times a parallel run would distort. A run

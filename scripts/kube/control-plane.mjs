@@ -6,6 +6,7 @@
 //
 //   node scripts/kube/control-plane.mjs up   [--state-dir DIR] [--no-controllers]   (npm run kube:up)
 //   node scripts/kube/control-plane.mjs down [--state-dir DIR]                      (npm run kube:down)
+//   node scripts/kube/control-plane.mjs status [--state-dir DIR]                    (exit 0 when running)
 //
 // `up` prints KUBECONFIG=<absolute path> as its last line (default DIR: k8s/.local, gitignored). The processes
 // outlive this script; `down` stops every one of them and waits until they are gone.
@@ -237,7 +238,13 @@ const dir = resolve(option('--state-dir') ?? join(root, 'k8s/.local'));
 mkdirSync(dir, { recursive: true });
 if (command === 'up') await up(dir, { controllers: !rest.includes('--no-controllers') });
 else if (command === 'down') await down(dir);
+else if (command === 'status') {
+  // Exit 0 when this state directory's control plane is running.
+  const running = runningProcesses(stateOf(dir));
+  console.error(running.length ? `kube: running (${running.map((p) => `${p.name} ${p.pid}`).join(', ')})` : 'kube: not running');
+  process.exitCode = running.length ? 0 : 1;
+}
 else {
-  console.error('usage: control-plane.mjs up|down [--state-dir DIR] [--no-controllers]');
+  console.error('usage: control-plane.mjs up|down|status [--state-dir DIR] [--no-controllers]');
   process.exitCode = 2;
 }
