@@ -38,8 +38,15 @@ export type { HostileRequest, HttpAnswer, HttpMethod, MessageDefect, ProblemBody
 export { startFaultProxy } from './fault-proxy.js'; export type { FaultMode, FaultProxy, FaultProxyStats } from './fault-proxy.js';
 export { startPrivateRabbitMq } from './private-rabbitmq.js'; export type { PrivateRabbitMq } from './private-rabbitmq.js';
 export { startPrivatePostgres } from './private-postgres.js'; export type { PrivatePostgres } from './private-postgres.js';
-export { startKubeApiStandIn } from './kube-api/kube-api-stand-in.js';
-export type { InjectedFault, KubeApiStandIn, KubeApiStandInOptions, KubeConfigOptions, RecordedRequest } from './kube-api/kube-api-stand-in.js';
-export type { PolicyRule, Verb } from './kube-api/authorization.js'; export type { KubeObject } from './kube-api/object-store.js';
-export { applyCrd, createTestNamespace, serviceAccountKubeconfig, sharedControlPlane, startPrivateControlPlane } from './kube-control-plane.js';
+export {
+  applyCrd,
+  compactEtcd,
+  createTestNamespace,
+  etcdUrl,
+  kubeconfigVia,
+  restartApiServer,
+  serviceAccountKubeconfig,
+  sharedControlPlane,
+  startPrivateControlPlane,
+} from './kube-control-plane.js';
 export type { ControlPlane, TestNamespace } from './kube-control-plane.js';

@@ -3,14 +3,16 @@
 // module proxy. One shared control plane serves a whole test run (`npm test` starts it; `npm run kube:up` for a
 // narrowed run); each test file works in namespaces of its own. A test that must restart or break the server
 // starts a private one.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { k8sTools } from './helm.js';
+import { waitFor } from './wait-for.js';
 
 const CONTROL_PLANE_SCRIPT = join(import.meta.dirname, '..', '..', '..', 'scripts', 'kube', 'control-plane.mjs');
 const SHARED_KUBECONFIG = join(import.meta.dirname, '..', '..', '..', 'k8s', '.local', 'kubeconfig');
@@ -70,6 +72,8 @@ function controlPlaneAt(kubeconfigPath: string, stop: () => Promise<void>): Cont
 }
 
 let shared: Promise<ControlPlane> | undefined;
+/** Planes this process started itself: only these may be restarted or compacted (the shared one serves others too). */
+const privatePlanes = new WeakSet<ControlPlane>();
 
 /**
  * The control plane of this test run: `SWITCHYARD_KUBECONFIG` when set, else the one `npm run kube:up` wrote to
@@ -99,7 +103,9 @@ export async function startPrivateControlPlane(options: { controllers?: boolean 
     const stdout = await run(process.execPath, args, undefined, START_TIMEOUT_MS);
     const kubeconfigPath = /^KUBECONFIG=(.+)$/m.exec(stdout)?.[1];
     if (!kubeconfigPath) throw new Error(`control-plane.mjs up printed no KUBECONFIG line:\n${stdout}`);
-    return controlPlaneAt(kubeconfigPath, down);
+    const plane = controlPlaneAt(kubeconfigPath, down);
+    privatePlanes.add(plane);
+    return plane;
   } catch (error) {
     await down();
     throw error;
@@ -158,3 +164,96 @@ export async function serviceAccountKubeconfig(plane: ControlPlane, namespace: s
   return path;
 }
 
+
+/** A process of a control plane as control-plane.mjs records it in `<state dir>/processes.json`. */
+interface PlaneProcess {
+  name: string;
+  pid: number;
+  log: string;
+}
+
+function privateProcesses(plane: ControlPlane): { pidFile: string; processes: PlaneProcess[] } {
+  if (!privatePlanes.has(plane)) throw new Error('only a private control plane (startPrivateControlPlane) may be restarted or compacted: others share the shared one');
+  const pidFile = join(dirname(plane.kubeconfigPath), 'processes.json');
+  return { pidFile, processes: JSON.parse(readFileSync(pidFile, 'utf8')) as PlaneProcess[] };
+}
+
+/** The command line a running process was started with (Linux /proc). */
+function commandLineOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `http://127.0.0.1:<port>` of a private control plane's etcd (its --listen-client-urls). */
+export function etcdUrl(plane: ControlPlane): string {
+  const etcd = privateProcesses(plane).processes.find((entry) => entry.name === 'etcd');
+  const flag = etcd && commandLineOf(etcd.pid).find((arg) => arg.startsWith('--listen-client-urls='));
+  if (!flag) throw new Error(`no running etcd with --listen-client-urls in ${dirname(plane.kubeconfigPath)}/processes.json`);
+  return flag.slice('--listen-client-urls='.length).split(',')[0]!;
+}
+
+/**
+ * Compacts a private control plane's etcd at its current revision (physically: the old revisions are gone), through
+ * etcd's gRPC gateway. Returns that revision; any resourceVersion below it can no longer be read from etcd.
+ */
+export async function compactEtcd(plane: ControlPlane): Promise<number> {
+  const url = etcdUrl(plane);
+  const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`etcd ${path} answered ${response.status}: ${text}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+  // A range read of one key: its header carries the store's current revision.
+  const range = await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+  const revision = Number((range.header as { revision?: string } | undefined)?.revision);
+  if (!Number.isSafeInteger(revision)) throw new Error(`etcd /v3/kv/range gave no revision: ${JSON.stringify(range)}`);
+  await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+  return revision;
+}
+
+/**
+ * Stops a private control plane's kube-apiserver and starts it again with the same command line (same port,
+ * certificates and etcd), as an upgrade or a crash would; resolves once it answers /readyz. Its watch cache starts
+ * afresh at etcd's current revision, so a watch resuming from an older resourceVersion is answered 410 Gone.
+ */
+export async function restartApiServer(plane: ControlPlane): Promise<void> {
+  const { pidFile, processes } = privateProcesses(plane);
+  const apiServer = processes.find((entry) => entry.name === 'kube-apiserver');
+  if (!apiServer || !isAlive(apiServer.pid)) throw new Error(`no running kube-apiserver in ${pidFile}`);
+  const [binary, ...args] = commandLineOf(apiServer.pid);
+  process.kill(-apiServer.pid, 'SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (isAlive(apiServer.pid)) {
+    if (Date.now() > deadline) process.kill(-apiServer.pid, 'SIGKILL');
+    await sleep(100);
+  }
+  // As control-plane.mjs launches it: detached in its own process group, appending to the same log, so `down` stops it.
+  const log = openSync(apiServer.log, 'a');
+  const child = spawn(binary!, args, { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  apiServer.pid = child.pid!;
+  writeFileSync(pidFile, JSON.stringify(processes, null, 2));
+  await waitFor('the restarted kube-apiserver to answer /readyz', () => readyz(plane.server, plane.caPem, plane.kubeconfigPath), START_TIMEOUT_MS, 500);
+}
+
+/**
+ * A copy of a kubeconfig that reaches the API server at `server` instead (e.g. `https://127.0.0.1:<fault proxy
+ * port>`: TLS passes through the proxy, and the serving certificate names 127.0.0.1). Returned as a path.
+ */
+export function kubeconfigVia(kubeconfigPath: string, server: string): string {
+  const kubeconfig = parse(readFileSync(kubeconfigPath, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
+  for (const { cluster } of kubeconfig.clusters) cluster.server = server;
+  const path = join(mkdtempSync(join(tmpdir(), 'sy-kubeconfig-via-')), 'kubeconfig');
+  writeFileSync(path, JSON.stringify(kubeconfig));
+  return path;
+}

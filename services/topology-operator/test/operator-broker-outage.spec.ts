@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseConsumerPolicy, RabbitMqConnection } from '@switchyard/messaging';
-import { createTestVhost, type FaultProxy, type KubeApiStandIn, startFaultProxy, startKubeApiStandIn, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestVhost, type FaultProxy, startFaultProxy, type TestVhost, waitFor } from '@switchyard/testing';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import type { TopologyOperator } from '../src/operator.js';
-import { clusterUser, type ClusterUser, condition, eventsAbout, testOperator, waitForLeader } from './operator-harness.js';
+import { type ClusterUser, condition, type OperatorCluster, startOperatorCluster, testOperator, waitForLeader } from './operator-harness.js';
 
 // RabbitMQ becoming unreachable while the operator runs. The shared broker must not be stopped, so the operator
 // reaches it through a TCP fault proxy of its own, which the test switches to "reset" (every connection refused)
@@ -13,7 +13,7 @@ import { clusterUser, type ClusterUser, condition, eventsAbout, testOperator, wa
 const NAME = 'outage';
 const POLICY_KEY = 'order-service.outage.json';
 
-let standIn: KubeApiStandIn;
+let cluster: OperatorCluster;
 let vhost: TestVhost;
 let proxy: FaultProxy;
 let connection: RabbitMqConnection;
@@ -21,15 +21,15 @@ let operator: TopologyOperator;
 let user: ClusterUser;
 
 beforeAll(async () => {
-  standIn = await startKubeApiStandIn();
+  cluster = await startOperatorCluster('outage');
   vhost = await createTestVhost('operator_outage');
   proxy = await startFaultProxy('topology-operator → rabbitmq', { port: 5672 });
   const url = new URL(vhost.url);
   url.port = String(proxy.port);
   connection = new RabbitMqConnection({ url: url.toString(), reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500, heartbeatSeconds: 5 });
   await connection.start();
-  user = clusterUser(standIn);
-  operator = testOperator(standIn, connectionChannels(connection), 'operator-outage');
+  user = cluster.user;
+  operator = testOperator(cluster, connectionChannels(connection), 'operator-outage');
   await operator.start();
   await waitForLeader([operator]);
 }, 60_000);
@@ -39,8 +39,8 @@ afterAll(async () => {
   await connection?.close();
   await proxy?.close();
   await vhost?.drop();
-  await standIn?.close();
-}, 60_000);
+  await cluster?.drop();
+}, 90_000);
 
 async function results(): Promise<Record<string, number>> {
   const metric = (await operator.metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'reconcile_total')!;
@@ -70,7 +70,7 @@ describe('the operator while RabbitMQ is unreachable', () => {
     await waitFor('two failed reconciles', async () => (await results()).error! >= before.error! + 2, 30_000);
     const failing = await user.get(NAME);
     expect(condition(failing, 'TopologyReconciled')).toMatchObject({ status: 'False', reason: 'BrokerError' });
-    const warnings = eventsAbout(standIn, NAME).filter((event) => event.type === 'Warning');
+    const warnings = (await cluster.eventsAbout(NAME)).filter((event) => event.type === 'Warning');
     expect(warnings.length).toBeGreaterThan(0);
     expect(warnings[0]!.message).toMatch(/RabbitMQ is not connected/);
     // The policy keeps the last good values while the new ones could not be applied.

@@ -1,17 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { RabbitMqConnection } from '@switchyard/messaging';
-import { createTestVhost, type KubeApiStandIn, startKubeApiStandIn, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import { FINALIZER } from '../src/api-names.js';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import type { TopologyOperator } from '../src/operator.js';
-import { brokerProbe, clusterUser, type ClusterUser, condition, crd, NAMESPACE, OPERATOR_RULES, stored, testOperator, waitForLeader } from './operator-harness.js';
+import { brokerProbe, type ClusterUser, condition, crd, type OperatorCluster, startOperatorCluster, testOperator, waitForLeader } from './operator-harness.js';
 
 // Which subscriptions the operator holds with its finalizer, and what that means for `helm uninstall`: only
 // deletionPolicy Delete has broker cleanup to do before the object may go, so only those carry FINALIZER. A Retain
 // subscription deleted while no operator runs (the chart's defaults after `helm uninstall` removed the operator)
 // goes at once; a Delete one stays until its finalizer is removed by hand, as NOTES.txt and the README say.
 
-let standIn: KubeApiStandIn;
+let cluster: OperatorCluster;
 let vhost: TestVhost;
 let connection: RabbitMqConnection;
 let user: ClusterUser;
@@ -19,12 +19,12 @@ let probe: Awaited<ReturnType<typeof brokerProbe>>;
 const running: TopologyOperator[] = [];
 
 beforeAll(async () => {
-  standIn = await startKubeApiStandIn({ rules: [...OPERATOR_RULES, { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create', 'get', 'delete'] }] });
+  cluster = await startOperatorCluster('finalizer');
   vhost = await createTestVhost('operator_finalizer');
   connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-finalizer-test' });
   await connection.start();
   probe = await brokerProbe(vhost.url);
-  user = clusterUser(standIn);
+  user = cluster.user;
 }, 60_000);
 
 afterEach(async () => {
@@ -35,13 +35,11 @@ afterAll(async () => {
   await probe?.close();
   await connection?.close();
   await vhost?.drop();
-  await standIn?.close();
-}, 60_000);
+  await cluster?.drop();
+}, 90_000);
 
 async function startOperator(): Promise<TopologyOperator> {
-  const operator = testOperator(standIn, connectionChannels(connection), `finalizer-${running.length}`, {
-    config: { watchNamespace: NAMESPACE, podName: `finalizer-${running.length}`, podNamespace: NAMESPACE, leaseName: 'switchyard-topology-operator', resyncSeconds: 300, statusRefreshSeconds: 30 },
-  });
+  const operator = testOperator(cluster, connectionChannels(connection), `finalizer-${running.length}`);
   running.push(operator);
   await operator.start();
   await waitForLeader([operator]);
@@ -95,14 +93,15 @@ describe('the operator finalizer', () => {
     expect(await user.get('default-retain')).toBeUndefined();
 
     await user.delete('needs-cleanup');
-    const stuck = stored(standIn, 'eventsubscriptions', 'needs-cleanup');
+    const stuck = await user.get('needs-cleanup');
     expect(stuck?.metadata.deletionTimestamp).toEqual(expect.any(String));
-    // Setting deletionTimestamp is a new generation, as on a real API server.
+    expect(stuck?.metadata.finalizers).toContain(FINALIZER);
+    // The API server counts setting deletionTimestamp as a new generation.
     expect(stuck?.metadata.generation).toBe((beforeDelete.metadata.generation ?? 0) + 1);
 
     // The documented way out: kubectl patch ... --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]'
     // (the generated client sends a JSON patch by default).
-    await user.custom.patchNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name: 'needs-cleanup', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    await user.custom.patchNamespacedCustomObject({ ...crd, namespace: cluster.namespace, name: 'needs-cleanup', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
     expect(await user.get('needs-cleanup')).toBeUndefined();
     // Without the operator nothing was cleaned up on the broker.
     expect(await probe.queueExists('order-service.needs-cleanup')).toBe(true);

@@ -1,167 +1,306 @@
 // Shared by the operator-*.spec.ts tests: the real operator runtime (informer, Lease, work queue, Kubernetes
-// clients from @kubernetes/client-node) against the in-process API server stand-in from @switchyard/testing, and
-// the real RabbitMQ through a fresh vhost. No Kubernetes API server can run here; the stand-in speaks its REST
-// paths and watch protocol for the resources the operator uses.
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+// clients from @kubernetes/client-node) against a real kube-apiserver (the shared control plane of the test run,
+// or a private one where a test restarts it), and the real RabbitMQ through a fresh vhost. Each test file works in
+// a namespace of its own; the operator runs as a ServiceAccount bound to exactly the RBAC objects the chart
+// renders, so a verb the chart lacks is a real 403, and the test acts as an admin (kubectl's user).
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { type ChannelFactory } from '@switchyard/messaging';
-import { helm, type KubeApiStandIn, type KubeObject, type PolicyRule, waitFor } from '@switchyard/testing';
+import {
+  applyCrd,
+  type ControlPlane,
+  createTestNamespace,
+  helm,
+  kubeconfigVia,
+  serviceAccountKubeconfig,
+  sharedControlPlane,
+  type TestNamespace,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
-import { API_GROUP, API_VERSION, KIND, PLURAL } from '../src/api-names.js';
+import { API_GROUP, API_VERSION, CRD_NAME, KIND, PLURAL } from '../src/api-names.js';
 import { TopologyOperator, type TopologyOperatorOptions } from '../src/operator.js';
-import { silentOperatorLogger } from '../src/operator-logger.js';
+import { type OperatorLogger, silentOperatorLogger } from '../src/operator-logger.js';
 import { OperatorMetrics } from '../src/operator-metrics.js';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
 
-export const NAMESPACE = 'shop';
 const CHARTS_DIR = fileURLToPath(new URL('../../../charts', import.meta.url));
-const LEASE_PLACEHOLDER = 'lease-named-by-the-test';
+/** The CRD as the chart ships it (cluster-scoped and shared by every test file: applied, never deleted). */
+export const CRD_MANIFEST = join(CHARTS_DIR, 'topology-operator', 'crds', `${CRD_NAME}.yaml`);
+/** The Lease the operator elects its leader on unless a test names another. */
+export const DEFAULT_LEASE = 'switchyard-topology-operator';
+const RELEASE = 'op';
 export const crd = { group: API_GROUP, version: API_VERSION, plural: PLURAL };
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-let renderedChart: string | undefined;
+/** A rendered Kubernetes object, as much of it as the harness reads or changes. */
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>;
+  subjects?: Array<{ kind: string; name: string; namespace?: string }>;
+}
 
 /**
- * `helm template` of charts/topology-operator, from a private copy (with its library chart beside it, as its
- * `file://../switchyard-lib` dependency expects): building dependencies writes into the chart directory, which the
- * k8s tests build too, and a clean clone has no built dependencies yet.
+ * `helm template` of charts/topology-operator for a release in `namespace`, from a private copy (with its library
+ * chart beside it, as its `file://../switchyard-lib` dependency expects): building dependencies writes into the
+ * chart directory, which the k8s tests build too, and a clean clone has no built dependencies yet.
  */
-function renderOperatorChart(): string {
+function renderOperatorChart(namespace: string, values: Record<string, string>): Manifest[] {
   const dir = mkdtempSync(join(tmpdir(), 'operator-chart-'));
   try {
     const skipBuildOutput = (source: string) => !/[/\\](charts|Chart\.lock)$/.test(source.slice(CHARTS_DIR.length));
     for (const chart of ['topology-operator', 'switchyard-lib']) cpSync(join(CHARTS_DIR, chart), join(dir, chart), { recursive: true, filter: skipBuildOutput });
     helm(['dependency', 'build', join(dir, 'topology-operator')]);
-    return helm(['template', 'op', join(dir, 'topology-operator'), '--namespace', NAMESPACE, '--set', `leaseName=${LEASE_PLACEHOLDER}`]);
+    const sets = Object.entries(values).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+    const rendered = helm(['template', RELEASE, join(dir, 'topology-operator'), '--namespace', namespace, ...sets]);
+    return parseAllDocuments(rendered)
+      .map((document) => document.toJS() as Manifest | null)
+      .filter((object): object is Manifest => object !== null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/**
- * Exactly the access the chart grants the operator: the rules of every Role and ClusterRole `helm template` renders
- * from charts/topology-operator, with the Lease's get/update limited to `leaseNames` as the chart limits them to its
- * own Lease. Run with these rules, any verb the operator tried beyond what the chart ships is answered 403 and fails
- * the test.
- */
-export function operatorRules(leaseNames: string[] = ['switchyard-topology-operator']): PolicyRule[] {
-  const rendered = (renderedChart ??= renderOperatorChart());
-  const rules = parseAllDocuments(rendered)
-    .map((document) => document.toJS() as { kind?: string; rules?: PolicyRule[] } | null)
-    .filter((object) => object?.kind === 'Role' || object?.kind === 'ClusterRole')
-    .flatMap((object) => object!.rules ?? []);
-  if (rules.length === 0) throw new Error('no RBAC rules rendered from charts/topology-operator');
-  return rules.map(({ apiGroups, resources, verbs, resourceNames }) => ({
-    apiGroups,
-    resources,
-    verbs,
-    ...(resourceNames ? { resourceNames: resourceNames.flatMap((name) => (name === LEASE_PLACEHOLDER ? leaseNames : [name])) } : {}),
-  }));
+export interface ChartRbacOptions {
+  /** Render the chart for every namespace (ClusterRole + ClusterRoleBinding) instead of the test namespace only (Role). */
+  clusterWide?: boolean;
+  /** Leases the operator may get and update: the chart grants its one Lease by name; tests name theirs. */
+  leaseNames?: string[];
+  /** Take one verb out of the chart's rules, to see the operator meet the 403. */
+  withoutVerb?: { resource: string; verb: string };
 }
 
-export const OPERATOR_RULES: PolicyRule[] = operatorRules();
+/**
+ * The Roles, ClusterRoles and bindings `helm template` renders from charts/topology-operator for a release in
+ * `namespace`, with only the Lease's resourceNames (and, if asked, one verb) changed. The ClusterRole's name holds
+ * the release namespace, so each test namespace gets its own.
+ */
+export function chartRbac(namespace: string, options: ChartRbacOptions = {}): Manifest[] {
+  const leaseNames = options.leaseNames ?? [DEFAULT_LEASE];
+  const placeholder = 'lease-named-by-the-test';
+  const values: Record<string, string> = { leaseName: placeholder, ...(options.clusterWide ? {} : { watchNamespace: namespace }) };
+  const rbac = renderOperatorChart(namespace, values).filter((object) => /^(Cluster)?Role(Binding)?$/.test(object.kind));
+  if (!rbac.some((object) => object.rules?.length)) throw new Error('no RBAC rules rendered from charts/topology-operator');
+  for (const object of rbac) {
+    object.rules = object.rules
+      ?.map((rule) => ({
+        ...rule,
+        ...(rule.resourceNames ? { resourceNames: rule.resourceNames.flatMap((name) => (name === placeholder ? leaseNames : [name])) } : {}),
+        verbs: rule.verbs.filter((verb) => !(options.withoutVerb && rule.resources.includes(options.withoutVerb.resource) && verb === options.withoutVerb.verb)),
+      }))
+      .filter((rule) => rule.verbs.length > 0);
+  }
+  return rbac;
+}
 
-/** The (verb, resource) pairs OPERATOR_RULES allow, as the stand-in records requests. */
-export const OPERATOR_VERBS = new Set(OPERATOR_RULES.flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${resource}`))));
-
-/** What a test does to the API as a user would with kubectl. */
+/** What a test does to the API as a user would with kubectl (admin), in the test namespace. */
 export interface ClusterUser {
+  namespace: string;
   custom: CustomObjectsApi;
   core: CoreV1Api;
-  create(name: string, spec: Partial<EventSubscriptionSpec>): Promise<EventSubscription>;
+  create(name: string, spec: Partial<EventSubscriptionSpec>, namespace?: string): Promise<EventSubscription>;
   get(name: string): Promise<EventSubscription | undefined>;
+  list(): Promise<EventSubscription[]>;
   patchSpec(name: string, spec: Partial<EventSubscriptionSpec>): Promise<EventSubscription>;
   delete(name: string): Promise<void>;
   configMapData(service: string): Promise<Record<string, string> | undefined>;
-  /** How often this user called each "<verb> eventsubscriptions" the operator itself may not: create, get, delete. */
-  ownCalls: Map<string, number>;
 }
 
-export function kubeConfigOf(standIn: KubeApiStandIn): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions(standIn.kubeConfig(NAMESPACE));
-  return kubeConfig;
-}
+const notFoundAsUndefined = (error: unknown) => {
+  if ((error as { code?: number }).code === 404) return undefined;
+  throw error;
+};
 
-export function clusterUser(standIn: KubeApiStandIn): ClusterUser {
-  const kubeConfig = kubeConfigOf(standIn);
+export function clusterUser(kubeConfig: KubeConfig, namespace: string): ClusterUser {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const notFoundAsUndefined = (error: unknown) => {
-    if ((error as { code?: number }).code === 404) return undefined;
-    throw error;
-  };
-  const ownCalls = new Map<string, number>();
-  const count = (verb: 'create' | 'get' | 'delete') => ownCalls.set(`${verb} ${PLURAL}`, (ownCalls.get(`${verb} ${PLURAL}`) ?? 0) + 1);
   return {
+    namespace,
     custom,
     core,
-    ownCalls,
-    create: async (name, spec) => {
-      count('create');
-      const body = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace: NAMESPACE }, spec: subscriptionSpec(spec) };
-      return (await custom.createNamespacedCustomObject({ ...crd, namespace: NAMESPACE, body })) as EventSubscription;
+    create: async (name, spec, inNamespace = namespace) => {
+      const body = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace: inNamespace }, spec: subscriptionSpec(spec) };
+      return (await custom.createNamespacedCustomObject({ ...crd, namespace: inNamespace, body })) as EventSubscription;
     },
-    get: async (name) => {
-      count('get');
-      return (await custom.getNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name }).catch(notFoundAsUndefined)) as EventSubscription | undefined;
-    },
-    patchSpec: async (name, spec) => (await custom.patchNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name, body: { spec } }, mergePatch)) as EventSubscription,
+    get: async (name) => (await custom.getNamespacedCustomObject({ ...crd, namespace, name }).catch(notFoundAsUndefined)) as EventSubscription | undefined,
+    list: async () => ((await custom.listNamespacedCustomObject({ ...crd, namespace })) as { items: EventSubscription[] }).items,
+    patchSpec: async (name, spec) => (await custom.patchNamespacedCustomObject({ ...crd, namespace, name, body: { spec } }, mergePatch)) as EventSubscription,
     delete: async (name) => {
-      count('delete');
-      await custom.deleteNamespacedCustomObject({ ...crd, namespace: NAMESPACE, name });
+      await custom.deleteNamespacedCustomObject({ ...crd, namespace, name });
     },
-    configMapData: async (service) => (await core.readNamespacedConfigMap({ name: `${service}-consumer-policy`, namespace: NAMESPACE }).catch(notFoundAsUndefined))?.data,
+    configMapData: async (service) => (await core.readNamespacedConfigMap({ name: `${service}-consumer-policy`, namespace }).catch(notFoundAsUndefined))?.data,
   };
 }
 
-/** A fully specified spec (the stand-in does not apply the CRD's defaults), overridable per test. */
-export function subscriptionSpec(overrides: Partial<EventSubscriptionSpec> = {}): EventSubscriptionSpec {
+/**
+ * The spec fields the tests rely on (two event types, two retry tiers of 1 s and 5 s), overridable per test; the
+ * API server fills in the rest from the CRD's defaults (quorum queue, prefetch 20, deletionPolicy Retain, ...).
+ */
+export function subscriptionSpec(overrides: Partial<EventSubscriptionSpec> = {}): Partial<EventSubscriptionSpec> {
   return {
     service: 'order-service',
     queue: 'order-service.user-events',
-    exchange: 'switchyard.events',
-    queueType: 'quorum',
     events: [{ type: 'user.created' }, { type: 'user.deleted' }],
     retry: { maxAttempts: 3, backoff: { delays: ['1s', '5s'] } },
-    deliveryLimit: 20,
-    prefetch: 20,
-    paused: false,
-    deletionPolicy: 'Retain',
-    nonEmptyQueuePolicy: 'Retain',
     ...overrides,
   };
 }
 
-/** Operator options for tests: short Lease timings so elections take a second, not fifteen. */
-export function testOperator(standIn: KubeApiStandIn, broker: ChannelFactory, identity: string, overrides: Partial<TopologyOperatorOptions> = {}): TopologyOperator {
+export interface KubeEvent {
+  type: string;
+  reason: string;
+  message: string;
+  source?: { component?: string };
+  reportingInstance?: string;
+}
+
+/** One test file's place on the API server: its namespace, the admin user, and the operator's identity. */
+export interface OperatorCluster {
+  plane: ControlPlane;
+  namespace: string;
+  /** The admin's KubeConfig (system:masters), for the test's own actions. */
+  admin: KubeConfig;
+  user: ClusterUser;
+  /** The operator's ServiceAccount, bound to the chart's RBAC. */
+  serviceAccount: string;
+  /** Kubeconfig file of the operator's ServiceAccount (a token the server issued). */
+  kubeconfigPath: string;
+  /** The operator's KubeConfig, reaching the server directly or at `server` (a fault proxy in front of it). */
+  operatorKubeConfig(server?: string): KubeConfig;
+  /** Core/v1 Events about one object in the test namespace, oldest first, as the server stored them. */
+  eventsAbout(name: string): Promise<KubeEvent[]>;
+  /** Removes the namespace and the cluster-scoped RBAC objects of this file. */
+  drop(): Promise<void>;
+}
+
+function kubeConfigFrom(path: string, server?: string): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(server ? kubeconfigVia(path, server) : path);
+  return kubeConfig;
+}
+
+/**
+ * A namespace of the test file's own on the API server (the shared control plane unless `plane` is given), the
+ * CRD installed, and the operator's ServiceAccount there with the chart's RBAC applied and in effect.
+ */
+export async function startOperatorCluster(label: string, options: ChartRbacOptions & { plane?: ControlPlane } = {}): Promise<OperatorCluster> {
+  const plane = options.plane ?? (await sharedControlPlane());
+  await applyCrd(plane, CRD_MANIFEST);
+  const testNamespace: TestNamespace = await createTestNamespace(plane, `op-${label}`);
+  const namespace = testNamespace.name;
+  const rbac = chartRbac(namespace, options);
+  const serviceAccount = rbac.flatMap((object) => object.subjects ?? []).find((subject) => subject.kind === 'ServiceAccount')!.name;
+  await plane.kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+  const kubeconfigPath = await serviceAccountKubeconfig(plane, namespace, serviceAccount);
+  // The authorizer learns of new bindings through its own informer: wait until it grants what the operator needs first.
+  const canI = (verb: string, resource: string) =>
+    plane.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', `system:serviceaccount:${namespace}:${serviceAccount}`]).then(
+      (answer) => answer.trim() === 'yes',
+      () => false,
+    );
+  await waitFor('the chart RBAC in effect', async () => (await canI('watch', `${PLURAL}.${API_GROUP}`)) && (await canI('create', 'leases.coordination.k8s.io')), 30_000, 200);
+
+  const admin = new KubeConfig();
+  admin.loadFromFile(plane.kubeconfigPath);
+  const core = admin.makeApiClient(CoreV1Api);
+  const clusterScoped = rbac.filter((object) => object.kind.startsWith('Cluster'));
+  return {
+    plane,
+    namespace,
+    admin,
+    user: clusterUser(admin, namespace),
+    serviceAccount,
+    kubeconfigPath,
+    operatorKubeConfig: (server) => kubeConfigFrom(kubeconfigPath, server),
+    eventsAbout: async (name) => {
+      const events = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
+      return events.items
+        .sort((a, b) => String(a.firstTimestamp ?? a.eventTime).localeCompare(String(b.firstTimestamp ?? b.eventTime)))
+        .map((event) => ({
+          type: event.type ?? '',
+          reason: event.reason ?? '',
+          message: event.message ?? '',
+          source: event.source ? { component: event.source.component } : undefined,
+          reportingInstance: event.reportingInstance,
+        }));
+    },
+    drop: async () => {
+      for (const object of clusterScoped) await plane.kubectl(['delete', object.kind, object.metadata.name, '--ignore-not-found']).catch(() => undefined);
+      await testNamespace.drop();
+    },
+  };
+}
+
+/** Operator options for tests: the test namespace watched, short Lease timings so elections take a second, not fifteen. */
+export function testOperator(cluster: OperatorCluster, broker: ChannelFactory, identity: string, overrides: Partial<TopologyOperatorOptions> & { server?: string } = {}): TopologyOperator {
+  const { server, ...options } = overrides;
   return new TopologyOperator({
-    kubeConfig: kubeConfigOf(standIn),
+    kubeConfig: cluster.operatorKubeConfig(server),
     broker,
-    config: { watchNamespace: undefined, podName: identity, podNamespace: NAMESPACE, leaseName: 'switchyard-topology-operator', resyncSeconds: 300, statusRefreshSeconds: 30 },
+    config: { watchNamespace: cluster.namespace, podName: identity, podNamespace: cluster.namespace, leaseName: DEFAULT_LEASE, resyncSeconds: 300, statusRefreshSeconds: 30 },
     logger: silentOperatorLogger(),
     metrics: new OperatorMetrics(),
     leaderElection: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 },
     requeue: { baseDelayMs: 200, maxDelayMs: 2000 },
-    ...overrides,
+    ...options,
   });
 }
 
-/** Events the stand-in stored about one subscription, oldest first. */
-export function eventsAbout(standIn: KubeApiStandIn, name: string): Array<{ type: string; reason: string; message: string; source?: { component?: string } }> {
-  return standIn
-    .objects('events', NAMESPACE)
-    .filter((event) => (event.involvedObject as { name?: string } | undefined)?.name === name)
-    .map((event) => event as unknown as { type: string; reason: string; message: string; source?: { component?: string } });
+/** A logger that keeps every line (debug and up) as parsed JSON, for assertions on what the operator reported. */
+export function recordingLogger(): { logger: OperatorLogger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
 }
 
-/** Stored object of a resource, straight from the stand-in. */
-export function stored(standIn: KubeApiStandIn, plural: string, name: string): KubeObject | undefined {
-  return standIn.objects(plural, NAMESPACE).find((object) => object.metadata.name === name);
+/** Log lines that report a request the API server refused (403): the operator asked for more than the chart grants. */
+export const forbiddenIn = (lines: Array<Record<string, unknown>>): Array<Record<string, unknown>> => lines.filter((line) => /HTTP 403|forbidden/i.test(JSON.stringify(line)));
+
+export interface WatchRecord {
+  path: string;
+  query: Record<string, string | number | boolean | undefined>;
+  /** Event types the server sent on this watch (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR), in order. */
+  events: Array<{ type: string; resourceVersion?: string; code?: number }>;
+  /** The server answered 200 and the stream is open (until `ended`). */
+  opened: boolean;
+  ended: boolean;
+}
+
+/**
+ * Notes every watch client-node opens in this process (the operator's among them) and what the server sent on it,
+ * by wrapping `Watch.prototype.watch`: the requests still go to the real server unchanged. `restore()` unwraps.
+ */
+export function recordWatches(): { watches: WatchRecord[]; restore(): void } {
+  const original = Watch.prototype.watch;
+  const watches: WatchRecord[] = [];
+  Watch.prototype.watch = async function (this: Watch, path, queryParams, callback, done) {
+    const record: WatchRecord = { path, query: { ...queryParams }, events: [], opened: false, ended: false };
+    watches.push(record);
+    const controller = await original.call(
+      this,
+      path,
+      queryParams,
+      (phase, apiObj, watchObj) => {
+        const object = apiObj as { metadata?: { resourceVersion?: string }; code?: number } | undefined;
+        record.events.push({ type: phase, resourceVersion: object?.metadata?.resourceVersion, code: object?.code });
+        callback(phase, apiObj, watchObj);
+      },
+      (err) => {
+        record.ended = true;
+        done(err);
+      },
+    );
+    record.opened = !record.ended;
+    return controller;
+  };
+  return { watches, restore: () => (Watch.prototype.watch = original) };
 }
 
 export function condition(subscription: EventSubscription | undefined, type: string): { status: string; reason: string; message: string } | undefined {

@@ -1,28 +1,36 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { RabbitMqConnection } from '@switchyard/messaging';
-import { createTestVhost, type KubeApiStandIn, startKubeApiStandIn, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import { LeaderElector } from '../src/leader-election/leader-elector.js';
 import type { TopologyOperator } from '../src/operator.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
-import { clusterUser, condition, kubeConfigOf, NAMESPACE, operatorRules, testOperator, waitForLeader } from './operator-harness.js';
+import { condition, type OperatorCluster, startOperatorCluster, testOperator, waitForLeader } from './operator-harness.js';
 
-// Two replicas against one API (stand-in) and the real RabbitMQ: exactly one leads and reconciles, the other takes
-// over when the leader hands the Lease back or stops renewing it, and a leader whose Lease is taken stops at once.
+// Two replicas against the real API server and the real RabbitMQ, electing their leader on a real
+// coordination.k8s.io Lease in the test namespace as their ServiceAccount (the chart's Lease rules, with the
+// test's Lease names): exactly one leads and reconciles, the other takes over when the leader hands the Lease back
+// or stops renewing it, and a leader whose Lease is taken stops at once.
 
-let standIn: KubeApiStandIn;
+const LEASES = ['race', 'expiry', 'taken', 'topology-leader-test', 'taken-from-operator'];
+
+let cluster: OperatorCluster;
 let vhost: TestVhost;
 let connection: RabbitMqConnection;
+/** As the candidates see it: their ServiceAccount. */
 let coordination: CoordinationV1Api;
+/** As an intruder with more rights than the chart's: the admin. */
+let admin: CoordinationV1Api;
 const running: Array<{ stop(): Promise<void> }> = [];
 
 beforeAll(async () => {
-  standIn = await startKubeApiStandIn({ rules: [...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create', 'get'] }] });
+  cluster = await startOperatorCluster('leader', { leaseNames: LEASES });
   vhost = await createTestVhost('operator_leader');
   connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-leader-test' });
   await connection.start();
-  coordination = kubeConfigOf(standIn).makeApiClient(CoordinationV1Api);
+  coordination = cluster.operatorKubeConfig().makeApiClient(CoordinationV1Api);
+  admin = cluster.admin.makeApiClient(CoordinationV1Api);
 }, 60_000);
 
 afterEach(async () => {
@@ -32,13 +40,13 @@ afterEach(async () => {
 afterAll(async () => {
   await connection?.close();
   await vhost?.drop();
-  await standIn?.close();
-}, 60_000);
+  await cluster?.drop();
+}, 90_000);
 
 function elector(name: string, identity: string, log: string[]): LeaderElector {
   const candidate = new LeaderElector({
     coordination,
-    namespace: NAMESPACE,
+    namespace: cluster.namespace,
     name,
     identity,
     logger: silentOperatorLogger(),
@@ -53,8 +61,8 @@ function elector(name: string, identity: string, log: string[]): LeaderElector {
 }
 
 function operator(identity: string): TopologyOperator {
-  const instance = testOperator(standIn, connectionChannels(connection), identity, {
-    config: { watchNamespace: undefined, podName: identity, podNamespace: NAMESPACE, leaseName: 'topology-leader-test', resyncSeconds: 300, statusRefreshSeconds: 30 },
+  const instance = testOperator(cluster, connectionChannels(connection), identity, {
+    config: { watchNamespace: cluster.namespace, podName: identity, podNamespace: cluster.namespace, leaseName: 'topology-leader-test', resyncSeconds: 300, statusRefreshSeconds: 30 },
     // A long Lease, so a hand-over by release (one retry period) cannot be mistaken for one by expiry (15 s).
     leaderElection: { leaseDurationMs: 15_000, renewDeadlineMs: 5000, retryPeriodMs: 300 },
   });
@@ -74,7 +82,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     }
     expect(candidates.filter((candidate) => candidate.isLeader)).toHaveLength(1);
     expect(log).toHaveLength(1);
-    const lease = await coordination.readNamespacedLease({ name: 'race', namespace: NAMESPACE });
+    const lease = await coordination.readNamespacedLease({ name: 'race', namespace: cluster.namespace });
     expect(candidates.find((candidate) => candidate.isLeader)).toBe(candidates[['a', 'b', 'c'].indexOf(lease.spec!.holderIdentity!)]);
   }, 30_000);
 
@@ -92,7 +100,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     // Not before the Lease's duration (2 s) has passed without a renewal as the standby saw it (its last look at a
     // renewal may predate the death by a retry period or two).
     expect(Date.now() - diedAt).toBeGreaterThanOrEqual(1000);
-    const lease = await coordination.readNamespacedLease({ name: 'expiry', namespace: NAMESPACE });
+    const lease = await coordination.readNamespacedLease({ name: 'expiry', namespace: cluster.namespace });
     expect(lease.spec).toMatchObject({ holderIdentity: 'second', leaseTransitions: 1 });
   }, 30_000);
 
@@ -101,8 +109,8 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     const leader = elector('taken', 'leader', log);
     leader.start();
     await waitFor('leader to lead', () => leader.isLeader);
-    const lease = await coordination.readNamespacedLease({ name: 'taken', namespace: NAMESPACE });
-    await coordination.replaceNamespacedLease({ name: 'taken', namespace: NAMESPACE, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
+    const lease = await coordination.readNamespacedLease({ name: 'taken', namespace: cluster.namespace });
+    await admin.replaceNamespacedLease({ name: 'taken', namespace: cluster.namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
     const takenAt = Date.now();
     await waitFor('the leader to step down', () => !leader.isLeader, 5000);
     expect(Date.now() - takenAt).toBeLessThan(1500);
@@ -112,7 +120,7 @@ describe('leader election on a coordination.k8s.io Lease', () => {
 
 describe('two operator replicas', () => {
   it('reconcile only on the leader; the standby stays ready with a warm cache and takes over when the leader stops', async () => {
-    const user = clusterUser(standIn);
+    const user = cluster.user;
     const replicas = [operator('replica-a'), operator('replica-b')];
     await Promise.all(replicas.map((replica) => replica.start()));
     const leader = await waitForLeader(replicas);
@@ -135,48 +143,54 @@ describe('two operator replicas', () => {
     await leader.stop();
     await waitFor('the standby to lead', () => standby.isLeader, 10_000);
     expect(Date.now() - stoppedAt).toBeLessThan(8000);
-    const lease = await coordination.readNamespacedLease({ name: 'topology-leader-test', namespace: NAMESPACE });
+    const lease = await coordination.readNamespacedLease({ name: 'topology-leader-test', namespace: cluster.namespace });
     expect(lease.spec?.holderIdentity).toBe(standby === replicas[0] ? 'replica-a' : 'replica-b');
     // The new leader queues everything from its warm cache and reconciles it.
     await waitFor('the new leader to reconcile', async () => (await reconcilesOf(standby)) > 0, 30_000);
   }, 60_000);
 
   it('stop writing the moment the Lease is taken, and resume once they hold it again', async () => {
-    const user = clusterUser(standIn);
-    const replica = testOperator(standIn, connectionChannels(connection), 'replica-c', {
-      config: { watchNamespace: undefined, podName: 'replica-c', podNamespace: NAMESPACE, leaseName: 'taken-from-operator', resyncSeconds: 300, statusRefreshSeconds: 1 },
+    const user = cluster.user;
+    const replica = testOperator(cluster, connectionChannels(connection), 'replica-c', {
+      config: { watchNamespace: cluster.namespace, podName: 'replica-c', podNamespace: cluster.namespace, leaseName: 'taken-from-operator', resyncSeconds: 300, statusRefreshSeconds: 1 },
     });
     running.push(replica);
-    standIn.setRules([...operatorRules(['race', 'expiry', 'taken', 'topology-leader-test', 'taken-from-operator']), { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create', 'get'] }]);
     await replica.start();
     await waitForLeader([replica]);
-    await user.create('refreshed', { queue: 'order-service.refreshed', queueType: 'classic' });
-    // Every refresh (each second while it leads) reads the policy ConfigMap; an unchanged status is not rewritten, so
-    // the reads are what shows a replica still at work. Any of them, or a status write, after stepping down is a fault.
-    const reconcileRequests = () =>
-      standIn.requests().filter((request) => (request.verb === 'patch' && request.resource === 'eventsubscriptions/status' && request.name === 'refreshed') || (request.verb === 'get' && request.resource === 'configmaps')).length;
-    await waitFor('the status written once', () => standIn.requests().some((request) => request.resource === 'eventsubscriptions/status' && request.name === 'refreshed'), 30_000);
-    await waitFor('two refreshes', () => reconcileRequests() >= 3, 30_000);
+    await user.create('refreshed', { queue: 'order-service.refreshed', queueType: 'classic', prefetch: 10 });
+    const policyPrefetch = async () => {
+      const text = (await user.configMapData('order-service'))?.['order-service.refreshed.json'];
+      return text ? (JSON.parse(text) as { prefetch: number }).prefetch : undefined;
+    };
+    await waitFor('reconciled', async () => condition(await user.get('refreshed'), 'TopologyReconciled')?.status === 'True', 30_000);
+    await waitFor('the policy written', async () => (await policyPrefetch()) === 10, 30_000);
+    const reconciles = async () =>
+      (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'reconcile_total')!.values.reduce((sum, value) => sum + value.value, 0);
+    // Refreshed every second while it leads.
+    const leadingSince = await reconciles();
+    await waitFor('two refreshes', async () => (await reconciles()) >= leadingSince + 2, 30_000);
 
-    const lease = await coordination.readNamespacedLease({ name: 'taken-from-operator', namespace: NAMESPACE });
-    await coordination.replaceNamespacedLease({ name: 'taken-from-operator', namespace: NAMESPACE, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
+    const lease = await admin.readNamespacedLease({ name: 'taken-from-operator', namespace: cluster.namespace });
+    await admin.replaceNamespacedLease({ name: 'taken-from-operator', namespace: cluster.namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
     await waitFor('the replica to step down', () => !replica.isLeader, 5000);
     const steppedDownAt = Date.now();
     const leaderGauge = async () => (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'topology_operator_leader')!.values[0]!.value;
     expect(await leaderGauge()).toBe(0);
-    // A request already on the wire when the Lease was lost may still land; after that, silence. The intruder's
-    // Lease lasts 3 s from when the replica saw it, so [0.3 s, 2 s] after stepping down is safely leaderless, and
-    // a leader would have refreshed the status (every second) in it.
+    // A reconcile already under way when the Lease was lost may still finish; after that, nothing. The intruder's
+    // Lease lasts 3 s from when the replica saw it, so [0.3 s, 2 s] after stepping down is safely leaderless. A spec
+    // change made in it is what a leader would carry to the ConfigMap and status within a refresh: it must stay unapplied.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const requestsWhenStopped = reconcileRequests();
+    const reconcilesWhenStopped = await reconciles();
+    const changed = await user.patchSpec('refreshed', { prefetch: 11 });
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, steppedDownAt + 2000 - Date.now())));
     expect(replica.isLeader).toBe(false);
-    expect(reconcileRequests()).toBe(requestsWhenStopped);
+    expect(await reconciles()).toBe(reconcilesWhenStopped);
+    expect(await policyPrefetch()).toBe(10);
+    expect((await user.get('refreshed'))?.status?.observedGeneration).toBeLessThan(changed.metadata.generation!);
     // The intruder never renews: its Lease expires, and the replica takes it back and resumes.
     await waitFor('the replica to lead again', () => replica.isLeader, 20_000);
-    const regainedAt = standIn.requests().length;
     expect(await leaderGauge()).toBe(1);
-    await waitFor('refreshes again', () => standIn.requests().slice(regainedAt).some((request) => request.verb === 'get' && request.resource === 'configmaps'), 30_000);
+    await waitFor('the change applied once it leads again', async () => (await policyPrefetch()) === 11, 30_000);
+    await waitFor('observedGeneration of the change', async () => (await user.get('refreshed'))?.status?.observedGeneration === changed.metadata.generation, 30_000);
   }, 60_000);
 });
-

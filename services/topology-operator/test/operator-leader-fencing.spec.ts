@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ChannelFactory, RabbitMqConnection } from '@switchyard/messaging';
-import { createTestVhost, type KubeApiStandIn, startKubeApiStandIn, type TestVhost, waitFor } from '@switchyard/testing';
+import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import type { Channel } from 'amqplib';
 import { FINALIZER } from '../src/api-names.js';
 import { connectionChannels } from '../src/controller/broker-channels.js';
@@ -13,13 +13,13 @@ import type { TopologyOperator } from '../src/operator.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
 import { OperatorMetrics } from '../src/operator-metrics.js';
 import type { EventSubscription } from '../src/subscription/event-subscription.js';
-import { brokerProbe, clusterUser, type ClusterUser, condition, kubeConfigOf, NAMESPACE, OPERATOR_RULES, stored, testOperator, waitForLeader } from './operator-harness.js';
+import { brokerProbe, type ClusterUser, condition, type OperatorCluster, startOperatorCluster, testOperator, waitForLeader } from './operator-harness.js';
 
 // Broker writes are fenced to the leader: a replica that stops leading in the middle of a cleanup stops before its
 // next destructive broker call (the new leader finishes the job), and a new term of the same replica starts only
 // once the previous term's workers are done, so no key is ever worked on twice at once.
 
-let standIn: KubeApiStandIn;
+let cluster: OperatorCluster;
 let vhost: TestVhost;
 let connection: RabbitMqConnection;
 let user: ClusterUser;
@@ -27,12 +27,12 @@ let probe: Awaited<ReturnType<typeof brokerProbe>>;
 const stopAfter: Array<{ stop(): Promise<void> }> = [];
 
 beforeAll(async () => {
-  standIn = await startKubeApiStandIn({ rules: [...OPERATOR_RULES, { apiGroups: ['switchyard.io'], resources: ['eventsubscriptions'], verbs: ['create', 'get', 'delete'] }] });
+  cluster = await startOperatorCluster('fencing');
   vhost = await createTestVhost('operator_fencing');
   connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-fencing-test' });
   await connection.start();
   probe = await brokerProbe(vhost.url);
-  user = clusterUser(standIn);
+  user = cluster.user;
 }, 60_000);
 
 afterEach(async () => {
@@ -43,8 +43,8 @@ afterAll(async () => {
   await probe?.close();
   await connection?.close();
   await vhost?.drop();
-  await standIn?.close();
-}, 60_000);
+  await cluster?.drop();
+}, 90_000);
 
 /**
  * The real broker, with the operator's destructive channel calls noted (and a hook run before each): a spy on
@@ -82,9 +82,7 @@ function watchedBroker(inner: ChannelFactory): WatchedBroker {
 }
 
 function operatorOn(broker: ChannelFactory, identity: string): TopologyOperator {
-  const operator = testOperator(standIn, broker, identity, {
-    config: { watchNamespace: NAMESPACE, podName: identity, podNamespace: NAMESPACE, leaseName: 'switchyard-topology-operator', resyncSeconds: 300, statusRefreshSeconds: 30 },
-  });
+  const operator = testOperator(cluster, broker, identity);
   stopAfter.push(operator);
   return operator;
 }
@@ -111,7 +109,7 @@ describe('leader fencing', () => {
     await stopping;
     expect(broker.calls).toHaveLength(1);
     for (const name of names) expect(await probe.queueExists(name)).toBe(true);
-    expect(stored(standIn, 'eventsubscriptions', 'fenced-cleanup')?.metadata.finalizers).toContain(FINALIZER);
+    expect((await user.get('fenced-cleanup'))?.metadata.finalizers).toContain(FINALIZER);
 
     const next = operatorOn(connectionChannels(connection), 'fencing-b');
     await next.start();
@@ -121,7 +119,7 @@ describe('leader fencing', () => {
 
   it("opens a new term only after the previous term's workers have returned", async () => {
     const created = await user.create('overlap', { queue: 'order-service.overlap' });
-    const key = `${NAMESPACE}/overlap`;
+    const key = `${cluster.namespace}/overlap`;
     const cache: SubscriptionCache = {
       get: (wanted) => (wanted === key ? created : undefined),
       keys: () => [key],
@@ -141,7 +139,7 @@ describe('leader fencing', () => {
         return inner.createChannel();
       },
     };
-    const clients = createKubeClients(kubeConfigOf(standIn));
+    const clients = createKubeClients(cluster.operatorKubeConfig());
     const logger = silentOperatorLogger();
     const controller = new SubscriptionController({
       cache,

@@ -1,4 +1,4 @@
-// The operator resolves specs itself (objects from the stand-in or a test never passed an API server), so its
+// The operator resolves specs itself (a subscription from an older CRD version, or one a test hands over without an API server, is not defaulted), so its
 // defaults and rules must be the CRD's. This keeps the two in step: same patterns, limits and defaults, and every
 // example the CRD rejects (k8s/examples/invalid) is refused by the operator too.
 import { describe, expect, it } from '@jest/globals';

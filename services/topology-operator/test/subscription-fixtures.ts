@@ -10,7 +10,7 @@ export function uniqueQueue(label: string): string {
   return `order-service.${label}-${++counter}`;
 }
 
-/** An EventSubscription as the stand-in or an informer hands it over: not defaulted by an API server. */
+/** An EventSubscription as a test hands it to reconcileSubscription directly: not defaulted by an API server. */
 export function subscriptionOf(spec: Partial<EventSubscriptionSpec> & { queue: string }, generation = 1, status?: EventSubscriptionStatus): EventSubscription {
   return {
     apiVersion: 'switchyard.io/v1alpha1',
