@@ -8,6 +8,7 @@ export { pgTransactions } from './pg-transactions.js';
 export type { PgTransaction, PgTransactions } from './pg-transactions.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedLink, ReceivedSpan, ReceivedSpanKind } from './otlp-receiver.js';
+export { jaegerBinary, startJaeger } from './jaeger.js'; export type { Jaeger, JaegerReference, JaegerSpan, JaegerTrace, TraceSearch } from './jaeger.js';
 export { startPrometheus } from './prometheus-server.js'; export type { PrometheusOptions, PrometheusServer, PrometheusTarget, PromSample } from './prometheus-server.js';
 export { promtoolProblems, samples, valueOf } from './prometheus-exposition.js';
 export type { Sample } from './prometheus-exposition.js';
