@@ -50,5 +50,8 @@ export default {
     // Fault injection (e2e/faults): private broker and database, minutes long, run alone and serially after the
     // rest (`npm run test:faults`, and the last step of `npm test`); `--ignoreProjects faults` leaves it out.
     project('faults', `${repoRoot}e2e`, ['<rootDir>/faults/**/*.fault-spec.ts']),
+    // The built images (e2e/containers) run as the pods run them: needs a Docker engine and `npm run images` first, so
+    // `npm run test:images` runs it on its own and `npm test` leaves it out (`--ignoreProjects containers`).
+    project('containers', `${repoRoot}e2e`, ['<rootDir>/containers/**/*.container-spec.ts']),
   ],
 };

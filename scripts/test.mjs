@@ -53,8 +53,8 @@ const extraArgs = process.argv.slice(2);
 const passed = step(
   'unit and integration tests (jest)',
   process.execPath,
-  // The fault-injection project runs on its own afterwards.
-  [...jest, `--outputFile=${resultsFile}`, '--ignoreProjects', 'faults', ...extraArgs],
+  // The fault-injection project runs on its own afterwards; the container tests need built images (npm run test:images).
+  [...jest, `--outputFile=${resultsFile}`, '--ignoreProjects', 'faults', 'containers', ...extraArgs],
   { timeoutMinutes: 40 },
 );
 
