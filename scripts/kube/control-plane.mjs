@@ -105,6 +105,33 @@ function kubeconfig(server, pki) {
   ].join('\n');
 }
 
+/**
+ * One `up` or `down` at a time per state directory: parallel test runners (or a developer and a test) calling `up`
+ * together would otherwise each see the other's half-started processes and stop them. A lock left by a dead process
+ * is taken over.
+ */
+async function withLock(dir, action) {
+  const lock = join(dir, 'lock');
+  const deadline = Date.now() + STARTUP_DEADLINE_MS + STOP_DEADLINE_MS + 60_000;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (!holder || !alive(holder)) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) throw new Error(`kube: ${lock} is held by pid ${holder} for too long`);
+      else await sleep(250);
+    }
+  }
+  try {
+    return await action();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 function stateOf(dir) {
   return { dir, pidFile: join(dir, 'processes.json'), kubeconfigFile: join(dir, 'kubeconfig'), processes: [] };
 }
@@ -221,7 +248,11 @@ async function down(dir) {
   while (running.some((p) => alive(p.pid)) && Date.now() < deadline) await sleep(100);
   for (const p of running.filter((p) => alive(p.pid))) {
     console.error(`kube: ${p.name} (pid ${p.pid}) ignored SIGTERM for ${STOP_DEADLINE_MS / 1000} s; killing it`);
-    process.kill(-p.pid, 'SIGKILL');
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
   }
   while (running.some((p) => alive(p.pid))) await sleep(50);
   rmSync(state.pidFile, { force: true });
@@ -236,8 +267,8 @@ const option = (name) => {
 };
 const dir = resolve(option('--state-dir') ?? join(root, 'k8s/.local'));
 mkdirSync(dir, { recursive: true });
-if (command === 'up') await up(dir, { controllers: !rest.includes('--no-controllers') });
-else if (command === 'down') await down(dir);
+if (command === 'up') await withLock(dir, () => up(dir, { controllers: !rest.includes('--no-controllers') }));
+else if (command === 'down') await withLock(dir, () => down(dir));
 else if (command === 'status') {
   // Exit 0 when this state directory's control plane is running.
   const running = runningProcesses(stateOf(dir));
