@@ -121,7 +121,7 @@ async function withLock(dir, action) {
       if (error.code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(lock, 'utf8'));
       if (!holder || !alive(holder)) rmSync(lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`kube: ${lock} is held by pid ${holder} for too long`);
+      else if (Date.now() > deadline) throw new Error(`kube: ${lock} is held by pid ${holder} for too long`, { cause: error });
       else await sleep(250);
     }
   }

@@ -9,8 +9,8 @@ function openssl(args, cwd) {
   try {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
-    if (error.code === 'ENOENT') throw new Error('openssl is missing: install it (apt-get install -y openssl)');
-    throw new Error(`openssl ${args[0]} failed: ${String(error.stderr ?? error.message).trim()}`);
+    if (error.code === 'ENOENT') throw new Error('openssl is missing: install it (apt-get install -y openssl)', { cause: error });
+    throw new Error(`openssl ${args[0]} failed: ${String(error.stderr ?? error.message).trim()}`, { cause: error });
   }
 }
 
