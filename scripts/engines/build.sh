@@ -47,11 +47,16 @@ build() {
   fi
   mkdir -p "$bin"
   local started=$SECONDS target out
+  # Downloads first, bounded, so an unreachable proxy is one clear line rather than a build stuck on the network.
+  if ! (cd "$module" && timeout 900 go mod download) >&2; then
+    echo "engines: could not download $name's Go modules from $(go env GOPROXY) within 15 min; check the network or set GOPROXY" >&2
+    return 1
+  fi
   for target in $(targets "$name"); do
     out="$bin/$(basename "$target")"
     echo "engines: building $(basename "$target") ($name, $(cd "$module" && go list -m -f '{{.Path}} {{.Version}}' all | grep -m1 -E 'k8s.io/kubernetes |jaegertracing/jaeger ' || true))" >&2
-    if ! (cd "$module" && CGO_ENABLED=0 go build -trimpath -ldflags "$(ldflags "$name")" -o "$out" "$target") >&2; then
-      echo "engines: building $target failed (module $module); if a download failed, check that the Go module proxy is reachable (go env GOPROXY)" >&2
+    if ! (cd "$module" && CGO_ENABLED=0 timeout 2700 go build -trimpath -ldflags "$(ldflags "$name")" -o "$out" "$target") >&2; then
+      echo "engines: building $target failed or took over 45 min (module $module)" >&2
       return 1
     fi
   done
