@@ -1,9 +1,9 @@
-// Validates custom resources against their CRD's own openAPIV3Schema the way an API server would on create, as far
-// as it can without a cluster (none can run here): defaults applied, unknown fields rejected (strict field
-// validation, which `kubectl apply` and Helm use), list types enforced, formats checked, and the CEL rules
-// (x-kubernetes-validations) evaluated through explicit JavaScript twins (CEL_RULES below). A rule without a twin
-// is an error, never silently skipped. Shared by the CRD spec (k8s/test/eventsubscription-crd.spec.ts), the chart
-// spec (rendered subscriptions) and the operator's reconcile tests (the status it writes).
+// What is left of the JavaScript emulation of the API server's CRD validation: the status schema alone, for
+// services/topology-operator/test/subscription-reconcile.spec.ts, which checks the status its pure reconcile step
+// computes without a server. Everything a real server now checks (the spec, defaults, strict fields, the CEL
+// rules) is checked by one: k8s/test/eventsubscription-crd.spec.ts and helm-install.spec.ts. The status schema has
+// no CEL rules; one appearing there is an error here, never silently skipped. Delete this file once that test
+// sends the status to the API server (the status subresource) instead.
 import { Ajv, type AnySchemaObject, type ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -21,54 +21,6 @@ interface Crd {
   kind: string;
   spec: { group: string; names: { kind: string; plural: string }; scope: string; versions: CrdVersion[] };
 }
-
-// ---------------------------------------------------------------------------------------------------------------
-// CEL rules, translated one by one. Transition rules (those naming oldSelf) run only on update, never on create,
-// so a single object cannot trigger them and they are skipped.
-
-const MAX_GO_DURATION_NS = 2n ** 63n - 1n;
-const GO_UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1_000n, µs: 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
-
-/**
- * CEL's `duration(string)` as cel-go implements it: Go's time.ParseDuration, in nanoseconds. Only the integer
- * forms the CRD's pattern lets through (no fractions, one or more unit groups); anything else, or a value beyond
- * int64 nanoseconds (e.g. 999999999h), is an evaluation error, which the API server reports as a rejection.
- */
-export function celDurationNs(text: string): bigint {
-  const groups = /^(?:\d+(?:ns|us|µs|ms|s|m|h))+$/.test(text) ? [...text.matchAll(/(\d+)(ns|us|µs|ms|s|m|h)/g)] : [];
-  if (groups.length === 0) throw new Error(`CEL evaluation error: '${text}' is not a duration`);
-  const total = groups.reduce((sum, [, digits, unit]) => sum + BigInt(digits!) * GO_UNIT_NS[unit!]!, 0n);
-  if (total > MAX_GO_DURATION_NS) throw new Error(`CEL evaluation error: duration '${text}' overflows`);
-  return total;
-}
-
-/** A rule whose evaluation errors is a rejection, as on the API server. */
-const orReject = (evaluate: () => boolean): boolean => {
-  try {
-    return evaluate();
-  } catch {
-    return false;
-  }
-};
-const has = (object: unknown, field: string): boolean => typeof object === 'object' && object !== null && (object as Json)[field] !== undefined;
-
-export const CEL_RULES: Record<string, (self: Json & string) => boolean> = {
-  "self.queue.startsWith(self.service + '.')": (self) => String(self['queue']).startsWith(`${String(self['service'])}.`),
-  "!has(self.deadLetter) || !has(self.deadLetter.queue) || (self.deadLetter.queue != self.queue && !self.deadLetter.queue.startsWith(self.queue + '.retry.'))": (self) => {
-    if (!has(self, 'deadLetter') || !has(self['deadLetter'], 'queue')) return true;
-    const deadLetterQueue = String((self['deadLetter'] as Json)['queue']);
-    return deadLetterQueue !== self['queue'] && !deadLetterQueue.startsWith(`${String(self['queue'])}.retry.`);
-  },
-  "!self.endsWith('.dlq') && !self.contains('.retry.')": (self) => !self.endsWith('.dlq') && !self.includes('.retry.'),
-  "!self.startsWith('amq.')": (self) => !self.startsWith('amq.'),
-  '!has(self.backoff.delays) || size(self.backoff.delays) == self.maxAttempts - 1': (self) => {
-    const delays = (self['backoff'] as Json | undefined)?.['delays'] as unknown[] | undefined;
-    return delays === undefined || delays.length === Number(self['maxAttempts']) - 1;
-  },
-  "duration(self) <= duration('2147483647ms')": (self) => orReject(() => celDurationNs(self) <= celDurationNs('2147483647ms')),
-  'duration(self.initial) <= duration(self.max)': (self) => orReject(() => celDurationNs(String(self['initial'])) <= celDurationNs(String(self['max']))),
-};
-export const isTransitionRule = (rule: string): boolean => /\boldSelf\b/.test(rule);
 
 // ---------------------------------------------------------------------------------------------------------------
 // From the Kubernetes dialect of OpenAPI v3 to JSON Schema for ajv, minimally:
@@ -139,60 +91,30 @@ export function newAjv(): Ajv {
   ajv.addKeyword({
     keyword: 'x-kubernetes-validations',
     schemaType: 'array',
-    errors: true,
-    compile(validations: { rule: string; message?: string }[]) {
-      const check = (self: unknown): boolean => {
-        const failed = validations.filter(({ rule }) => {
-          if (isTransitionRule(rule)) return false;
-          const evaluate = CEL_RULES[rule];
-          if (!evaluate) throw new Error(`no translation for CEL rule ${rule}`);
-          return !evaluate(self as Json & string);
-        });
-        check.errors = failed.map(({ rule, message }) => ({ keyword: 'x-kubernetes-validations', params: { rule }, message: message ?? `failed rule: ${rule}` }));
-        return failed.length === 0;
-      };
-      check.errors = [] as Partial<ErrorObject>[];
-      return check;
+    compile(validations: { rule: string }[]) {
+      throw new Error(`CEL rules are the API server's to evaluate, not this file's: ${validations.map(({ rule }) => rule).join('; ')}`);
     },
   });
   return ajv;
 }
 
-export const describeErrors = (errors: ErrorObject[]): string => errors.map((error) => `${error.instancePath || '/'} ${error.keyword}: ${error.message ?? ''}`).join('\n');
-
 // ---------------------------------------------------------------------------------------------------------------
 
 export interface CrdValidator {
-  /** "group/version" → kind this CRD defines, e.g. "switchyard.io/v1alpha1" + "EventSubscription". */
-  handles(apiVersion: string, kind: string): boolean;
-  /** Problems with `resource` ("/spec/retry/maxAttempts must be <= 20"); empty when the API server would accept it. */
-  problems(resource: unknown): string[];
-  /** Admission on create: the defaulted copy of `resource` and the errors. */
-  admit(resource: unknown): { object: Json; errors: ErrorObject[] };
   /** Problems with a status as the operator writes it through the status subresource (validated alone). */
   statusProblems(status: unknown): string[];
 }
 
-/** Reads a CRD file (one document) and compiles the schema of its storage version. */
+/** Reads a CRD file (one document) and compiles the status schema of its storage version. */
 export function crdValidator(file: string): CrdValidator {
   const crd = parse(readFileSync(file, 'utf8')) as Crd;
   if (crd.kind !== 'CustomResourceDefinition') throw new Error(`${file} is a ${crd.kind}, not a CustomResourceDefinition`);
   const version = crd.spec.versions.find((candidate) => candidate.storage) ?? crd.spec.versions[0];
   if (!version) throw new Error(`${file} declares no version`);
-  const root = version.schema.openAPIV3Schema;
-  const validate = newAjv().compile(toJsonSchema(root));
-  const statusSchema = root.properties?.['status'];
+  const statusSchema = version.schema.openAPIV3Schema.properties?.['status'];
   const validateStatus = statusSchema === undefined ? undefined : newAjv().compile(toJsonSchema(statusSchema));
-  const apiVersion = `${crd.spec.group}/${version.name}`;
-  const admit = (resource: unknown) => {
-    const object = structuredClone(resource) as Json;
-    return { object, errors: validate(object) ? [] : [...(validate.errors ?? [])] };
-  };
   const asText = (errors: ErrorObject[]) => errors.map((error) => `${error.instancePath || '/'} ${error.message ?? ''}`.trim());
   return {
-    handles: (candidateApiVersion, kind) => candidateApiVersion === apiVersion && kind === crd.spec.names.kind,
-    problems: (resource) => asText(admit(resource).errors),
-    admit,
     statusProblems: (status) => {
       if (validateStatus === undefined) return ['the CRD declares no status'];
       // JSON round trip: what reaches the API server is JSON (undefined fields vanish, Dates become strings).
