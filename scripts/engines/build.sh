@@ -9,7 +9,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="${SWITCHYARD_CACHE:-$HOME/.cache/switchyard}/engines"
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "engines: no Go toolchain on PATH; install Go >= 1.24 (Debian: apt-get install golang-go, or https://go.dev/dl)" >&2
+  echo "engines: no Go toolchain on PATH; install Go 1.24.6 or newer (https://go.dev/dl; Debian bookworm's golang-go is too old) and put its bin on PATH" >&2
   exit 2
 fi
 
