@@ -86,8 +86,9 @@ describe('the operator watch of EventSubscriptions', () => {
     const first = await waitFor('an open watch', () => subject.hasSynced && openWatch(), 15_000);
     // Other resources change (a ConfigMap here; Lease renewals in a cluster): the global resourceVersion moves on
     // while nothing happens to subscriptions. Only a bookmark can carry that to this watch. The server's watch cache
-    // learns etcd's current revision from a progress notification, which a consistent list (any informer starting)
-    // asks etcd for, or etcd sends every 10 minutes on its own: the test lists, as another client would.
+    // learns etcd's current revision from a progress notification, which the server asks etcd for whenever a client
+    // makes a consistent list (on a busy server, all the time; etcd also sends one every 10 minutes on its own): the
+    // test lists once, so the bookmark does not depend on what other tests happen to do.
     const other = await user.core.createNamespacedConfigMap({ namespace: cluster.namespace, body: { metadata: { name: 'unrelated' }, data: { a: '1' } } });
     const otherVersion = Number(other.metadata?.resourceVersion);
     await user.list();
