@@ -44,7 +44,6 @@ export {
   compactEtcd,
   createTestNamespace,
   etcdUrl,
-  kubeconfigVia,
   restartApiServer,
   serviceAccountKubeconfig,
   sharedControlPlane,

@@ -245,15 +245,3 @@ export async function restartApiServer(plane: ControlPlane): Promise<void> {
   writeFileSync(pidFile, JSON.stringify(processes, null, 2));
   await waitFor('the restarted kube-apiserver to answer /readyz', () => readyz(plane.server, plane.caPem, plane.kubeconfigPath), START_TIMEOUT_MS, 500);
 }
-
-/**
- * A copy of a kubeconfig that reaches the API server at `server` instead (e.g. `https://127.0.0.1:<fault proxy
- * port>`: TLS passes through the proxy, and the serving certificate names 127.0.0.1). Returned as a path.
- */
-export function kubeconfigVia(kubeconfigPath: string, server: string): string {
-  const kubeconfig = parse(readFileSync(kubeconfigPath, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
-  for (const { cluster } of kubeconfig.clusters) cluster.server = server;
-  const path = join(mkdtempSync(join(tmpdir(), 'sy-kubeconfig-via-')), 'kubeconfig');
-  writeFileSync(path, JSON.stringify(kubeconfig));
-  return path;
-}

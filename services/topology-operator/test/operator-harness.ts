@@ -10,7 +10,6 @@ import {
   type ControlPlane,
   createTestNamespace,
   helm,
-  kubeconfigVia,
   serviceAccountKubeconfig,
   sharedControlPlane,
   type TestNamespace,
@@ -180,10 +179,19 @@ export interface OperatorCluster {
   drop(): Promise<void>;
 }
 
+/** A kubeconfig file's KubeConfig, optionally reaching the server at another address (TLS passes through a fault proxy; the serving certificate names 127.0.0.1). */
 function kubeConfigFrom(path: string, server?: string): KubeConfig {
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(server ? kubeconfigVia(path, server) : path);
-  return kubeConfig;
+  kubeConfig.loadFromFile(path);
+  if (server === undefined) return kubeConfig;
+  const redirected = new KubeConfig();
+  redirected.loadFromOptions({
+    clusters: kubeConfig.clusters.map((cluster) => ({ ...cluster, server })),
+    users: kubeConfig.users,
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  return redirected;
 }
 
 /**
