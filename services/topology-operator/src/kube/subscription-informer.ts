@@ -32,8 +32,8 @@ export function subscriptionKey(object: { metadata?: { namespace?: string; name?
 }
 
 /**
- * What about an object should make the operator look at it again: its spec (by generation and content, so a
- * stand-in or server that does not bump generation is still seen) and its deletion. Status-only and finalizer-only
+ * What about an object should make the operator look at it again: its spec (by generation and content, so an
+ * object whose generation did not move, e.g. written before the CRD enabled the status subresource, is still seen) and its deletion. Status-only and finalizer-only
  * updates, most of them the operator's own writes, are not enqueued: each status write would otherwise trigger
  * the next reconcile, forever (controller-runtime's GenerationChangedPredicate does the same).
  */

@@ -1,7 +1,7 @@
 /**
  * The EventSubscription resource as the operator sees it on the wire: the spec exactly as the user wrote it (fields
- * with CRD defaults are optional, because objects that did not pass through an API server, e.g. from the stand-in,
- * are not defaulted) and the status the operator writes. The CRD in
+ * with CRD defaults are optional, because objects that did not pass through an API server, e.g. a unit test's
+ * fixture, are not defaulted) and the status the operator writes. The CRD in
  * charts/topology-operator/crds/eventsubscriptions.switchyard.io.yaml is the schema; `parseSubscriptionSpec`
  * applies the same defaults and checks.
  */

@@ -7,7 +7,7 @@ import { retryDelaysOf } from './retry-delays.js';
 
 /**
  * The spec with every default applied and every rule of the CRD checked, because objects that never passed an API
- * server (the stand-in, a test) are neither defaulted nor validated. The same limits as the CRD's schema and its
+ * server (a unit test's fixture, a manifest read from disk) are neither defaulted nor validated. The same limits as the CRD's schema and its
  * CEL rules (x-kubernetes-validations) live here; k8s/test/eventsubscription-crd.spec.ts keeps the two in step.
  */
 export interface ResolvedSubscriptionSpec {
