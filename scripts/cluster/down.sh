@@ -22,7 +22,7 @@ stop() { # name...: SIGTERM, wait, SIGKILL
 our_shims() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.* -address $CTR_SOCK" && echo "${p#/proc/}"
+    { tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -q -- "containerd-shim.* -address $CTR_SOCK" && echo "${p#/proc/}"
   done
 }
 

@@ -38,7 +38,8 @@ mapfile -t bins < <(bash "$root/scripts/cluster/build.sh" node coredns pause)
 node_bin=${bins[0]} coredns_bin=${bins[1]} pause_bin=${bins[2]}
 
 step "state in $S"
-rm -rf "$S/etcd" "$S/logs" "$S/pids" "$S/cni" "$S/kubelet" "$S/pod-logs" "$S/containerd/state"
+# A fresh etcd each time, so fresh volumes too (a Postgres data directory would not match new Secrets).
+rm -rf "$S/etcd" "$S/logs" "$S/pids" "$S/cni" "$S/kubelet" "$S/pod-logs" "$S/containerd/state" "$S/volumes"
 mkdir -p "$S"/{logs,pids,pki,cni/net.d,cni/ipam,kubelet,pod-logs,containerd}
 : > "$S/resolv.conf"
 
@@ -158,7 +159,8 @@ until [ "$(k get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="R
 done
 step "node $NODE_NAME Ready"
 
-fill "$root/k8s/cluster/addons/coredns.yaml" | k apply -f - >/dev/null
+mkdir -p "$S"/volumes/pv{1,2,3,4,5,6} && chmod 0777 "$S"/volumes/pv*
+for addon in coredns storage; do fill "$root/k8s/cluster/addons/$addon.yaml" | k apply -f - >/dev/null || fail "applying the $addon add-on"; done
 k -n kube-system rollout status deployment/coredns --timeout=120s >&2 || fail "CoreDNS not available within 120 s"
 step "CoreDNS ready; cluster up in $((SECONDS - t0)) s"
 echo "KUBECONFIG=$S/admin.kubeconfig"
