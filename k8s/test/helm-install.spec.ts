@@ -205,16 +205,20 @@ async function podsOfWorkloads(namespace: string, manifest: K8sObject[]): Promis
   for (const workload of manifest.filter((obj) => ['Deployment', 'StatefulSet', 'Job'].includes(obj.kind))) {
     const live = objects.find((obj) => obj.kind === workload.kind && obj.metadata.name === workload.metadata.name);
     let created = 0;
-    if (live?.kind === 'Deployment') {
+    // Until its controller has seen the latest spec, a workload's revision (and so its current Pods) is the old one.
+    const observed = live !== undefined && (live.kind === 'Job' || live.status?.['observedGeneration'] === live.metadata.generation);
+    if (!observed || live === undefined) {
+      // not yet: counted as none
+    } else if (live.kind === 'Deployment') {
       const revision = live.metadata.annotations?.['deployment.kubernetes.io/revision'];
       const current = objects.find(
         (obj) => obj.kind === 'ReplicaSet' && obj.metadata.annotations?.['deployment.kubernetes.io/revision'] === revision && obj.metadata.ownerReferences?.some((owner) => owner.kind === 'Deployment' && owner.name === live.metadata.name),
       );
       created = current ? ownedBy('ReplicaSet', current.metadata.name).length : 0;
-    } else if (live?.kind === 'StatefulSet') {
+    } else if (live.kind === 'StatefulSet') {
       const revision = live.status?.['updateRevision'];
       created = ownedBy('StatefulSet', live.metadata.name).filter((pod) => pod.metadata.labels?.['controller-revision-hash'] === revision).length;
-    } else if (live?.kind === 'Job') {
+    } else {
       created = ownedBy('Job', live.metadata.name).length;
     }
     counts[id(workload)] = created;
@@ -456,10 +460,15 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all([...lifecycles.values()].map(async (lifecycle) => {
-    await lifecycle.uninstalled.catch(() => undefined);
-    await lifecycle.namespace.drop();
-  }));
+  await Promise.all(
+    [...lifecycles.values()].map(async (lifecycle) => {
+      // A lifecycle that failed before its uninstall leaves the release: uninstall it, or its cluster-wide objects
+      // (the operator's ClusterRole and binding) would outlive the namespace on the shared server.
+      const failed = await lifecycle.uninstalled.then(() => false, () => true);
+      if (failed) await helmOnPlane(['uninstall', lifecycle.release, '-n', lifecycle.namespace.name, '--ignore-not-found', '--timeout', HELM_TIMEOUT]).catch(() => undefined);
+      await lifecycle.namespace.drop();
+    }),
+  );
   await Promise.all([...dryRuns.values()].map((outcome) => outcome.catch(() => undefined)));
   await dryRunNamespace?.drop();
   await finisher?.stop();
