@@ -5,10 +5,11 @@
 // - every object of the release is admitted (schema, strict fields, the EventSubscription CRD's CEL rules);
 // - kube-controller-manager creates the Pods of every Deployment, StatefulSet and Job, and PodSecurity admission
 //   lets them in (no FailedCreate event). There is no kubelet: Pods stay Pending, so nothing waits for readiness
-//   (no --wait) and hook Jobs are finished by a stand-in (job-pod-finisher.ts), else Helm would wait for them;
+//   (no --wait), hook Jobs are finished by a stand-in (job-pod-finisher.ts), else Helm would wait for them, and
+//   after an upgrade the StatefulSet Pods of the old revision are deleted as a rolling update would once Ready;
 // - an upgrade applies the changed values, keeps generated Secrets (they are read back with `lookup`) and
 //   deletes what the new values drop;
-// - uninstall leaves exactly what the charts keep on purpose (KEPT below) and the namespace then deletes cleanly.
+// - uninstall leaves exactly what the charts keep on purpose (`kept` in CASES below) and the namespace then deletes cleanly.
 // Every rendered scenario (ci/*-values.yaml, k8s/values-dev.yaml) is also sent to the server as a dry run.
 // ServiceMonitor and PrometheusRule (monitoring.coreos.com, behind values flags) stay off: no Prometheus Operator
 // CRDs are installed, and the dry run leaves those objects out (charts.spec.ts checks their shape).
