@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { toWireMessage, UserUpdatedV1 } from '@switchyard/contracts';
 import { type Jaeger, type JaegerSpan, type JaegerTrace, startJaeger, waitFor } from '@switchyard/testing';
+import amqp from 'amqplib';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { http, Platform } from './platform.js';
 
 interface User {
@@ -57,15 +60,22 @@ function waitForTrace(what: string, traceId: string, ...predicates: Array<(trace
   );
 }
 
-/** The spans from `span` up to the root, following Jaeger's CHILD_OF references within `trace`. */
+/**
+ * The span's parent as Jaeger shows it: its first reference. A process span's parent is also its creation-context
+ * link, and Jaeger's OTLP translation (collector-contrib `makeJaegerProtoReferences`) merges a link equal to the parent
+ * into that one reference, typed FOLLOWS_FROM; it stays first, which is what Jaeger's UI nests spans by.
+ */
+const parentOf = (span: JaegerSpan): string | undefined => span.references[0]?.spanId;
+
+/** The spans from `span` up to the root, following each span's parent reference within `trace`. */
 function ancestry(trace: JaegerTrace, span: JaegerSpan): JaegerSpan[] {
   const byId = new Map(trace.spans.map((each) => [each.spanId, each]));
   const chain = [span];
-  for (let parent = span.parentSpanId; parent !== undefined; ) {
+  for (let parent = parentOf(span); parent !== undefined; ) {
     const next = byId.get(parent);
     if (!next || chain.includes(next)) break;
     chain.push(next);
-    parent = next.parentSpanId;
+    parent = parentOf(next);
   }
   return chain;
 }
@@ -101,33 +111,55 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     const producer = one(trace, 'user-service PRODUCER span', isProducer);
     const consumer = one(trace, 'order-service CONSUMER span', isConsumer);
     expect(consumer.traceId).toBe(server.traceId);
-    expect(consumer.references).toEqual([{ refType: 'CHILD_OF', traceId: server.traceId, spanId: producer.spanId }]);
-    expect(consumer.parentSpanId).toBe(producer.spanId);
+    // Parent and creation-context link, on this first delivery too: one reference once Jaeger merged them (above).
+    expect(consumer.references).toEqual([{ refType: 'FOLLOWS_FROM', traceId: server.traceId, spanId: producer.spanId }]);
+    expect(parentOf(consumer)).toBe(producer.spanId);
     // Up from the consumer: the producer, and through the outbox write, the POST /users server span.
     const chain = ancestry(trace, consumer).map((span) => `${span.serviceName} ${span.kind ?? 'internal'}`);
     expect(chain.slice(0, 2)).toEqual(['order-service consumer', 'user-service producer']);
     expect(ancestry(trace, consumer).map((span) => span.spanId)).toContain(server.spanId);
 
-    expect(producer.operationName).toBe('publish switchyard.events');
+    // Semantic conventions of the installed @opentelemetry/semantic-conventions, no deprecated key (the package's own
+    // deprecation markers are checked in the messaging specs; these are the ones it deprecates for RabbitMQ).
+    const brokerUrl = new URL(platform.vhost.url);
+    const broker = { 'server.address': brokerUrl.hostname, 'server.port': Number(brokerUrl.port || 5672) };
+    expect(producer.operationName).toBe('publish switchyard.events:user.created');
     expect(producer.tags).toMatchObject({
-      'messaging.system': 'rabbitmq',
-      'messaging.destination.name': 'switchyard.events',
-      'messaging.rabbitmq.destination.routing_key': 'user.created',
+      'messaging.system.name': 'rabbitmq',
+      'messaging.destination.name': 'switchyard.events:user.created',
+      'rabbitmq.destination.routing_key': 'user.created',
       'messaging.operation.name': 'publish',
       'messaging.operation.type': 'send',
+      ...broker,
     });
     expect(typeof producer.tags['messaging.message.id']).toBe('string');
+    // The conversation id is the AMQP correlationId (the event id when the write gave none).
+    expect(producer.tags['messaging.message.conversation_id']).toEqual(expect.any(String));
 
-    expect(consumer.operationName).toBe('process order-service.user-events');
+    const destination = 'switchyard.events:user.created:order-service.user-events';
+    expect(consumer.operationName).toBe(`process ${destination}`);
     expect(consumer.tags).toMatchObject({
-      'messaging.system': 'rabbitmq',
-      'messaging.destination.name': 'order-service.user-events',
-      'messaging.rabbitmq.destination.routing_key': 'user.created',
+      'messaging.system.name': 'rabbitmq',
+      'messaging.destination.name': destination,
+      'rabbitmq.destination.routing_key': 'user.created',
+      'rabbitmq.message.delivery_tag': expect.any(Number),
       'messaging.operation.name': 'process',
       'messaging.operation.type': 'process',
       'messaging.message.id': producer.tags['messaging.message.id'],
+      'messaging.message.conversation_id': producer.tags['messaging.message.conversation_id'],
       'switchyard.delivery.attempt': 1,
+      ...broker,
     });
+    // The ack: a CLIENT settle span under the process span, linked to the creation context.
+    const ack = one(trace, 'ack span', (span) => span.operationName === `ack ${destination}`);
+    expect(ack.kind).toBe('client');
+    expect(ack.tags).toMatchObject({ 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle', 'rabbitmq.message.delivery_tag': consumer.tags['rabbitmq.message.delivery_tag'], ...broker });
+    expect(ack.references).toEqual([
+      { refType: 'CHILD_OF', traceId: server.traceId, spanId: consumer.spanId },
+      { refType: 'FOLLOWS_FROM', traceId: server.traceId, spanId: producer.spanId },
+    ]);
+    const deprecatedKeys = ['messaging.system', 'messaging.rabbitmq.destination.routing_key', 'messaging.rabbitmq.message.delivery_tag', 'messaging.operation'];
+    expect(trace.spans.flatMap((span) => Object.keys(span.tags)).filter((key) => deprecatedKeys.includes(key))).toEqual([]);
 
     // The profile write in order-service is a query made inside the consumer span.
     const profileWrite = one(trace, 'profile INSERT', isProfileWrite);
@@ -153,9 +185,11 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     expect(orderTrace.traceId).not.toBe(trace.traceId);
     const orderProducer = one(orderTrace, 'order-service PRODUCER span', isOrderProducer);
     const orderConsumer = one(orderTrace, 'user-service CONSUMER span', isOrderConsumer);
-    expect(orderProducer.tags['messaging.rabbitmq.destination.routing_key']).toBe('order.placed');
-    expect(orderConsumer.parentSpanId).toBe(orderProducer.spanId);
-    expect(orderConsumer.tags).toMatchObject({ 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.message.id': orderProducer.tags['messaging.message.id'] });
+    expect(orderProducer.operationName).toBe('publish switchyard.events:order.placed');
+    expect(orderProducer.tags['rabbitmq.destination.routing_key']).toBe('order.placed');
+    expect(parentOf(orderConsumer)).toBe(orderProducer.spanId);
+    expect(orderConsumer.operationName).toBe('process switchyard.events:order.placed:user-service.order-events');
+    expect(orderConsumer.tags).toMatchObject({ 'messaging.system.name': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.message.id': orderProducer.tags['messaging.message.id'] });
 
     // Logs carry the ids of the span they were written in.
     const logged = platform.users.process.logLines().find((line) => line.trace_id === server.traceId);
@@ -170,6 +204,64 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     // Nor a URL with credentials (the broker's and databases' URLs carry them).
     expect(everything).not.toMatch(/\/\/[^/\s"@]+:[^/\s"@]+@/);
   }, 60_000);
+
+  it('traces each retry and the dead-letter republish under the delivery that failed, linked to the creation context', async () => {
+    // An update for a user order-service never heard of fails every attempt: retried through the 200 ms and 400 ms
+    // tiers, then dead-lettered. Published with a creation context of our own, so its trace is ours to read.
+    const traceId = randomBytes(16).toString('hex');
+    const creationSpanId = randomBytes(8).toString('hex');
+    const update = toWireMessage({
+      eventId: randomUUID(),
+      contract: UserUpdatedV1,
+      data: { userId: randomUUID(), changes: { name: 'Nobody' }, occurredAt: new Date().toISOString() },
+      source: 'tracing-test',
+      traceparent: `00-${traceId}-${creationSpanId}-01`,
+    });
+    const broker = await amqp.connect(platform.vhost.url);
+    try {
+      const channel = await broker.createConfirmChannel();
+      channel.publish('switchyard.events', update.routingKey, update.content, { persistent: true, ...update.properties });
+      await channel.waitForConfirms();
+    } finally {
+      await broker.close();
+    }
+
+    const queue = 'order-service.user-events';
+    const destination = `switchyard.events:user.updated:${queue}`;
+    const isProcess = (span: JaegerSpan) => span.kind === 'consumer' && span.operationName === `process ${destination}`;
+    const trace = await waitForTrace(
+      'three failed attempts, two retry republishes and the dead-letter republish',
+      traceId,
+      (found) => found.spans.filter(isProcess).length === 3,
+      (found) => found.spans.some((span) => span.operationName === `publish ${queue}.dlq`),
+      (found) => found.spans.filter((span) => span.operationName === `ack ${destination}`).length === 3,
+    );
+    const creationLink = { refType: 'FOLLOWS_FROM', traceId, spanId: creationSpanId };
+    const attempts = trace.spans.filter(isProcess).sort((a, b) => Number(a.tags['switchyard.delivery.attempt']) - Number(b.tags['switchyard.delivery.attempt']));
+    expect(attempts.map((span) => span.tags['switchyard.delivery.attempt'])).toEqual([1, 2, 3]);
+    for (const attempt of attempts) {
+      // Every attempt (the first too) under the creation context and linked to it; all name the original exchange and routing key.
+      expect(attempt.references).toEqual([creationLink]);
+      expect(attempt.tags).toMatchObject({ 'messaging.destination.name': destination, 'rabbitmq.destination.routing_key': 'user.updated', 'messaging.message.id': update.properties.messageId, 'error.type': expect.any(String) });
+    }
+    const republishes = [`publish ${queue}.retry.200ms`, `publish ${queue}.retry.400ms`, `publish ${queue}.dlq`].map((name) => one(trace, name, (span) => span.operationName === name));
+    republishes.forEach((republish, index) => {
+      expect(republish.kind).toBe('client');
+      expect(republish.references).toEqual([{ refType: 'CHILD_OF', traceId, spanId: attempts[index]!.spanId }, creationLink]);
+      expect(republish.tags).toMatchObject({
+        'messaging.system.name': 'rabbitmq',
+        'messaging.operation.name': 'publish',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': republish.operationName.slice('publish '.length),
+        'switchyard.republish.route': index < 2 ? 'retry' : 'dead_letter',
+        'messaging.message.id': update.properties.messageId,
+      });
+    });
+    // Each attempt is acked once its copy is confirmed, in a settle span under it.
+    for (const attempt of attempts) {
+      expect(one(trace, 'ack of an attempt', (span) => span.operationName === `ack ${destination}` && parentOf(span) === attempt.spanId).tags['messaging.operation.type']).toBe('settle');
+    }
+  }, 30_000);
 
   it('traces no health probes', async () => {
     await http(platform.users.url, 'GET', '/health/ready');

@@ -116,6 +116,11 @@ export class EventPublisher {
     return this.slot !== undefined && !this.slot.closed;
   }
 
+  /** The broker this publisher talks to, for trace attributes. */
+  get endpoint(): { address: string; port: number } {
+    return this.options.connection.endpoint;
+  }
+
   stats(): PublisherStats {
     return { ...this.counters, inFlight: this.slot?.pending.size ?? 0 };
   }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventPublisher, PublishProperties } from './event-publisher.js';
 import { fitHeaders, type HeaderPriorities } from './header-budget.js';
 import { HEADERS, stringHeader } from './message-headers.js';
+import { type RepublishRoute, traceRepublish } from './message-tracing.js';
 import { type MessagingObserver, notify } from './messaging-observer.js';
 import { deadLetterQueueName, retryQueueName } from './topology-plan.js';
 
@@ -122,17 +123,19 @@ export class FailureRouter {
     const reason = delivery.deadLetterReason ?? (failure.nonRetriable ? 'non_retriable' : attempt > retryDelaysMs.length ? 'retries_exhausted' : undefined);
     if (reason === undefined) {
       const delayMs = retryDelaysMs[attempt - 1]!;
-      await this.republish(retryQueueName(queue, delayMs), delivery.message, retryHeaders(delivery, now));
+      await this.republish('retry', retryQueueName(queue, delayMs), delivery.message, retryHeaders(delivery, now));
       notify(this.options.observer, 'retry', { queue, eventType: delivery.eventType, attempt, delayMs });
       return 'retry';
     }
-    await this.republish(deadLetterQueue, delivery.message, deadLetterHeaders(delivery, reason, this.options.service, queue, now));
+    await this.republish('dead_letter', deadLetterQueue, delivery.message, deadLetterHeaders(delivery, reason, this.options.service, queue, now));
     notify(this.options.observer, 'deadLettered', { queue, eventType: delivery.eventType, reason });
     return 'dead_letter';
   }
 
-  private republish(queue: string, message: Message, headers: Record<string, unknown>): Promise<void> {
-    return this.options.publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers: fitHeaders(headers, COPY_HEADER_PRIORITIES) });
+  /** In a span of its own, linked to the delivery being handled (when traced). */
+  private republish(route: RepublishRoute, queue: string, message: Message, headers: Record<string, unknown>): Promise<void> {
+    const { publisher } = this.options;
+    return traceRepublish(route, queue, publisher.endpoint, () => publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers: fitHeaders(headers, COPY_HEADER_PRIORITIES) }));
   }
 }
 

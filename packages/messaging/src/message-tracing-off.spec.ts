@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { activeTraceHeaders, traceDelivery, tracePublish } from './message-tracing.js';
+import { activeTraceHeaders, traceDelivery, tracePublish, traceRepublish, traceSettle } from './message-tracing.js';
 
 // No SDK registered: what every service runs like without an OTLP endpoint.
 describe('message tracing with tracing off', () => {
@@ -11,6 +11,11 @@ describe('message tracing with tracing off', () => {
   });
 
   it('runs the handler and returns its result', async () => {
-    await expect(traceDelivery({ queue: 'q', routingKey: 'k', messageId: undefined, headers: {}, attempt: 2, replayedAt: undefined }, async () => 42)).resolves.toBe(42);
+    await expect(traceDelivery({ queue: 'q', exchange: 'x', routingKey: 'k', messageId: undefined, headers: {}, attempt: 2, replayedAt: undefined }, async () => 42)).resolves.toBe(42);
+  });
+
+  it('settles and republishes without spans', async () => {
+    expect(traceSettle('ack', () => 'acked')).toBe('acked');
+    await expect(traceRepublish('retry', 'q.retry.1s', { address: 'localhost', port: 5672 }, async () => 'sent')).resolves.toBe('sent');
   });
 });

@@ -100,7 +100,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
       canPublish: () => this.publisher.isReady,
       publish: (row) =>
         // A PRODUCER span continuing the context stored with the row; its own context goes out in the headers.
-        tracePublish({ exchange: this.exchange, routingKey: row.eventType, messageId: row.id, traceparent: row.traceparent, tracestate: row.tracestate }, async (traceHeaders) => {
+        tracePublish({ exchange: this.exchange, routingKey: row.eventType, messageId: row.id, correlationId: row.correlationId ?? row.id, server: this.publisher.endpoint, traceparent: row.traceparent, tracestate: row.tracestate }, async (traceHeaders) => {
           const wire = outboxRowToWire({ ...row, traceparent: traceHeaders.traceparent ?? null, tracestate: traceHeaders.tracestate ?? null }, options.service);
           // The envelope's header type is closed; the publisher takes any header table.
           return this.publisher.publish(this.exchange, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });

@@ -49,6 +49,8 @@ interface Registration {
  */
 export class RabbitMqConnection {
   private readonly url: string;
+  /** Host and port of the broker (`server.address`/`server.port` of messaging spans), without credentials. */
+  readonly endpoint: { address: string; port: number };
   private readonly logger: MessagingLogger;
   private readonly maskedUrl: string;
   private model: ChannelModel | undefined;
@@ -69,6 +71,7 @@ export class RabbitMqConnection {
     const parsed = parseUrl(options.url);
     if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS));
     this.url = parsed.toString();
+    this.endpoint = { address: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port ? Number(parsed.port) : parsed.protocol === 'amqps:' ? 5671 : 5672 };
     this.maskedUrl = maskUrl(options.url);
     this.logger = options.logger ?? silentLogger;
     let resolve!: () => void;

@@ -8,8 +8,10 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@switchya
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
 import { decodeJson } from '../test/broker-harness.js';
+import { deprecatedSemconvKeys } from '../test/message-tracing-deprecations.js';
 import type { EventContext } from './event-context.js';
 import { EventPublisher } from './event-publisher.js';
+import { NonRetriableError } from './failure-routing.js';
 import { tracePublish } from './message-tracing.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
 import { SwitchyardServer } from './switchyard-server.js';
@@ -46,7 +48,7 @@ describe('SwitchyardServer delivery spans', () => {
     context.disable();
   }, 20_000);
 
-  it('handles each attempt in a CONSUMER span under the producer span; a retry links back to it', async () => {
+  it('handles each attempt in a CONSUMER span under the producer span, linked to it, with its ack, retry and dead-letter republish in CLIENT spans under it', async () => {
     const handledIn: Array<{ attempt: number; spanId: string | undefined }> = [];
     server = new SwitchyardServer({ connection, service: 'tracing-spec', queue: 'tracing.work', exchange: EXCHANGE, retryDelaysMs: [100], decode: decodeJson });
     server.addHandler(
@@ -57,35 +59,84 @@ describe('SwitchyardServer delivery spans', () => {
       }) as MessageHandler,
       true,
     );
+    server.addHandler(
+      'thing.refused',
+      (async () => {
+        throw new NonRetriableError('refused');
+      }) as MessageHandler,
+      true,
+    );
     await new Promise<void>((resolve, reject) => void server!.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
 
+    const publish = (type: string, id: string, correlationId: string) =>
+      tracePublish({ exchange: EXCHANGE, routingKey: type, messageId: id, correlationId, server: publisher.endpoint }, (headers) =>
+        publisher.publish(EXCHANGE, type, Buffer.from('{}'), {
+          messageId: id,
+          type,
+          correlationId,
+          contentType: 'application/json',
+          headers: { 'ce-id': id, 'ce-type': type, 'ce-source': 'tracing-spec', 'x-event-version': 1, ...headers },
+        }),
+      );
     const id = randomUUID();
-    await tracePublish({ exchange: EXCHANGE, routingKey: 'thing.traced', messageId: id }, (headers) =>
-      publisher.publish(EXCHANGE, 'thing.traced', Buffer.from('{}'), {
-        messageId: id,
-        type: 'thing.traced',
-        contentType: 'application/json',
-        headers: { 'ce-id': id, 'ce-type': 'thing.traced', 'ce-source': 'tracing-spec', 'x-event-version': 1, ...headers },
-      }),
-    );
-    await waitFor('the second attempt to succeed', () => handledIn.length === 2 && exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER).length === 2, 10_000);
+    const correlationId = randomUUID();
+    await publish('thing.traced', id, correlationId);
+    const spans = () => exporter.getFinishedSpans().filter((s) => s.attributes['messaging.message.id'] === id);
+    await waitFor('the second attempt to succeed and be acked', () => handledIn.length === 2 && spans().filter((s) => s.name.startsWith('ack ')).length === 2, 10_000);
 
-    const producer = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.PRODUCER)!;
-    const [first, second] = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER);
-    for (const consumer of [first!, second!]) {
-      expect(consumer.name).toBe('process tracing.work');
+    const destination = `${EXCHANGE}:thing.traced:tracing.work`;
+    const producer = spans().find((s) => s.kind === SpanKind.PRODUCER)!;
+    expect(producer.name).toBe(`publish ${EXCHANGE}:thing.traced`);
+    const [first, second] = spans().filter((s) => s.kind === SpanKind.CONSUMER);
+    const broker = { 'server.address': publisher.endpoint.address, 'server.port': publisher.endpoint.port };
+    expect(broker['server.address']).toBe(new URL(vhost.url).hostname);
+    for (const [consumer, attempt] of [[first!, 1], [second!, 2]] as const) {
+      // The retry copy arrives through the default exchange; the span still names the event's exchange and routing key.
+      expect(consumer.name).toBe(`process ${destination}`);
       expect(consumer.spanContext().traceId).toBe(producer.spanContext().traceId);
       expect(consumer.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
-      // The retry copy arrives through the default exchange; the span still names the event's routing key.
-      expect(consumer.attributes['messaging.rabbitmq.destination.routing_key']).toBe('thing.traced');
-      expect(consumer.attributes['messaging.message.id']).toBe(id);
+      expect(consumer.attributes).toMatchObject({
+        'messaging.system.name': 'rabbitmq',
+        'messaging.destination.name': destination,
+        'messaging.operation.type': 'process',
+        'rabbitmq.destination.routing_key': 'thing.traced',
+        'messaging.message.id': id,
+        'messaging.message.conversation_id': correlationId,
+        'switchyard.delivery.attempt': attempt,
+        ...broker,
+      });
+      expect(typeof consumer.attributes['rabbitmq.message.delivery_tag']).toBe('number');
+      // The creation-context link, the first delivery included.
+      expect(consumer.links.map((link) => [link.context.spanId, link.attributes])).toEqual([[producer.spanContext().spanId, { 'switchyard.link.role': 'creation', 'switchyard.delivery.attempt': attempt }]]);
+      // Each attempt acked inside its own process span.
+      const ack = spans().find((s) => s.name === `ack ${destination}` && s.parentSpanContext?.spanId === consumer.spanContext().spanId);
+      expect(ack?.kind).toBe(SpanKind.CLIENT);
+      expect(ack?.attributes).toMatchObject({ 'messaging.operation.type': 'settle', 'messaging.operation.name': 'ack', 'rabbitmq.message.delivery_tag': consumer.attributes['rabbitmq.message.delivery_tag'] });
     }
     expect(first!.status.code).toBe(SpanStatusCode.ERROR);
-    expect(first!.links).toEqual([]);
     expect(second!.status.code).not.toBe(SpanStatusCode.ERROR);
-    expect(second!.attributes['switchyard.delivery.attempt']).toBe(2);
-    expect(second!.links.map((link) => [link.context.spanId, link.attributes])).toEqual([[producer.spanContext().spanId, { 'switchyard.delivery.attempt': 2 }]]);
+    // The first attempt's retry copy, published inside its process span and linked to it.
+    const retry = spans().find((s) => s.name === 'publish tracing.work.retry.100ms')!;
+    expect(retry).toBeDefined();
+    expect(retry.kind).toBe(SpanKind.CLIENT);
+    expect(retry.parentSpanContext?.spanId).toBe(first!.spanContext().spanId);
+    expect(retry.attributes).toMatchObject({ 'messaging.destination.name': 'tracing.work.retry.100ms', 'messaging.operation.type': 'send', 'switchyard.republish.route': 'retry', ...broker });
+    expect(retry.links.map((link) => link.context.spanId)).toEqual([producer.spanContext().spanId]);
     // The handler ran inside its attempt's span.
     expect(handledIn.map((h) => h.spanId)).toEqual([first!.spanContext().spanId, second!.spanContext().spanId]);
+
+    // A non-retriable failure: its dead-letter copy is published in a span of its own, then the delivery is acked.
+    const refusedId = randomUUID();
+    await publish('thing.refused', refusedId, correlationId);
+    const refused = () => exporter.getFinishedSpans().filter((s) => s.attributes['messaging.message.id'] === refusedId);
+    await waitFor('the refused event to be dead-lettered and acked', () => refused().some((s) => s.name.startsWith('ack ')), 10_000);
+    const refusedProcess = refused().find((s) => s.kind === SpanKind.CONSUMER)!;
+    const deadLetter = refused().find((s) => s.name === 'publish tracing.work.dlq')!;
+    expect(deadLetter.parentSpanContext?.spanId).toBe(refusedProcess.spanContext().spanId);
+    expect(deadLetter.attributes).toMatchObject({ 'switchyard.republish.route': 'dead_letter', 'messaging.operation.type': 'send' });
+    expect(deadLetter.links.map((link) => link.attributes?.['switchyard.link.role'])).toEqual(['creation']);
+
+    const deprecated = deprecatedSemconvKeys();
+    expect(exporter.getFinishedSpans().flatMap((span) => Object.keys(span.attributes)).filter((key) => deprecated.has(key))).toEqual([]);
   }, 20_000);
 });

@@ -18,7 +18,7 @@ import {
 import { EventPublisher } from './event-publisher.js';
 import { describeFailure, type FailureDescription, FailureRouter, rejectionReason } from './failure-routing.js';
 import { HEADERS, positiveIntHeader, stringHeader } from './message-headers.js';
-import { type DeliveryTarget, markDeliveryFailed, traceDelivery } from './message-tracing.js';
+import { type BrokerEndpoint, type DeliveryTarget, markDeliveryFailed, traceDelivery, traceSettle } from './message-tracing.js';
 import { TopologyConflictError } from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { type ConsumeOutcome, type MessagingObserver, noopObserver, notify } from './messaging-observer.js';
@@ -643,7 +643,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     }
     // After the shutdown wait: leave it unacked, the channel closes and the broker requeues it.
     if (this.stopped) return;
-    const task = traceDelivery(deliveryTarget(this.options.queue, message), () => this.handle(consumer, message)).catch((error: unknown) => {
+    const task = traceDelivery(deliveryTarget(this.options.queue, this.options.connection.endpoint, message), () => this.handle(consumer, message)).catch((error: unknown) => {
       this.log.error({ queue: this.options.queue, ...errorFields(error) }, 'unexpected error while settling a delivery');
     });
     this.inFlight.add(task);
@@ -721,7 +721,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   private ack(consumer: Consumer, raw: ConsumeMessage): boolean {
     if (!consumer.alive) return false;
     try {
-      consumer.channel.ack(raw);
+      traceSettle('ack', () => consumer.channel.ack(raw));
       return true;
     } catch {
       return false;
@@ -731,7 +731,7 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   private nackRequeue(consumer: Consumer, raw: ConsumeMessage): void {
     if (!consumer.alive) return;
     try {
-      consumer.channel.nack(raw, false, true);
+      traceSettle('nack', () => consumer.channel.nack(raw, false, true));
     } catch {
       // The channel is closing: the broker requeues it anyway.
     }
@@ -805,13 +805,22 @@ function attemptOf(raw: ConsumeMessage): number {
   return positiveIntHeader((raw.properties.headers as Record<string, unknown> | undefined) ?? {}, HEADERS.attempt) ?? 1;
 }
 
-/** What the delivery span is about: queue, original routing key, event id, and whether the message is back from a retry or the DLQ. */
-function deliveryTarget(queue: string, raw: ConsumeMessage): DeliveryTarget {
+/**
+ * What the delivery span is about: queue, the exchange and routing key the event was published with, ids, and whether
+ * the message is back from a retry or the DLQ. Only a copy back from a retry tier (default exchange) is trusted to
+ * name its original exchange and routing key; on anything published to an exchange such headers are a producer's.
+ */
+function deliveryTarget(queue: string, server: BrokerEndpoint, raw: ConsumeMessage): DeliveryTarget {
   const headers = (raw.properties.headers as Record<string, unknown> | undefined) ?? {};
+  const fromTier = raw.fields.exchange === '';
   return {
     queue,
-    routingKey: stringHeader(headers, HEADERS.originalRoutingKey) ?? raw.fields.routingKey,
+    exchange: (fromTier ? stringHeader(headers, HEADERS.originalExchange) : undefined) ?? raw.fields.exchange,
+    routingKey: (fromTier ? stringHeader(headers, HEADERS.originalRoutingKey) : undefined) ?? raw.fields.routingKey,
     messageId: typeof raw.properties.messageId === 'string' ? raw.properties.messageId : undefined,
+    correlationId: typeof raw.properties.correlationId === 'string' ? raw.properties.correlationId : undefined,
+    deliveryTag: raw.fields.deliveryTag,
+    server,
     headers,
     attempt: attemptOf(raw),
     replayedAt: stringHeader(headers, HEADERS.replayedAt),
