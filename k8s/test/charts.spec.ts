@@ -161,7 +161,7 @@ const modelClasses = new Map<string, ModelClass>();
   }
 })(models, 0);
 
-/** CRDs of the Prometheus Operator are not in kubernetes-models: checked for their essential shape instead. */
+/** CRDs of the Prometheus Operator are not in kubernetes-models: checked for their essential shape here, against their CRD schemas in observability-crds.spec.ts. */
 const PROMETHEUS_OPERATOR = 'monitoring.coreos.com/v1';
 
 /** Our own custom resources (EventSubscription): the API server checks them against the CRD in helm-install.spec.ts. */
@@ -210,7 +210,7 @@ describe.each(everyScenario)('%s', (label) => {
     for (const obj of objects) {
       const id = `${obj.apiVersion}/${obj.kind} ${obj.metadata?.name}`;
       if (obj.apiVersion === PROMETHEUS_OPERATOR) {
-        expect([id, ['ServiceMonitor', 'PrometheusRule'].includes(obj.kind)]).toEqual([id, true]);
+        expect([id, ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'].includes(obj.kind)]).toEqual([id, true]);
         expect([id, typeof obj.spec]).toEqual([id, 'object']);
         continue;
       }
@@ -490,7 +490,8 @@ describe('observability files are shared with observability/, not copied', () =>
     original.scrape_configs.forEach((job, index) => {
       const rendered = config.scrape_configs[index]!;
       const target = job.static_configs[0]!;
-      expect(rendered).toMatchObject({ metrics_path: job.metrics_path, honor_labels: job.honor_labels, kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: ['switchyard'] } }] });
+      expect(rendered).toMatchObject({ metrics_path: job.metrics_path, kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: ['switchyard'] } }] });
+      expect(rendered.honor_labels).toBe(job.honor_labels);
       expect(rendered.relabel_configs.map((rule) => rule.regex)).toEqual(expect.arrayContaining([target.labels.service, target.targets[0]!.split(':')[1]]));
       expect(rendered.relabel_configs.some((rule) => rule.target_label === 'service')).toBe(true);
       // The services' jobs scrape their HTTP ports; the others (RabbitMQ's exporter) their own.

@@ -50,3 +50,55 @@ the job's `service` label, on the port of its static target, and copies that pod
 {{- end -}}
 {{- toYaml (dict "global" $src.global "rule_files" (list "/etc/prometheus/rules/*.yml") "scrape_configs" $jobs) -}}
 {{- end -}}
+
+{{/*
+Jaeger v2's configuration (an OpenTelemetry Collector's, modelled on cmd/jaeger/internal/all-in-one.yaml of the
+pinned release): OTLP gRPC and HTTP in, in-memory storage, the query service (UI and API on 16686) and the v2 health
+check on 13133 (GET /status), each listening on all interfaces (v2 defaults to localhost). No Jaeger/Zipkin
+receivers and no sampling endpoints: the services send OTLP only. Its own telemetry stays off.
+*/}}
+{{- define "observability.jaegerConfig" -}}
+service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    metrics:
+      level: none
+    logs:
+      level: info
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 0.0.0.0:13133
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 0.0.0.0:16686
+    grpc:
+      endpoint: 0.0.0.0:16685
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: {{ .Values.jaeger.maxTraces | int }}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:4317
+      http:
+        endpoint: 0.0.0.0:4318
+processors:
+  batch: {}
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+{{- end -}}
