@@ -57,6 +57,8 @@ describe('QueueDepthSampler', () => {
       await sampler.sample();
       expect(await depths(registry)).toEqual({ [QUEUE]: 3 });
       expect(connection.isReady).toBe(true);
+      // The consumer count is the broker's to export (rabbitmq_detailed_queue_consumers), not each replica's.
+      expect(registry.getSingleMetric('messaging_queue_consumers')).toBeUndefined();
     } finally {
       await sampler.stop();
     }

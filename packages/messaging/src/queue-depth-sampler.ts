@@ -33,13 +33,18 @@ export function consumerQueues(queue: string, retryDelaysMs: readonly number[] =
 const FIXED_GROUP = '';
 
 /**
- * `messaging_queue_depth{queue}` and `messaging_queue_consumers{queue}`: ready messages and consumers per watched queue, by passive declare (`checkQueue`) on a channel
- * of its own, once at (re)connect and then every interval. A passive declare of a missing queue closes the channel
- * with a 404: the series is dropped, the channel reopened next time. Never throws.
+ * `messaging_queue_depth{queue}`: ready messages per watched queue, by passive declare (`checkQueue`) on a channel of
+ * its own, once at (re)connect and then every interval. A passive declare of a missing queue closes the channel with
+ * a 404: the series is dropped, the channel reopened next time. Never throws.
+ *
+ * The one copy of a broker fact the services keep (RabbitMQ's exporter has it too, as
+ * rabbitmq_detailed_queue_messages_ready): it carries the consuming service's own `service` and `namespace`, covers
+ * exactly the queues that service consumes (work queue, retry tiers, DLQ), and works where the broker's exporter is
+ * not scraped (a managed RabbitMQ), so the DLQ and stalled-queue alerts do not depend on it. The consumer count it
+ * used to copy as well (`messaging_queue_consumers`) comes from the broker now (rabbitmq_detailed_queue_consumers).
  */
 export class QueueDepthSampler {
   private readonly depth: Gauge<'queue'>;
-  private readonly consumers: Gauge<'queue'>;
   /** Watched queues by group: a consumer's group is replaced when its policy changes its tiers or DLQ. */
   private readonly groups = new Map<string, readonly string[]>();
   private readonly intervalMs: number;
@@ -63,15 +68,6 @@ export class QueueDepthSampler {
         registers,
       }),
     );
-    // Same passive declare, so free: lets an alert see a work queue nobody consumes even while it is empty.
-    this.consumers = registerOnce(options.registry, 'messaging_queue_consumers', (registers) =>
-      new Gauge({
-        name: 'messaging_queue_consumers',
-        help: 'Consumers RabbitMQ reports on a queue the service consumes (work queue, retry tiers, DLQ), sampled by passive declare.',
-        labelNames: ['queue'] as const,
-        registers,
-      }),
-    );
   }
 
   watch(queues: readonly string[]): void {
@@ -89,7 +85,6 @@ export class QueueDepthSampler {
     for (const queue of before) {
       if (after.has(queue)) continue;
       safely(() => this.depth.remove({ queue }));
-      safely(() => this.consumers.remove({ queue }));
     }
   }
 
@@ -151,17 +146,15 @@ export class QueueDepthSampler {
     const channel = await this.openChannel();
     if (!channel) return undefined;
     try {
-      const { messageCount, consumerCount } = await channel.checkQueue(queue);
+      const { messageCount } = await channel.checkQueue(queue);
       // Unwatched while the broker answered: its series is gone and must stay gone.
       if (!this.watched().has(queue)) return true;
       safely(() => this.depth.set({ queue }, messageCount));
-      safely(() => this.consumers.set({ queue }, consumerCount));
       return true;
     } catch (error) {
       if (this.channel === channel) this.channel = undefined;
       if ((error as { code?: unknown }).code === 404) {
         safely(() => this.depth.remove({ queue }));
-        safely(() => this.consumers.remove({ queue }));
         return false;
       }
       return undefined;
