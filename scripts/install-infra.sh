@@ -53,4 +53,11 @@ if ! listening 5672; then
   rabbitmq-server -detached
   wait_for_port 5672 RabbitMQ 90
 fi
-echo "install-infra: PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672 are up"
+# RabbitMQ's own exporter on :15692: observability/prometheus/prometheus.yml scrapes it and
+# e2e/test/observability.e2e-spec.ts checks the broker metrics the rules and dashboards name against it.
+if ! listening 15692; then
+  echo "install-infra: enabling rabbitmq_prometheus"
+  rabbitmq-plugins enable rabbitmq_prometheus
+  wait_for_port 15692 "RabbitMQ's exporter" 30
+fi
+echo "install-infra: PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672 (metrics :15692) are up"
