@@ -121,10 +121,10 @@ describe('generated docs', () => {
       const message = objectAt(document, 'components', 'messages', 'UserCreatedV1');
       expect(message).toMatchObject({ name: 'user.created', contentType: 'application/json', payload: { $ref: '#/components/schemas/UserCreatedV1' } });
       const headers = objectAt(message, 'headers');
-      expect(headers['required']).toEqual(['ce-specversion', 'ce-id', 'ce-type', 'ce-source', 'ce-time', 'ce-dataschema', 'x-event-version']);
+      expect(headers['required']).toEqual(['cloudEvents_specversion', 'cloudEvents_id', 'cloudEvents_type', 'cloudEvents_source', 'cloudEvents_time', 'cloudEvents_dataschema', 'x-event-version']);
       expect(Object.keys(objectAt(headers, 'properties'))).toEqual([...(headers['required'] as string[]), 'traceparent', 'tracestate']);
       expect(objectAt(headers, 'properties', 'x-event-version')).toMatchObject({ type: 'integer', const: 1 });
-      expect(objectAt(headers, 'properties', 'ce-dataschema')).toMatchObject({ const: UserCreatedV1.dataschema });
+      expect(objectAt(headers, 'properties', 'cloudEvents_dataschema')).toMatchObject({ const: UserCreatedV1.dataschema });
       expect(objectAt(document, 'components', 'schemas', 'UserCreatedV1')).toMatchObject({ title: 'user.created v1', required: ['userId', 'email', 'name', 'occurredAt'] });
     });
 

@@ -100,9 +100,9 @@ function message(family: EventFamily, contract: EventContract): JsonObject {
 
 const INFO_DESCRIPTION = `Every event Switchyard services exchange. Each is published to the ${EVENTS_EXCHANGE.name} topic exchange with its type as the routing key, as a JSON body with these AMQP properties:
 
-- message_id: the event id (ce-id)
-- type: the event type (ce-type)
-- app_id: the producing service (ce-source)
+- message_id: the event id (cloudEvents_id)
+- type: the event type (cloudEvents_type)
+- app_id: the producing service (cloudEvents_source)
 - timestamp: occurredAt, in seconds
 - content_type: ${EVENT_CONTENT_TYPE}
 - correlation_id: the cause of the event; the event id when it has none

@@ -23,7 +23,19 @@ export type { EventType, KnownEventContract, LatestContractOf, LatestEventContra
 
 export { EVENTS_EXCHANGE } from './event-exchange.js';
 
-export { CLOUDEVENTS_SPEC_VERSION, EVENT_CONTENT_TYPE, EVENT_HEADERS, fromWireMessage, toWireMessage } from './wire-envelope.js';
+export {
+  ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES,
+  ACCEPTED_CLOUDEVENTS_HEADERS,
+  CLOUDEVENTS_HEADER_ATTRIBUTES,
+  CLOUDEVENTS_HEADER_PREFIX,
+  CLOUDEVENTS_SPEC_VERSION,
+  cloudEventsHeader,
+  EVENT_CONTENT_TYPE,
+  EVENT_HEADERS,
+  fromWireMessage,
+  toWireMessage,
+} from './wire-envelope.js';
+export type { CloudEventsHeaderAttribute } from './wire-envelope.js';
 export type {
   EventHeaderName,
   EventHeaders,

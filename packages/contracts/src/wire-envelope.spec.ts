@@ -55,12 +55,12 @@ describe('toWireMessage', () => {
       appId: 'user-service',
       correlationId: CORRELATION_ID,
       headers: {
-        'ce-specversion': '1.0',
-        'ce-id': EVENT_ID,
-        'ce-type': 'user.created',
-        'ce-source': 'user-service',
-        'ce-time': OCCURRED_AT,
-        'ce-dataschema': 'https://switchyard.io/schemas/events/user.created/v2.json',
+        cloudEvents_specversion: '1.0',
+        cloudEvents_id: EVENT_ID,
+        cloudEvents_type: 'user.created',
+        cloudEvents_source: 'user-service',
+        cloudEvents_time: OCCURRED_AT,
+        cloudEvents_dataschema: 'https://switchyard.io/schemas/events/user.created/v2.json',
         'x-event-version': 2,
         traceparent: TRACEPARENT,
         tracestate: TRACESTATE,
@@ -72,7 +72,7 @@ describe('toWireMessage', () => {
   it('takes the AMQP timestamp in seconds from occurredAt, whatever its offset', () => {
     const message = toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: { ...userCreatedV2(), occurredAt: '2025-03-14T16:09:26.999+01:00' }, source: 'user-service' });
     expect(message.properties.timestamp).toBe(1741964966);
-    expect(message.properties.headers['ce-time']).toBe('2025-03-14T16:09:26.999+01:00');
+    expect(message.properties.headers.cloudEvents_time).toBe('2025-03-14T16:09:26.999+01:00');
   });
 
   it('defaults the correlation id to the event id and leaves out absent trace context', () => {
@@ -148,6 +148,24 @@ describe('fromWireMessage', () => {
     expect(received).not.toHaveProperty('occurredAt');
     expect(received).not.toHaveProperty('traceparent');
     expect(eventCatalog.decode(received.type, received.version, received.data).data).toMatchObject({ marketingOptIn: false, locale: 'en' });
+  });
+
+  it.each([
+    ['cloudEvents_ (the AMQP binding, what we write)', 'cloudEvents_'],
+    ['cloudEvents: (the AMQP binding, as the Go SDK writes it)', 'cloudEvents:'],
+    ['ce- (what we wrote before, accepted while deprecated)', 'ce-'],
+  ])('reads the CloudEvents headers spelled %s', (_spelling, prefix) => {
+    const headers = { [`${prefix}id`]: EVENT_ID, [`${prefix}type`]: 'user.created', [`${prefix}source`]: 'user-service', [`${prefix}time`]: OCCURRED_AT, 'x-event-version': 2 };
+    expect(fromWireMessage(incoming(headers))).toMatchObject({ eventId: EVENT_ID, type: 'user.created', source: 'user-service', occurredAt: OCCURRED_AT, version: 2 });
+  });
+
+  it('reads back what it writes, and accepts two spellings of one attribute only when they agree', () => {
+    const wire = toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: userCreatedV2(), source: 'user-service' });
+    expect(Object.keys(wire.properties.headers).filter((name) => name.startsWith('ce-') || name.startsWith('cloudEvents:'))).toEqual([]);
+    expect(fromWireMessage({ content: wire.content, properties: wire.properties })).toMatchObject({ eventId: EVENT_ID, type: 'user.created', source: 'user-service' });
+    expect(fromWireMessage(incoming({ ...minimalHeaders, cloudEvents_type: 'user.created' })).type).toBe('user.created');
+    const error = expectRejected(() => fromWireMessage(incoming({ ...minimalHeaders, cloudEvents_type: 'order.placed' })), 'missing_header');
+    expect(error.message).toBe('the event type is ambiguous: cloudEvents_type and ce-type differ');
   });
 
   it('accepts header values delivered as bytes', () => {

@@ -5,16 +5,34 @@ import { validateEventData } from './event-validation.js';
 import { eventCatalog, type LatestEventContract } from './switchyard-catalog.js';
 
 /**
- * AMQP header names: CloudEvents attributes as the Kafka binding names them (`ce-` prefix), the contract
- * version, and W3C trace context. Consumers must not depend on any other header.
+ * Prefix of the CloudEvents attribute headers producers write: the one the CloudEvents AMQP protocol binding prefers
+ * (`cloudEvents_`; its `cloudEvents:` is also allowed, but `:` is not legal in JMS property names and selectors).
+ * We used to write `ce-`, the HTTP binding's prefix.
+ */
+export const CLOUDEVENTS_HEADER_PREFIX = 'cloudEvents_';
+
+/**
+ * Every prefix consumers accept, preferred first: the binding's two spellings (the CloudEvents Go SDK and older C#
+ * SDKs write `cloudEvents:`), and our former `ce-`, accepted for a deprecation period so that messages already in
+ * queues, retry tiers and DLQs, and producers not yet upgraded, keep working.
+ */
+export const ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES = Object.freeze([CLOUDEVENTS_HEADER_PREFIX, 'cloudEvents:', 'ce-'] as const);
+
+/** The CloudEvents attributes carried as headers (`datacontenttype` is the AMQP content type). */
+export const CLOUDEVENTS_HEADER_ATTRIBUTES = Object.freeze(['specversion', 'id', 'type', 'source', 'time', 'dataschema'] as const);
+export type CloudEventsHeaderAttribute = (typeof CLOUDEVENTS_HEADER_ATTRIBUTES)[number];
+
+/**
+ * AMQP header names producers write: CloudEvents attributes as the AMQP binding names them (`cloudEvents_` prefix),
+ * the contract version, and W3C trace context. Consumers must not depend on any other header.
  */
 export const EVENT_HEADERS = Object.freeze({
-  specversion: 'ce-specversion',
-  id: 'ce-id',
-  type: 'ce-type',
-  source: 'ce-source',
-  time: 'ce-time',
-  dataschema: 'ce-dataschema',
+  specversion: 'cloudEvents_specversion',
+  id: 'cloudEvents_id',
+  type: 'cloudEvents_type',
+  source: 'cloudEvents_source',
+  time: 'cloudEvents_time',
+  dataschema: 'cloudEvents_dataschema',
   version: 'x-event-version',
   traceparent: 'traceparent',
   tracestate: 'tracestate',
@@ -22,17 +40,38 @@ export const EVENT_HEADERS = Object.freeze({
 
 export type EventHeaderName = (typeof EVENT_HEADERS)[keyof typeof EVENT_HEADERS];
 
+/** Every header name a consumer reads a CloudEvents attribute from (all accepted spellings of every attribute). */
+export const ACCEPTED_CLOUDEVENTS_HEADERS: readonly string[] = Object.freeze(
+  CLOUDEVENTS_HEADER_ATTRIBUTES.flatMap((attribute) => ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => `${prefix}${attribute}`)),
+);
+
+/**
+ * A CloudEvents attribute from a header table, whichever accepted spelling carries it (bytes decoded). Throws
+ * `missing_header` when two spellings carry different values: a message must use one prefix only.
+ */
+export function cloudEventsHeader(headers: Readonly<Record<string, unknown>>, attribute: CloudEventsHeaderAttribute, eventType?: string): { name: string; value: string } | undefined {
+  let found: { name: string; value: string } | undefined;
+  for (const prefix of ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES) {
+    const name = `${prefix}${attribute}`;
+    const value = text(headers[name]);
+    if (value === undefined) continue;
+    if (found && found.value !== value) throw missingHeader(`the event ${attribute} is ambiguous: ${found.name} and ${name} differ`, eventType);
+    found ??= { name, value };
+  }
+  return found;
+}
+
 export const CLOUDEVENTS_SPEC_VERSION = '1.0';
 export const EVENT_CONTENT_TYPE = 'application/json';
 
 /** The headers every published event carries. */
 export interface EventHeaders {
-  'ce-specversion': typeof CLOUDEVENTS_SPEC_VERSION;
-  'ce-id': string;
-  'ce-type': string;
-  'ce-source': string;
-  'ce-time': string;
-  'ce-dataschema': string;
+  cloudEvents_specversion: typeof CLOUDEVENTS_SPEC_VERSION;
+  cloudEvents_id: string;
+  cloudEvents_type: string;
+  cloudEvents_source: string;
+  cloudEvents_time: string;
+  cloudEvents_dataschema: string;
   'x-event-version': number;
   traceparent?: string;
   tracestate?: string;
@@ -124,12 +163,12 @@ export function toWireMessage<C extends LatestEventContract>(event: OutgoingEven
   const correlationId = event.correlationId ?? eventId;
 
   const headers: EventHeaders = {
-    'ce-specversion': CLOUDEVENTS_SPEC_VERSION,
-    'ce-id': eventId,
-    'ce-type': contract.type,
-    'ce-source': source,
-    'ce-time': data.occurredAt,
-    'ce-dataschema': contract.dataschema,
+    [EVENT_HEADERS.specversion]: CLOUDEVENTS_SPEC_VERSION,
+    [EVENT_HEADERS.id]: eventId,
+    [EVENT_HEADERS.type]: contract.type,
+    [EVENT_HEADERS.source]: source,
+    [EVENT_HEADERS.time]: data.occurredAt,
+    [EVENT_HEADERS.dataschema]: contract.dataschema,
     'x-event-version': contract.version,
   };
   if (event.traceparent) headers.traceparent = event.traceparent;
@@ -160,11 +199,14 @@ export function fromWireMessage(message: IncomingWireMessage): IncomingEvent {
   const { properties } = message;
   const headers = isRecord(properties.headers) ? { ...properties.headers } : {};
 
-  const type = oneOf('type', text(headers[EVENT_HEADERS.type]), EVENT_HEADERS.type, text(properties.type), 'type property');
-  const eventId = oneOf('id', text(headers[EVENT_HEADERS.id]), EVENT_HEADERS.id, text(properties.messageId), 'messageId property', type);
-  if (!uuid.safeParse(eventId).success) throw missingHeader(`${EVENT_HEADERS.id} must be a UUID`, type);
+  // Any accepted spelling of the CloudEvents headers (see ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES).
+  const typeHeader = cloudEventsHeader(headers, 'type');
+  const type = oneOf('type', typeHeader, EVENT_HEADERS.type, text(properties.type), 'type property');
+  const idHeader = cloudEventsHeader(headers, 'id', type);
+  const eventId = oneOf('id', idHeader, EVENT_HEADERS.id, text(properties.messageId), 'messageId property', type);
+  if (!uuid.safeParse(eventId).success) throw missingHeader(`${idHeader?.name ?? EVENT_HEADERS.id} must be a UUID`, type);
   const version = eventVersion(headers[EVENT_HEADERS.version], type);
-  const source = oneOf('source', text(headers[EVENT_HEADERS.source]), EVENT_HEADERS.source, text(properties.appId), 'appId property', type);
+  const source = oneOf('source', cloudEventsHeader(headers, 'source', type), EVENT_HEADERS.source, text(properties.appId), 'appId property', type);
   checkContentType(properties.contentType, properties.contentEncoding, type, version);
   const data = parseJsonObject(message.content, type, version);
 
@@ -177,7 +219,7 @@ export function fromWireMessage(message: IncomingWireMessage): IncomingEvent {
     correlationId: text(properties.correlationId) ?? eventId,
     headers,
   };
-  const occurredAt = text(headers[EVENT_HEADERS.time]);
+  const occurredAt = cloudEventsHeader(headers, 'time', type)?.value;
   const traceparent = text(headers[EVENT_HEADERS.traceparent]);
   const tracestate = text(headers[EVENT_HEADERS.tracestate]);
   if (occurredAt !== undefined) event.occurredAt = occurredAt;
@@ -201,11 +243,11 @@ function missingHeader(message: string, eventType?: string, version?: number): E
 }
 
 /** The header wins, the property is the fallback; when both are present they must agree. */
-function oneOf(what: string, header: string | undefined, headerName: string, property: string | undefined, propertyName: string, eventType?: string): string {
-  if (header !== undefined && property !== undefined && header !== property) {
-    throw missingHeader(`the event ${what} is ambiguous: ${headerName} and the ${propertyName} differ`, eventType);
+function oneOf(what: string, header: { name: string; value: string } | undefined, headerName: string, property: string | undefined, propertyName: string, eventType?: string): string {
+  if (header !== undefined && property !== undefined && header.value !== property) {
+    throw missingHeader(`the event ${what} is ambiguous: ${header.name} and the ${propertyName} differ`, eventType);
   }
-  const value = header ?? property;
+  const value = header?.value ?? property;
   if (value === undefined) throw missingHeader(`no event ${what}: neither ${headerName} nor the ${propertyName} is set`, eventType);
   return value;
 }

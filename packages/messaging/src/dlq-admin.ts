@@ -1,3 +1,4 @@
+import { ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES } from '@switchyard/contracts';
 import type { Channel, ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import { DEFAULT_CONFIRM_TIMEOUT_MS } from './event-publisher.js';
 import { BROKER_DEATH_HEADERS, HEADERS, positiveIntHeader, stringHeader } from './message-headers.js';
@@ -176,7 +177,7 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
   const deathTime = lastDeath?.time;
   return {
     eventId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
-    type: typeof message.properties.type === 'string' ? message.properties.type : stringHeader(headers, 'ce-type'),
+    type: typeof message.properties.type === 'string' ? message.properties.type : ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => stringHeader(headers, `${prefix}type`)).find((type) => type !== undefined),
     reason: stringHeader(headers, HEADERS.deathReason) ?? stringHeader(headers, 'x-last-death-reason') ?? lastDeath?.reason ?? stringHeader(headers, 'x-first-death-reason') ?? 'unknown',
     attempts: positiveIntHeader(headers, HEADERS.attempts) ?? positiveIntHeader(headers, HEADERS.attempt),
     firstFailureAt: stringHeader(headers, HEADERS.firstFailureAt),

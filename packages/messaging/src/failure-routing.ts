@@ -1,5 +1,5 @@
 import { RpcException } from '@nestjs/microservices';
-import { EVENT_HEADERS } from '@switchyard/contracts';
+import { ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES, ACCEPTED_CLOUDEVENTS_HEADERS, EVENT_HEADERS } from '@switchyard/contracts';
 import type { Message } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { EventPublisher, PublishProperties } from './event-publisher.js';
@@ -148,9 +148,11 @@ const COPY_HEADER_PRIORITIES: HeaderPriorities = {
   essential: new Set([
     HEADERS.attempt, HEADERS.deathReason, HEADERS.errorClass, HEADERS.errorMessage, HEADERS.attempts, HEADERS.consumerService,
     HEADERS.consumerQueue, HEADERS.firstFailureAt, HEADERS.lastFailureAt, HEADERS.originalRoutingKey, HEADERS.originalExchange,
-    EVENT_HEADERS.id, EVENT_HEADERS.type, EVENT_HEADERS.source, EVENT_HEADERS.specversion, EVENT_HEADERS.version,
+    // Every accepted spelling: a copy of a message sent with a former prefix keeps it.
+    ...['id', 'type', 'source', 'specversion'].flatMap((attribute) => ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => `${prefix}${attribute}`)),
+    EVENT_HEADERS.version,
   ]),
-  preferred: new Set([...Object.values(HEADERS), ...Object.values(EVENT_HEADERS)]),
+  preferred: new Set([...Object.values(HEADERS), ...Object.values(EVENT_HEADERS), ...ACCEPTED_CLOUDEVENTS_HEADERS]),
 };
 
 /** Headers of the copy sent to a retry tier: the original ones, plus attempt and failure bookkeeping. */

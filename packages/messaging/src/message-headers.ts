@@ -1,5 +1,5 @@
 /**
- * AMQP header names this package reads and writes (besides the CloudEvents `ce-*` headers of the wire format).
+ * AMQP header names this package reads and writes (besides the CloudEvents `cloudEvents_*` headers of the wire format).
  * The retry and dead-letter headers live on the message itself, so any process (or the CLI) can see its history.
  */
 export const HEADERS = Object.freeze({

@@ -165,7 +165,7 @@ describe('OutboxRelay', () => {
     expect(messages.map((m) => m.properties.messageId)).toEqual(ids);
     const first = messages[0]!;
     expect(first.properties).toMatchObject({ type: 'user.deleted', contentType: 'application/json', appId: 'relay-test', deliveryMode: 2 });
-    expect(first.properties.headers).toMatchObject({ 'ce-id': ids[0], 'ce-type': 'user.deleted', 'ce-source': 'relay-test', 'x-event-version': 1 });
+    expect(first.properties.headers).toMatchObject({ cloudEvents_id: ids[0], cloudEvents_type: 'user.deleted', cloudEvents_source: 'relay-test', 'x-event-version': 1 });
   });
 
   it('publishes nothing for a transaction that rolled back', async () => {

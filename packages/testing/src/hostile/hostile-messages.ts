@@ -74,32 +74,32 @@ export function withDefects(base: RawMessage, defects: readonly MessageDefect[],
         properties.contentEncoding = defect.contentEncoding;
         break;
       case 'no_type':
-        delete headers['ce-type'];
+        deleteAttribute(headers, 'type');
         delete properties.type;
         break;
       case 'unknown_type':
-        headers['ce-type'] = defect.type;
+        setAttribute(headers, 'type', defect.type);
         properties.type = defect.type;
         break;
       case 'bad_id':
-        headers['ce-id'] = defect.id;
+        setAttribute(headers, 'id', defect.id);
         delete properties.messageId;
         break;
       case 'no_id':
-        delete headers['ce-id'];
+        deleteAttribute(headers, 'id');
         delete properties.messageId;
         break;
       case 'bad_version':
         headers['x-event-version'] = defect.version;
         break;
       case 'no_source':
-        delete headers['ce-source'];
+        deleteAttribute(headers, 'source');
         delete properties.appId;
         break;
       case 'type_mismatch':
         // Published under its own type's routing key, but claiming to be another type.
         message.via = 'exchange';
-        headers['ce-type'] = otherType;
+        setAttribute(headers, 'type', otherType);
         delete properties.type;
         break;
     }
@@ -147,4 +147,16 @@ function isJsonObject(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/** Every spelling of a CloudEvents attribute header consumers accept (the AMQP binding's two, and the former `ce-`). */
+const CLOUDEVENTS_PREFIXES = ['cloudEvents_', 'cloudEvents:', 'ce-'];
+
+function deleteAttribute(headers: Record<string, unknown>, attribute: string): void {
+  for (const prefix of CLOUDEVENTS_PREFIXES) delete headers[`${prefix}${attribute}`];
+}
+
+function setAttribute(headers: Record<string, unknown>, attribute: string, value: unknown): void {
+  deleteAttribute(headers, attribute);
+  headers[`cloudEvents_${attribute}`] = value;
 }
