@@ -11,7 +11,7 @@
 //   deletes what the new values drop;
 // - uninstall leaves exactly what the charts keep on purpose (`kept` in CASES below) and the namespace then deletes cleanly.
 // Every rendered scenario (ci/*-values.yaml, k8s/values-dev.yaml) is also sent to the server as a dry run.
-// ServiceMonitor and PrometheusRule (monitoring.coreos.com, behind values flags) stay off: no Prometheus Operator
+// ServiceMonitor, PodMonitor and PrometheusRule (monitoring.coreos.com, behind values flags) stay off: no Prometheus Operator
 // CRDs are installed, and the dry run leaves those objects out (charts.spec.ts checks their shape).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { applyCrd, createTestNamespace, helmAsync, sharedControlPlane, waitFor, type ControlPlane, type TestNamespace } from '@switchyard/testing';
@@ -559,7 +559,7 @@ describe('every rendered scenario is admitted by the server (dry run), Pods "res
     const outcome = await dryRuns.get(label)!;
     expect(outcome.objects).toBeGreaterThan(0);
     // Only the Prometheus Operator's kinds are left out of the dry run.
-    expect(outcome.left.every((objectId) => /^(ServiceMonitor|PrometheusRule)\//.test(objectId))).toBe(true);
+    expect(outcome.left.every((objectId) => /^(ServiceMonitor|PodMonitor|PrometheusRule)\//.test(objectId))).toBe(true);
     expect({ code: outcome.code, stderr: outcome.stderr }).toEqual({ code: 0, stderr: expect.not.stringMatching(DRY_RUN_PROBLEM) });
   }, 300_000);
 });
