@@ -74,19 +74,21 @@ describe('generated docs', () => {
   describe('AsyncAPI document', () => {
     const document = buildAsyncApiDocument();
 
-    it('is AsyncAPI 3.0.0 with an amqp server and the package version', async () => {
+    it('is AsyncAPI 3.1.0 with an id, contact, license, a secured amqp server and the package version', async () => {
       const packageJson = z.object({ version: z.string() }).parse(JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8')));
       expect(document).toMatchObject({
-        asyncapi: '3.0.0',
-        info: { title: 'Switchyard events', version: packageJson.version },
-        servers: { rabbitmq: { host: 'rabbitmq:5672', protocol: 'amqp' } },
+        asyncapi: '3.1.0',
+        id: 'urn:switchyard:events',
+        info: { title: 'Switchyard events', version: packageJson.version, contact: { name: expect.any(String) }, license: { name: 'Apache-2.0' } },
+        servers: { rabbitmq: { host: 'rabbitmq:5672', protocol: 'amqp', security: [{ $ref: '#/components/securitySchemes/rabbitmqUser' }] } },
+        components: { securitySchemes: { rabbitmqUser: { type: 'userPassword' } } },
       });
       expect(CONTRACTS_VERSION).toBe(packageJson.version);
     });
 
     it('has one channel per event type on the durable topic exchange, with every version as a message', () => {
       const channels = objectAt(document, 'channels');
-      expect(Object.keys(channels)).toEqual(eventCatalog.types);
+      expect(Object.keys(channels).slice(0, eventCatalog.types.length)).toEqual(eventCatalog.types);
       expect(channels['user.created']).toEqual({
         address: 'user.created',
         title: 'user.created',
@@ -105,16 +107,44 @@ describe('generated docs', () => {
       });
     });
 
-    it('has a send operation per type from its producer, with the latest version only', () => {
+    it('has a send operation per type from its producer, with the latest version only, persistent and mandatory', () => {
       const operations = objectAt(document, 'operations');
-      expect(Object.keys(operations)).toEqual(['sendUserCreated', 'sendUserUpdated', 'sendUserDeleted', 'sendOrderPlaced', 'sendOrderCancelled']);
+      expect(Object.keys(operations).slice(0, 5)).toEqual(['sendUserCreated', 'sendUserUpdated', 'sendUserDeleted', 'sendOrderPlaced', 'sendOrderCancelled']);
       expect(operations['sendUserCreated']).toMatchObject({
         action: 'send',
         channel: { $ref: '#/channels/user.created' },
         tags: [{ name: 'user-service' }],
         messages: [{ $ref: '#/channels/user.created/messages/UserCreatedV2' }],
+        bindings: { amqp: { deliveryMode: 2, mandatory: true, timestamp: true, bindingVersion: '0.3.0' } },
       });
       expect(operations['sendOrderCancelled']).toMatchObject({ tags: [{ name: 'order-service' }] });
+    });
+
+    it('has a receive operation per consumer on its work queue, and queue channels for its retry tiers and DLQ', () => {
+      const operations = objectAt(document, 'operations');
+      expect(operations['receiveOrderServiceEvents']).toEqual({
+        action: 'receive',
+        channel: { $ref: '#/channels/order-service.user-events' },
+        title: expect.any(String),
+        summary: expect.any(String),
+        tags: [{ name: 'order-service' }],
+        messages: ['UserCreatedV1', 'UserCreatedV2', 'UserUpdatedV1', 'UserDeletedV1'].map((name) => ({ $ref: `#/channels/order-service.user-events/messages/${name}` })),
+        bindings: { amqp: { ack: true, bindingVersion: '0.3.0' } },
+      });
+      expect(operations['receiveUserServiceEvents']).toMatchObject({ action: 'receive', channel: { $ref: '#/channels/user-service.order-events' } });
+      const queues = ['', '.retry.1s', '.retry.5s', '.retry.30s', '.retry.2m', '.retry.10m', '.dlq'].map((suffix) => `order-service.user-events${suffix}`);
+      for (const queue of queues) {
+        expect(objectAt(document, 'channels', queue)).toMatchObject({
+          address: queue,
+          bindings: { amqp: { is: 'queue', queue: { name: queue, durable: true, exclusive: false, autoDelete: false, vhost: '/' }, bindingVersion: '0.3.0' } },
+        });
+      }
+      expect(operations['sendOrderServiceRetry2m']).toMatchObject({ action: 'send', channel: { $ref: '#/channels/order-service.user-events.retry.2m' }, bindings: { amqp: { deliveryMode: 2, mandatory: true } } });
+      expect(operations['sendOrderServiceDeadLetter']).toMatchObject({ action: 'send', channel: { $ref: '#/channels/order-service.user-events.dlq' } });
+    });
+
+    it('refuses a subscription to an event type the catalog does not know', () => {
+      expect(() => buildAsyncApiDocument(eventCatalog.eventFamilies, [{ service: 's', queue: 's.q', eventTypes: ['no.such'] }])).toThrow(/no.such/);
     });
 
     it('documents headers and payload of each message version', () => {

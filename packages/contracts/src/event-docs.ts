@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { EventFamily } from './event-catalog.js';
 import type { EventContract } from './event-contract.js';
 import { EVENTS_EXCHANGE } from './event-exchange.js';
+import { DOCUMENTED_DELIVERY_LIMIT, DOCUMENTED_RETRY_DELAYS_MS, EVENT_SUBSCRIPTIONS, type EventSubscription, retryTierSuffix } from './event-subscriptions.js';
 import { eventCatalog } from './switchyard-catalog.js';
 import { CLOUDEVENTS_SPEC_VERSION, EVENT_CONTENT_TYPE, EVENT_HEADERS } from './wire-envelope.js';
 
@@ -12,7 +13,9 @@ export type JsonObject = { [key: string]: JsonValue };
 
 /** `info.version` of the AsyncAPI document: the package version (a spec test keeps them equal). */
 export const CONTRACTS_VERSION = '0.1.0';
-export const ASYNCAPI_VERSION = '3.0.0';
+export const ASYNCAPI_VERSION = '3.1.0';
+/** `id` of the AsyncAPI document: the application it describes, as a URN. */
+export const ASYNCAPI_ID = 'urn:switchyard:events';
 /** The broker as the services reach it inside the cluster. */
 export const AMQP_SERVER_HOST = 'rabbitmq:5672';
 const AMQP_BINDING_VERSION = '0.3.0';
@@ -110,8 +113,41 @@ const INFO_DESCRIPTION = `Every event Switchyard services exchange. Each is publ
 Publishers always emit the latest version of a type. Consumers accept every listed version and upcast older ones to the latest; unknown fields are ignored, so adding an optional field is not a new version.
 `;
 
-/** The AsyncAPI 3.0.0 document of a catalog: one channel per event type, one message per version. */
-export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCatalog.eventFamilies): JsonObject {
+/** Publisher settings every send uses: persistent (delivery mode 2), mandatory (unroutable is an error), timestamped. */
+const SEND_BINDINGS: JsonObject = { amqp: { deliveryMode: 2, mandatory: true, timestamp: true, bindingVersion: AMQP_BINDING_VERSION } };
+
+function queueBinding(name: string): JsonObject {
+  return { amqp: { is: 'queue', queue: { name, durable: true, exclusive: false, autoDelete: false, vhost: '/' }, bindingVersion: AMQP_BINDING_VERSION } };
+}
+
+/** The queue channels of one consumer: its work queue, one per default retry tier, and its DLQ. */
+function queueChannels(subscription: EventSubscription, messages: JsonObject): Array<[string, JsonObject]> {
+  const { queue, service } = subscription;
+  const types = subscription.eventTypes.join(', ');
+  const channel = (name: string, title: string, description: string): [string, JsonObject] => [name, { address: name, title, description, messages, bindings: queueBinding(name) }];
+  return [
+    channel(
+      queue,
+      `${service} work queue`,
+      `Quorum queue of ${service}, bound to ${EVENTS_EXCHANGE.name} for ${types}; x-delivery-limit ${DOCUMENTED_DELIVERY_LIMIT}, dead-letters to ${queue}.dlq. Acknowledged only after the handler's transaction (with the inbox row) commits, or after its retry or dead-letter copy is confirmed.`,
+    ),
+    ...DOCUMENTED_RETRY_DELAYS_MS.map((delayMs) =>
+      channel(
+        `${queue}.retry.${retryTierSuffix(delayMs)}`,
+        `${service} retry tier ${retryTierSuffix(delayMs)}`,
+        `Quorum queue holding failed deliveries for ${retryTierSuffix(delayMs)} (x-message-ttl ${delayMs}), then dead-lettering them back to ${queue} through the default exchange. The consumer publishes copies here (x-attempt, x-last-error, x-original-routing-key, x-original-exchange). Default tiers; a deployment may configure others.`,
+      ),
+    ),
+    channel(
+      `${queue}.dlq`,
+      `${service} dead-letter queue`,
+      `Quorum queue of the messages ${service} gave up on, with why in their headers (x-death-reason, x-error-class, x-error-message, x-attempts, x-first-failure-at, x-last-failure-at, x-consumer-service, x-consumer-queue). Inspected and replayed with \`switchyard dlq\`.`,
+    ),
+  ];
+}
+
+/** The AsyncAPI 3.1.0 document of a catalog: one channel per event type, one message per version, and the consumers' queues. */
+export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCatalog.eventFamilies, subscriptions: readonly EventSubscription[] = EVENT_SUBSCRIPTIONS): JsonObject {
   const channels: JsonObject = {};
   const operations: JsonObject = {};
   const messages: JsonObject = {};
@@ -145,13 +181,63 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
       summary: `${family.producer} publishes ${family.type} v${family.latest.version}, the latest version.`,
       tags: [{ name: family.producer }],
       messages: [{ $ref: `#/channels/${family.type}/messages/${componentName(family.latest)}` }],
-      bindings: { amqp: { timestamp: true, bindingVersion: AMQP_BINDING_VERSION } },
+      bindings: SEND_BINDINGS,
+    };
+  }
+
+  for (const subscription of subscriptions) {
+    const subscribed = subscription.eventTypes.map((type) => {
+      const family = families.find((candidate) => candidate.type === type);
+      if (!family) throw new TypeError(`${subscription.service} subscribes to ${type}, which the catalog does not know`);
+      return family;
+    });
+    const channelMessages: JsonObject = {};
+    for (const family of subscribed) for (const contract of family.versions) channelMessages[componentName(contract)] = { $ref: `#/components/messages/${componentName(contract)}` };
+    const channelsOfQueue = queueChannels(subscription, channelMessages);
+    for (const [name, channel] of channelsOfQueue) channels[name] = channel;
+    const [retries, deadLetters] = [channelsOfQueue.slice(1, -1).map(([name]) => name), channelsOfQueue.at(-1)![0]];
+    const serviceName = pascalCase(subscription.service);
+    operations[`receive${serviceName}Events`] = {
+      action: 'receive',
+      channel: { $ref: `#/channels/${subscription.queue}` },
+      title: `${subscription.service} consumes ${subscription.eventTypes.join(', ')}`,
+      summary: `${subscription.service} handles every version of ${subscription.eventTypes.join(', ')} from ${subscription.queue}, older ones upcast to the latest.`,
+      tags: [{ name: subscription.service }],
+      messages: Object.keys(channelMessages).map((name) => ({ $ref: `#/channels/${subscription.queue}/messages/${name}` })),
+      bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
+    };
+    for (const name of retries) {
+      operations[`send${serviceName}Retry${pascalCase(name.slice(name.lastIndexOf('.') + 1))}`] = {
+        action: 'send',
+        channel: { $ref: `#/channels/${name}` },
+        title: `${subscription.service} retries a failed delivery`,
+        summary: `${subscription.service} republishes a failed delivery to ${name} (same message id and body), then acks the original.`,
+        tags: [{ name: subscription.service }],
+        messages: Object.keys(channelMessages).map((message) => ({ $ref: `#/channels/${name}/messages/${message}` })),
+        bindings: SEND_BINDINGS,
+      };
+    }
+    operations[`send${serviceName}DeadLetter`] = {
+      action: 'send',
+      channel: { $ref: `#/channels/${deadLetters}` },
+      title: `${subscription.service} dead-letters a delivery`,
+      summary: `${subscription.service} republishes a delivery it gives up on to ${deadLetters}, then acks the original.`,
+      tags: [{ name: subscription.service }],
+      messages: Object.keys(channelMessages).map((message) => ({ $ref: `#/channels/${deadLetters}/messages/${message}` })),
+      bindings: SEND_BINDINGS,
     };
   }
 
   return {
     asyncapi: ASYNCAPI_VERSION,
-    info: { title: 'Switchyard events', version: CONTRACTS_VERSION, description: INFO_DESCRIPTION },
+    id: ASYNCAPI_ID,
+    info: {
+      title: 'Switchyard events',
+      version: CONTRACTS_VERSION,
+      description: INFO_DESCRIPTION,
+      contact: { name: 'Switchyard maintainers', url: 'https://switchyard.io' },
+      license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+    },
     defaultContentType: EVENT_CONTENT_TYPE,
     servers: {
       rabbitmq: {
@@ -159,11 +245,18 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
         protocol: 'amqp',
         protocolVersion: '0.9.1',
         description: 'RabbitMQ, as the services reach it in the cluster.',
+        security: [{ $ref: '#/components/securitySchemes/rabbitmqUser' }],
       },
     },
     channels,
     operations,
-    components: { messages, schemas },
+    components: {
+      messages,
+      schemas,
+      securitySchemes: {
+        rabbitmqUser: { type: 'userPassword', description: 'A RabbitMQ user and password (AMQP PLAIN), from RABBITMQ_URL; each service its own user in production.' },
+      },
+    },
   };
 }
 

@@ -46,5 +46,7 @@ export type {
   WirePublishProperties,
 } from './wire-envelope.js';
 
-export { ASYNCAPI_VERSION, buildAsyncApiDocument, CONTRACTS_VERSION, eventJsonSchema, renderEventDocs } from './event-docs.js';
+export { ASYNCAPI_ID, ASYNCAPI_VERSION, buildAsyncApiDocument, CONTRACTS_VERSION, eventJsonSchema, renderEventDocs } from './event-docs.js';
+export { DOCUMENTED_DELIVERY_LIMIT, DOCUMENTED_RETRY_DELAYS_MS, EVENT_SUBSCRIPTIONS } from './event-subscriptions.js';
+export type { EventSubscription } from './event-subscriptions.js';
 export type { JsonObject, JsonValue } from './event-docs.js';
