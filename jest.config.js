@@ -43,6 +43,9 @@ const project = (displayName, rootDir, testMatch) => ({
 
 /** @type {import('jest').Config} */
 export default {
+  // Integration hooks start apps, databases and brokers: jest's 5 s default is too tight for a 2-core machine that
+  // also runs an API server. Tests that need longer still say so.
+  testTimeout: 30_000,
   projects: [
     ...workspaces.map((dir) =>
       project(dir.split('/').at(-1), `${repoRoot}${dir}`, ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts']),
