@@ -1,5 +1,6 @@
 export { baseConfigShape, ConfigError, loadConfig, portSetting } from './config/load-config.js';
-export { errorBody } from './http/error-body.js';
+export { ApiErrorResponses, ApiJsonResponse } from './http/api-json-response.js';
+export { errorBody, errorBodySchema } from './http/error-body.js';
 export type { ErrorBody, FieldProblem } from './http/error-body.js';
 export { HttpErrorFilter } from './http/http-error.filter.js';
 export { openApiSchema } from './http/openapi-schema.js';
@@ -7,6 +8,7 @@ export { fieldProblems, ZodValidationPipe } from './http/zod-validation.pipe.js'
 export { HealthChecks } from './health/health-checks.js';
 export type { DependencyCheck } from './health/health-checks.js';
 export { HealthModule } from './health/health.module.js';
+export type { HealthResult } from './health/health-result.schema.js';
 export { createServiceApp } from './lifecycle/create-service-app.js';
 export type { ServiceAppOptions } from './lifecycle/create-service-app.js';
 export { LifecycleState } from './lifecycle/lifecycle-state.js';
@@ -16,7 +18,7 @@ export { startMain } from './lifecycle/start-main.js';
 export { registerDatabaseChecks } from './health/database-checks.js';
 export type { DatabaseChecksOptions } from './health/database-checks.js';
 export { uuidParam } from './http/id-param.js';
-export { DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, paginationQueryShape, toPage } from './http/pagination.js';
+export { DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, pageSchema, paginationQueryShape, toPage } from './http/pagination.js';
 export type { Page } from './http/pagination.js';
 export { MetricsModule } from './metrics/metrics.module.js';
 export type { MetricsModuleOptions } from './metrics/metrics.module.js';

@@ -1,14 +1,20 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { ApiJsonResponse } from '../http/api-json-response.js';
 import { HealthCheckService, type HealthCheckResult, HealthIndicatorService, type HealthIndicatorFunction } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { LifecycleState } from '../lifecycle/lifecycle-state.js';
 import { type DependencyCheck, HealthChecks } from './health-checks.js';
+import { healthResultSchema } from './health-result.schema.js';
 
 /** A probe that takes longer than this is down: kubelet's default probe timeout is 1 s, ours is set to 2 s in the charts. */
 const CHECK_TIMEOUT_MS = 1_500;
 
 /** Kubernetes probes: 200 when healthy, 503 with the failing parts named otherwise. */
+/** Every probe answers with the same body, 200 or 503 (on each method: a class-level response loses to the method's default 200). */
+const HealthResponses = () =>
+  applyDecorators(ApiJsonResponse(200, 'Healthy', healthResultSchema), ApiJsonResponse(503, 'Unhealthy: the failing indicators are under `error`', healthResultSchema));
+
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
@@ -23,18 +29,21 @@ export class HealthController {
 
   /** The process is alive and its event loop answers. Deliberately independent of dependencies: restarting us would not fix them. */
   @Get('live')
+  @HealthResponses()
   live(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     return this.run(res, [() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]);
   }
 
   /** Ready for traffic: every registered dependency answers, and we are not shutting down. */
   @Get('ready')
+  @HealthResponses()
   ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     return this.run(res, [this.lifecycleIndicator(() => this.lifecycle.isShuttingDown, 'shutting down'), ...this.indicatorsFor(this.checks.readiness)]);
   }
 
   /** Started: migrations applied and the application initialised. */
   @Get('startup')
+  @HealthResponses()
   async startup(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     const result = await this.run(res, [
       this.lifecycleIndicator(() => !this.lifecycle.isStarted, 'application still initialising'),

@@ -10,6 +10,11 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** The zod schema of a `Page` of `item`, for the OpenAPI document of a list route. */
+export function pageSchema<Item extends z.ZodType>(item: Item): z.ZodObject<{ items: z.ZodArray<Item>; nextCursor: z.ZodNullable<z.ZodString> }> {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
 /** Cursors are opaque to clients: base64url of the last id seen, so we may change what they hold later. */
 export function encodeCursor(lastId: string): string {
   return Buffer.from(lastId, 'utf8').toString('base64url');

@@ -1,14 +1,17 @@
+import { z } from 'zod';
 import type { CustomerProfile } from '../generated/prisma/client.js';
 
-export interface CustomerResponse {
-  userId: string;
-  email: string;
-  name: string;
+/** The profile order-service keeps of a user; the handler's type and the OpenAPI schema both come from here. */
+export const customerResponse = z.object({
+  userId: z.uuid(),
+  email: z.string(),
+  name: z.string(),
   /** True once the user was deleted upstream; past orders keep pointing at the profile. */
-  deleted: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+  deleted: z.boolean(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type CustomerResponse = z.output<typeof customerResponse>;
 
 export function toCustomerResponse(profile: CustomerProfile): CustomerResponse {
   return {

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { openApiSchema, type Page, uuidParam, ZodValidationPipe } from '@switchyard/service-kit';
+import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses, ApiJsonResponse, openApiSchema, uuidParam, ZodValidationPipe } from '@switchyard/service-kit';
 import { type ListOrdersQuery, listOrdersQuery, type PlaceOrderBody, placeOrderBody } from './order.schemas.js';
-import type { OrderResponse } from './order.response.js';
+import { orderPage, type OrderPage, type OrderResponse, orderResponse } from './order.response.js';
 import { OrdersService } from './orders.service.js';
 
 @ApiTags('orders')
@@ -13,9 +13,8 @@ export class OrdersController {
   @Post()
   @ApiOperation({ summary: 'Place an order for a known customer; money is integer cents' })
   @ApiBody({ schema: openApiSchema(placeOrderBody) })
-  @ApiResponse({ status: 201, description: 'Placed' })
-  @ApiResponse({ status: 400, description: 'A field is missing, has the wrong type, or is not allowed' })
-  @ApiResponse({ status: 422, description: 'order-service knows no (live) customer with this userId' })
+  @ApiJsonResponse(201, 'Placed', orderResponse)
+  @ApiErrorResponses({ 400: 'A field is missing, has the wrong type, or is not allowed', 422: 'order-service knows no (live) customer with this userId' })
   place(@Body(new ZodValidationPipe(placeOrderBody)) body: PlaceOrderBody): Promise<OrderResponse> {
     return this.orders.place(body);
   }
@@ -25,13 +24,16 @@ export class OrdersController {
   @ApiQuery({ name: 'userId', required: true })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } })
   @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
-  list(@Query(new ZodValidationPipe(listOrdersQuery, 'query')) query: ListOrdersQuery): Promise<Page<OrderResponse>> {
+  @ApiJsonResponse(200, 'One page of orders', orderPage)
+  @ApiErrorResponses({ 400: 'userId, limit or cursor is not valid' })
+  list(@Query(new ZodValidationPipe(listOrdersQuery, 'query')) query: ListOrdersQuery): Promise<OrderPage> {
     return this.orders.list(query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Get one order' })
-  @ApiResponse({ status: 404, description: 'No such order' })
+  @ApiJsonResponse(200, 'The order', orderResponse)
+  @ApiErrorResponses({ 400: 'The id is not a UUID', 404: 'No such order' })
   get(@Param('id', uuidParam('id')) id: string): Promise<OrderResponse> {
     return this.orders.get(id);
   }
@@ -39,7 +41,8 @@ export class OrdersController {
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a placed order' })
-  @ApiResponse({ status: 409, description: 'The order is no longer cancellable' })
+  @ApiJsonResponse(200, 'The cancelled order', orderResponse)
+  @ApiErrorResponses({ 400: 'The id is not a UUID', 404: 'No such order', 409: 'The order is no longer cancellable' })
   cancel(@Param('id', uuidParam('id')) id: string): Promise<OrderResponse> {
     return this.orders.cancel(id, 'requested');
   }

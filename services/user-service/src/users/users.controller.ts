@@ -1,9 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { openApiSchema, type Page, uuidParam, ZodValidationPipe } from '@switchyard/service-kit';
+import { ApiErrorResponses, ApiJsonResponse, openApiSchema, uuidParam, ZodValidationPipe } from '@switchyard/service-kit';
 import { type CreateUserBody, createUserBody, type ListUsersQuery, listUsersQuery, type UpdateUserBody, updateUserBody } from './user.schemas.js';
-import type { UserResponse } from './user.response.js';
+import { userPage, type UserPage, type UserResponse, userResponse } from './user.response.js';
 import { UsersService } from './users.service.js';
+
+const BAD_BODY = 'A field is missing, has the wrong type, or is not allowed';
+const BAD_ID = 'The id is not a UUID';
 
 @ApiTags('users')
 @Controller('users')
@@ -13,9 +16,8 @@ export class UsersController {
   @Post()
   @ApiOperation({ summary: 'Register a user; the password is stored only as an argon2id hash' })
   @ApiBody({ schema: openApiSchema(createUserBody) })
-  @ApiResponse({ status: 201, description: 'Created' })
-  @ApiResponse({ status: 400, description: 'A field is missing, has the wrong type, or is not allowed' })
-  @ApiResponse({ status: 409, description: 'The email is already registered' })
+  @ApiJsonResponse(201, 'Created', userResponse)
+  @ApiErrorResponses({ 400: BAD_BODY, 409: 'The email is already registered' })
   create(@Body(new ZodValidationPipe(createUserBody)) body: CreateUserBody): Promise<UserResponse> {
     return this.users.create(body);
   }
@@ -24,13 +26,16 @@ export class UsersController {
   @ApiOperation({ summary: 'List users, oldest first, one page at a time' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } })
   @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
-  list(@Query(new ZodValidationPipe(listUsersQuery, 'query')) query: ListUsersQuery): Promise<Page<UserResponse>> {
+  @ApiJsonResponse(200, 'One page of users', userPage)
+  @ApiErrorResponses({ 400: 'limit or cursor is not valid' })
+  list(@Query(new ZodValidationPipe(listUsersQuery, 'query')) query: ListUsersQuery): Promise<UserPage> {
     return this.users.list(query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Get one user' })
-  @ApiResponse({ status: 404, description: 'No such user' })
+  @ApiJsonResponse(200, 'The user', userResponse)
+  @ApiErrorResponses({ 400: BAD_ID, 404: 'No such user' })
   get(@Param('id', uuidParam('id')) id: string): Promise<UserResponse> {
     return this.users.get(id);
   }
@@ -38,6 +43,8 @@ export class UsersController {
   @Patch(':id')
   @ApiOperation({ summary: 'Change a user’s email or name' })
   @ApiBody({ schema: openApiSchema(updateUserBody) })
+  @ApiJsonResponse(200, 'The changed user', userResponse)
+  @ApiErrorResponses({ 400: BAD_BODY, 404: 'No such user', 409: 'The email is already registered' })
   update(@Param('id', uuidParam('id')) id: string, @Body(new ZodValidationPipe(updateUserBody)) body: UpdateUserBody): Promise<UserResponse> {
     return this.users.update(id, body);
   }
@@ -45,6 +52,8 @@ export class UsersController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user' })
+  @ApiResponse({ status: 204, description: 'Deleted (no body)' })
+  @ApiErrorResponses({ 400: BAD_ID, 404: 'No such user' })
   async remove(@Param('id', uuidParam('id')) id: string): Promise<void> {
     await this.users.remove(id);
   }
