@@ -38,14 +38,32 @@ app.kubernetes.io/name: {{ include "switchyard-lib.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
-{{/* Pod-level security context meeting the "restricted" Pod Security Standard. Argument: the UID. */}}
+{{/*
+Pod-level security context meeting the "restricted" Pod Security Standard. Argument: the UID, or
+dict "ctx" $ "uid" UID. With the dict and `global.openshift: true` the UID, GID and fsGroup are left out: OpenShift's
+restricted-v2 SCC assigns them from the namespace's range and refuses pods that pick their own.
+*/}}
 {{- define "switchyard-lib.podSecurityContext" -}}
+{{- $uid := . -}}
+{{- $openshift := false -}}
+{{- if kindIs "map" . -}}
+{{- $uid = .uid -}}
+{{- $openshift = include "switchyard-lib.openshift" .ctx | eq "true" -}}
+{{- end -}}
 runAsNonRoot: true
-runAsUser: {{ . }}
-runAsGroup: {{ . }}
-fsGroup: {{ . }}
+{{- if not $openshift }}
+runAsUser: {{ $uid }}
+runAsGroup: {{ $uid }}
+fsGroup: {{ $uid }}
+{{- end }}
 seccompProfile:
   type: RuntimeDefault
+{{- end -}}
+
+{{/* "true" when global.openshift is set: security contexts leave the UID to the platform. */}}
+{{- define "switchyard-lib.openshift" -}}
+{{- $global := .Values.global | default dict -}}
+{{- ternary "true" "false" (eq (toString (index $global "openshift" | default false)) "true") -}}
 {{- end -}}
 
 {{/* Container-level security context: "restricted" plus a read-only root filesystem. */}}

@@ -10,7 +10,10 @@ call this, so the two cannot drift apart. Every object is separated by "---".
 {{- $dbKey := ternary .Values.database.existingSecretKey "DATABASE_URL" (ne (tpl .Values.database.existingSecret .) "") -}}
 {{- $brokerKey := ternary .Values.broker.existingSecretKey "RABBITMQ_URL" (ne (tpl .Values.broker.existingSecret .) "") -}}
 {{- $ownSecret := or (eq (tpl .Values.database.existingSecret .) "") (eq (tpl .Values.broker.existingSecret .) "") -}}
-{{- $image := printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- $image := include "switchyard-lib.image" (dict "ctx" . "image" .Values.image "tag" .Chart.AppVersion) -}}
+{{- if and .Values.autoscaling.enabled .Values.keda.enabled -}}
+{{- fail "autoscaling.enabled and keda.enabled both scale the Deployment (KEDA creates its own HPA): set one of them to false" -}}
+{{- end -}}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -78,7 +81,7 @@ metadata:
   labels:
     {{- include "switchyard-lib.labels" . | nindent 4 }}
 spec:
-  {{- if not .Values.autoscaling.enabled }}
+  {{- if not (or .Values.autoscaling.enabled .Values.keda.enabled) }}
   replicas: {{ .Values.replicaCount }}
   {{- end }}
   revisionHistoryLimit: 5
@@ -94,6 +97,9 @@ spec:
     metadata:
       labels:
         {{- include "switchyard-lib.labels" . | nindent 8 }}
+        {{- with .Values.podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       annotations:
         # Restart the pods when their configuration changes.
         checksum/config: {{ .Values | toJson | sha256sum }}
@@ -381,6 +387,100 @@ spec:
         - targetLabel: service
           replacement: {{ .Values.serviceName }}
 {{- end }}
+{{- if .Values.serviceAccount.create }}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "switchyard-lib.service.serviceAccountName" . }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+  {{- with .Values.serviceAccount.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+automountServiceAccountToken: {{ .Values.serviceAccount.automountToken }}
+{{- end }}
+{{- if .Values.ingress.enabled }}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+  {{- with .Values.ingress.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  {{- with .Values.ingress.className }}
+  ingressClassName: {{ . }}
+  {{- end }}
+  {{- with .Values.ingress.tls }}
+  tls:
+    {{- tpl (toYaml .) $ | nindent 4 }}
+  {{- end }}
+  rules:
+    {{- if not .Values.ingress.hosts }}
+    {{- fail "ingress.enabled needs at least one entry in ingress.hosts (e.g. --set ingress.hosts[0].host=api.example.com)" }}
+    {{- end }}
+    {{- range .Values.ingress.hosts }}
+    - host: {{ tpl .host $ | quote }}
+      http:
+        paths:
+          {{- range (.paths | default (list (dict "path" "/" "pathType" "Prefix"))) }}
+          - path: {{ .path }}
+            pathType: {{ .pathType | default "Prefix" }}
+            backend:
+              service:
+                name: {{ $fullname }}
+                port:
+                  name: http
+          {{- end }}
+    {{- end }}
+{{- end }}
+{{- if .Values.keda.enabled }}
+---
+# KEDA scales the consumers on the depth of the queue this service consumes (ready messages; see keda.queueLength).
+apiVersion: keda.sh/v1alpha1
+kind: TriggerAuthentication
+metadata:
+  name: {{ $fullname }}-broker
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  secretTargetRef:
+    # The AMQP URL the service itself connects with (vhost included).
+    - parameter: host
+      name: {{ $brokerSecret }}
+      key: {{ $brokerKey }}
+---
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata:
+  name: {{ $fullname }}
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $fullname }}
+  minReplicaCount: {{ .Values.keda.minReplicaCount }}
+  maxReplicaCount: {{ .Values.keda.maxReplicaCount }}
+  pollingInterval: {{ .Values.keda.pollingInterval }}
+  cooldownPeriod: {{ .Values.keda.cooldownPeriod }}
+  triggers:
+    - type: rabbitmq
+      metadata:
+        protocol: amqp
+        queueName: {{ required "consumesQueue is required when keda.enabled" .Values.consumesQueue | quote }}
+        mode: QueueLength
+        value: {{ .Values.keda.queueLength | quote }}
+      authenticationRef:
+        name: {{ $fullname }}-broker
+{{- end }}
 {{- if .Values.tests.enabled }}
 ---
 apiVersion: v1
@@ -416,21 +516,18 @@ spec:
 {{- end -}}
 
 {{- define "switchyard-lib.service.podSpecCommon" -}}
-automountServiceAccountToken: false
+# The services never call the Kubernetes API: no token unless asked for (e.g. a projected-token integration).
+automountServiceAccountToken: {{ .Values.serviceAccount.automountToken }}
+{{- with ternary (include "switchyard-lib.service.serviceAccountName" .) .Values.serviceAccount.name .Values.serviceAccount.create }}
+serviceAccountName: {{ . }}
+{{- end }}
 securityContext:
-  {{- include "switchyard-lib.podSecurityContext" 10001 | nindent 2 }}
+  {{- include "switchyard-lib.podSecurityContext" (dict "ctx" . "uid" 10001) | nindent 2 }}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.nodeSelector }}
-nodeSelector:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with .Values.tolerations }}
-tolerations:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
+{{- include "switchyard-lib.scheduling" . }}
 {{- with .Values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
@@ -453,4 +550,9 @@ affinity:
 {{/* Where a service reads its consumer policy: CONSUMER_POLICY_MOUNT_PATH in services/topology-operator/src/api-names.ts. */}}
 {{- define "switchyard-lib.consumerPolicyMountPath" -}}
 /etc/switchyard/consumer-policy
+{{- end -}}
+
+{{/* The ServiceAccount the pods run as when serviceAccount.create: serviceAccount.name, or the fullname. */}}
+{{- define "switchyard-lib.service.serviceAccountName" -}}
+{{- default (include "switchyard-lib.fullname" .) .Values.serviceAccount.name -}}
 {{- end -}}

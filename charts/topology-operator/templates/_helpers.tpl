@@ -57,17 +57,10 @@ cluster. Events must be in the namespace of the object they are about (the API s
 {{/* Pod spec fields shared by the Deployment and the `helm test` Pod: UID 10001 (the image's USER), "restricted". */}}
 {{- define "topology-operator.podSpecCommon" -}}
 securityContext:
-  {{- include "switchyard-lib.podSecurityContext" 10001 | nindent 2 }}
+  {{- include "switchyard-lib.podSecurityContext" (dict "ctx" . "uid" 10001) | nindent 2 }}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.nodeSelector }}
-nodeSelector:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
-{{- with .Values.tolerations }}
-tolerations:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
+{{- include "switchyard-lib.scheduling" . }}
 {{- end -}}
