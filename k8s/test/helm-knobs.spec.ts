@@ -270,3 +270,19 @@ describe('OpenShift-compatible security contexts (global.openshift)', () => {
     expect(outcome.stdout.trim().split('\n')).toHaveLength(sent.length);
   }, 120_000);
 });
+
+describe('RabbitMQ 4', () => {
+  const rabbitmqConf = (objects: K8sObject[]) => (objects.find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name.endsWith('-rabbitmq-config'))!.data as Record<string, string>)['rabbitmq.conf']!;
+
+  test('the image is a 4.x release and rabbitmq.conf denies the deprecated features we never use', async () => {
+    const values = parse(readFileSync(path.join(repoRoot, 'charts/rabbitmq/values.yaml'), 'utf8')) as { image: { tag: string } };
+    expect(values.image.tag).toMatch(/^4\.\d+\.\d+-management$/);
+    const conf = rabbitmqConf(await render('rabbitmq'));
+    for (const feature of ['transient_nonexcl_queues', 'global_qos', 'ram_node_type']) expect(conf).toContain(`deprecated_features.permit.${feature} = false`);
+  });
+
+  test("the local cluster's Debian 3.10 image gets no deprecated_features keys (3.10 refuses unknown ones)", async () => {
+    const objects = await render('switchyard', ['--values', path.join(repoRoot, 'k8s/values-dev.yaml'), '--values', path.join(repoRoot, 'k8s/cluster/values-cluster.yaml')]);
+    expect(rabbitmqConf(objects)).not.toContain('deprecated_features');
+  });
+});
