@@ -210,6 +210,23 @@ describe('RabbitMQ for kube-prometheus-stack (charts/rabbitmq metrics.*)', () =>
   });
 });
 
+describe('the services\' and the operator\'s ServiceMonitors for kube-prometheus-stack', () => {
+  test.each([
+    ['user-service', 'ci/hpa-monitoring-values.yaml'],
+    ['order-service', 'ci/hpa-monitoring-values.yaml'],
+    ['topology-operator', 'ci/external-broker-monitoring-values.yaml'],
+  ])('%s %s: in the given namespace, selecting the release namespace, with scrapeTimeout and metricRelabelings', (chart, file) => {
+    const read = (name: string) => (parse(readFileSync(path.join(chartsDir, chart, name), 'utf8')) as { serviceMonitor: Record<string, unknown> }).serviceMonitor;
+    const values = { ...read('values.yaml'), ...read(file) };
+    const monitor = objectsOf(`${chart} ${file}`).find((obj) => obj.kind === 'ServiceMonitor')!;
+    expect(monitor.metadata.namespace).toBe(values['namespace']);
+    expect(monitor.spec!['namespaceSelector']).toEqual({ matchNames: ['switchyard'] });
+    const [endpoint] = monitor.spec!['endpoints'] as Endpoint[];
+    expect(endpoint).toMatchObject({ port: 'http', path: '/metrics', interval: values['interval'], scrapeTimeout: values['scrapeTimeout'] });
+    expect(endpoint!.metricRelabelings).toEqual(values['metricRelabelings']);
+  });
+});
+
 describe('observability for kube-prometheus-stack (charts/observability)', () => {
   const dashboardsDir = path.join(repoRoot, 'observability', 'grafana', 'dashboards');
 
