@@ -87,7 +87,8 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     if (metrics) {
       const sampling = { registry: metrics.registry, logger, ...(options.metricsSampleIntervalMs ? { intervalMs: options.metricsSampleIntervalMs } : {}) };
       // On the consuming side: a publishing connection blocked by an alarm would stall the samples just when they matter.
-      this.queueDepth = new QueueDepthSampler({ connection: this.consumerConnection, ...sampling });
+      // One replica samples at a time: the one whose consuming connection holds the service's exclusive sampler queue.
+      this.queueDepth = new QueueDepthSampler({ connection: this.consumerConnection, soleSamplerQueue: `${options.service}.queue-depth-sampler`, ...sampling });
       this.outboxMetrics = new OutboxMetrics({ databaseUrl: options.databaseUrl, ...sampling });
       this.policyMetrics = new ConsumerPolicyMetrics(metrics.registry);
     } else {

@@ -64,6 +64,38 @@ describe('QueueDepthSampler', () => {
     }
   });
 
+  it('reports from one replica at a time: the one holding the exclusive sampler queue, and another after it is gone', async () => {
+    const replicas = await Promise.all(
+      [0, 1].map(async () => {
+        const replicaConnection = new RabbitMqConnection({ url: vhost.url });
+        await replicaConnection.start();
+        const registry = createMetricsRegistry({ service: 'test', defaultMetrics: false });
+        const sampler = new QueueDepthSampler({ connection: replicaConnection, registry, intervalMs: 60_000, soleSamplerQueue: 'depth-test.queue-depth-sampler' });
+        sampler.watch([QUEUE]);
+        return { connection: replicaConnection, registry, sampler };
+      }),
+    );
+    const [first, second] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    try {
+      await first.sampler.sample();
+      await second.sampler.sample();
+      expect(Object.keys(await depths(first.registry))).toEqual([QUEUE]);
+      expect(await depths(second.registry)).toEqual({});
+      expect(second.connection.isReady).toBe(true);
+
+      // The holder's connection goes (a crashed pod): the broker deletes its exclusive queue, the other takes over.
+      await first.sampler.stop();
+      await first.connection.close();
+      await second.sampler.sample();
+      expect(Object.keys(await depths(second.registry))).toEqual([QUEUE]);
+    } finally {
+      for (const replica of replicas) {
+        await replica.sampler.stop();
+        await replica.connection.close();
+      }
+    }
+  });
+
   it('samples nothing, and does not throw, without a connection', async () => {
     const closed = new RabbitMqConnection({ url: vhost.url });
     const registry = createMetricsRegistry({ service: 'test', defaultMetrics: false });

@@ -21,6 +21,12 @@ export interface QueueDepthSamplerOptions {
   registry: Registry;
   intervalMs?: number;
   logger?: MessagingLogger;
+  /**
+   * Name of an exclusive queue the sampler claims on its connection before each round, so one replica of a service
+   * reports depths and the others report none (RabbitMQ lets one connection at a time declare an exclusive queue,
+   * and deletes it with that connection, so another replica takes over after a crash). Unset: always sample.
+   */
+  soleSamplerQueue?: string;
 }
 
 /** A consumer's work queue, its retry tiers and its DLQ (default `<queue>.dlq`): every queue a depth is reported for. */
@@ -36,6 +42,9 @@ const FIXED_GROUP = '';
  * `messaging_queue_depth{queue}`: ready messages per watched queue, by passive declare (`checkQueue`) on a channel of
  * its own, once at (re)connect and then every interval. A passive declare of a missing queue closes the channel with
  * a 404: the series is dropped, the channel reopened next time. Never throws.
+ *
+ * With `soleSamplerQueue`, only one replica of a service reports at a time (the one whose connection holds that
+ * exclusive queue), so a service's depths are sampled once, not once per replica.
  *
  * The one copy of a broker fact the services keep (RabbitMQ's exporter has it too, as
  * rabbitmq_detailed_queue_messages_ready): it carries the consuming service's own `service` and `namespace`, covers
@@ -126,6 +135,11 @@ export class QueueDepthSampler {
   }
 
   private async sampleAll(): Promise<void> {
+    if (!(await this.isSoleSampler())) {
+      // Another replica reports: this one's series would only repeat (or contradict) its numbers.
+      safely(() => this.depth.reset());
+      return;
+    }
     let missing = false;
     for (const queue of this.watched()) {
       if (this.stopped) return;
@@ -138,6 +152,23 @@ export class QueueDepthSampler {
         void this.sample();
       }, EARLY_RESAMPLE_MS);
       this.earlyTimer.unref();
+    }
+  }
+
+  /** Claims (or re-confirms) the exclusive sampler queue; true when this connection holds it or no claim is asked. */
+  private async isSoleSampler(): Promise<boolean> {
+    const name = this.options.soleSamplerQueue;
+    if (!name) return true;
+    const channel = await this.openChannel();
+    if (!channel) return false;
+    try {
+      await channel.assertQueue(name, { exclusive: true, autoDelete: true, durable: false });
+      return true;
+    } catch (error) {
+      if (this.channel === channel) this.channel = undefined;
+      // 405 RESOURCE_LOCKED: another connection holds it. Anything else: unknown, so do not claim to be the one.
+      if ((error as { code?: unknown }).code !== 405) this.logger.warn(errorFields(error as Error), 'queue depth sampler could not claim its queue');
+      return false;
     }
   }
 
@@ -169,7 +200,9 @@ export class QueueDepthSampler {
       const channel = await model.createChannel();
       // A 404 from a passive declare closes the channel; an unheard `error` would take the connection down.
       channel.on('error', (error: Error) => {
-        if ((error as { code?: unknown }).code !== 404) this.logger.warn(errorFields(error), 'queue depth sampler channel error');
+        // 404: a passive declare of a missing queue; 405: another replica holds the sampler queue.
+        const code = (error as { code?: unknown }).code;
+        if (code !== 404 && code !== 405) this.logger.warn(errorFields(error), 'queue depth sampler channel error');
       });
       channel.on('close', () => {
         if (this.channel === channel) this.channel = undefined;
