@@ -236,28 +236,29 @@ async function up(dir, { controllers }) {
 async function down(dir) {
   const state = stateOf(dir);
   const running = runningProcesses(state);
-  // The API server first, etcd last, each as a process group.
+  // In reverse order of start, each as a process group: the controller manager and the API server finish their
+  // requests while etcd still answers, then etcd goes.
   for (const p of [...running].reverse()) {
-    try {
-      process.kill(-p.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
+    signal(p, 'SIGTERM');
+    const deadline = Date.now() + STOP_DEADLINE_MS;
+    while (alive(p.pid) && Date.now() < deadline) await sleep(100);
+    if (alive(p.pid)) {
+      console.error(`kube: ${p.name} (pid ${p.pid}) ignored SIGTERM for ${STOP_DEADLINE_MS / 1000} s; killing it`);
+      signal(p, 'SIGKILL');
+      while (alive(p.pid)) await sleep(50);
     }
   }
-  const deadline = Date.now() + STOP_DEADLINE_MS;
-  while (running.some((p) => alive(p.pid)) && Date.now() < deadline) await sleep(100);
-  for (const p of running.filter((p) => alive(p.pid))) {
-    console.error(`kube: ${p.name} (pid ${p.pid}) ignored SIGTERM for ${STOP_DEADLINE_MS / 1000} s; killing it`);
-    try {
-      process.kill(-p.pid, 'SIGKILL');
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  while (running.some((p) => alive(p.pid))) await sleep(50);
   rmSync(state.pidFile, { force: true });
   rmSync(state.kubeconfigFile, { force: true });
   console.error(running.length ? `kube: stopped ${running.map((p) => p.name).join(', ')}` : 'kube: nothing was running');
+}
+
+function signal(p, name) {
+  try {
+    process.kill(-p.pid, name);
+  } catch {
+    /* already gone */
+  }
 }
 
 const [command, ...rest] = process.argv.slice(2);
