@@ -58,8 +58,6 @@ const podSpecs = (objects: K8sObject[]): { owner: string; spec: PodSpec }[] =>
     if (obj.kind === 'Pod') return [{ owner: `Pod/${obj.metadata.name}`, spec: obj.spec as unknown as PodSpec }];
     return ['Deployment', 'StatefulSet', 'Job'].includes(obj.kind) ? [{ owner: `${obj.kind}/${obj.metadata.name}`, spec: (obj as Workload).spec.template.spec }] : [];
   });
-/** Pod specs of the Switchyard charts only: the observability chart runs third-party images with their own UIDs. */
-const switchyardPodSpecs = (objects: K8sObject[]) => podSpecs(objects.filter((obj) => !obj.metadata.labels?.['helm.sh/chart']?.startsWith('observability-')));
 
 type ModelClass = (new (data: unknown) => { validate(): void }) & { apiVersion?: string; kind?: string };
 /** kubernetes-models' classes by "apiVersion/kind" (as charts.spec.ts registers them). */
@@ -150,9 +148,9 @@ describe('KEDA: consumers scaled on queue depth', () => {
 });
 
 describe('images: global.imageRegistry and digests', () => {
-  test('every Switchyard container image gets the registry prefix; a digest replaces the tag', async () => {
-    const objects = await render('switchyard', ['--set', 'global.imageRegistry=mirror.example.com/hub/', '--set', `user-service.image.digest=${DIGEST}`, '--set', `rabbitmq.image.digest=${DIGEST}`]);
-    const images = switchyardPodSpecs(objects).flatMap(({ spec }) => [...spec.containers, ...(spec.initContainers ?? [])].map((container) => container.image));
+  test('every container image gets the registry prefix, the observability stack\'s too; a digest replaces the tag', async () => {
+    const objects = await render('switchyard', ['--set', 'global.imageRegistry=mirror.example.com/hub/', '--set', `user-service.image.digest=${DIGEST}`, '--set', `rabbitmq.image.digest=${DIGEST}`, '--set', `observability.grafana.image.digest=${DIGEST}`]);
+    const images = podSpecs(objects).flatMap(({ spec }) => [...spec.containers, ...(spec.initContainers ?? [])].map((container) => container.image));
     expect(images.length).toBeGreaterThan(5);
     expect(images.filter((image) => !image.startsWith('mirror.example.com/hub/'))).toEqual([]);
     expect(new Set(images)).toEqual(
@@ -162,6 +160,9 @@ describe('images: global.imageRegistry and digests', () => {
         'mirror.example.com/hub/switchyard/topology-operator:0.1.0',
         'mirror.example.com/hub/postgres:17.6-bookworm',
         `mirror.example.com/hub/rabbitmq@${DIGEST}`,
+        'mirror.example.com/hub/jaegertracing/jaeger:2.12.0',
+        'mirror.example.com/hub/prom/prometheus:v3.5.0',
+        `mirror.example.com/hub/grafana/grafana@${DIGEST}`,
       ]),
     );
   });
@@ -254,12 +255,12 @@ describe('OpenShift-compatible security contexts (global.openshift)', () => {
 
   test('leave runAsUser, runAsGroup and fsGroup to the platform and keep the rest of "restricted"', async () => {
     const openshift = await render('switchyard', ['--set', 'global.openshift=true']);
-    const ours = switchyardPodSpecs(openshift);
-    expect(ours.length).toBeGreaterThanOrEqual(8); // 3 Deployments, 2 StatefulSets, 2 Jobs, 3 test Pods
+    const ours = podSpecs(openshift);
+    expect(ours.length).toBeGreaterThanOrEqual(11); // 3 + 3 observability Deployments, 2 StatefulSets, 2 Jobs, 3 test Pods
     for (const { owner, spec } of ours) expect([owner, spec.securityContext]).toEqual([owner, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }]);
     // Off by default: the fixed UIDs the images run as.
-    const uids = switchyardPodSpecs(await render('switchyard')).map(({ spec }) => spec.securityContext?.['runAsUser']);
-    expect(new Set(uids)).toEqual(new Set([10001, 999]));
+    const uids = podSpecs(await render('switchyard')).map(({ spec }) => spec.securityContext?.['runAsUser']);
+    expect(new Set(uids)).toEqual(new Set([10001, 999, 472, 65534]));
   });
 
   test('the OpenShift-mode umbrella is admitted by the API server in a "restricted" namespace (dry run, no PodSecurity warning)', async () => {
