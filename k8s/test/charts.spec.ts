@@ -4,13 +4,13 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as contracts from '@switchyard/contracts';
 import { helm, helmAsync, HelmError } from '@switchyard/testing';
-import * as models from 'kubernetes-models';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { consumerPolicyConfigMapName, CONSUMER_POLICY_MOUNT_PATH, CRD_NAME } from '../../services/topology-operator/src/api-names.js';
+import { kubernetesModelOf } from './kubernetes-model.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const chartsDir = path.join(repoRoot, 'charts');
@@ -146,20 +146,7 @@ const objectsOf = (label: string): K8sObject[] => {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Kubernetes schemas, by "apiVersion/kind", from kubernetes-models.
-
-type ModelClass = (new (data: unknown) => { validate(): void }) & { apiVersion?: string; kind?: string };
-const modelClasses = new Map<string, ModelClass>();
-(function register(namespace: unknown, depth: number): void {
-  for (const value of Object.values(namespace as Record<string, unknown>)) {
-    const candidate = value as ModelClass;
-    if (typeof candidate === 'function' && typeof candidate.apiVersion === 'string' && typeof candidate.kind === 'string') {
-      modelClasses.set(`${candidate.apiVersion}/${candidate.kind}`, candidate);
-    } else if (typeof value === 'object' && value !== null && depth < 2) {
-      register(value, depth + 1);
-    }
-  }
-})(models, 0);
+// Kubernetes schemas, by "apiVersion/kind", from kubernetes-models (kubernetes-model.ts).
 
 /** CRDs of the Prometheus Operator are not in kubernetes-models: checked for their essential shape here, against their CRD schemas in observability-crds.spec.ts. */
 const PROMETHEUS_OPERATOR = 'monitoring.coreos.com/v1';
@@ -215,7 +202,7 @@ describe.each(everyScenario)('%s', (label) => {
         continue;
       }
       if (obj.apiVersion.startsWith(OWN_API_GROUP)) continue;
-      const Model = modelClasses.get(`${obj.apiVersion}/${obj.kind}`);
+      const Model = kubernetesModelOf(obj);
       expect([id, Model !== undefined]).toEqual([id, true]);
       expect(() => new Model!(obj).validate()).not.toThrow();
       expect(obj.metadata.name.length).toBeLessThanOrEqual(63);
@@ -756,7 +743,8 @@ describe('topology-operator', () => {
     for (const chart of [OPERATOR, 'switchyard']) {
       const crds = await crdsOf(chart);
       expect(crds.map((crd) => crd.metadata.name)).toEqual([CRD_NAME]);
-      expect(() => new models.apiextensionsK8sIo.v1.CustomResourceDefinition(crds[0] as never).validate()).not.toThrow();
+      const CustomResourceDefinition = kubernetesModelOf(crds[0]!)!;
+      expect(() => new CustomResourceDefinition(crds[0]).validate()).not.toThrow();
       // Not a template: Helm applies crds/ first and never upgrades or deletes it.
       expect(objectsOf(`${chart} (defaults)`).some((obj) => obj.kind === 'CustomResourceDefinition')).toBe(false);
     }

@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { applyCrd, createTestNamespace, helmAsync, HelmError, sharedControlPlane, type ControlPlane, type TestNamespace } from '@switchyard/testing';
 import { Ajv } from 'ajv';
-import * as models from 'kubernetes-models';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { CRD_NAME } from '../../services/topology-operator/src/api-names.js';
 import { chartWorkspace, type ChartWorkspace } from './chart-workspace.js';
 import { scaledObjectSchema, triggerAuthenticationSchema } from './keda-schema.js';
 import { kubectlOutcome } from './kubectl-outcome.js';
+import { kubernetesModelOf } from './kubernetes-model.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 /** Charts this repository owns a pod template in, with the images they run (observability's are third-party UIDs). */
@@ -59,21 +59,6 @@ const podSpecs = (objects: K8sObject[]): { owner: string; spec: PodSpec }[] =>
     return ['Deployment', 'StatefulSet', 'Job'].includes(obj.kind) ? [{ owner: `${obj.kind}/${obj.metadata.name}`, spec: (obj as Workload).spec.template.spec }] : [];
   });
 
-type ModelClass = (new (data: unknown) => { validate(): void }) & { apiVersion?: string; kind?: string };
-/** kubernetes-models' classes by "apiVersion/kind" (as charts.spec.ts registers them). */
-const modelClasses = new Map<string, ModelClass>();
-(function register(namespace: unknown, depth: number): void {
-  for (const value of Object.values(namespace as Record<string, unknown>)) {
-    const candidate = value as ModelClass;
-    if (typeof candidate === 'function' && typeof candidate.apiVersion === 'string' && typeof candidate.kind === 'string') {
-      modelClasses.set(`${candidate.apiVersion}/${candidate.kind}`, candidate);
-    } else if (typeof value === 'object' && value !== null && depth < 2) {
-      register(value, depth + 1);
-    }
-  }
-})(models, 0);
-const modelOf = (obj: K8sObject) => modelClasses.get(`${obj.apiVersion}/${obj.kind}`);
-
 /** Every object of the Kubernetes API validated by kubernetes-models; KEDA's by keda-schema.ts. Returns failures. */
 function schemaProblems(objects: K8sObject[]): string[] {
   const ajv = new Ajv({ allErrors: true });
@@ -86,7 +71,7 @@ function schemaProblems(objects: K8sObject[]): string[] {
       return validate(obj) ? [] : [`${id}: ${ajv.errorsText(validate.errors)}`];
     }
     if (obj.apiVersion.startsWith('switchyard.io/') || obj.apiVersion.startsWith('monitoring.coreos.com/')) return [];
-    const Model = modelOf(obj);
+    const Model = kubernetesModelOf(obj);
     if (!Model) return [`${id}: no model for ${obj.apiVersion}`];
     try {
       new Model(obj).validate();
