@@ -210,8 +210,7 @@ export function traceSettle<T>(operation: 'ack' | 'nack', settleNow: () => T): T
   try {
     return settleNow();
   } catch (error) {
-    span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
-    span.setStatus({ code: SpanStatusCode.ERROR });
+    markFailed(span, error);
     throw error;
   } finally {
     span.end();
@@ -288,12 +287,17 @@ async function settle<T>(span: Span, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
-    span.setStatus({ code: SpanStatusCode.ERROR });
+    markFailed(span, error);
     throw error;
   } finally {
     span.end();
   }
+}
+
+/** An error escaping the span's work: its class as `error.type`, and the span's status ERROR. */
+function markFailed(span: Span, error: unknown): void {
+  span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
+  span.setStatus({ code: SpanStatusCode.ERROR });
 }
 
 /** Only the class: messages of failures may quote event data. */
