@@ -7,6 +7,7 @@
 //   node scripts/kube/control-plane.mjs up   [--state-dir DIR] [--no-controllers]   (npm run kube:up)
 //   node scripts/kube/control-plane.mjs down [--state-dir DIR]                      (npm run kube:down)
 //   node scripts/kube/control-plane.mjs status [--state-dir DIR]                    (exit 0 when running)
+//   node scripts/kube/control-plane.mjs restart kube-apiserver [--state-dir DIR]    (same command, e.g. for a 410)
 //
 // `up` prints KUBECONFIG=<absolute path> as its last line (default DIR: k8s/.local, gitignored). The processes
 // outlive this script; `down` stops every one of them and waits until they are gone.
@@ -61,7 +62,11 @@ function launch(state, name, binary, args) {
   const child = spawn(binary, args, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   child.unref();
-  state.processes.push({ name, pid: child.pid, log });
+  // The command is recorded so `restart` can start the same process again, and tests can read its flags.
+  const entry = { name, pid: child.pid, log, command: [binary, ...args] };
+  const at = state.processes.findIndex((p) => p.name === name);
+  if (at >= 0) state.processes[at] = entry;
+  else state.processes.push(entry);
   writeFileSync(state.pidFile, JSON.stringify(state.processes, null, 2));
 }
 
@@ -238,19 +243,46 @@ async function down(dir) {
   const running = runningProcesses(state);
   // In reverse order of start, each as a process group: the controller manager and the API server finish their
   // requests while etcd still answers, then etcd goes.
-  for (const p of [...running].reverse()) {
-    signal(p, 'SIGTERM');
-    const deadline = Date.now() + STOP_DEADLINE_MS;
-    while (alive(p.pid) && Date.now() < deadline) await sleep(100);
-    if (alive(p.pid)) {
-      console.error(`kube: ${p.name} (pid ${p.pid}) ignored SIGTERM for ${STOP_DEADLINE_MS / 1000} s; killing it`);
-      signal(p, 'SIGKILL');
-      while (alive(p.pid)) await sleep(50);
-    }
-  }
+  for (const p of [...running].reverse()) await stop(p);
   rmSync(state.pidFile, { force: true });
   rmSync(state.kubeconfigFile, { force: true });
   console.error(running.length ? `kube: stopped ${running.map((p) => p.name).join(', ')}` : 'kube: nothing was running');
+}
+
+/** SIGTERM to the process group, SIGKILL after STOP_DEADLINE_MS; resolves once it is gone. */
+async function stop(p) {
+  signal(p, 'SIGTERM');
+  const deadline = Date.now() + STOP_DEADLINE_MS;
+  while (alive(p.pid) && Date.now() < deadline) await sleep(100);
+  if (alive(p.pid)) {
+    console.error(`kube: ${p.name} (pid ${p.pid}) ignored SIGTERM for ${STOP_DEADLINE_MS / 1000} s; killing it`);
+    signal(p, 'SIGKILL');
+    while (alive(p.pid)) await sleep(50);
+  }
+}
+
+/**
+ * Stops one process of a running control plane and starts it again with the same command (same ports, certificates
+ * and data), as a crash or an upgrade would; for kube-apiserver, resolves once it answers /readyz again. A restarted
+ * API server's watch cache starts afresh at etcd's current revision, which is how a test gets a real 410.
+ */
+async function restart(dir, name) {
+  const state = stateOf(dir);
+  state.processes = JSON.parse(readFileSync(state.pidFile, 'utf8'));
+  const p = state.processes.find((entry) => entry.name === name && alive(entry.pid));
+  if (!p) throw new Error(`kube: no running ${name} in ${state.pidFile}`);
+  await stop(p);
+  const [binary, ...args] = p.command;
+  launch(state, name, binary, args);
+  if (name !== 'kube-apiserver') return;
+  const pki = ensurePki(join(dir, 'pki'));
+  const server = args.find((arg) => arg.startsWith('--secure-port=')).replace('--secure-port=', 'https://127.0.0.1:');
+  const deadline = Date.now() + STARTUP_DEADLINE_MS;
+  while ((await get(server, pki, '/readyz')).status !== 200) {
+    if (Date.now() > deadline) throw new Error(`kube: the restarted kube-apiserver was not ready within ${STARTUP_DEADLINE_MS / 1000} s:\n${tail(p.log)}`);
+    await sleep(500);
+  }
+  console.error(`kube: restarted ${name}`);
 }
 
 function signal(p, name) {
@@ -270,6 +302,7 @@ const dir = resolve(option('--state-dir') ?? join(root, 'k8s/.local'));
 mkdirSync(dir, { recursive: true });
 if (command === 'up') await withLock(dir, () => up(dir, { controllers: !rest.includes('--no-controllers') }));
 else if (command === 'down') await withLock(dir, () => down(dir));
+else if (command === 'restart') await withLock(dir, () => restart(dir, rest[0]));
 else if (command === 'status') {
   // Exit 0 when this state directory's control plane is running.
   const running = runningProcesses(stateOf(dir));
@@ -277,6 +310,6 @@ else if (command === 'status') {
   process.exitCode = running.length ? 0 : 1;
 }
 else {
-  console.error('usage: control-plane.mjs up|down|status [--state-dir DIR] [--no-controllers]');
+  console.error('usage: control-plane.mjs up|down|status|restart <process> [--state-dir DIR] [--no-controllers]');
   process.exitCode = 2;
 }

@@ -3,16 +3,14 @@
 // module proxy. One shared control plane serves a whole test run (`npm test` starts it; `npm run kube:up` for a
 // narrowed run); each test file works in namespaces of its own. A test that must restart or break the server
 // starts a private one.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { k8sTools } from './helm.js';
-import { waitFor } from './wait-for.js';
 
 const CONTROL_PLANE_SCRIPT = join(import.meta.dirname, '..', '..', '..', 'scripts', 'kube', 'control-plane.mjs');
 const SHARED_KUBECONFIG = join(import.meta.dirname, '..', '..', '..', 'k8s', '.local', 'kubeconfig');
@@ -168,35 +166,20 @@ export async function serviceAccountKubeconfig(plane: ControlPlane, namespace: s
 /** A process of a control plane as control-plane.mjs records it in `<state dir>/processes.json`. */
 interface PlaneProcess {
   name: string;
-  pid: number;
-  log: string;
+  command: string[];
 }
 
-function privateProcesses(plane: ControlPlane): { pidFile: string; processes: PlaneProcess[] } {
+/** The state directory of a private control plane (others are shared: never restart or compact those). */
+function privateStateDir(plane: ControlPlane): string {
   if (!privatePlanes.has(plane)) throw new Error('only a private control plane (startPrivateControlPlane) may be restarted or compacted: others share the shared one');
-  const pidFile = join(dirname(plane.kubeconfigPath), 'processes.json');
-  return { pidFile, processes: JSON.parse(readFileSync(pidFile, 'utf8')) as PlaneProcess[] };
+  return dirname(plane.kubeconfigPath);
 }
-
-/** The command line a running process was started with (Linux /proc). */
-function commandLineOf(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
-}
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** `http://127.0.0.1:<port>` of a private control plane's etcd (its --listen-client-urls). */
 export function etcdUrl(plane: ControlPlane): string {
-  const etcd = privateProcesses(plane).processes.find((entry) => entry.name === 'etcd');
-  const flag = etcd && commandLineOf(etcd.pid).find((arg) => arg.startsWith('--listen-client-urls='));
-  if (!flag) throw new Error(`no running etcd with --listen-client-urls in ${dirname(plane.kubeconfigPath)}/processes.json`);
+  const processes = JSON.parse(readFileSync(join(privateStateDir(plane), 'processes.json'), 'utf8')) as PlaneProcess[];
+  const flag = processes.find((entry) => entry.name === 'etcd')?.command.find((arg) => arg.startsWith('--listen-client-urls='));
+  if (!flag) throw new Error(`no etcd with --listen-client-urls in ${privateStateDir(plane)}/processes.json`);
   return flag.slice('--listen-client-urls='.length).split(',')[0]!;
 }
 
@@ -226,22 +209,5 @@ export async function compactEtcd(plane: ControlPlane): Promise<number> {
  * afresh at etcd's current revision, so a watch resuming from an older resourceVersion is answered 410 Gone.
  */
 export async function restartApiServer(plane: ControlPlane): Promise<void> {
-  const { pidFile, processes } = privateProcesses(plane);
-  const apiServer = processes.find((entry) => entry.name === 'kube-apiserver');
-  if (!apiServer || !isAlive(apiServer.pid)) throw new Error(`no running kube-apiserver in ${pidFile}`);
-  const [binary, ...args] = commandLineOf(apiServer.pid);
-  process.kill(-apiServer.pid, 'SIGTERM');
-  const deadline = Date.now() + 30_000;
-  while (isAlive(apiServer.pid)) {
-    if (Date.now() > deadline) process.kill(-apiServer.pid, 'SIGKILL');
-    await sleep(100);
-  }
-  // As control-plane.mjs launches it: detached in its own process group, appending to the same log, so `down` stops it.
-  const log = openSync(apiServer.log, 'a');
-  const child = spawn(binary!, args, { detached: true, stdio: ['ignore', log, log] });
-  closeSync(log);
-  child.unref();
-  apiServer.pid = child.pid!;
-  writeFileSync(pidFile, JSON.stringify(processes, null, 2));
-  await waitFor('the restarted kube-apiserver to answer /readyz', () => readyz(plane.server, plane.caPem, plane.kubeconfigPath), START_TIMEOUT_MS, 500);
+  await run(process.execPath, [CONTROL_PLANE_SCRIPT, 'restart', 'kube-apiserver', '--state-dir', privateStateDir(plane)], undefined, START_TIMEOUT_MS);
 }
