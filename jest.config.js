@@ -48,7 +48,11 @@ export default {
   testTimeout: 30_000,
   projects: [
     ...workspaces.map((dir) =>
-      project(dir.split('/').at(-1), `${repoRoot}${dir}`, ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts']),
+      project(dir.split('/').at(-1), `${repoRoot}${dir}`, [
+        '<rootDir>/src/**/*.spec.ts',
+        '<rootDir>/test/**/*.spec.ts',
+        '<rootDir>/test/**/*.e2e-spec.ts',
+      ]),
     ),
     // Fault injection (e2e/faults): private broker and database, minutes long, run alone and serially after the
     // rest (`npm run test:faults`, and the last step of `npm test`); `--ignoreProjects faults` leaves it out.

@@ -60,7 +60,12 @@ function database(kind: TxKind, url: string, max: number): Database {
   return { run: (work) => prisma.$transaction((tx) => work(tx)), end: () => prisma.$disconnect() };
 }
 
-async function pipelineSubject(url: string, databaseUrl: string, kind: TxKind, tracker: DeliveryTracker): Promise<BenchSubject> {
+async function pipelineSubject(
+  url: string,
+  databaseUrl: string,
+  kind: TxKind,
+  tracker: DeliveryTracker,
+): Promise<BenchSubject> {
   // Two pools, as two services would have: the producer's (writers) and the consumer's.
   const producerDb = database(kind, databaseUrl, WRITERS);
   const consumerDb = database(kind, databaseUrl, CONSUMER_POOL);
@@ -76,7 +81,10 @@ async function pipelineSubject(url: string, databaseUrl: string, kind: TxKind, t
     publish: async (row) => {
       tracker.stage('claimed', row.id);
       const wire = outboxRowToWire(row, 'bench');
-      await publisher.publish(EXCHANGE, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
+      await publisher.publish(EXCHANGE, wire.routingKey, wire.content, {
+        ...wire.properties,
+        headers: { ...wire.properties.headers },
+      });
       tracker.stage('confirmed', row.id);
     },
   });
@@ -110,7 +118,12 @@ async function pipelineSubject(url: string, databaseUrl: string, kind: TxKind, t
     },
     true,
   );
-  await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+  await new Promise<void>(
+    (resolve, reject) =>
+      void server.listen((error?: unknown) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+      ),
+  );
   relay.start();
   const writers = new InFlightWindow(WRITERS);
   return {
@@ -132,7 +145,9 @@ async function pipelineSubject(url: string, databaseUrl: string, kind: TxKind, t
 }
 
 /** Exactly-once, checked in the database too: one inbox row and one profile per delivered event, nothing left unsent. */
-async function databaseCheck(databaseUrl: string): Promise<{ outboxRows: number; unsent: number; inboxRows: number; profiles: number }> {
+async function databaseCheck(
+  databaseUrl: string,
+): Promise<{ outboxRows: number; unsent: number; inboxRows: number; profiles: number }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -141,7 +156,12 @@ async function databaseCheck(databaseUrl: string): Promise<{ outboxRows: number;
               (SELECT count(*) FROM inbox_events) AS inbox, (SELECT count(*) FROM customer_profiles) AS profiles`,
     );
     const r = rows[0]!;
-    return { outboxRows: Number(r.outbox), unsent: Number(r.unsent), inboxRows: Number(r.inbox), profiles: Number(r.profiles) };
+    return {
+      outboxRows: Number(r.outbox),
+      unsent: Number(r.unsent),
+      inboxRows: Number(r.inbox),
+      profiles: Number(r.profiles),
+    };
   } finally {
     await client.end();
   }
@@ -163,7 +183,14 @@ for (const variant of variants) {
     scenarios.push({
       key: `pipeline-${kind}${traced ? '-traced' : ''}`,
       title: `full pipeline, ${kind === 'prisma' ? 'Prisma' : 'plain pg'} transactions${traced ? ', traced' : ''}`,
-      settings: { writers: WRITERS, consumerPool: CONSUMER_POOL, prefetch: PREFETCH, relayBatch: 100, transactions: kind, tracing: traced },
+      settings: {
+        writers: WRITERS,
+        consumerPool: CONSUMER_POOL,
+        prefetch: PREFETCH,
+        relayBatch: 100,
+        transactions: kind,
+        tracing: traced,
+      },
       phases,
       databaseCheck: await databaseCheck(databaseUrl),
     });
@@ -174,4 +201,6 @@ for (const variant of variants) {
 printScenarios(`full pipeline: outbox → relay → transport → inbox${traced ? ' (traced)' : ''}`, scenarios);
 for (const s of scenarios) console.log(`${s.key}: database check ${JSON.stringify(s.databaseCheck)}`);
 const name = traced ? 'full-pipeline-traced' : 'full-pipeline';
-console.log(`results written to ${writeResults(name, { bench: name, machine: machine!, tracing: traced, results: scenarios })}`);
+console.log(
+  `results written to ${writeResults(name, { bench: name, machine: machine!, tracing: traced, results: scenarios })}`,
+);

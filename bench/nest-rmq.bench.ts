@@ -37,14 +37,26 @@ async function nestSubject(url: string, queue: string, tracker: DeliveryTracker)
     },
     true,
   );
-  await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+  await new Promise<void>(
+    (resolve, reject) =>
+      void server.listen((error?: unknown) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+      ),
+  );
   // The client consumes only direct reply-to (for send(), unused here), which RabbitMQ allows in no-ack mode only.
-  const client = new ClientRMQ({ urls: options.urls, queue, queueOptions: options.queueOptions, persistent: true, socketOptions: options.socketOptions });
+  const client = new ClientRMQ({
+    urls: options.urls,
+    queue,
+    queueOptions: options.queueOptions,
+    persistent: true,
+    socketOptions: options.socketOptions,
+  });
   await client.connect();
   const window = new InFlightWindow(WINDOW);
   return {
     // emit() resolves once amqp-connection-manager has the broker's confirm.
-    send: (id) => window.admit(() => lastValueFrom(client.emit(PATTERN, benchEventData(id)), { defaultValue: undefined })),
+    send: (id) =>
+      window.admit(() => lastValueFrom(client.emit(PATTERN, benchEventData(id)), { defaultValue: undefined })),
     flush: () => window.flush(),
     close: async () => {
       await client.close();
@@ -62,12 +74,21 @@ try {
     {
       key: 'nest-rmq',
       title: "NestJS's built-in Transport.RMQ (ClientRMQ.emit → @EventPattern)",
-      settings: { queueType: 'quorum', persistent: true, confirms: true, noAck: false, prefetch: PREFETCH, window: WINDOW },
+      settings: {
+        queueType: 'quorum',
+        persistent: true,
+        confirms: true,
+        noAck: false,
+        prefetch: PREFETCH,
+        window: WINDOW,
+      },
       phases,
     },
   ];
   printScenarios("NestJS's built-in RMQ transport", scenarios);
-  console.log(`results written to ${writeResults('nest-rmq', { bench: 'nest-rmq', machine: env.machine, tracing: false, results: scenarios })}`);
+  console.log(
+    `results written to ${writeResults('nest-rmq', { bench: 'nest-rmq', machine: env.machine, tracing: false, results: scenarios })}`,
+  );
 } finally {
   await env.dispose();
 }

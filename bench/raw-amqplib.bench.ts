@@ -30,8 +30,12 @@ type Mode = 'wait' | 'batch' | 'window';
 
 function publishWithConfirm(channel: ConfirmChannel, id: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    channel.publish(EXCHANGE, ROUTING_KEY, Buffer.from(JSON.stringify(benchEventData(id))), { persistent: true, messageId: id, contentType: 'application/json' }, (error) =>
-      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+    channel.publish(
+      EXCHANGE,
+      ROUTING_KEY,
+      Buffer.from(JSON.stringify(benchEventData(id))),
+      { persistent: true, messageId: id, contentType: 'application/json' },
+      (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
     );
   });
 }
@@ -67,7 +71,11 @@ async function rawSubject(url: string, queue: string, mode: Mode, tracker: Deliv
       const ids = batch;
       batch = [];
       for (const id of ids) {
-        publish.publish(EXCHANGE, ROUTING_KEY, Buffer.from(JSON.stringify(benchEventData(id))), { persistent: true, messageId: id, contentType: 'application/json' });
+        publish.publish(EXCHANGE, ROUTING_KEY, Buffer.from(JSON.stringify(benchEventData(id))), {
+          persistent: true,
+          messageId: id,
+          contentType: 'application/json',
+        });
       }
       await publish.waitForConfirms();
     };
@@ -89,12 +97,22 @@ const env = await benchEnvironment('bench_raw', false);
 try {
   const scenarios: ScenarioResult[] = [];
   for (const mode of (process.env.BENCH_RAW_MODES?.split(',') ?? ['wait', 'batch', 'window']) as Mode[]) {
-    const settings = { queueType: 'quorum', persistent: true, confirms: true, prefetch: PREFETCH, noDelay: NO_DELAY, ...(mode === 'batch' ? { batch: BATCH } : {}), ...(mode === 'window' ? { window: WINDOW } : {}) };
+    const settings = {
+      queueType: 'quorum',
+      persistent: true,
+      confirms: true,
+      prefetch: PREFETCH,
+      noDelay: NO_DELAY,
+      ...(mode === 'batch' ? { batch: BATCH } : {}),
+      ...(mode === 'window' ? { window: WINDOW } : {}),
+    };
     const phases = await runLoad((tracker) => rawSubject(env.vhost.url, `bench.raw-${mode}`, mode, tracker));
     scenarios.push({ key: `raw-${mode}`, title: `raw amqplib, confirms: ${mode}`, settings, phases });
   }
   printScenarios('raw amqplib: persistent publish with confirms → consume and ack', scenarios);
-  console.log(`results written to ${writeResults('raw-amqplib', { bench: 'raw-amqplib', machine: env.machine, tracing: false, results: scenarios })}`);
+  console.log(
+    `results written to ${writeResults('raw-amqplib', { bench: 'raw-amqplib', machine: env.machine, tracing: false, results: scenarios })}`,
+  );
 } finally {
   await env.dispose();
 }

@@ -7,17 +7,26 @@ import { fileURLToPath } from 'node:url';
 import type { ScenarioResult } from './lib/bench-results.js';
 import type { LatencySummary } from './lib/latency-stats.js';
 import type { PhaseResult } from './lib/load-driver.js';
-import { allScenarios, type BenchResults, loadResults, phase, scenario, targetChecks } from './lib/performance-summary.js';
+import {
+  allScenarios,
+  type BenchResults,
+  loadResults,
+  phase,
+  scenario,
+  targetChecks,
+} from './lib/performance-summary.js';
 
 const DOC = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
 const NO_RESULTS = '_No results yet: run `npm run bench`._';
 
 function table(header: string[], rows: Array<Array<string | number>>): string {
-  const line = (cells: Array<string | number>): string => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
+  const line = (cells: Array<string | number>): string =>
+    `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-const ms = (l: LatencySummary | undefined): string => (l && l.samples > 0 ? `${fmt(l.p50Ms)} / ${fmt(l.p95Ms)} / ${fmt(l.p99Ms)}` : '–');
+const ms = (l: LatencySummary | undefined): string =>
+  l && l.samples > 0 ? `${fmt(l.p50Ms)} / ${fmt(l.p95Ms)} / ${fmt(l.p99Ms)}` : '–';
 const fmt = (n: number): string => (n >= 100 ? String(Math.round(n)) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 const pct = (n: number | null | undefined): string => (n === null || n === undefined ? '?' : `${n}%`);
 const settingsOf = (s: ScenarioResult): string =>
@@ -48,7 +57,9 @@ function machine(r: BenchResults): string {
   const file = r.raw ?? r.transport ?? r.pipeline ?? r.sql ?? r.nest;
   if (!file) return NO_RESULTS;
   const m = file.machine;
-  const run = r.run ? `; whole run ${r.run.seconds} s (${r.run.benches.map((b) => `${b.name} ${b.seconds} s`).join(', ')})` : '';
+  const run = r.run
+    ? `; whole run ${r.run.seconds} s (${r.run.benches.map((b) => `${b.name} ${b.seconds} s`).join(', ')})`
+    : '';
   return [
     `- CPU: ${m.cpuModel}, ${m.cpus} logical CPUs; memory ${m.memoryGb} GB; Linux ${m.kernel}`,
     `- Node ${m.node}; RabbitMQ ${m.rabbitmq} on Erlang/OTP ${m.erlang}; PostgreSQL ${m.postgres} (all on this machine, over loopback)`,
@@ -70,7 +81,17 @@ function throughput(r: BenchResults): string {
   if (scenarios.length === 0) return NO_RESULTS;
   const bestRaw = Math.max(0, ...(r.raw?.results ?? []).map((s) => phase(s, 'peak')?.eventsPerSecond ?? 0));
   return table(
-    ['scenario', 'settings', 'peak events/s', 'vs best raw', 'p50 / p95 / p99 ms at peak', 'CPU node / broker / postgres / other at peak', 'CPU ms per event', 'peak RSS', 'lost / duplicated (all phases)'],
+    [
+      'scenario',
+      'settings',
+      'peak events/s',
+      'vs best raw',
+      'p50 / p95 / p99 ms at peak',
+      'CPU node / broker / postgres / other at peak',
+      'CPU ms per event',
+      'peak RSS',
+      'lost / duplicated (all phases)',
+    ],
     scenarios.map((s) => {
       const peak = phase(s, 'peak');
       const lost = s.phases.reduce((n, p) => n + p.account.lost, 0);
@@ -84,7 +105,9 @@ function throughput(r: BenchResults): string {
         peak?.eventsPerSecond ?? '–',
         peak && bestRaw ? `${Math.round((peak.eventsPerSecond / bestRaw) * 100)}%` : '–',
         ms(peak?.latency),
-        peak ? `${pct(peak.resources.processCpuPercent)} / ${pct(peak.resources.brokerCpuPercent)} / ${pct(peak.resources.postgresCpuPercent)} / ${pct(otherCpu(peak))}` : '–',
+        peak
+          ? `${pct(peak.resources.processCpuPercent)} / ${pct(peak.resources.brokerCpuPercent)} / ${pct(peak.resources.postgresCpuPercent)} / ${pct(otherCpu(peak))}`
+          : '–',
         peak ? cpuPerEvent(peak) : '–',
         peak ? `${peak.resources.peakRssMb} MB` : '–',
         `${lost} / ${dup} of ${sent}${late > 0 ? ` (+${late} late redeliveries)` : ''}`,
@@ -114,12 +137,31 @@ function stages(r: BenchResults): string {
     for (const p of s.phases) {
       const st = p.stages ?? {};
       const at = (name: string): string => (st[name] ? `${fmt(st[name].p50Ms)} / ${fmt(st[name].p99Ms)}` : '–');
-      rows.push([s.key, p.phase, at('committed'), at('claimed'), at('confirmed'), at('received'), `${fmt(p.latency.p50Ms)} / ${fmt(p.latency.p99Ms)}`]);
+      rows.push([
+        s.key,
+        p.phase,
+        at('committed'),
+        at('claimed'),
+        at('confirmed'),
+        at('received'),
+        `${fmt(p.latency.p50Ms)} / ${fmt(p.latency.p99Ms)}`,
+      ]);
     }
   }
   return rows.length === 0
     ? '_The full-pipeline bench has not run._'
-    : table(['scenario', 'phase', 'outbox committed', 'claimed by relay', 'publish confirmed', 'consumer received', 'inbox committed (delivered)'], rows);
+    : table(
+        [
+          'scenario',
+          'phase',
+          'outbox committed',
+          'claimed by relay',
+          'publish confirmed',
+          'consumer received',
+          'inbox committed (delivered)',
+        ],
+        rows,
+      );
 }
 
 function tracing(r: BenchResults): string {
@@ -138,14 +180,24 @@ function tracing(r: BenchResults): string {
       `${a?.resources.peakRssMb ?? '–'} → ${b?.resources.peakRssMb ?? '–'} MB`,
     ];
   });
-  const spans = r.run?.spansExported ? `\n\nThe traced run exported ${r.run.spansExported} spans to the OTLP receiver.` : '';
+  const spans = r.run?.spansExported
+    ? `\n\nThe traced run exported ${r.run.spansExported} spans to the OTLP receiver.`
+    : '';
   return `${table(['phase', 'events/s off → on', 'p50 ms off → on', 'p99 ms off → on', 'node CPU off → on', 'RSS off → on'], rows)}${spans}`;
 }
 
 function sql(r: BenchResults): string {
   if (!r.sql) return '_The sql-hot-path bench has not run._';
   return table(
-    ['operation', 'variant', 'concurrency', 'per second', 'p50 / p95 / p99 ms per operation', 'node / postgres CPU', 'errors'],
+    [
+      'operation',
+      'variant',
+      'concurrency',
+      'per second',
+      'p50 / p95 / p99 ms per operation',
+      'node / postgres CPU',
+      'errors',
+    ],
     r.sql.results.map((o) => [
       o.operation,
       o.variant,
@@ -164,10 +216,21 @@ function databaseCheck(r: BenchResults): string {
     const delivered = s.phases.reduce((n, p) => n + p.account.delivered, 0);
     return [s.key, c.outboxRows ?? '–', c.unsent ?? '–', c.inboxRows ?? '–', c.profiles ?? '–', delivered];
   });
-  return rows.length === 0 ? '_The full-pipeline bench has not run._' : table(['scenario', 'outbox rows', 'unsent', 'inbox rows', 'profiles written', 'deliveries counted'], rows);
+  return rows.length === 0
+    ? '_The full-pipeline bench has not run._'
+    : table(['scenario', 'outbox rows', 'unsent', 'inbox rows', 'profiles written', 'deliveries counted'], rows);
 }
 
-const sections: Record<string, (r: BenchResults) => string> = { machine, targets, throughput, latency, stages, tracing, sql, 'database-check': databaseCheck };
+const sections: Record<string, (r: BenchResults) => string> = {
+  machine,
+  targets,
+  throughput,
+  latency,
+  stages,
+  tracing,
+  sql,
+  'database-check': databaseCheck,
+};
 
 const results = loadResults();
 let doc = readFileSync(DOC, 'utf8');

@@ -24,20 +24,40 @@ const BENCHES: Bench[] = [
   { name: 'nest-rmq', file: 'nest-rmq.bench.ts' },
   { name: 'switchyard-transport', file: 'switchyard-transport.bench.ts' },
   { name: 'full-pipeline', file: 'full-pipeline.bench.ts', env: { BENCH_PIPELINE_VARIANTS: 'prisma,pg' } },
-  { name: 'full-pipeline-traced', file: 'full-pipeline.bench.ts', env: { BENCH_PIPELINE_VARIANTS: 'prisma' }, traced: true },
+  {
+    name: 'full-pipeline-traced',
+    file: 'full-pipeline.bench.ts',
+    env: { BENCH_PIPELINE_VARIANTS: 'prisma' },
+    traced: true,
+  },
   { name: 'sql-hot-path', file: 'sql-hot-path.bench.ts' },
 ];
 
 const preload = fileURLToPath(new URL('./lib/ts-imports.ts', import.meta.url));
 const selected = process.argv.slice(2);
 const unknown = selected.filter((name) => !BENCHES.some((b) => b.name === name));
-if (unknown.length > 0) throw new Error(`unknown bench ${unknown.join(', ')}; choose from ${BENCHES.map((b) => b.name).join(', ')}`);
+if (unknown.length > 0)
+  throw new Error(`unknown bench ${unknown.join(', ')}; choose from ${BENCHES.map((b) => b.name).join(', ')}`);
 
 /** Not spawnSync: the OTLP receiver lives in this process and must keep answering while a child runs. */
 async function runBench(bench: Bench, otlpEndpoint: string): Promise<number | null> {
   const tracing = bench.traced ? ['--import', '@switchyard/telemetry/register'] : [];
-  const env = { ...process.env, ...bench.env, ...(bench.traced ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', SWITCHYARD_SERVICE_NAME: 'bench' } : {}) };
-  const child = spawn(process.execPath, ['--import', preload, ...tracing, fileURLToPath(new URL(bench.file, import.meta.url))], { env, stdio: 'inherit' });
+  const env = {
+    ...process.env,
+    ...bench.env,
+    ...(bench.traced
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          SWITCHYARD_SERVICE_NAME: 'bench',
+        }
+      : {}),
+  };
+  const child = spawn(
+    process.execPath,
+    ['--import', preload, ...tracing, fileURLToPath(new URL(bench.file, import.meta.url))],
+    { env, stdio: 'inherit' },
+  );
   const [code] = (await once(child, 'exit')) as [number | null];
   return code;
 }
@@ -45,7 +65,13 @@ async function runBench(bench: Bench, otlpEndpoint: string): Promise<number | nu
 const startedAt = new Date();
 const began = performance.now();
 const receiver = await startOtlpReceiver();
-const record: RunRecord = { startedAt: startedAt.toISOString(), finishedAt: '', seconds: 0, benches: [], spansExported: 0 };
+const record: RunRecord = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: '',
+  seconds: 0,
+  benches: [],
+  spansExported: 0,
+};
 let failed = false;
 try {
   for (const bench of BENCHES.filter((b) => selected.length === 0 || selected.includes(b.name))) {
@@ -69,8 +95,15 @@ mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir.replace(/\/$/, '')}/run.json`, `${JSON.stringify(record, null, 2)}\n`);
 
 console.log(`\nall benchmarks: ${record.seconds} s; traced run exported ${record.spansExported} spans\n`);
-console.table(targetChecks(loadResults(dir)).map((c) => ({ target: c.target, measured: c.measured, met: c.met === null ? 'n/a' : c.met ? 'yes' : 'NO' })));
+console.table(
+  targetChecks(loadResults(dir)).map((c) => ({
+    target: c.target,
+    measured: c.measured,
+    met: c.met === null ? 'n/a' : c.met ? 'yes' : 'NO',
+  })),
+);
 const lossy = allScenarios(loadResults(dir)).filter((s) => s.phases.some((p) => p.account.lost > 0));
-if (lossy.length > 0) console.error(`EVENTS LOST in: ${lossy.map((s) => s.key).join(', ')} (see the lost column above)`);
+if (lossy.length > 0)
+  console.error(`EVENTS LOST in: ${lossy.map((s) => s.key).join(', ')} (see the lost column above)`);
 console.log('Put the numbers into docs/performance.md with: npm run bench:report');
 if (failed) process.exitCode = 1;

@@ -8,7 +8,14 @@
 //                  (a backlog, as after an outage); last with a partial index in claim order
 // Writes results/sql-hot-path.json.
 import { UserCreatedV2 } from '@switchyard/contracts';
-import { addToOutbox, DEFAULT_PREFETCH, DEFAULT_RELAY_BATCH_SIZE, OUTBOX_CLAIM_SQL, OUTBOX_NOTIFY_CHANNEL, recordInInbox } from '@switchyard/messaging';
+import {
+  addToOutbox,
+  DEFAULT_PREFETCH,
+  DEFAULT_RELAY_BATCH_SIZE,
+  OUTBOX_CLAIM_SQL,
+  OUTBOX_NOTIFY_CHANNEL,
+  recordInInbox,
+} from '@switchyard/messaging';
 import { pgTransactions } from '@switchyard/testing';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { randomUUID } from 'node:crypto';
@@ -38,7 +45,9 @@ const relayPool = new pg.Pool({ connectionString: url, max: 2 });
 const results: OperationRate[] = [];
 const record = (r: OperationRate): void => {
   results.push(r);
-  console.log(`${r.operation.padEnd(14)} ${r.variant.padEnd(34)} ${String(r.perSecond).padStart(7)}/s  p50 ${r.latency.p50Ms} ms  p99 ${r.latency.p99Ms} ms  errors ${r.errors}`);
+  console.log(
+    `${r.operation.padEnd(14)} ${r.variant.padEnd(34)} ${String(r.perSecond).padStart(7)}/s  p50 ${r.latency.p50Ms} ms  p99 ${r.latency.p99Ms} ms  errors ${r.errors}`,
+  );
 };
 
 async function prefill(rows: number): Promise<void> {
@@ -54,41 +63,76 @@ try {
   const payload = () => benchEventData();
 
   // Outbox insert: the producer's side of every event.
-  record(await measureOperation('outbox insert', 'prisma ORM (outboxEvent.create)', WRITERS, SECONDS, async () => {
-    await prisma.$transaction((tx) => tx.outboxEvent.create({ data: { id: randomUUID(), eventType: 'user.created', eventVersion: 2, payload: payload() } }));
-    return 1;
-  }));
-  record(await measureOperation('outbox insert', 'prisma $executeRaw (addToOutbox)', WRITERS, SECONDS, async () => {
-    await prisma.$transaction((tx) => addToOutbox(tx, UserCreatedV2, payload()));
-    return 1;
-  }));
-  record(await measureOperation('outbox insert', 'pg (addToOutbox)', WRITERS, SECONDS, async () => {
-    await pgTx.run((tx) => addToOutbox(tx, UserCreatedV2, payload()));
-    return 1;
-  }));
-  record(await measureOperation('outbox insert', 'pg, NOTIFY in every transaction', WRITERS, SECONDS, async () => {
-    await pgTx.run(async (tx) => {
-      await tx.$executeRawUnsafe(INSERT_OUTBOX_SQL, randomUUID(), JSON.stringify(payload()));
-      await tx.$executeRawUnsafe(`SELECT pg_notify($1, '')`, OUTBOX_NOTIFY_CHANNEL);
-    });
-    return 1;
-  }));
+  record(
+    await measureOperation('outbox insert', 'prisma ORM (outboxEvent.create)', WRITERS, SECONDS, async () => {
+      await prisma.$transaction((tx) =>
+        tx.outboxEvent.create({
+          data: { id: randomUUID(), eventType: 'user.created', eventVersion: 2, payload: payload() },
+        }),
+      );
+      return 1;
+    }),
+  );
+  record(
+    await measureOperation('outbox insert', 'prisma $executeRaw (addToOutbox)', WRITERS, SECONDS, async () => {
+      await prisma.$transaction((tx) => addToOutbox(tx, UserCreatedV2, payload()));
+      return 1;
+    }),
+  );
+  record(
+    await measureOperation('outbox insert', 'pg (addToOutbox)', WRITERS, SECONDS, async () => {
+      await pgTx.run((tx) => addToOutbox(tx, UserCreatedV2, payload()));
+      return 1;
+    }),
+  );
+  record(
+    await measureOperation('outbox insert', 'pg, NOTIFY in every transaction', WRITERS, SECONDS, async () => {
+      await pgTx.run(async (tx) => {
+        await tx.$executeRawUnsafe(INSERT_OUTBOX_SQL, randomUUID(), JSON.stringify(payload()));
+        await tx.$executeRawUnsafe(`SELECT pg_notify($1, '')`, OUTBOX_NOTIFY_CHANNEL);
+      });
+      return 1;
+    }),
+  );
 
   // Inbox insert: the consumer's side, without the handler's own write.
   const delivery = () => ({ queue: 'bench.inbox', eventId: randomUUID(), type: 'user.created' });
-  record(await measureOperation('inbox insert', 'prisma ORM (createMany skipDuplicates)', DEFAULT_PREFETCH, SECONDS, async () => {
-    const d = delivery();
-    await prisma.$transaction((tx) => tx.inboxEvent.createMany({ data: [{ consumer: d.queue, eventId: d.eventId, eventType: d.type }], skipDuplicates: true }));
-    return 1;
-  }));
-  record(await measureOperation('inbox insert', 'prisma $executeRaw (recordInInbox)', DEFAULT_PREFETCH, SECONDS, async () => {
-    await prisma.$transaction((tx) => recordInInbox(tx, delivery()));
-    return 1;
-  }));
-  record(await measureOperation('inbox insert', 'pg (recordInInbox)', DEFAULT_PREFETCH, SECONDS, async () => {
-    await pgTx.run((tx) => recordInInbox(tx, delivery()));
-    return 1;
-  }));
+  record(
+    await measureOperation(
+      'inbox insert',
+      'prisma ORM (createMany skipDuplicates)',
+      DEFAULT_PREFETCH,
+      SECONDS,
+      async () => {
+        const d = delivery();
+        await prisma.$transaction((tx) =>
+          tx.inboxEvent.createMany({
+            data: [{ consumer: d.queue, eventId: d.eventId, eventType: d.type }],
+            skipDuplicates: true,
+          }),
+        );
+        return 1;
+      },
+    ),
+  );
+  record(
+    await measureOperation(
+      'inbox insert',
+      'prisma $executeRaw (recordInInbox)',
+      DEFAULT_PREFETCH,
+      SECONDS,
+      async () => {
+        await prisma.$transaction((tx) => recordInInbox(tx, delivery()));
+        return 1;
+      },
+    ),
+  );
+  record(
+    await measureOperation('inbox insert', 'pg (recordInInbox)', DEFAULT_PREFETCH, SECONDS, async () => {
+      await pgTx.run((tx) => recordInInbox(tx, delivery()));
+      return 1;
+    }),
+  );
 
   // Outbox claim: the relay's side. Each variant starts from the same fresh, vacuumed backlog of unsent rows.
   const freshBacklog = async (): Promise<void> => {
@@ -112,29 +156,55 @@ try {
     }
   };
   await freshBacklog();
-  record(await measureOperation('outbox claim', 'prisma ORM (findMany + updateMany, no lock)', 1, SECONDS, async () => {
-    return prisma.$transaction(async (tx) => {
-      const rows = await tx.outboxEvent.findMany({ where: { sentAt: null, nextAttemptAt: { lte: new Date() } }, orderBy: [{ sentAt: 'asc' }, { sequence: 'asc' }], take: DEFAULT_RELAY_BATCH_SIZE });
-      if (rows.length > 0) await tx.outboxEvent.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { sentAt: new Date() } });
-      return rows.length;
-    });
-  }));
+  record(
+    await measureOperation('outbox claim', 'prisma ORM (findMany + updateMany, no lock)', 1, SECONDS, async () => {
+      return prisma.$transaction(async (tx) => {
+        const rows = await tx.outboxEvent.findMany({
+          where: { sentAt: null, nextAttemptAt: { lte: new Date() } },
+          orderBy: [{ sentAt: 'asc' }, { sequence: 'asc' }],
+          take: DEFAULT_RELAY_BATCH_SIZE,
+        });
+        if (rows.length > 0)
+          await tx.outboxEvent.updateMany({
+            where: { id: { in: rows.map((r) => r.id) } },
+            data: { sentAt: new Date() },
+          });
+        return rows.length;
+      });
+    }),
+  );
   await freshBacklog();
-  record(await measureOperation('outbox claim', 'prisma $queryRaw (SKIP LOCKED)', 1, SECONDS, async () => {
-    return prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(CLAIM_SQL, DEFAULT_RELAY_BATCH_SIZE);
-      if (rows.length > 0) await tx.$executeRawUnsafe(MARK_SENT_SQL, rows.map((r) => r.id));
-      return rows.length;
-    });
-  }));
+  record(
+    await measureOperation('outbox claim', 'prisma $queryRaw (SKIP LOCKED)', 1, SECONDS, async () => {
+      return prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(CLAIM_SQL, DEFAULT_RELAY_BATCH_SIZE);
+        if (rows.length > 0)
+          await tx.$executeRawUnsafe(
+            MARK_SENT_SQL,
+            rows.map((r) => r.id),
+          );
+        return rows.length;
+      });
+    }),
+  );
   await freshBacklog();
   record(await measureOperation('outbox claim', 'pg (as OutboxRelay)', 1, SECONDS, claimWithPg));
   // The claim orders by sequence, which the (sent_at, next_attempt_at) index does not give: with a backlog every
   // claim sorts every unsent row. A partial index in claim order makes it read only the rows it takes.
   await pgTx.query('CREATE INDEX bench_outbox_unsent ON outbox_events (sequence) WHERE sent_at IS NULL');
   await freshBacklog();
-  record(await measureOperation('outbox claim', 'pg, partial index (sequence) WHERE sent_at IS NULL', 1, SECONDS, claimWithPg));
-  console.log(`results written to ${writeResults('sql-hot-path', { bench: 'sql-hot-path', machine: env.machine, tracing: false, results })}`);
+  record(
+    await measureOperation(
+      'outbox claim',
+      'pg, partial index (sequence) WHERE sent_at IS NULL',
+      1,
+      SECONDS,
+      claimWithPg,
+    ),
+  );
+  console.log(
+    `results written to ${writeResults('sql-hot-path', { bench: 'sql-hot-path', machine: env.machine, tracing: false, results })}`,
+  );
 } finally {
   await prisma.$disconnect();
   await pgTx.end();

@@ -3,7 +3,14 @@
 // Run twice: as the library connects today, and with TCP_NODELAY forced on its socket (lib/amqp-socket-options.ts),
 // the change this benchmark argues for. Writes results/switchyard-transport.json.
 import { UserCreatedV2, toWireMessage } from '@switchyard/contracts';
-import { decodeDelivery, DEFAULT_PREFETCH, EventPublisher, RabbitMqConnection, runHandlerDirectly, SwitchyardServer } from '@switchyard/messaging';
+import {
+  decodeDelivery,
+  DEFAULT_PREFETCH,
+  EventPublisher,
+  RabbitMqConnection,
+  runHandlerDirectly,
+  SwitchyardServer,
+} from '@switchyard/messaging';
 import { type BenchEventData, benchEventData } from './lib/bench-event.js';
 import { benchEnvironment } from './lib/bench-environment.js';
 import { printScenarios, type ScenarioResult, writeResults } from './lib/bench-results.js';
@@ -22,15 +29,30 @@ async function transportSubject(url: string, queue: string, tracker: DeliveryTra
   await Promise.all([connection.start(), consumerConnection.start()]);
   const publisher = new EventPublisher({ connection, exchanges: [EXCHANGE] });
   await publisher.start();
-  const server = new SwitchyardServer({ connection: consumerConnection, publishConnection: connection, service: 'bench', queue, decode: decodeDelivery, runHandler: runHandlerDirectly });
+  const server = new SwitchyardServer({
+    connection: consumerConnection,
+    publishConnection: connection,
+    service: 'bench',
+    queue,
+    decode: decodeDelivery,
+    runHandler: runHandlerDirectly,
+  });
   server.addHandler('user.created', async (data: BenchEventData) => tracker.delivered(data.userId), true);
-  await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve())));
+  await new Promise<void>(
+    (resolve, reject) =>
+      void server.listen((error?: unknown) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+      ),
+  );
   const window = new InFlightWindow(WINDOW);
   return {
     send: (id) =>
       window.admit(() => {
         const wire = toWireMessage({ eventId: id, contract: UserCreatedV2, data: benchEventData(id), source: 'bench' });
-        return publisher.publish(EXCHANGE, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
+        return publisher.publish(EXCHANGE, wire.routingKey, wire.content, {
+          ...wire.properties,
+          headers: { ...wire.properties.headers },
+        });
       }),
     flush: () => window.flush(),
     close: async () => {
@@ -48,11 +70,21 @@ try {
   scenarios.push({
     key: 'transport',
     title: 'our transport (EventPublisher → SwitchyardServer)',
-    settings: { queueType: 'quorum', persistent: true, mandatory: true, confirms: true, prefetch: DEFAULT_PREFETCH, window: WINDOW, noDelay: true },
+    settings: {
+      queueType: 'quorum',
+      persistent: true,
+      mandatory: true,
+      confirms: true,
+      prefetch: DEFAULT_PREFETCH,
+      window: WINDOW,
+      noDelay: true,
+    },
     phases,
   });
   printScenarios('our transport without outbox: EventPublisher → SwitchyardServer', scenarios);
-  console.log(`results written to ${writeResults('switchyard-transport', { bench: 'switchyard-transport', machine: env.machine, tracing: false, results: scenarios })}`);
+  console.log(
+    `results written to ${writeResults('switchyard-transport', { bench: 'switchyard-transport', machine: env.machine, tracing: false, results: scenarios })}`,
+  );
 } finally {
   await env.dispose();
 }

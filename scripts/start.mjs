@@ -12,7 +12,6 @@ const root = new URL('..', import.meta.url).pathname;
 const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const rabbitmqUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
-
 const services = [
   {
     name: 'user-service',
@@ -61,15 +60,28 @@ console.log('▶ building (prisma generate + tsc -b)');
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const { deployMigrations, ensureDatabase, maskDatabaseUrl, withDatabaseName } = await import('../packages/db-migrate/dist/index.js');
+const { deployMigrations, ensureDatabase, maskDatabaseUrl, withDatabaseName } =
+  await import('../packages/db-migrate/dist/index.js');
 for (const service of services) {
   service.databaseUrl ??= withDatabaseName(postgresUrl, service.defaultDatabase);
   await ensureDatabase(service.databaseUrl);
-  const { applied } = await deployMigrations({ databaseUrl: service.databaseUrl, schemaPath: `${root}${service.dir}/prisma/schema.prisma` });
-  console.log(`▶ ${service.name}: database ${maskDatabaseUrl(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`);
+  const { applied } = await deployMigrations({
+    databaseUrl: service.databaseUrl,
+    schemaPath: `${root}${service.dir}/prisma/schema.prisma`,
+  });
+  console.log(
+    `▶ ${service.name}: database ${maskDatabaseUrl(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`,
+  );
 }
 
-const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: '\x1b[33mWARN \x1b[0m', 50: '\x1b[31mERROR\x1b[0m', 60: '\x1b[31mFATAL\x1b[0m' };
+const LEVELS = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO ',
+  40: '\x1b[33mWARN \x1b[0m',
+  50: '\x1b[31mERROR\x1b[0m',
+  60: '\x1b[31mFATAL\x1b[0m',
+};
 
 /** One JSON log line as `time LEVEL message key=value…`; anything that is not JSON passes through. */
 function readable(line) {
@@ -79,13 +91,26 @@ function readable(line) {
   } catch {
     return line;
   }
-  const { level, time, msg, service: _service, pid: _pid, hostname: _hostname, req, res, responseTime, context, ...rest } = entry;
+  const {
+    level,
+    time,
+    msg,
+    service: _service,
+    pid: _pid,
+    hostname: _hostname,
+    req,
+    res,
+    responseTime,
+    context,
+    ...rest
+  } = entry;
   const parts = [new Date(time).toISOString().slice(11, 23), LEVELS[level] ?? level];
   if (context) parts.push(`[${context}]`);
   if (req) parts.push(`${req.method} ${req.url}`);
   if (res) parts.push(`→ ${res.statusCode}${responseTime !== undefined ? ` ${responseTime} ms` : ''}`);
   parts.push(msg ?? '');
-  for (const [key, value] of Object.entries(rest)) parts.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(rest))
+    parts.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   return parts.join(' ');
 }
 
@@ -99,7 +124,11 @@ const children = services.map((service) => {
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => console.log(`${service.tag} │ ${readable(line)}`));
   }
-  return { service, child, exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))) };
+  return {
+    service,
+    child,
+    exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+  };
 });
 
 let stopping = false;
@@ -136,7 +165,9 @@ const allReady = await Promise.all(services.map((s) => ready(s.port)));
 if (allReady.every(Boolean)) {
   console.log('\n  Switchyard is running (Ctrl-C stops it):');
   for (const service of services) {
-    console.log(`    ${service.name.padEnd(14)} http://localhost:${service.port}   API docs http://localhost:${service.port}/docs`);
+    console.log(
+      `    ${service.name.padEnd(14)} http://localhost:${service.port}   API docs http://localhost:${service.port}/docs`,
+    );
   }
   console.log('');
 }

@@ -14,9 +14,16 @@ function step(title, command, args, { timeoutMinutes } = {}) {
   // A bound instead of jest's --forceExit: a test that leaks a socket after failing must not hang CI until its own
   // time limit, but a clean run needs no force (no project leaves a handle open).
   const timeout = timeoutMinutes ? timeoutMinutes * 60_000 : undefined;
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: process.env, timeout, killSignal: 'SIGKILL' });
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: process.env,
+    timeout,
+    killSignal: 'SIGKILL',
+  });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (result.error?.code === 'ETIMEDOUT') console.error(`✖ ${title} did not finish within ${timeoutMinutes} minutes (killed)`);
+  if (result.error?.code === 'ETIMEDOUT')
+    console.error(`✖ ${title} did not finish within ${timeoutMinutes} minutes (killed)`);
   if (result.status !== 0) {
     console.error(`✖ ${title} failed after ${seconds} s`);
     return false;
@@ -28,13 +35,21 @@ function step(title, command, args, { timeoutMinutes } = {}) {
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 if (!step('type-check and build (prisma generate + tsc -b)', npm, ['run', '--silent', 'build'])) process.exit(1);
 if (!step('lint (eslint)', npm, ['run', '--silent', 'lint'])) process.exit(1);
+if (!step('format (prettier --check)', npm, ['run', '--silent', 'format:check'])) process.exit(1);
 
 // The real Kubernetes API server the operator, CRD and chart tests run against (scripts/kube/control-plane.mjs):
 // started here unless `npm run kube:up` already did, and then stopped here too.
 console.log('\n▶ Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager)');
-const kubeWasRunning = spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'status'], { cwd: root, stdio: 'ignore' }).status === 0;
+const kubeWasRunning =
+  spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'status'], { cwd: root, stdio: 'ignore' }).status ===
+  0;
 // The first run on a machine builds the binaries from the Go module proxy (minutes); later runs reuse them.
-const kube = spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'up'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60 * 60_000 });
+const kube = spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'up'], {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+  timeout: 60 * 60_000,
+});
 const kubeconfig = /^KUBECONFIG=(.+)$/m.exec(kube.stdout ?? '')?.[1];
 if (kube.status !== 0 || !kubeconfig) {
   console.error('✖ the Kubernetes control plane did not start (see above)');
@@ -42,13 +57,23 @@ if (kube.status !== 0 || !kubeconfig) {
 }
 process.env.SWITCHYARD_KUBECONFIG = kubeconfig;
 const stopKube = () => {
-  if (!kubeWasRunning) spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'down'], { cwd: root, stdio: 'inherit', timeout: 60_000 });
+  if (!kubeWasRunning)
+    spawnSync(process.execPath, ['scripts/kube/control-plane.mjs', 'down'], {
+      cwd: root,
+      stdio: 'inherit',
+      timeout: 60_000,
+    });
 };
 
 const resultsDir = mkdtempSync(join(tmpdir(), 'switchyard-jest-'));
 const resultsFile = join(resultsDir, 'results.json');
 const faultsFile = join(resultsDir, 'faults.json');
-const jest = ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js', '--json'];
+const jest = [
+  '--experimental-vm-modules',
+  '--no-warnings=ExperimentalWarning',
+  'node_modules/jest/bin/jest.js',
+  '--json',
+];
 const extraArgs = process.argv.slice(2);
 const passed = step(
   'unit and integration tests (jest)',
@@ -67,9 +92,14 @@ let faultsRan = false;
 let faultsPassed = true;
 if (extraArgs.length === 0) {
   faultsRan = true;
-  faultsPassed = step('fault injection (jest project faults, bounded)', process.execPath, [...jest, `--outputFile=${faultsFile}`, '--selectProjects', 'faults', '--runInBand'], {
-    timeoutMinutes: 20,
-  });
+  faultsPassed = step(
+    'fault injection (jest project faults, bounded)',
+    process.execPath,
+    [...jest, `--outputFile=${faultsFile}`, '--selectProjects', 'faults', '--runInBand'],
+    {
+      timeoutMinutes: 20,
+    },
+  );
 } else {
   console.log('\n(fault injection left out: arguments narrow this run; `npm run test:faults` runs it)');
 }
@@ -86,7 +116,9 @@ try {
     }
   }
   const sum = (key) => runs.reduce((total, run) => total + run[key], 0);
-  console.log(`\ntests: ${sum('numPassedTests')} passed, ${sum('numFailedTests')} failed, ${sum('numPendingTests')} skipped`);
+  console.log(
+    `\ntests: ${sum('numPassedTests')} passed, ${sum('numFailedTests')} failed, ${sum('numPendingTests')} skipped`,
+  );
   if (sum('numTotalTests') === 0) {
     console.error('no test ran');
     process.exit(1);

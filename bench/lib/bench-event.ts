@@ -18,7 +18,14 @@ export type BenchEventData = {
 
 /** A valid `user.created` v2 payload whose JSON is {@link PAYLOAD_BYTES} long (the name carries the padding). */
 export function benchEventData(id: string = randomUUID()): BenchEventData {
-  const data: BenchEventData = { userId: id, email: `${id.slice(0, 8)}@example.com`, name: '', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() };
+  const data: BenchEventData = {
+    userId: id,
+    email: `${id.slice(0, 8)}@example.com`,
+    name: '',
+    marketingOptIn: false,
+    locale: 'en',
+    occurredAt: new Date().toISOString(),
+  };
   data.name = 'x'.repeat(PAYLOAD_BYTES - Buffer.byteLength(JSON.stringify(data)));
   return data;
 }

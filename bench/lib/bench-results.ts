@@ -32,7 +32,14 @@ export function writeResults<T>(name: string, file: Omit<ResultFile<T>, 'measure
   const dir = process.env.BENCH_RESULTS_DIR ?? RESULTS_DIR;
   mkdirSync(dir, { recursive: true });
   const path = `${dir.replace(/\/$/, '')}/${name}.json`;
-  const body: ResultFile<T> = { bench: file.bench, measuredAt: new Date().toISOString(), payloadBytes: PAYLOAD_BYTES, machine: file.machine, tracing: file.tracing, results: file.results };
+  const body: ResultFile<T> = {
+    bench: file.bench,
+    measuredAt: new Date().toISOString(),
+    payloadBytes: PAYLOAD_BYTES,
+    machine: file.machine,
+    tracing: file.tracing,
+    results: file.results,
+  };
   writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`);
   return path;
 }

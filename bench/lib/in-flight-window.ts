@@ -17,7 +17,8 @@ export class InFlightWindow {
     while (this.running.size >= this.size) await Promise.race(this.running);
     const task: Promise<void> = start()
       .catch((error: unknown) => {
-        if (this.failures++ === 0) process.stderr.write(`bench: operation failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        if (this.failures++ === 0)
+          process.stderr.write(`bench: operation failed: ${error instanceof Error ? error.message : String(error)}\n`);
       })
       .finally(() => this.running.delete(task));
     this.running.add(task);

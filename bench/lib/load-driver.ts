@@ -18,7 +18,11 @@ export interface BenchSubject {
   close(): Promise<void>;
 }
 
-function stageSummaries(tracker: DeliveryTracker, from?: number, to?: number): Record<string, LatencySummary> | undefined {
+function stageSummaries(
+  tracker: DeliveryTracker,
+  from?: number,
+  to?: number,
+): Record<string, LatencySummary> | undefined {
   const stages = tracker.stageLatencies(from, to);
   if (stages.size === 0) return undefined;
   return Object.fromEntries([...stages].map(([stage, list]) => [stage, summariseLatencies(list)]));

@@ -21,7 +21,9 @@ export interface MachineInfo {
 
 function cpuModel(): string {
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     if (line) return line.split(':')[1]!.trim();
   } catch {
     // not Linux
@@ -32,7 +34,8 @@ function cpuModel(): string {
 async function brokerVersions(amqpUrl: string): Promise<{ rabbitmq: string; erlang: string }> {
   const connection = await amqp.connect(amqpUrl);
   try {
-    const props = (connection.connection as unknown as { serverProperties?: Record<string, unknown> }).serverProperties ?? {};
+    const props =
+      (connection.connection as unknown as { serverProperties?: Record<string, unknown> }).serverProperties ?? {};
     return { rabbitmq: String(props.version ?? 'unknown'), erlang: erlangVersion() };
   } finally {
     await connection.close();
@@ -41,7 +44,10 @@ async function brokerVersions(amqpUrl: string): Promise<{ rabbitmq: string; erla
 
 function erlangVersion(): string {
   try {
-    return execFileSync('erl', ['-noshell', '-eval', 'io:format("~s", [erlang:system_info(otp_release)]), halt().'], { encoding: 'utf8', timeout: 20_000 }).trim();
+    return execFileSync('erl', ['-noshell', '-eval', 'io:format("~s", [erlang:system_info(otp_release)]), halt().'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    }).trim();
   } catch {
     return 'unknown';
   }

@@ -17,7 +17,13 @@ export interface OperationRate {
  * Runs `operation` back to back on `concurrency` workers for `seconds` and reports the rate. `operation` returns
  * how many units it handled (1 for an insert, the rows claimed for a claim); 0 ends its worker early (nothing left).
  */
-export async function measureOperation(operation: string, variant: string, concurrency: number, seconds: number, run: () => Promise<number>): Promise<OperationRate> {
+export async function measureOperation(
+  operation: string,
+  variant: string,
+  concurrency: number,
+  seconds: number,
+  run: () => Promise<number>,
+): Promise<OperationRate> {
   const latencies: number[] = [];
   let units = 0;
   let errors = 0;
@@ -34,11 +40,22 @@ export async function measureOperation(operation: string, variant: string, concu
           units += handled;
           latencies.push(performance.now() - began);
         } catch (error) {
-          if (errors++ === 0) process.stderr.write(`bench: ${operation} (${variant}) failed: ${error instanceof Error ? error.message : String(error)}\n`);
+          if (errors++ === 0)
+            process.stderr.write(
+              `bench: ${operation} (${variant}) failed: ${error instanceof Error ? error.message : String(error)}\n`,
+            );
         }
       }
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  return { operation, variant, concurrency, perSecond: Math.round(units / elapsed), latency: summariseLatencies(latencies), resources: resources.stop(), errors };
+  return {
+    operation,
+    variant,
+    concurrency,
+    perSecond: Math.round(units / elapsed),
+    latency: summariseLatencies(latencies),
+    resources: resources.stop(),
+    errors,
+  };
 }

@@ -44,7 +44,9 @@ export function loadResults(dir = process.env.BENCH_RESULTS_DIR ?? RESULTS_DIR):
 
 /** Every delivery scenario in report order. */
 export function allScenarios(results: BenchResults): ScenarioResult[] {
-  return [results.raw, results.nest, results.transport, results.pipeline, results.pipelineTraced].flatMap((file) => file?.results ?? []);
+  return [results.raw, results.nest, results.transport, results.pipeline, results.pipelineTraced].flatMap(
+    (file) => file?.results ?? [],
+  );
 }
 
 export function phase(scenario: ScenarioResult | undefined, name: string): PhaseResult | undefined {
@@ -75,7 +77,10 @@ export function targetChecks(results: BenchResults): TargetCheck[] {
   const pipelinePeak = peakOf(pipeline);
   checks.push({
     target: 'full pipeline (Prisma, as the services run) ≥ 2,000 events/s sustained, zero loss',
-    measured: pipelinePeak === undefined ? 'not run' : `${pipelinePeak} events/s, ${lossFree(pipeline) ? 'zero loss' : 'LOSS'} in every phase`,
+    measured:
+      pipelinePeak === undefined
+        ? 'not run'
+        : `${pipelinePeak} events/s, ${lossFree(pipeline) ? 'zero loss' : 'LOSS'} in every phase`,
     met: pipelinePeak === undefined ? null : pipelinePeak >= 2000 && lossFree(pipeline),
   });
   const half = phase(pipeline, '50%');
@@ -97,7 +102,8 @@ export function targetChecks(results: BenchResults): TargetCheck[] {
   const nestPeak = peakOf(nest);
   checks.push({
     target: "our transport without outbox above NestJS's built-in transport",
-    measured: transportPeak === undefined || nestPeak === undefined ? 'not run' : `${transportPeak} vs ${nestPeak} events/s`,
+    measured:
+      transportPeak === undefined || nestPeak === undefined ? 'not run' : `${transportPeak} vs ${nestPeak} events/s`,
     met: transportPeak === undefined || nestPeak === undefined ? null : transportPeak > nestPeak,
   });
   return checks;

@@ -79,12 +79,17 @@ function cpuTicksOf(matches: (comm: string) => boolean): Map<number, ProcessCpu>
  * backends); with `oldestOnly`, only the longest-running process counts (the RabbitMQ node, not the Erlang VMs
  * that each `rabbitmqctl` call starts).
  */
-function ticksBetween(before: Map<number, ProcessCpu> | null, after: Map<number, ProcessCpu> | null, oldestOnly: boolean): number | null {
+function ticksBetween(
+  before: Map<number, ProcessCpu> | null,
+  after: Map<number, ProcessCpu> | null,
+  oldestOnly: boolean,
+): number | null {
   if (!before || !after || after.size === 0) return null;
   let entries = [...after.entries()];
   if (oldestOnly) entries = entries.sort((a, b) => a[1].startedAt - b[1].startedAt).slice(0, 1);
   let total = 0;
-  for (const [pid, now] of entries) total += now.ticks - (before.get(pid)?.startedAt === now.startedAt ? before.get(pid)!.ticks : 0);
+  for (const [pid, now] of entries)
+    total += now.ticks - (before.get(pid)?.startedAt === now.startedAt ? before.get(pid)!.ticks : 0);
   return total;
 }
 
@@ -108,7 +113,8 @@ export function measureResources(): { stop(): ResourceUsage } {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       const seconds = (performance.now() - startedAt) / 1000;
       const used = process.cpuUsage(cpu);
-      const percentOf = (ticks: number | null): number | null => (ticks === null ? null : Math.round((ticks / ticksPerSecond() / seconds) * 100));
+      const percentOf = (ticks: number | null): number | null =>
+        ticks === null ? null : Math.round((ticks / ticksPerSecond() / seconds) * 100);
       return {
         processCpuPercent: Math.round(((used.user + used.system) / 1e6 / seconds) * 100),
         brokerCpuPercent: percentOf(ticksBetween(broker, cpuTicksOf(isBroker), true)),

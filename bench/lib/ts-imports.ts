@@ -10,9 +10,17 @@ const benchDir = new URL('../', import.meta.url).href;
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
-    if ((specifier.startsWith('./') || specifier.startsWith('../')) && specifier.endsWith('.js') && context.parentURL?.startsWith(benchDir)) {
+    if (
+      (specifier.startsWith('./') || specifier.startsWith('../')) &&
+      specifier.endsWith('.js') &&
+      context.parentURL?.startsWith(benchDir)
+    ) {
       const candidate = new URL(specifier.replace(/\.js$/, '.ts'), context.parentURL);
-      if (candidate.href.startsWith(benchDir) && !existsSync(fileURLToPath(new URL(specifier, context.parentURL))) && existsSync(fileURLToPath(candidate))) {
+      if (
+        candidate.href.startsWith(benchDir) &&
+        !existsSync(fileURLToPath(new URL(specifier, context.parentURL))) &&
+        existsSync(fileURLToPath(candidate))
+      ) {
         return nextResolve(candidate.href, context);
       }
     }

@@ -12,13 +12,24 @@ export const DOCKER = process.env.SWITCHYARD_DOCKER ?? (existsSync('/usr/bin/doc
 
 /** Tag of the images under test: `:dev` (what `npm run images` builds), or SWITCHYARD_IMAGE_TAG. */
 const IMAGE_TAG = process.env.SWITCHYARD_IMAGE_TAG ?? 'dev';
-export const image = (name: 'user-service' | 'order-service' | 'topology-operator'): string => `switchyard/${name}:${IMAGE_TAG}`;
+export const image = (name: 'user-service' | 'order-service' | 'topology-operator'): string =>
+  `switchyard/${name}:${IMAGE_TAG}`;
 
 /**
  * How the pods run them (charts: runAsUser 10001, readOnlyRootFilesystem, /tmp emptyDir, drop ALL capabilities,
  * allowPrivilegeEscalation false).
  */
-export const POD_SECURITY = ['--read-only', '--tmpfs', '/tmp', '--user', '10001:10001', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges'];
+export const POD_SECURITY = [
+  '--read-only',
+  '--tmpfs',
+  '/tmp',
+  '--user',
+  '10001:10001',
+  '--cap-drop',
+  'ALL',
+  '--security-opt',
+  'no-new-privileges',
+];
 
 export interface DockerResult {
   code: number;
@@ -29,27 +40,40 @@ export interface DockerResult {
 /** Runs the docker CLI; resolves with the exit code and output (a non-zero code is not an error here). */
 export function dockerRaw(args: readonly string[], timeoutMs = DOCKER_CALL_TIMEOUT_MS): Promise<DockerResult> {
   return new Promise((resolve, reject) => {
-    execFile(DOCKER, args, { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return reject(new Error(`${DOCKER} not found: install Docker, or run bash scripts/docker/ensure-engine.sh (as root)`));
-      }
-      if (error?.killed) return reject(new Error(`docker ${args.join(' ')} did not finish within ${timeoutMs} ms`));
-      resolve({ code: typeof error?.code === 'number' ? error.code : error ? 1 : 0, stdout, stderr });
-    });
+    execFile(
+      DOCKER,
+      args,
+      { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+          return reject(
+            new Error(`${DOCKER} not found: install Docker, or run bash scripts/docker/ensure-engine.sh (as root)`),
+          );
+        }
+        if (error?.killed) return reject(new Error(`docker ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+        resolve({ code: typeof error?.code === 'number' ? error.code : error ? 1 : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** Runs the docker CLI and fails with its stderr when it exits non-zero; resolves with stdout. */
 export async function docker(args: readonly string[], timeoutMs = DOCKER_CALL_TIMEOUT_MS): Promise<string> {
   const result = await dockerRaw(args, timeoutMs);
-  if (result.code !== 0) throw new Error(`docker ${args.join(' ')} exited with ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`);
+  if (result.code !== 0)
+    throw new Error(
+      `docker ${args.join(' ')} exited with ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   return result.stdout;
 }
 
 /** Fails loudly, with the command that fixes it, when the engine or an image under test is missing. */
 export async function requireImages(names: ReadonlyArray<Parameters<typeof image>[0]>): Promise<void> {
   const info = await dockerRaw(['version', '--format', '{{.Server.Version}}'], 30_000);
-  if (info.code !== 0) throw new Error(`no Docker engine answers (${info.stderr.trim()}): run bash scripts/docker/ensure-engine.sh (as root)`);
+  if (info.code !== 0)
+    throw new Error(
+      `no Docker engine answers (${info.stderr.trim()}): run bash scripts/docker/ensure-engine.sh (as root)`,
+    );
   for (const name of names) {
     const found = await dockerRaw(['image', 'inspect', '--format', '{{.Id}}', image(name)]);
     if (found.code !== 0) throw new Error(`image ${image(name)} is not in the engine: run npm run images first`);
@@ -83,11 +107,18 @@ export class DockerScope {
   }
 
   /** A user-defined bridge network; `--internal` ones have no route out of their subnet. */
-  async network(what: string, options: { internal: boolean }): Promise<{ name: string; gateway: string; subnet: string }> {
+  async network(
+    what: string,
+    options: { internal: boolean },
+  ): Promise<{ name: string; gateway: string; subnet: string }> {
     const name = this.name(what);
     this.networks.push(name);
     await docker(['network', 'create', ...(options.internal ? ['--internal'] : []), name]);
-    const [subnet, gateway] = (await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', name])).trim().split(' ');
+    const [subnet, gateway] = (
+      await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}', name])
+    )
+      .trim()
+      .split(' ');
     if (!subnet || !gateway) throw new Error(`network ${name} has no subnet/gateway: ${subnet} ${gateway}`);
     return { name, gateway, subnet };
   }
@@ -114,6 +145,10 @@ export async function stopWithin(container: string, graceSeconds: number): Promi
   const started = Date.now();
   await docker(['stop', '-t', String(graceSeconds), container], (graceSeconds + 30) * 1000);
   const elapsedMs = Date.now() - started;
-  const [exitCode, oomKilled] = (await docker(['inspect', '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}', container])).trim().split(' ');
+  const [exitCode, oomKilled] = (
+    await docker(['inspect', '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}', container])
+  )
+    .trim()
+    .split(' ');
   return { exitCode: Number(exitCode), oomKilled: oomKilled === 'true', elapsedMs };
 }

@@ -6,7 +6,19 @@ import { docker, image, requireImages } from './docker-cli.js';
 
 const IMAGES = ['user-service', 'order-service', 'topology-operator'] as const;
 /** devDependencies of the root package.json (and the workspaces') that would give a build stage away. */
-const DEV_ONLY = ['jest', 'typescript', 'tsc7', 'eslint', 'prisma', '@swc/core', '@swc/jest', 'supertest', 'typescript-eslint', 'fast-check', '@switchyard/testing'];
+const DEV_ONLY = [
+  'jest',
+  'typescript',
+  'tsc7',
+  'eslint',
+  'prisma',
+  '@swc/core',
+  '@swc/jest',
+  'supertest',
+  'typescript-eslint',
+  'fast-check',
+  '@switchyard/testing',
+];
 
 /** Runs `script` with the image's /bin/sh, as the image's own user, and returns its stdout lines. */
 async function inImage(name: (typeof IMAGES)[number], script: string): Promise<string[]> {
@@ -32,17 +44,25 @@ describe.each(IMAGES)('image %s', (name) => {
   it('holds the compiled service and no devDependencies', async () => {
     const dir = `/app/services/${name}`;
     expect(await inImage(name, `test -f ${dir}/dist/main.js && echo present`)).toEqual(['present']);
-    const present = await inImage(name, DEV_ONLY.map((pkg) => `[ -e /app/node_modules/${pkg} ] && echo ${pkg}; `).join('') + 'true');
+    const present = await inImage(
+      name,
+      DEV_ONLY.map((pkg) => `[ -e /app/node_modules/${pkg} ] && echo ${pkg}; `).join('') + 'true',
+    );
     expect(present).toEqual([]);
   }, 60_000);
 
   it('holds no npm cache', async () => {
-    const found = await inImage(name, 'ls -d /root/.npm /home/*/.npm /tmp/.npm /app/.npm 2>/dev/null; find / -xdev -type d -name _cacache -print 2>/dev/null; true');
+    const found = await inImage(
+      name,
+      'ls -d /root/.npm /home/*/.npm /tmp/.npm /app/.npm 2>/dev/null; find / -xdev -type d -name _cacache -print 2>/dev/null; true',
+    );
     expect(found).toEqual([]);
   }, 120_000);
 
   it('runs as the numeric non-root user 10001', async () => {
-    expect((await docker(['image', 'inspect', '--format', '{{.Config.User}}', image(name)])).trim()).toBe('10001:10001');
+    expect((await docker(['image', 'inspect', '--format', '{{.Config.User}}', image(name)])).trim()).toBe(
+      '10001:10001',
+    );
     expect(await inImage(name, 'id -u; id -g')).toEqual(['10001', '10001']);
   }, 60_000);
 });

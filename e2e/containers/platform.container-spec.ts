@@ -29,12 +29,20 @@ const READY_TIMEOUT_MS = 90_000;
 const EVENT_TIMEOUT_MS = 30_000;
 
 /** What the chart sets: terminationGracePeriodSeconds and the shutdown timings the service reads from its ConfigMap. */
-function chartSettings(service: ServiceName): { graceSeconds: number; shutdownDelayMs: number; shutdownTimeoutMs: number } {
+function chartSettings(service: ServiceName): {
+  graceSeconds: number;
+  shutdownDelayMs: number;
+  shutdownTimeoutMs: number;
+} {
   const values = parse(readFileSync(new URL(`../../charts/${service}/values.yaml`, import.meta.url), 'utf8')) as {
     terminationGracePeriodSeconds: number;
     shutdown: { delayMs: number; timeoutMs: number };
   };
-  return { graceSeconds: values.terminationGracePeriodSeconds, shutdownDelayMs: values.shutdown.delayMs, shutdownTimeoutMs: values.shutdown.timeoutMs };
+  return {
+    graceSeconds: values.terminationGracePeriodSeconds,
+    shutdownDelayMs: values.shutdown.delayMs,
+    shutdownTimeoutMs: values.shutdown.timeoutMs,
+  };
 }
 
 /** Forwards TCP from `host:<ephemeral port>` to Postgres, and only there. */
@@ -100,7 +108,12 @@ async function status(url: string): Promise<number | undefined> {
   }
 }
 
-async function http<T>(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function http<T>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -146,94 +159,145 @@ describe('the service images, run as the pods run them', () => {
     expect(seen.registry).toMatch(/^failed /);
   }, 90_000);
 
-  it.each(SERVICES)('%s: `npx switchyard-migrate deploy` applies the migrations with only Postgres reachable', async (service) => {
-    const { pathname } = new URL(databases[service]);
-    const url = `postgresql://postgres@${offline.gateway}:${forwarder!.port}${pathname}`;
-    // The chart's migration Job, command and all.
-    const result = await scope.runToEnd(
-      `migrate-${service}`,
-      [...POD_SECURITY, '--network', offline.name, '-e', `DATABASE_URL=${url}`, image(service), 'npx', 'switchyard-migrate', 'deploy', '--schema', 'prisma/schema.prisma'],
-      MIGRATE_TIMEOUT_MS,
-    );
-    expect({ code: result.code, output: `${result.stdout}${result.stderr}` }).toEqual({ code: 0, output: expect.stringMatching(/migration/i) });
-  }, MIGRATE_TIMEOUT_MS + 10_000);
+  it.each(SERVICES)(
+    '%s: `npx switchyard-migrate deploy` applies the migrations with only Postgres reachable',
+    async (service) => {
+      const { pathname } = new URL(databases[service]);
+      const url = `postgresql://postgres@${offline.gateway}:${forwarder!.port}${pathname}`;
+      // The chart's migration Job, command and all.
+      const result = await scope.runToEnd(
+        `migrate-${service}`,
+        [
+          ...POD_SECURITY,
+          '--network',
+          offline.name,
+          '-e',
+          `DATABASE_URL=${url}`,
+          image(service),
+          'npx',
+          'switchyard-migrate',
+          'deploy',
+          '--schema',
+          'prisma/schema.prisma',
+        ],
+        MIGRATE_TIMEOUT_MS,
+      );
+      expect({ code: result.code, output: `${result.stdout}${result.stderr}` }).toEqual({
+        code: 0,
+        output: expect.stringMatching(/migration/i),
+      });
+    },
+    MIGRATE_TIMEOUT_MS + 10_000,
+  );
 
-  it('both services become ready on their migrated databases', async () => {
-    for (const service of SERVICES) {
-      const port = await freePort();
-      const { shutdownDelayMs, shutdownTimeoutMs } = chartSettings(service);
-      const container = await scope.start(service, [
-        ...POD_SECURITY,
-        '--network',
-        'host',
-        '-e',
-        `PORT=${port}`,
-        '-e',
-        `DATABASE_URL=${databases[service]}`,
-        '-e',
-        `RABBITMQ_URL=${vhost!.url}`,
-        '-e',
-        `SHUTDOWN_DELAY_MS=${shutdownDelayMs}`,
-        '-e',
-        `SHUTDOWN_TIMEOUT_MS=${shutdownTimeoutMs}`,
-        '-e',
-        'LOG_LEVEL=info',
-        image(service),
-      ]);
-      running[service] = { container, url: `http://127.0.0.1:${port}` };
-    }
-    for (const service of SERVICES) {
-      const { container, url } = running[service];
-      try {
-        await waitFor(`${service} /health/ready`, async () => (await status(`${url}/health/ready`)) === 200, READY_TIMEOUT_MS, 250);
-      } catch (error) {
-        throw new Error(`${String(error)}\n--- docker logs ${container}:\n${await logsOf(container)}`, { cause: error });
+  it(
+    'both services become ready on their migrated databases',
+    async () => {
+      for (const service of SERVICES) {
+        const port = await freePort();
+        const { shutdownDelayMs, shutdownTimeoutMs } = chartSettings(service);
+        const container = await scope.start(service, [
+          ...POD_SECURITY,
+          '--network',
+          'host',
+          '-e',
+          `PORT=${port}`,
+          '-e',
+          `DATABASE_URL=${databases[service]}`,
+          '-e',
+          `RABBITMQ_URL=${vhost!.url}`,
+          '-e',
+          `SHUTDOWN_DELAY_MS=${shutdownDelayMs}`,
+          '-e',
+          `SHUTDOWN_TIMEOUT_MS=${shutdownTimeoutMs}`,
+          '-e',
+          'LOG_LEVEL=info',
+          image(service),
+        ]);
+        running[service] = { container, url: `http://127.0.0.1:${port}` };
       }
-      expect(await status(`${url}/health/live`)).toBe(200);
-      expect(await docker(['inspect', '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}', container])).toBe('10001:10001 true\n');
-    }
-  }, 2 * READY_TIMEOUT_MS + 30_000);
+      for (const service of SERVICES) {
+        const { container, url } = running[service];
+        try {
+          await waitFor(
+            `${service} /health/ready`,
+            async () => (await status(`${url}/health/ready`)) === 200,
+            READY_TIMEOUT_MS,
+            250,
+          );
+        } catch (error) {
+          throw new Error(`${String(error)}\n--- docker logs ${container}:\n${await logsOf(container)}`, {
+            cause: error,
+          });
+        }
+        expect(await status(`${url}/health/live`)).toBe(200);
+        expect(
+          await docker(['inspect', '--format', '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}', container]),
+        ).toBe('10001:10001 true\n');
+      }
+    },
+    2 * READY_TIMEOUT_MS + 30_000,
+  );
 
-  it('a user becomes a customer, orders, and the order is counted in the user’s statistics', async () => {
-    const users = running['user-service'].url;
-    const orders = running['order-service'].url;
-    const created = await http<{ id: string; email: string }>(users, 'POST', '/users', { email: `ctr.${suffix}@example.com`, name: 'Container Flow', password: 'a decent passphrase' });
-    expect(created.status).toBe(201);
-    const userId = created.body.id;
+  it(
+    'a user becomes a customer, orders, and the order is counted in the user’s statistics',
+    async () => {
+      const users = running['user-service'].url;
+      const orders = running['order-service'].url;
+      const created = await http<{ id: string; email: string }>(users, 'POST', '/users', {
+        email: `ctr.${suffix}@example.com`,
+        name: 'Container Flow',
+        password: 'a decent passphrase',
+      });
+      expect(created.status).toBe(201);
+      const userId = created.body.id;
 
-    const customer = await waitFor(
-      'the profile to reach order-service',
-      async () => {
-        const response = await http<{ userId: string; email: string }>(orders, 'GET', `/customers/${userId}`);
-        return response.status === 200 ? response.body : undefined;
-      },
-      EVENT_TIMEOUT_MS,
-      200,
-    );
-    expect(customer).toMatchObject({ userId, email: created.body.email });
+      const customer = await waitFor(
+        'the profile to reach order-service',
+        async () => {
+          const response = await http<{ userId: string; email: string }>(orders, 'GET', `/customers/${userId}`);
+          return response.status === 200 ? response.body : undefined;
+        },
+        EVENT_TIMEOUT_MS,
+        200,
+      );
+      expect(customer).toMatchObject({ userId, email: created.body.email });
 
-    const placed = await http<{ id: string }>(orders, 'POST', '/orders', { userId, items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }] });
-    expect(placed.status).toBe(201);
+      const placed = await http<{ id: string }>(orders, 'POST', '/orders', {
+        userId,
+        items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }],
+      });
+      expect(placed.status).toBe(201);
 
-    const user = await waitFor(
-      'the order counted by user-service',
-      async () => {
-        const response = await http<{ orderCount: number }>(users, 'GET', `/users/${userId}`);
-        return response.body.orderCount === 1 ? response.body : undefined;
-      },
-      EVENT_TIMEOUT_MS,
-      200,
-    );
-    expect(user.orderCount).toBe(1);
-  }, 2 * EVENT_TIMEOUT_MS + 20_000);
+      const user = await waitFor(
+        'the order counted by user-service',
+        async () => {
+          const response = await http<{ orderCount: number }>(users, 'GET', `/users/${userId}`);
+          return response.body.orderCount === 1 ? response.body : undefined;
+        },
+        EVENT_TIMEOUT_MS,
+        200,
+      );
+      expect(user.orderCount).toBe(1);
+    },
+    2 * EVENT_TIMEOUT_MS + 20_000,
+  );
 
-  it.each(SERVICES)('%s: docker stop ends it with exit code 0 within the chart’s grace period', async (service) => {
-    const { graceSeconds } = chartSettings(service);
-    const { container } = running[service];
-    const stopped = await stopWithin(container, graceSeconds);
-    const logs = stopped.exitCode === 0 ? '' : await logsOf(container);
-    expect({ exitCode: stopped.exitCode, oomKilled: stopped.oomKilled, logs }).toEqual({ exitCode: 0, oomKilled: false, logs: '' });
-    // A SIGKILL at the deadline would show as 137; this also shows there was time to spare.
-    expect(stopped.elapsedMs).toBeLessThan(graceSeconds * 1000);
-  }, 90_000);
+  it.each(SERVICES)(
+    '%s: docker stop ends it with exit code 0 within the chart’s grace period',
+    async (service) => {
+      const { graceSeconds } = chartSettings(service);
+      const { container } = running[service];
+      const stopped = await stopWithin(container, graceSeconds);
+      const logs = stopped.exitCode === 0 ? '' : await logsOf(container);
+      expect({ exitCode: stopped.exitCode, oomKilled: stopped.oomKilled, logs }).toEqual({
+        exitCode: 0,
+        oomKilled: false,
+        logs: '',
+      });
+      // A SIGKILL at the deadline would show as 137; this also shows there was time to spare.
+      expect(stopped.elapsedMs).toBeLessThan(graceSeconds * 1000);
+    },
+    90_000,
+  );
 });

@@ -57,7 +57,8 @@ const EFFECT_AUDIT = (table: string, keyColumn: string): string => `
  * unhandled rejection / uncaught exception reports, V8's fatal errors. (Postgres's own `severity: 'FATAL'` inside a
  * logged, handled query error is not one of them.)
  */
-const CRASH_SIGNS = /"level":60|Unhandled 'error' event|uncaughtException|Uncaught |unhandledRejection|UnhandledPromiseRejection|FATAL ERROR:|Segmentation fault/;
+const CRASH_SIGNS =
+  /"level":60|Unhandled 'error' event|uncaughtException|Uncaught |unhandledRejection|UnhandledPromiseRejection|FATAL ERROR:|Segmentation fault/;
 
 /** Where each service's consumed events leave their effect. */
 const AUDITED: Record<ServiceName, { table: string; key: string }> = {
@@ -75,7 +76,10 @@ export class FaultLab {
   ) {}
 
   static async start(): Promise<FaultLab> {
-    const [rabbit, postgres] = await Promise.allSettled([startPrivateRabbitMq('faults'), startPrivatePostgres('faults')]);
+    const [rabbit, postgres] = await Promise.allSettled([
+      startPrivateRabbitMq('faults'),
+      startPrivatePostgres('faults'),
+    ]);
     if (rabbit.status === 'rejected' || postgres.status === 'rejected') {
       if (rabbit.status === 'fulfilled') await rabbit.value.stop();
       if (postgres.status === 'fulfilled') await postgres.value.stop();
@@ -147,7 +151,17 @@ export class FaultPlatform {
       SHUTDOWN_TIMEOUT_MS: '5000',
     };
     const process = startServiceProcess(SERVICES[name].main, env);
-    this.services[name] = { name, url: `http://127.0.0.1:${port}`, port, process, history: [{ process, killedOnPurpose: false }], env, database, brokerLink, databaseLink };
+    this.services[name] = {
+      name,
+      url: `http://127.0.0.1:${port}`,
+      port,
+      process,
+      history: [{ process, killedOnPurpose: false }],
+      env,
+      database,
+      brokerLink,
+      databaseLink,
+    };
     this.rss.track(name, process);
     await waitUntilReady(process, port, 60_000);
   }
@@ -173,7 +187,8 @@ export class FaultPlatform {
   async ready(): Promise<boolean> {
     for (const service of Object.values(this.services)) {
       const { exitCode, signalCode } = service.process.child;
-      if (exitCode !== null || signalCode !== null) throw new Error(`${service.name} exited (${signalCode ?? exitCode})`);
+      if (exitCode !== null || signalCode !== null)
+        throw new Error(`${service.name} exited (${signalCode ?? exitCode})`);
     }
     const answers = await Promise.all(
       Object.values(this.services).map((service) =>
@@ -207,7 +222,9 @@ export class FaultPlatform {
       const ready = await fetch(`${service.url}/health/ready`)
         .then(async (response) => `${response.status} ${await response.text()}`)
         .catch((error: unknown) => String(error));
-      parts.push(`${service.name} /health/ready → ${ready.slice(0, 600)}\n${service.process.output().split('\n').slice(-60).join('\n')}`);
+      parts.push(
+        `${service.name} /health/ready → ${ready.slice(0, 600)}\n${service.process.output().split('\n').slice(-60).join('\n')}`,
+      );
     }
     return parts.join('\n\n');
   }
@@ -226,7 +243,8 @@ export class FaultPlatform {
     for (const service of Object.values(this.services)) {
       for (const [index, { process, killedOnPurpose }] of service.history.entries()) {
         const { exitCode, signalCode } = process.child;
-        if (!killedOnPurpose && (exitCode !== null || signalCode !== null)) problems.push(`${service.name}#${index} exited (${signalCode ?? exitCode})`);
+        if (!killedOnPurpose && (exitCode !== null || signalCode !== null))
+          problems.push(`${service.name}#${index} exited (${signalCode ?? exitCode})`);
         for (const line of process.output().split('\n')) {
           if (CRASH_SIGNS.test(line)) {
             problems.push(`${service.name}#${index}: ${line.slice(0, 400)}`);

@@ -17,7 +17,9 @@ describe('startFaultProxy', () => {
   const clients: Socket[] = [];
 
   beforeAll(async () => {
-    echo = createServer((socket) => socket.on('data', (chunk) => socket.write(chunk)).on('error', () => undefined)).listen(0, '127.0.0.1');
+    echo = createServer((socket) =>
+      socket.on('data', (chunk) => socket.write(chunk)).on('error', () => undefined),
+    ).listen(0, '127.0.0.1');
     await once(echo, 'listening');
     proxy = await startFaultProxy('test ⇄ echo', { port: (echo.address() as { port: number }).port });
   });
@@ -84,7 +86,9 @@ describe('startFaultProxy', () => {
     expect((await open1.closed)?.message).toMatch(/ECONNRESET/);
     const refused = connect(proxy.port, '127.0.0.1');
     clients.push(refused);
-    const error = await new Promise<Error | undefined>((resolve) => refused.on('error', resolve).on('close', () => resolve(undefined)));
+    const error = await new Promise<Error | undefined>((resolve) =>
+      refused.on('error', resolve).on('close', () => resolve(undefined)),
+    );
     expect(error?.message ?? 'closed').toMatch(/ECONNRESET|closed/);
   });
 

@@ -37,13 +37,22 @@ export function scenarioResult(
   tally: WorkloadTally,
   ledger: LedgerResult,
   timings: { readyAgainAfterMs: number; faultDurationMs: number; durationMs: number },
-  observed: { peakRssMb: Record<string, number>; consumedByOutcome: Record<string, number>; evidence: Record<string, number> },
+  observed: {
+    peakRssMb: Record<string, number>;
+    consumedByOutcome: Record<string, number>;
+    evidence: Record<string, number>;
+  },
   crashes: string[],
 ): ScenarioResult {
   return {
     scenario,
     fault,
-    operations: { attempted: tally.attempted, acknowledged: tally.acknowledged, failed: tally.failed, failures: tally.failures },
+    operations: {
+      attempted: tally.attempted,
+      acknowledged: tally.acknowledged,
+      failed: tally.failed,
+      failures: tally.failures,
+    },
     committed: ledger.committed,
     delivered: ledger.delivered,
     lost: ledger.lost,
@@ -60,7 +69,21 @@ export function scenarioResult(
 }
 
 export function formatTable(results: ScenarioResult[]): string {
-  const header = ['scenario', 'ops', 'committed', 'delivered', 'lost', 'dup', 'fault s', 'ready s', 'caught up s', 'RSS users MB', 'RSS orders MB', 'inbox dups', 'crashes'];
+  const header = [
+    'scenario',
+    'ops',
+    'committed',
+    'delivered',
+    'lost',
+    'dup',
+    'fault s',
+    'ready s',
+    'caught up s',
+    'RSS users MB',
+    'RSS orders MB',
+    'inbox dups',
+    'crashes',
+  ];
   const rows = results.map((r) => [
     r.scenario,
     String(r.operations.attempted),
@@ -85,7 +108,12 @@ export function formatTable(results: ScenarioResult[]): string {
 export function writeResults(mode: string, results: ScenarioResult[]): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = `${RESULTS_DIR}${mode}.json`;
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
   writeFileSync(file, `${JSON.stringify({ mode, finishedAt: new Date().toISOString(), machine, results }, null, 2)}\n`);
   return file;
 }

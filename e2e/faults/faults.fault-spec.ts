@@ -35,7 +35,13 @@ describe(`fault injection (${MODE})`, () => {
       async () => {
         const result = await runScenario(lab!, name, description, fault);
         results.push(result);
-        expect({ lost: result.lost, lostAcknowledged: result.lostAcknowledged, duplicated: result.duplicated, crashes: result.crashes, examples: result.examples }).toEqual({
+        expect({
+          lost: result.lost,
+          lostAcknowledged: result.lostAcknowledged,
+          duplicated: result.duplicated,
+          crashes: result.crashes,
+          examples: result.examples,
+        }).toEqual({
           lost: 0,
           lostAcknowledged: 0,
           duplicated: 0,
@@ -51,65 +57,102 @@ describe(`fault injection (${MODE})`, () => {
     );
   };
 
-  scenario('publisher-sigkill', 'order-service (publisher of order.placed) SIGKILLed mid-burst, then restarted', async (platform) => {
-    // Slow confirms on its broker link, so committed order.placed rows are waiting in the outbox at the kill.
-    platform.services.orders.brokerLink.latency(200);
-    await sleep(1_000);
-    await platform.kill('orders');
-    platform.evidence.outboxUnsentAtKill = await countRows(platform, 'orders', 'SELECT count(*)::int AS n FROM outbox_events WHERE sent_at IS NULL');
-    platform.services.orders.brokerLink.passThrough();
-    await platform.restart('orders');
-    expect(platform.evidence.outboxUnsentAtKill).toBeGreaterThan(0);
-  });
+  scenario(
+    'publisher-sigkill',
+    'order-service (publisher of order.placed) SIGKILLed mid-burst, then restarted',
+    async (platform) => {
+      // Slow confirms on its broker link, so committed order.placed rows are waiting in the outbox at the kill.
+      platform.services.orders.brokerLink.latency(200);
+      await sleep(1_000);
+      await platform.kill('orders');
+      platform.evidence.outboxUnsentAtKill = await countRows(
+        platform,
+        'orders',
+        'SELECT count(*)::int AS n FROM outbox_events WHERE sent_at IS NULL',
+      );
+      platform.services.orders.brokerLink.passThrough();
+      await platform.restart('orders');
+      expect(platform.evidence.outboxUnsentAtKill).toBeGreaterThan(0);
+    },
+  );
 
-  scenario('consumer-sigkill', 'user-service SIGKILLed while its handlers are mid-transaction, then restarted', async (platform) => {
-    // Slow its database link so many order.placed handlers are in flight (prefetched, inside transactions) at the kill.
-    platform.services.users.databaseLink.latency(40);
-    await sleep(1_000);
-    const inFlight = countRows(platform, 'users', OPEN_TRANSACTIONS, [platform.services.users.database]);
-    await platform.kill('users');
-    platform.evidence.transactionsOpenAtKill = await inFlight;
-    platform.services.users.databaseLink.passThrough();
-    await platform.restart('users');
-    expect(platform.evidence.transactionsOpenAtKill).toBeGreaterThan(0);
-  });
+  scenario(
+    'consumer-sigkill',
+    'user-service SIGKILLed while its handlers are mid-transaction, then restarted',
+    async (platform) => {
+      // Slow its database link so many order.placed handlers are in flight (prefetched, inside transactions) at the kill.
+      platform.services.users.databaseLink.latency(40);
+      await sleep(1_000);
+      const inFlight = countRows(platform, 'users', OPEN_TRANSACTIONS, [platform.services.users.database]);
+      await platform.kill('users');
+      platform.evidence.transactionsOpenAtKill = await inFlight;
+      platform.services.users.databaseLink.passThrough();
+      await platform.restart('users');
+      expect(platform.evidence.transactionsOpenAtKill).toBeGreaterThan(0);
+    },
+  );
 
-  scenario('rabbitmq-stop-start', `RabbitMQ stopped (rabbitmqctl stop_app) for ${SETTINGS.brokerDownMs / 1000} s during traffic, then started`, async (platform) => {
-    await platform.lab.rabbit.stopApp();
-    await sleep(SETTINGS.brokerDownMs);
-    await platform.lab.rabbit.startApp();
-  });
+  scenario(
+    'rabbitmq-stop-start',
+    `RabbitMQ stopped (rabbitmqctl stop_app) for ${SETTINGS.brokerDownMs / 1000} s during traffic, then started`,
+    async (platform) => {
+      await platform.lab.rabbit.stopApp();
+      await sleep(SETTINGS.brokerDownMs);
+      await platform.lab.rabbit.startApp();
+    },
+  );
 
-  scenario('postgres-terminate-restart', 'every Postgres backend terminated (pg_terminate_backend), then the cluster restarted', async (platform) => {
-    platform.evidence.backendsTerminated = await platform.lab.postgres.terminateBackends();
-    await sleep(2_000);
-    await platform.lab.postgres.restart();
-  });
+  scenario(
+    'postgres-terminate-restart',
+    'every Postgres backend terminated (pg_terminate_backend), then the cluster restarted',
+    async (platform) => {
+      platform.evidence.backendsTerminated = await platform.lab.postgres.terminateBackends();
+      await sleep(2_000);
+      await platform.lab.postgres.restart();
+    },
+  );
 
-  scenario('broker-blackhole', `both services' broker links blackholed for ${SETTINGS.blackholeMs / 1000} s (> 2 heartbeats of ${HEARTBEAT_SECONDS} s), then restored`, async (platform) => {
-    const links = [platform.services.users.brokerLink, platform.services.orders.brokerLink];
-    for (const link of links) link.blackhole();
-    await sleep(SETTINGS.blackholeMs);
-    platform.evidence.bytesDropped = links.reduce((sum, link) => sum + link.stats().bytesDropped, 0);
-    for (const link of links) link.passThrough();
-  });
+  scenario(
+    'broker-blackhole',
+    `both services' broker links blackholed for ${SETTINGS.blackholeMs / 1000} s (> 2 heartbeats of ${HEARTBEAT_SECONDS} s), then restored`,
+    async (platform) => {
+      const links = [platform.services.users.brokerLink, platform.services.orders.brokerLink];
+      for (const link of links) link.blackhole();
+      await sleep(SETTINGS.blackholeMs);
+      platform.evidence.bytesDropped = links.reduce((sum, link) => sum + link.stats().bytesDropped, 0);
+      for (const link of links) link.passThrough();
+    },
+  );
 
-  scenario('broker-memory-alarm', `RabbitMQ memory alarm (watermark 0.0001) for ${SETTINGS.memoryAlarmMs / 1000} s while publishing, then lifted`, async (platform) => {
-    await platform.lab.rabbit.setMemoryWatermark(0.0001);
-    try {
-      await sleep(SETTINGS.memoryAlarmMs);
-      platform.evidence.outboxUnsentDuringAlarm = await countRows(platform, 'orders', 'SELECT count(*)::int AS n FROM outbox_events WHERE sent_at IS NULL');
-    } finally {
-      await platform.lab.rabbit.setMemoryWatermark(0.4);
-    }
-    expect(platform.evidence.outboxUnsentDuringAlarm).toBeGreaterThan(0);
-  });
+  scenario(
+    'broker-memory-alarm',
+    `RabbitMQ memory alarm (watermark 0.0001) for ${SETTINGS.memoryAlarmMs / 1000} s while publishing, then lifted`,
+    async (platform) => {
+      await platform.lab.rabbit.setMemoryWatermark(0.0001);
+      try {
+        await sleep(SETTINGS.memoryAlarmMs);
+        platform.evidence.outboxUnsentDuringAlarm = await countRows(
+          platform,
+          'orders',
+          'SELECT count(*)::int AS n FROM outbox_events WHERE sent_at IS NULL',
+        );
+      } finally {
+        await platform.lab.rabbit.setMemoryWatermark(0.4);
+      }
+      expect(platform.evidence.outboxUnsentDuringAlarm).toBeGreaterThan(0);
+    },
+  );
 });
 
 /** Client transactions open on a database right now (handlers mid-transaction), seen from a direct connection. */
 const OPEN_TRANSACTIONS = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND xact_start IS NOT NULL AND pid <> pg_backend_pid()`;
 
-async function countRows(platform: FaultPlatform, service: ServiceName, sql: string, params: unknown[] = []): Promise<number> {
+async function countRows(
+  platform: FaultPlatform,
+  service: ServiceName,
+  sql: string,
+  params: unknown[] = [],
+): Promise<number> {
   const [row] = await platform.query<{ n: number }>(service, sql, params);
   return row!.n;
 }

@@ -31,18 +31,37 @@ interface Snapshot {
 async function snapshot(platform: FaultPlatform): Promise<Snapshot> {
   const users = (await platform.query<{ id: string }>('users', 'SELECT id::text FROM users')).map((row) => row.id);
   const orders = (await platform.query<{ id: string }>('orders', 'SELECT id::text FROM orders')).map((row) => row.id);
-  const profiles = new Set((await platform.query<{ id: string }>('orders', 'SELECT user_id::text AS id FROM customer_profiles')).map((row) => row.id));
-  const placed = new Set(
-    (await platform.query<{ id: string }>('users', 'SELECT order_id::text AS id FROM user_orders WHERE placed_at IS NOT NULL')).map((row) => row.id),
+  const profiles = new Set(
+    (await platform.query<{ id: string }>('orders', 'SELECT user_id::text AS id FROM customer_profiles')).map(
+      (row) => row.id,
+    ),
   );
-  return { users, orders, missingProfiles: users.filter((id) => !profiles.has(id)), missingOrderStats: orders.filter((id) => !placed.has(id)) };
+  const placed = new Set(
+    (
+      await platform.query<{ id: string }>(
+        'users',
+        'SELECT order_id::text AS id FROM user_orders WHERE placed_at IS NOT NULL',
+      )
+    ).map((row) => row.id),
+  );
+  return {
+    users,
+    orders,
+    missingProfiles: users.filter((id) => !profiles.has(id)),
+    missingOrderStats: orders.filter((id) => !placed.has(id)),
+  };
 }
 
 /**
  * Waits (up to `timeoutMs`, since redeliveries and outbox retries back off) until every committed user has its
  * profile and every committed order its statistics row, then counts what is missing and what was doubled.
  */
-export async function reconcile(platform: FaultPlatform, tally: WorkloadTally, trafficEndedAt: number, timeoutMs: number): Promise<LedgerResult> {
+export async function reconcile(
+  platform: FaultPlatform,
+  tally: WorkloadTally,
+  trafficEndedAt: number,
+  timeoutMs: number,
+): Promise<LedgerResult> {
   const deadline = Date.now() + timeoutMs;
   let state = await snapshot(platform);
   while (state.missingProfiles.length + state.missingOrderStats.length > 0 && Date.now() < deadline) {
@@ -53,12 +72,21 @@ export async function reconcile(platform: FaultPlatform, tally: WorkloadTally, t
 
   const userIds = new Set(state.users);
   const orderIds = new Set(state.orders);
-  const unknownAcknowledged = [...tally.acknowledgedUsers.filter((id) => !userIds.has(id)), ...tally.acknowledgedOrders.filter((id) => !orderIds.has(id))];
+  const unknownAcknowledged = [
+    ...tally.acknowledgedUsers.filter((id) => !userIds.has(id)),
+    ...tally.acknowledgedOrders.filter((id) => !orderIds.has(id)),
+  ];
 
   // A doubled effect: one key logged more than once by the audit trigger (an upsert re-applied is an UPDATE row).
   const doubledEffects = [
-    ...(await platform.query<{ key: string; n: number }>('users', 'SELECT key::text, count(*)::int AS n FROM faults.effects GROUP BY key HAVING count(*) > 1')),
-    ...(await platform.query<{ key: string; n: number }>('orders', 'SELECT key::text, count(*)::int AS n FROM faults.effects GROUP BY key HAVING count(*) > 1')),
+    ...(await platform.query<{ key: string; n: number }>(
+      'users',
+      'SELECT key::text, count(*)::int AS n FROM faults.effects GROUP BY key HAVING count(*) > 1',
+    )),
+    ...(await platform.query<{ key: string; n: number }>(
+      'orders',
+      'SELECT key::text, count(*)::int AS n FROM faults.effects GROUP BY key HAVING count(*) > 1',
+    )),
   ];
   // A doubled event at the source: more than one outbox row for one write (a retried transaction that committed twice).
   const doubledAtSource = [

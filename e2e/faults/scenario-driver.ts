@@ -11,16 +11,37 @@ export const FULL = process.env.FAULTS_FULL === '1';
 export const MODE = FULL ? 'full' : 'bounded';
 
 export const SETTINGS = FULL
-  ? { operations: 3_000, seededCustomers: 50, blackholeMs: 30_000, memoryAlarmMs: 30_000, brokerDownMs: 15_000, catchUpTimeoutMs: 240_000 }
+  ? {
+      operations: 3_000,
+      seededCustomers: 50,
+      blackholeMs: 30_000,
+      memoryAlarmMs: 30_000,
+      brokerDownMs: 15_000,
+      catchUpTimeoutMs: 240_000,
+    }
   : // Bounded: hundreds of operations; the blackhole still outlasts two heartbeats (2 × 5 s), so the dead link is really detected.
-    { operations: 300, seededCustomers: 20, blackholeMs: 15_000, memoryAlarmMs: 10_000, brokerDownMs: 5_000, catchUpTimeoutMs: 120_000 };
+    {
+      operations: 300,
+      seededCustomers: 20,
+      blackholeMs: 15_000,
+      memoryAlarmMs: 10_000,
+      brokerDownMs: 5_000,
+      catchUpTimeoutMs: 120_000,
+    };
 
-const WORKLOAD: WorkloadOptions = FULL ? { ratePerSecond: 120, concurrency: 12, userShare: 0.25 } : { ratePerSecond: 60, concurrency: 8, userShare: 0.25 };
+const WORKLOAD: WorkloadOptions = FULL
+  ? { ratePerSecond: 120, concurrency: 12, userShare: 0.25 }
+  : { ratePerSecond: 60, concurrency: 8, userShare: 0.25 };
 
 /** What a scenario does to the platform; it returns once the fault is over (restarted, restored). */
 export type Fault = (platform: FaultPlatform, workload: Workload) => Promise<void>;
 
-export async function runScenario(lab: FaultLab, scenario: string, description: string, fault: Fault): Promise<ScenarioResult> {
+export async function runScenario(
+  lab: FaultLab,
+  scenario: string,
+  description: string,
+  fault: Fault,
+): Promise<ScenarioResult> {
   const started = Date.now();
   const platform = await FaultPlatform.start(lab, `${scenario.replace(/\W/g, '_')}_${started.toString(36)}`);
   try {
@@ -51,7 +72,11 @@ export async function runScenario(lab: FaultLab, scenario: string, description: 
       workload.tally,
       ledger,
       { readyAgainAfterMs, faultDurationMs: faultEndedAt - faultStartedAt, durationMs: Date.now() - started },
-      { peakRssMb: platform.rss.peaksMb(), consumedByOutcome: await platform.consumedByOutcome(), evidence: platform.evidence },
+      {
+        peakRssMb: platform.rss.peaksMb(),
+        consumedByOutcome: await platform.consumedByOutcome(),
+        evidence: platform.evidence,
+      },
       platform.crashes(),
     );
   } finally {

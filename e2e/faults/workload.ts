@@ -32,7 +32,14 @@ export interface WorkloadOptions {
 }
 
 export class Workload {
-  readonly tally: WorkloadTally = { attempted: 0, acknowledged: 0, failed: 0, failures: {}, acknowledgedUsers: [], acknowledgedOrders: [] };
+  readonly tally: WorkloadTally = {
+    attempted: 0,
+    acknowledged: 0,
+    failed: 0,
+    failures: {},
+    acknowledgedUsers: [],
+    acknowledgedOrders: [],
+  };
   /** Customers order-service knows (seeded before the fault): orders for them are valid whatever the fault. */
   private readonly customers: string[] = [];
   private running = false;
@@ -54,9 +61,14 @@ export class Workload {
     }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const rows = await this.platform.query<{ n: string }>('orders', 'SELECT count(*)::text AS n FROM customer_profiles WHERE user_id = ANY($1::uuid[])', [ids]);
+      const rows = await this.platform.query<{ n: string }>(
+        'orders',
+        'SELECT count(*)::text AS n FROM customer_profiles WHERE user_id = ANY($1::uuid[])',
+        [ids],
+      );
       if (Number(rows[0]!.n) === ids.length) break;
-      if (Date.now() > deadline) throw new Error(`order-service knew ${rows[0]!.n} of ${ids.length} seeded customers after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`order-service knew ${rows[0]!.n} of ${ids.length} seeded customers after ${timeoutMs} ms`);
       await sleep(100);
     }
     this.customers.push(...ids);
@@ -83,7 +95,8 @@ export class Workload {
   async untilAttempted(count: number, timeoutMs = 300_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.tally.attempted < count) {
-      if (Date.now() > deadline) throw new Error(`only ${this.tally.attempted} of ${count} operations attempted after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.tally.attempted} of ${count} operations attempted after ${timeoutMs} ms`);
       await sleep(50);
     }
   }
@@ -101,14 +114,24 @@ export class Workload {
 
   private async createUser(): Promise<string | undefined> {
     const n = ++this.sequence;
-    const body = { email: `${this.platform.label}-${n}-${randomUUID().slice(0, 8)}@faults.test`, name: `Fault User ${n}`, password: 'correct horse battery' };
+    const body = {
+      email: `${this.platform.label}-${n}-${randomUUID().slice(0, 8)}@faults.test`,
+      name: `Fault User ${n}`,
+      password: 'correct horse battery',
+    };
     const id = await this.request(this.platform.services.users.url, '/users', body);
     if (id) this.tally.acknowledgedUsers.push(id);
     return id;
   }
 
   private async placeOrder(userId: string): Promise<void> {
-    const items = [{ sku: `SKU-${1 + Math.floor(Math.random() * 50)}`, quantity: 1 + Math.floor(Math.random() * 3), unitPriceCents: 100 + Math.floor(Math.random() * 9_900) }];
+    const items = [
+      {
+        sku: `SKU-${1 + Math.floor(Math.random() * 50)}`,
+        quantity: 1 + Math.floor(Math.random() * 3),
+        unitPriceCents: 100 + Math.floor(Math.random() * 9_900),
+      },
+    ];
     const id = await this.request(this.platform.services.orders.url, '/orders', { userId, items });
     if (id) this.tally.acknowledgedOrders.push(id);
   }

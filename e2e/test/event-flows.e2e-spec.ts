@@ -34,7 +34,11 @@ afterAll(async () => {
 });
 
 async function createUser(n: number): Promise<User> {
-  const response = await http<User>(platform.users.url, 'POST', '/users', { email: `flow${n}.${Date.now()}@example.com`, name: `Flow ${n}`, password: 'a decent passphrase' });
+  const response = await http<User>(platform.users.url, 'POST', '/users', {
+    email: `flow${n}.${Date.now()}@example.com`,
+    name: `Flow ${n}`,
+    password: 'a decent passphrase',
+  });
   expect(response.status).toBe(201);
   return response.body;
 }
@@ -67,7 +71,10 @@ describe('user events keep order-service’s customer profiles', () => {
     expect((await http(platform.users.url, 'PATCH', `/users/${user.id}`, { name: 'Renamed' })).status).toBe(200);
     await waitFor('the rename to reach the profile', async () => (await customerOf(user.id)).body.name === 'Renamed');
 
-    const placed = await http<Order>(platform.orders.url, 'POST', '/orders', { userId: user.id, items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }] });
+    const placed = await http<Order>(platform.orders.url, 'POST', '/orders', {
+      userId: user.id,
+      items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }],
+    });
     expect(placed.status).toBe(201);
 
     expect((await http(platform.users.url, 'DELETE', `/users/${user.id}`)).status).toBe(204);
@@ -79,11 +86,16 @@ describe('user events keep order-service’s customer profiles', () => {
     expect(order.cancelReason).toBe('customer_deleted');
     // …and the cancellation was announced, in the same transaction, like any other.
     expect(
-      await count(platform.orderDb.url, `SELECT count(*) AS n FROM outbox_events WHERE event_type = 'order.cancelled' AND payload->>'orderId' = $1 AND payload->>'reason' = 'customer_deleted'`, [
-        placed.body.id,
-      ]),
+      await count(
+        platform.orderDb.url,
+        `SELECT count(*) AS n FROM outbox_events WHERE event_type = 'order.cancelled' AND payload->>'orderId' = $1 AND payload->>'reason' = 'customer_deleted'`,
+        [placed.body.id],
+      ),
     ).toBe(1);
-    const refused = await http<{ message: string }>(platform.orders.url, 'POST', '/orders', { userId: user.id, items: [{ sku: 'X', quantity: 1, unitPriceCents: 1 }] });
+    const refused = await http<{ message: string }>(platform.orders.url, 'POST', '/orders', {
+      userId: user.id,
+      items: [{ sku: 'X', quantity: 1, unitPriceCents: 1 }],
+    });
     expect(refused.status).toBe(422);
   }, 30_000);
 });
@@ -92,8 +104,14 @@ describe('order events keep user-service’s order statistics', () => {
   it('counts placed orders and their value, and takes cancelled ones out', async () => {
     const user = await createUser(2);
     await waitFor('the profile to appear', async () => (await customerOf(user.id)).status === 200);
-    const first = await http<Order>(platform.orders.url, 'POST', '/orders', { userId: user.id, items: [{ sku: 'A', quantity: 3, unitPriceCents: 1000 }] });
-    const second = await http<Order>(platform.orders.url, 'POST', '/orders', { userId: user.id, items: [{ sku: 'B', quantity: 1, unitPriceCents: 250 }] });
+    const first = await http<Order>(platform.orders.url, 'POST', '/orders', {
+      userId: user.id,
+      items: [{ sku: 'A', quantity: 3, unitPriceCents: 1000 }],
+    });
+    const second = await http<Order>(platform.orders.url, 'POST', '/orders', {
+      userId: user.id,
+      items: [{ sku: 'B', quantity: 1, unitPriceCents: 250 }],
+    });
     expect([first.status, second.status]).toEqual([201, 201]);
     await waitFor('both orders in the stats', async () => {
       const { body } = await http<User>(platform.users.url, 'GET', `/users/${user.id}`);
@@ -118,19 +136,32 @@ describe('nothing lost, nothing doubled', () => {
     }
     await waitFor(
       'every profile',
-      async () => (await count(platform.orderDb.url, 'SELECT count(*) AS n FROM customer_profiles WHERE user_id = ANY($1::uuid[])', [created])) === created.length,
+      async () =>
+        (await count(
+          platform.orderDb.url,
+          'SELECT count(*) AS n FROM customer_profiles WHERE user_id = ANY($1::uuid[])',
+          [created],
+        )) === created.length,
       30_000,
     );
     // One inbox row per event, whatever was redelivered or re-published.
-    expect(await count(platform.orderDb.url, `SELECT count(*) AS n FROM inbox_events WHERE event_type = 'user.created'`)).toBe(
+    expect(
+      await count(platform.orderDb.url, `SELECT count(*) AS n FROM inbox_events WHERE event_type = 'user.created'`),
+    ).toBe(
       await count(platform.userDb.url, `SELECT count(*) AS n FROM outbox_events WHERE event_type = 'user.created'`),
     );
     // The relay marks rows sent after the broker confirmed them, which may be after the consumer already handled them.
-    await waitFor('every outbox row marked sent', async () => (await count(platform.userDb.url, 'SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NULL')) === 0);
+    await waitFor(
+      'every outbox row marked sent',
+      async () =>
+        (await count(platform.userDb.url, 'SELECT count(*) AS n FROM outbox_events WHERE sent_at IS NULL')) === 0,
+    );
     // The connections really were dropped (twice), and both services reconnected by themselves.
     for (const service of [platform.users, platform.orders]) {
       const messages = service.process.logLines().map((line) => line.msg);
-      expect(messages.filter((msg) => msg === 'rabbitmq connection lost; reconnecting').length).toBeGreaterThanOrEqual(2);
+      expect(messages.filter((msg) => msg === 'rabbitmq connection lost; reconnecting').length).toBeGreaterThanOrEqual(
+        2,
+      );
     }
     expect((await fetch(`${platform.users.url}/health/ready`)).status).toBe(200);
     expect((await fetch(`${platform.orders.url}/health/ready`)).status).toBe(200);

@@ -21,17 +21,25 @@ const RULE_TESTS_DIR = `${OBS}prometheus/tests/`;
 const DASHBOARDS_DIR = `${OBS}grafana/dashboards/`;
 const DATASOURCES = `${OBS}grafana/provisioning/datasources/datasources.yml`;
 
-const yamlFiles = (dir: string) => readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).map((name) => dir + name);
+const yamlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => /\.ya?ml$/.test(name))
+    .map((name) => dir + name);
 const RULE_FILES = yamlFiles(RULES_DIR);
 const RULE_TEST_FILES = yamlFiles(RULE_TESTS_DIR);
-const DASHBOARD_FILES = readdirSync(DASHBOARDS_DIR).filter((name) => name.endsWith('.json')).map((name) => DASHBOARDS_DIR + name);
+const DASHBOARD_FILES = readdirSync(DASHBOARDS_DIR)
+  .filter((name) => name.endsWith('.json'))
+  .map((name) => DASHBOARDS_DIR + name);
 const relative = (file: string) => file.slice(ROOT.length);
 
 function promtool(...args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(process.env.PROMTOOL_BIN ?? 'promtool', args, { cwd: ROOT, timeout: 60_000 }, (error, stdout, stderr) => {
       if (!error) return resolve();
-      const hint = (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (promtool not installed? sudo bash scripts/install-infra.sh installs it)' : '';
+      const hint =
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? ' (promtool not installed? sudo bash scripts/install-infra.sh installs it)'
+          : '';
       reject(new Error(`promtool ${args.join(' ')} failed${hint}:\n${stdout}${stderr}`));
     });
   });
@@ -39,7 +47,22 @@ function promtool(...args: string[]): Promise<void> {
 
 // ---- metric names referenced by PromQL --------------------------------------------------------------------------
 
-const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'atan2', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'bool',
+  'atan2',
+  'inf',
+  'nan',
+]);
 
 /** Metric names an expression selects (no parser needed: strings, matchers, ranges and grouping lists are cut first). */
 function metricNames(expr: string): string[] {
@@ -83,7 +106,11 @@ function ruleReferences(): { references: Reference[]; recorded: Set<string>; ale
       for (const rule of group.rules) {
         if (rule.record) recorded.add(rule.record);
         if (rule.alert) alerts.push(rule.alert);
-        references.push({ file: relative(file), where: rule.record ?? rule.alert ?? group.name, expr: String(rule.expr) });
+        references.push({
+          file: relative(file),
+          where: rule.record ?? rule.alert ?? group.name,
+          expr: String(rule.expr),
+        });
       }
     }
   }
@@ -104,11 +131,15 @@ interface Dashboard {
   title: string;
   schemaVersion: number;
   panels: DashboardPanel[];
-  templating: { list: Array<{ name: string; type: string; query?: string | { query?: string }; datasource?: { uid?: string } }> };
+  templating: {
+    list: Array<{ name: string; type: string; query?: string | { query?: string }; datasource?: { uid?: string } }>;
+  };
 }
 
-const dashboards = () => DASHBOARD_FILES.map((file) => ({ file, dashboard: JSON.parse(readFileSync(file, 'utf8')) as Dashboard }));
-const allPanels = (panels: DashboardPanel[]): DashboardPanel[] => panels.flatMap((panel) => [panel, ...allPanels(panel.panels ?? [])]);
+const dashboards = () =>
+  DASHBOARD_FILES.map((file) => ({ file, dashboard: JSON.parse(readFileSync(file, 'utf8')) as Dashboard }));
+const allPanels = (panels: DashboardPanel[]): DashboardPanel[] =>
+  panels.flatMap((panel) => [panel, ...allPanels(panel.panels ?? [])]);
 
 function dashboardReferences(): Reference[] {
   const references: Reference[] = [];
@@ -120,14 +151,24 @@ function dashboardReferences(): Reference[] {
     }
     for (const variable of dashboard.templating.list) {
       const query = typeof variable.query === 'string' ? variable.query : variable.query?.query;
-      if (variable.type === 'query' && query) references.push({ file: relative(file), where: `variable $${variable.name}`, expr: query });
+      if (variable.type === 'query' && query)
+        references.push({ file: relative(file), where: `variable $${variable.name}`, expr: query });
     }
   }
   // Grafana's trace-to-metrics queries on the Jaeger datasource (`$$` is Grafana's escape for a literal `$`).
-  const datasources = parseYaml(readFileSync(DATASOURCES, 'utf8')) as { datasources: Array<{ name: string; jsonData?: { tracesToMetrics?: { queries?: Array<{ name: string; query: string }> } } }> };
+  const datasources = parseYaml(readFileSync(DATASOURCES, 'utf8')) as {
+    datasources: Array<{
+      name: string;
+      jsonData?: { tracesToMetrics?: { queries?: Array<{ name: string; query: string }> } };
+    }>;
+  };
   for (const source of datasources.datasources) {
     for (const query of source.jsonData?.tracesToMetrics?.queries ?? []) {
-      references.push({ file: relative(DATASOURCES), where: `${source.name} trace-to-metrics "${query.name}"`, expr: query.query.replaceAll('$$', '$') });
+      references.push({
+        file: relative(DATASOURCES),
+        where: `${source.name} trace-to-metrics "${query.name}"`,
+        expr: query.query.replaceAll('$$', '$'),
+      });
     }
   }
   return references;
@@ -141,7 +182,8 @@ function exportedNames(exposition: string): Set<string> {
     if (type) {
       const [, name, kind] = type as unknown as [string, string, string];
       names.add(name);
-      if (kind === 'histogram' || kind === 'summary') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+      if (kind === 'histogram' || kind === 'summary')
+        for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
       if (kind === 'counter' && !name.endsWith('_total')) names.add(`${name}_total`);
     } else if (line && !line.startsWith('#')) {
       names.add(/^[^{\s]+/.exec(line)![0]);
@@ -151,7 +193,13 @@ function exportedNames(exposition: string): Set<string> {
 }
 
 // Series Prometheus makes itself rather than scraping them.
-const PROMETHEUS_OWN = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'ALERTS', 'ALERTS_FOR_STATE']);
+const PROMETHEUS_OWN = new Set([
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'ALERTS',
+  'ALERTS_FOR_STATE',
+]);
 
 // RabbitMQ's exporter (rabbitmq_prometheus) on the local node: the aggregated /metrics and the per-queue families
 // the `rabbitmq-queues` job of prometheus.yml asks /metrics/detailed for. The local node must have the plugin on
@@ -182,7 +230,11 @@ describe('Prometheus config and rules (promtool)', () => {
 
   it('passes its rule unit tests, which cover every alert', async () => {
     const { alerts } = ruleReferences();
-    const tested = new Set(RULE_TEST_FILES.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/alertname:\s*(\S+)/g)].map((m) => m[1])));
+    const tested = new Set(
+      RULE_TEST_FILES.flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/alertname:\s*(\S+)/g)].map((m) => m[1]),
+      ),
+    );
     expect(alerts.filter((alert) => !tested.has(alert))).toEqual([]);
     await promtool('test', 'rules', ...RULE_TEST_FILES);
   }, 60_000);
@@ -192,7 +244,11 @@ describe('Prometheus config and rules (promtool)', () => {
 
 describe('Grafana provisioning', () => {
   it('has dashboards with unique uids and panel ids, a grid position for each panel, and only provisioned datasources or the datasource variable', () => {
-    const provisioned = new Set((parseYaml(readFileSync(DATASOURCES, 'utf8')) as { datasources: Array<{ uid: string }> }).datasources.map((source) => source.uid));
+    const provisioned = new Set(
+      (parseYaml(readFileSync(DATASOURCES, 'utf8')) as { datasources: Array<{ uid: string }> }).datasources.map(
+        (source) => source.uid,
+      ),
+    );
     expect([...provisioned].sort()).toEqual(['jaeger', 'prometheus']);
     const uids = new Set<string>();
     expect(DASHBOARD_FILES.map(relative).sort()).toEqual([
@@ -207,32 +263,40 @@ describe('Grafana provisioning', () => {
       const problems: string[] = [];
       if (uids.has(dashboard.uid)) problems.push(`duplicate uid ${dashboard.uid}`);
       uids.add(dashboard.uid);
-      if (dashboard.schemaVersion !== 41) problems.push(`schemaVersion ${dashboard.schemaVersion}, not Grafana 12's 41`);
+      if (dashboard.schemaVersion !== 41)
+        problems.push(`schemaVersion ${dashboard.schemaVersion}, not Grafana 12's 41`);
       for (const name of ['datasource', 'namespace', 'service']) {
-        if (!dashboard.templating.list.some((variable) => variable.name === name)) problems.push(`no $${name} variable`);
+        if (!dashboard.templating.list.some((variable) => variable.name === name))
+          problems.push(`no $${name} variable`);
       }
       const datasourceVariable = dashboard.templating.list.find((variable) => variable.name === 'datasource');
-      if (datasourceVariable && (datasourceVariable.type !== 'datasource' || datasourceVariable.query !== 'prometheus')) problems.push('$datasource is not a Prometheus datasource variable');
+      if (datasourceVariable && (datasourceVariable.type !== 'datasource' || datasourceVariable.query !== 'prometheus'))
+        problems.push('$datasource is not a Prometheus datasource variable');
       for (const variable of dashboard.templating.list.filter((candidate) => candidate.type === 'query')) {
-        if (variable.datasource?.uid !== '${datasource}') problems.push(`variable $${variable.name} does not query $datasource`);
+        if (variable.datasource?.uid !== '${datasource}')
+          problems.push(`variable $${variable.name} does not query $datasource`);
       }
       const ids = new Set<number>();
       for (const panel of allPanels(dashboard.panels)) {
-        if (typeof panel.id !== 'number' || ids.has(panel.id)) problems.push(`panel "${panel.title}" has a missing or duplicate id ${panel.id}`);
+        if (typeof panel.id !== 'number' || ids.has(panel.id))
+          problems.push(`panel "${panel.title}" has a missing or duplicate id ${panel.id}`);
         ids.add(panel.id!);
         const grid = panel.gridPos;
-        if (!grid || grid.w < 1 || grid.h < 1 || grid.x < 0 || grid.x + grid.w > 24) problems.push(`panel "${panel.title}" has a bad gridPos ${JSON.stringify(grid)}`);
+        if (!grid || grid.w < 1 || grid.h < 1 || grid.x < 0 || grid.x + grid.w > 24)
+          problems.push(`panel "${panel.title}" has a bad gridPos ${JSON.stringify(grid)}`);
         for (const uid of [panel.datasource?.uid, ...(panel.targets ?? []).map((target) => target.datasource?.uid)]) {
           if (uid !== undefined && !usable.has(uid)) problems.push(`panel "${panel.title}" uses datasource uid ${uid}`);
         }
-        if (panel.type !== 'row' && (panel.targets ?? []).length === 0) problems.push(`panel "${panel.title}" has no query`);
+        if (panel.type !== 'row' && (panel.targets ?? []).length === 0)
+          problems.push(`panel "${panel.title}" has no query`);
       }
       // Grafana stacks overlapping panels unpredictably: no two may share a grid cell.
       const placed = allPanels(dashboard.panels).filter((panel) => panel.gridPos);
       for (const [i, a] of placed.entries()) {
         for (const b of placed.slice(i + 1)) {
           const [p, q] = [a.gridPos!, b.gridPos!];
-          if (p.x < q.x + q.w && q.x < p.x + p.w && p.y < q.y + q.h && q.y < p.y + p.h) problems.push(`panels "${a.title}" and "${b.title}" overlap`);
+          if (p.x < q.x + q.w && q.x < p.x + p.w && p.y < q.y + q.h && q.y < p.y + p.h)
+            problems.push(`panels "${a.title}" and "${b.title}" overlap`);
         }
       }
       expect({ file: relative(file), problems }).toEqual({ file: relative(file), problems: [] });
@@ -240,9 +304,17 @@ describe('Grafana provisioning', () => {
   });
 
   it('extracts metric names from PromQL the way the checks below rely on', () => {
-    expect(metricNames('histogram_quantile(0.95, sum by (service, le) (rate(http_request_duration_seconds_bucket{service=~"$service", route!="/x"}[$__rate_interval])))')).toEqual(['http_request_duration_seconds_bucket']);
-    expect(metricNames('(a:b:rate5m / c_total > 0.1) and on (queue) up == 0 unless max without (le) (d offset 5m)')).toEqual(['a:b:rate5m', 'c_total', 'up', 'd']);
-    expect(metricNames('label_values(messaging_queue_depth{service=~"$service"}, queue)')).toEqual(['messaging_queue_depth']);
+    expect(
+      metricNames(
+        'histogram_quantile(0.95, sum by (service, le) (rate(http_request_duration_seconds_bucket{service=~"$service", route!="/x"}[$__rate_interval])))',
+      ),
+    ).toEqual(['http_request_duration_seconds_bucket']);
+    expect(
+      metricNames('(a:b:rate5m / c_total > 0.1) and on (queue) up == 0 unless max without (le) (d offset 5m)'),
+    ).toEqual(['a:b:rate5m', 'c_total', 'up', 'd']);
+    expect(metricNames('label_values(messaging_queue_depth{service=~"$service"}, queue)')).toEqual([
+      'messaging_queue_depth',
+    ]);
     expect(metricNames('time() - process_start_time_seconds{x="1e3"} * 1e3')).toEqual(['process_start_time_seconds']);
   });
 });
@@ -256,17 +328,21 @@ describe('observability against the running services', () => {
 
   const scrapeBroker = async (pathAndQuery: string): Promise<string> => {
     const response = await fetch(RABBITMQ_EXPORTER + pathAndQuery).catch((error: Error) => {
-      throw new Error(`RabbitMQ's exporter at ${RABBITMQ_EXPORTER} does not answer (${error.message}): rabbitmq-plugins enable rabbitmq_prometheus`);
+      throw new Error(
+        `RabbitMQ's exporter at ${RABBITMQ_EXPORTER} does not answer (${error.message}): rabbitmq-plugins enable rabbitmq_prometheus`,
+      );
     });
     const body = await response.text();
-    if (response.status !== 200) throw new Error(`GET ${RABBITMQ_EXPORTER}${pathAndQuery} answered ${response.status}: ${body.slice(0, 200)}`);
+    if (response.status !== 200)
+      throw new Error(`GET ${RABBITMQ_EXPORTER}${pathAndQuery} answered ${response.status}: ${body.slice(0, 200)}`);
     return body;
   };
 
   const scrape = async (url: string): Promise<string> => {
     const response = await fetch(`${url}/metrics`);
     const body = await response.text();
-    if (response.status !== 200) throw new Error(`GET ${url}/metrics answered ${response.status}: ${body.slice(0, 200)}`);
+    if (response.status !== 200)
+      throw new Error(`GET ${url}/metrics answered ${response.status}: ${body.slice(0, 200)}`);
     return body;
   };
 
@@ -274,12 +350,30 @@ describe('observability against the running services', () => {
     platform = await Platform.start('observability');
     // A little of every flow, so histograms and labelled counters have series: HTTP on both services, an
     // event each way through outbox, publish and consume.
-    const user = await http<{ id: string }>(platform.users.url, 'POST', '/users', { email: `obs.${Date.now()}@example.com`, name: 'Olly', password: 'a decent passphrase' });
+    const user = await http<{ id: string }>(platform.users.url, 'POST', '/users', {
+      email: `obs.${Date.now()}@example.com`,
+      name: 'Olly',
+      password: 'a decent passphrase',
+    });
     expect(user.status).toBe(201);
-    await waitFor('the profile in order-service', async () => (await http(platform.orders.url, 'GET', `/customers/${user.body.id}`)).status === 200, 20_000, 100);
-    const order = await http(platform.orders.url, 'POST', '/orders', { userId: user.body.id, items: [{ sku: 'OBS-1', quantity: 2, unitPriceCents: 1250 }] });
+    await waitFor(
+      'the profile in order-service',
+      async () => (await http(platform.orders.url, 'GET', `/customers/${user.body.id}`)).status === 200,
+      20_000,
+      100,
+    );
+    const order = await http(platform.orders.url, 'POST', '/orders', {
+      userId: user.body.id,
+      items: [{ sku: 'OBS-1', quantity: 2, unitPriceCents: 1250 }],
+    });
     expect(order.status).toBe(201);
-    await waitFor('the order counted by user-service', async () => (await http<{ orderCount: number }>(platform.users.url, 'GET', `/users/${user.body.id}`)).body.orderCount === 1, 20_000, 100);
+    await waitFor(
+      'the order counted by user-service',
+      async () =>
+        (await http<{ orderCount: number }>(platform.users.url, 'GET', `/users/${user.body.id}`)).body.orderCount === 1,
+      20_000,
+      100,
+    );
     await http(platform.orders.url, 'GET', '/orders/not-a-uuid'); // a 4xx, so status_code has more than one value
   }, 120_000);
 
@@ -291,10 +385,19 @@ describe('observability against the running services', () => {
   it('exports every metric that a dashboard, datasource or rule queries, on both services or on the broker', async () => {
     scrapes.set('user-service', await scrape(platform.users.url));
     scrapes.set('order-service', await scrape(platform.orders.url));
-    const broker = new Set([...exportedNames(await scrapeBroker('/metrics')), ...exportedNames(await scrapeBroker(RABBITMQ_DETAILED))]);
+    const broker = new Set([
+      ...exportedNames(await scrapeBroker('/metrics')),
+      ...exportedNames(await scrapeBroker(RABBITMQ_DETAILED)),
+    ]);
     const { references, recorded } = ruleReferences();
     // Alerts whose comment block in the rule file says PROPOSED METRIC.
-    const proposedRules = new Set(RULE_FILES.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/# PROPOSED METRIC:[^\n]*\n(?:\s*#[^\n]*\n)*\s*- alert: (\S+)/g)].map((m) => m[1]!)));
+    const proposedRules = new Set(
+      RULE_FILES.flatMap((file) =>
+        [...readFileSync(file, 'utf8').matchAll(/# PROPOSED METRIC:[^\n]*\n(?:\s*#[^\n]*\n)*\s*- alert: (\S+)/g)].map(
+          (m) => m[1]!,
+        ),
+      ),
+    );
     const missing: string[] = [];
     for (const [service, body] of scrapes) {
       const exported = exportedNames(body);
@@ -309,12 +412,15 @@ describe('observability against the running services', () => {
     }
     expect([...new Set(missing)]).toEqual([]);
     // Every series carries the service label the rules and dashboards group by.
-    for (const [service, body] of scrapes) expect(body).toMatch(new RegExp(`^http_request_duration_seconds_count\\{[^}]*service="${service}"`, 'm'));
+    for (const [service, body] of scrapes)
+      expect(body).toMatch(new RegExp(`^http_request_duration_seconds_count\\{[^}]*service="${service}"`, 'm'));
   }, 30_000);
 
   it('shows retries, dead letters and the DLQ depth in a real Prometheus, and the DLQ alert goes pending', async () => {
     // The shipped config, its scrape jobs pointed at the test ports: its labels are what the rules and dashboards see.
-    const shipped = parseYaml(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as { scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    const shipped = parseYaml(readFileSync(PROMETHEUS_CONFIG, 'utf8')) as {
+      scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
+    };
     const testTargets: Record<string, string> = {
       'localhost:3001': `127.0.0.1:${platform.users.port}`,
       'localhost:3002': `127.0.0.1:${platform.orders.port}`,
@@ -323,7 +429,10 @@ describe('observability against the running services', () => {
     for (const job of shipped.scrape_configs) {
       for (const group of job.static_configs) {
         group.targets = group.targets.map((target) => {
-          if (!testTargets[target]) throw new Error(`${relative(PROMETHEUS_CONFIG)} scrapes ${target}, which is neither a service's npm start address nor RabbitMQ's exporter`);
+          if (!testTargets[target])
+            throw new Error(
+              `${relative(PROMETHEUS_CONFIG)} scrapes ${target}, which is neither a service's npm start address nor RabbitMQ's exporter`,
+            );
           return testTargets[target];
         });
       }
@@ -342,7 +451,10 @@ describe('observability against the running services', () => {
         data: { userId: randomUUID(), changes: { name: 'Nobody' }, occurredAt: new Date().toISOString() },
         source: 'user-service',
       });
-      channel.publish('switchyard.events', update.routingKey, update.content, { persistent: true, ...update.properties });
+      channel.publish('switchyard.events', update.routingKey, update.content, {
+        persistent: true,
+        ...update.properties,
+      });
       const malformedId = randomUUID();
       channel.publish('switchyard.events', 'user.created', Buffer.from('{"userId": '), {
         persistent: true,
@@ -350,7 +462,13 @@ describe('observability against the running services', () => {
         type: 'user.created',
         appId: 'observability-test',
         contentType: 'application/json',
-        headers: { 'ce-specversion': '1.0', 'ce-id': malformedId, 'ce-type': 'user.created', 'ce-source': 'observability-test', 'x-event-version': 2 },
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': malformedId,
+          'ce-type': 'user.created',
+          'ce-source': 'observability-test',
+          'x-event-version': 2,
+        },
       });
       await (channel as unknown as { waitForConfirms(): Promise<void> }).waitForConfirms();
     } finally {
@@ -378,7 +496,12 @@ describe('observability against the running services', () => {
     await scraped(`sum(messaging_dead_lettered_total{${Q}, reason="retries_exhausted"})`, (v) => v >= 1);
     await scraped(`sum(messaging_dead_lettered_total{${Q}, reason="malformed_json"})`, (v) => v >= 1);
     await scraped(`sum(messaging_messages_consumed_total{${Q}, outcome="retry"})`, (v) => v >= 2);
-    expect(await scraped('max(messaging_queue_depth{service="order-service", queue="order-service.user-events.dlq"})', (v) => v === 2)).toBe(2);
+    expect(
+      await scraped(
+        'max(messaging_queue_depth{service="order-service", queue="order-service.user-events.dlq"})',
+        (v) => v === 2,
+      ),
+    ).toBe(2);
     // The rules evaluate against the real series: a recording rule yields the queue, and the DLQ alert is pending
     // (it fires after 5 minutes) with the labels its annotations name.
     await scraped(`count(service_queue:messaging_messages_consumed:rate5m{${Q}})`, (v) => v === 1);
@@ -392,11 +515,18 @@ describe('observability against the running services', () => {
       500,
     );
     expect(pending.map((alert) => alert.metric)).toEqual([
-      expect.objectContaining({ alertstate: 'pending', severity: 'warning', service: 'order-service', queue: 'order-service.user-events.dlq' }),
+      expect.objectContaining({
+        alertstate: 'pending',
+        severity: 'warning',
+        service: 'order-service',
+        queue: 'order-service.user-events.dlq',
+      }),
     ]);
 
     // Every rule evaluates without error against the real series.
-    const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+    const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as {
+      data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
+    };
     const unhealthy = rules.data.groups.flatMap((group) => group.rules).filter((rule) => rule.health !== 'ok');
     expect(unhealthy.map((rule) => `${rule.name}: ${rule.health} ${rule.lastError ?? ''}`)).toEqual([]);
   }, 180_000);
@@ -422,7 +552,8 @@ describe('observability against the running services', () => {
       const expr = asGrafana(reference.expr);
       try {
         const samples = await prom.query(expr);
-        if (samples.length === 0 && !mayBeEmpty(expr)) problems.push(`${reference.file}, ${reference.where}: no data for ${expr}`);
+        if (samples.length === 0 && !mayBeEmpty(expr))
+          problems.push(`${reference.file}, ${reference.where}: no data for ${expr}`);
       } catch (error) {
         problems.push(`${reference.file}, ${reference.where}: ${(error as Error).message}`);
       }

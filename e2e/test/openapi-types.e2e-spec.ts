@@ -19,7 +19,10 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = path.join(repoRoot, 'node_modules/tsc7/bin/tsc');
 
 interface OpenApiDocument {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>
+  >;
 }
 type Service = 'user-service' | 'order-service';
 
@@ -49,12 +52,20 @@ const EXPECTED: Record<Service, Record<string, [string, string]>> = {
 const NO_BODY = new Set(['user-service DELETE /users/{id} 204']);
 
 /** Every 2xx response of a document, as "<METHOD> <path> <status>", with whether it has a JSON body. */
-function successResponses(document: OpenApiDocument): { route: string; path: string; method: string; status: string; json: boolean }[] {
+function successResponses(
+  document: OpenApiDocument,
+): { route: string; path: string; method: string; status: string; json: boolean }[] {
   return Object.entries(document.paths).flatMap(([route, methods]) =>
     Object.entries(methods).flatMap(([method, operation]) =>
       Object.entries(operation.responses)
         .filter(([status]) => /^2\d\d$/.test(status))
-        .map(([status, response]) => ({ route: `${method.toUpperCase()} ${route} ${status}`, path: route, method, status, json: response.content?.['application/json'] !== undefined })),
+        .map(([status, response]) => ({
+          route: `${method.toUpperCase()} ${route} ${status}`,
+          path: route,
+          method,
+          status,
+          json: response.content?.['application/json'] !== undefined,
+        })),
     ),
   );
 }
@@ -77,7 +88,9 @@ function clientSource(): string {
     for (const [route, [file, type]] of Object.entries(EXPECTED[service])) {
       const [method, routePath, status] = route.split(' ') as [string, string, string];
       const expected = `import('${path.join(repoRoot, 'services', file).replace(/\.ts$/, '.js')}').${type}`;
-      lines.push(`export const ${checkName(service, route)}: Same<Json<${api}, '${routePath}', '${method.toLowerCase()}', ${status}>, ${expected}> = true;`);
+      lines.push(
+        `export const ${checkName(service, route)}: Same<Json<${api}, '${routePath}', '${method.toLowerCase()}', ${status}>, ${expected}> = true;`,
+      );
     }
   }
   lines.push(
@@ -98,14 +111,26 @@ async function typeCheck(documents: Record<Service, OpenApiDocument>): Promise<{
     writeFileSync(path.join(dir, 'client.ts'), clientSource());
     const tsconfig = {
       extends: path.join(repoRoot, 'tsconfig.json'),
-      compilerOptions: { noEmit: true, composite: false, incremental: false, declaration: false, sourceMap: false, typeRoots: [path.join(repoRoot, 'node_modules/@types')] },
+      compilerOptions: {
+        noEmit: true,
+        composite: false,
+        incremental: false,
+        declaration: false,
+        sourceMap: false,
+        typeRoots: [path.join(repoRoot, 'node_modules/@types')],
+      },
       files: ['client.ts'],
     };
     writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
     return await new Promise((resolve) => {
-      execFile(process.execPath, [TSC, '-p', path.join(dir, 'tsconfig.json'), '--pretty', 'false'], { encoding: 'utf8' }, (error, stdout, stderr) => {
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
-      });
+      execFile(
+        process.execPath,
+        [TSC, '-p', path.join(dir, 'tsconfig.json'), '--pretty', 'false'],
+        { encoding: 'utf8' },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
+        },
+      );
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -117,7 +142,10 @@ const documents = {} as Record<Service, OpenApiDocument>;
 
 beforeAll(async () => {
   platform = await Platform.start('openapi');
-  for (const [service, base] of [['user-service', platform.users.url], ['order-service', platform.orders.url]] as const) {
+  for (const [service, base] of [
+    ['user-service', platform.users.url],
+    ['order-service', platform.orders.url],
+  ] as const) {
     const response = await http<OpenApiDocument>(base, 'GET', '/docs/openapi.json');
     expect(response.status).toBe(200);
     documents[service] = response.body;
@@ -129,11 +157,21 @@ afterAll(async () => {
 });
 
 describe('typed OpenAPI', () => {
-  it.each(['user-service', 'order-service'] as const)('%s documents a JSON schema for every 2xx response, and the client checks each one', (service) => {
-    const responses = successResponses(documents[service]);
-    expect(responses.filter((response) => !response.json).map((response) => `${service} ${response.route}`)).toEqual([...NO_BODY].filter((route) => route.startsWith(`${service} `)));
-    expect(responses.filter((response) => response.json).map((response) => response.route).sort()).toEqual(Object.keys(EXPECTED[service]).sort());
-  });
+  it.each(['user-service', 'order-service'] as const)(
+    '%s documents a JSON schema for every 2xx response, and the client checks each one',
+    (service) => {
+      const responses = successResponses(documents[service]);
+      expect(responses.filter((response) => !response.json).map((response) => `${service} ${response.route}`)).toEqual(
+        [...NO_BODY].filter((route) => route.startsWith(`${service} `)),
+      );
+      expect(
+        responses
+          .filter((response) => response.json)
+          .map((response) => response.route)
+          .sort(),
+      ).toEqual(Object.keys(EXPECTED[service]).sort());
+    },
+  );
 
   it('types generated by openapi-typescript equal the handlers’ own types, route by route (tsc)', async () => {
     const { code, output } = await typeCheck(documents);
@@ -144,13 +182,19 @@ describe('typed OpenAPI', () => {
   it('the check fails when a response schema is missing or wrong', async () => {
     const broken = structuredClone(documents);
     delete broken['user-service'].paths['/users/{id}']!['get']!.responses['200']!.content;
-    const order = broken['order-service'].paths['/orders/{id}']!['get']!.responses['200']!.content!['application/json']!.schema as { properties: Record<string, unknown> };
+    const order = broken['order-service'].paths['/orders/{id}']!['get']!.responses['200']!.content!['application/json']!
+      .schema as { properties: Record<string, unknown> };
     order.properties['totalCents'] = { type: 'string' };
     const { code, output } = await typeCheck(broken);
     expect(code).not.toBe(0);
-    const failed = [...output.matchAll(/client\.ts\((\d+),/g)].map((match) => clientSource().split('\n')[Number(match[1]) - 1]!.match(/export const (\w+):/)?.[1]);
+    const clientLines = clientSource().split('\n');
+    const failed = [...output.matchAll(/client\.ts\((\d+),/g)].map(
+      (match) => clientLines[Number(match[1]) - 1]!.match(/export const (\w+):/)?.[1],
+    );
     // Exactly the two broken routes fail.
-    expect(failed.sort()).toEqual([checkName('order-service', 'GET /orders/{id} 200'), checkName('user-service', 'GET /users/{id} 200')].sort());
+    expect(failed.sort()).toEqual(
+      [checkName('order-service', 'GET /orders/{id} 200'), checkName('user-service', 'GET /users/{id} 200')].sort(),
+    );
   }, 120_000);
 });
 
@@ -160,40 +204,86 @@ describe('the real responses match the documented schemas', () => {
     const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
     const validate = (service: Service, route: string, status: string, body: unknown) => {
       const [method, routePath] = route.split(' ') as [string, string];
-      const schema = documents[service].paths[routePath]![method.toLowerCase()]!.responses[status]!.content!['application/json']!.schema;
+      const schema =
+        documents[service].paths[routePath]![method.toLowerCase()]!.responses[status]!.content!['application/json']!
+          .schema;
       const valid = ajv.validate(schema, body);
       return [`${service} ${route} ${status}`, valid ? [] : ajv.errors];
     };
     const users = platform.users.url;
     const orders = platform.orders.url;
     const results: unknown[] = [];
-    const created = await http<{ id: string }>(users, 'POST', '/users', { email: `openapi.${Date.now()}@example.com`, name: 'Open Api', password: 'a decent passphrase' });
+    const created = await http<{ id: string }>(users, 'POST', '/users', {
+      email: `openapi.${Date.now()}@example.com`,
+      name: 'Open Api',
+      password: 'a decent passphrase',
+    });
     results.push(validate('user-service', 'POST /users', '201', created.body));
     const userId = created.body.id;
-    results.push(validate('user-service', 'GET /users/{id}', '200', (await http(users, 'GET', `/users/${userId}`)).body));
+    results.push(
+      validate('user-service', 'GET /users/{id}', '200', (await http(users, 'GET', `/users/${userId}`)).body),
+    );
     results.push(validate('user-service', 'GET /users', '200', (await http(users, 'GET', '/users?limit=1')).body));
-    results.push(validate('user-service', 'PATCH /users/{id}', '200', (await http(users, 'PATCH', `/users/${userId}`, { name: 'Renamed' })).body));
+    results.push(
+      validate(
+        'user-service',
+        'PATCH /users/{id}',
+        '200',
+        (await http(users, 'PATCH', `/users/${userId}`, { name: 'Renamed' })).body,
+      ),
+    );
     for (const probe of ['live', 'ready', 'startup']) {
-      results.push(validate('user-service', `GET /health/${probe}`, '200', (await http(users, 'GET', `/health/${probe}`)).body));
-      results.push(validate('order-service', `GET /health/${probe}`, '200', (await http(orders, 'GET', `/health/${probe}`)).body));
+      results.push(
+        validate('user-service', `GET /health/${probe}`, '200', (await http(users, 'GET', `/health/${probe}`)).body),
+      );
+      results.push(
+        validate('order-service', `GET /health/${probe}`, '200', (await http(orders, 'GET', `/health/${probe}`)).body),
+      );
     }
-    const customer = await waitFor('order-service to know the new customer', async () => {
-      const response = await http(orders, 'GET', `/customers/${userId}`);
-      return response.status === 200 ? response.body : undefined;
-    }, 20_000, 100);
+    const customer = await waitFor(
+      'order-service to know the new customer',
+      async () => {
+        const response = await http(orders, 'GET', `/customers/${userId}`);
+        return response.status === 200 ? response.body : undefined;
+      },
+      20_000,
+      100,
+    );
     results.push(validate('order-service', 'GET /customers/{userId}', '200', customer));
-    const placed = await http<{ id: string }>(orders, 'POST', '/orders', { userId, items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }] });
+    const placed = await http<{ id: string }>(orders, 'POST', '/orders', {
+      userId,
+      items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }],
+    });
     expect(placed.status).toBe(201);
     results.push(validate('order-service', 'POST /orders', '201', placed.body));
-    results.push(validate('order-service', 'GET /orders/{id}', '200', (await http(orders, 'GET', `/orders/${placed.body.id}`)).body));
-    results.push(validate('order-service', 'GET /orders', '200', (await http(orders, 'GET', `/orders?userId=${userId}`)).body));
-    results.push(validate('order-service', 'POST /orders/{id}/cancel', '200', (await http(orders, 'POST', `/orders/${placed.body.id}/cancel`)).body));
+    results.push(
+      validate(
+        'order-service',
+        'GET /orders/{id}',
+        '200',
+        (await http(orders, 'GET', `/orders/${placed.body.id}`)).body,
+      ),
+    );
+    results.push(
+      validate('order-service', 'GET /orders', '200', (await http(orders, 'GET', `/orders?userId=${userId}`)).body),
+    );
+    results.push(
+      validate(
+        'order-service',
+        'POST /orders/{id}/cancel',
+        '200',
+        (await http(orders, 'POST', `/orders/${placed.body.id}/cancel`)).body,
+      ),
+    );
     const notFound = await http(users, 'GET', '/users/00000000-0000-4000-8000-000000000000');
     results.push(validate('user-service', 'GET /users/{id}', '404', notFound.body));
     expect(results.filter((result) => (result as [string, unknown[]])[1].length > 0)).toEqual([]);
     expect(results).toHaveLength(16);
     // The validation has teeth: an order whose total is a string does not pass.
     const order = (await http<Record<string, unknown>>(orders, 'GET', `/orders/${placed.body.id}`)).body;
-    expect((validate('order-service', 'GET /orders/{id}', '200', { ...order, totalCents: '2500' }) as [string, unknown[]])[1].length).toBeGreaterThan(0);
+    expect(
+      (validate('order-service', 'GET /orders/{id}', '200', { ...order, totalCents: '2500' }) as [string, unknown[]])[1]
+        .length,
+    ).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -1,4 +1,13 @@
-import { createTestDatabase, createTestVhost, freePort, startServiceProcess, type ServiceProcess, type TestDatabase, type TestVhost, waitUntilReady } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  freePort,
+  startServiceProcess,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestVhost,
+  waitUntilReady,
+} from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
 
 const service = (name: string) => ({
@@ -33,7 +42,12 @@ export class Platform {
       createTestDatabase(`${label}_orders`, ORDER_SERVICE.schema),
       createTestVhost(label),
     ]);
-    const common = { RABBITMQ_URL: platform.vhost.url, MESSAGING_RETRY_DELAYS_MS: '200,400', LOG_LEVEL: 'info', ...extraEnv };
+    const common = {
+      RABBITMQ_URL: platform.vhost.url,
+      MESSAGING_RETRY_DELAYS_MS: '200,400',
+      LOG_LEVEL: 'info',
+      ...extraEnv,
+    };
     [platform.users, platform.orders] = await Promise.all([
       platform.launch(USER_SERVICE.main, { ...common, DATABASE_URL: platform.userDb.url }),
       platform.launch(ORDER_SERVICE.main, { ...common, DATABASE_URL: platform.orderDb.url }),
@@ -70,7 +84,12 @@ export class Platform {
   }
 }
 
-export async function http<T = Record<string, unknown>>(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function http<T = Record<string, unknown>>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },

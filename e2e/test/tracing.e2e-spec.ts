@@ -35,7 +35,10 @@ afterAll(async () => {
 });
 
 const isHttpServer = (span: JaegerSpan, service: string, method: string, route: string) =>
-  span.serviceName === service && span.kind === 'server' && span.tags['http.request.method'] === method && span.tags['http.route'] === route;
+  span.serviceName === service &&
+  span.kind === 'server' &&
+  span.tags['http.request.method'] === method &&
+  span.tags['http.route'] === route;
 
 /** Every span Jaeger holds of traces that `service` took part in. */
 async function spansOf(service: string): Promise<JaegerSpan[]> {
@@ -48,7 +51,11 @@ function waitForSpan(what: string, service: string, predicate: (span: JaegerSpan
 }
 
 /** The trace `traceId` once it holds spans matching every predicate (spans of both services arrive separately). */
-function waitForTrace(what: string, traceId: string, ...predicates: Array<(trace: JaegerTrace) => boolean>): Promise<JaegerTrace> {
+function waitForTrace(
+  what: string,
+  traceId: string,
+  ...predicates: Array<(trace: JaegerTrace) => boolean>
+): Promise<JaegerTrace> {
   return waitFor(
     what,
     async () => {
@@ -71,7 +78,7 @@ const parentOf = (span: JaegerSpan): string | undefined => span.references[0]?.s
 function ancestry(trace: JaegerTrace, span: JaegerSpan): JaegerSpan[] {
   const byId = new Map(trace.spans.map((each) => [each.spanId, each]));
   const chain = [span];
-  for (let parent = parentOf(span); parent !== undefined; ) {
+  for (let parent = parentOf(span); parent !== undefined;) {
     const next = byId.get(parent);
     if (!next || chain.includes(next)) break;
     chain.push(next);
@@ -82,23 +89,38 @@ function ancestry(trace: JaegerTrace, span: JaegerSpan): JaegerSpan[] {
 
 const one = (trace: JaegerTrace, what: string, predicate: (span: JaegerSpan) => boolean): JaegerSpan => {
   const found = trace.spans.filter(predicate);
-  if (found.length !== 1) throw new Error(`expected one ${what} in trace ${trace.traceId}, found ${found.length}: ${found.map((span) => span.operationName).join(', ')}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one ${what} in trace ${trace.traceId}, found ${found.length}: ${found.map((span) => span.operationName).join(', ')}`,
+    );
   return found[0]!;
 };
 
 describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
   it('makes POST /users, the relay publish and order-service’s handling one trace, without PII in attributes', async () => {
     const email = `traced.${Date.now()}@example.com`;
-    const created = await http<User>(platform.users.url, 'POST', '/users', { email, name: 'Traced Person', password: 'a decent passphrase' });
+    const created = await http<User>(platform.users.url, 'POST', '/users', {
+      email,
+      name: 'Traced Person',
+      password: 'a decent passphrase',
+    });
     expect(created.status).toBe(201);
     const userId = created.body.id;
-    await waitFor('the profile in order-service', async () => (await http(platform.orders.url, 'GET', `/customers/${userId}`)).status === 200, 15_000);
+    await waitFor(
+      'the profile in order-service',
+      async () => (await http(platform.orders.url, 'GET', `/customers/${userId}`)).status === 200,
+      15_000,
+    );
 
-    const server = await waitForSpan('user-service POST /users server span in Jaeger', 'user-service', (span) => isHttpServer(span, 'user-service', 'POST', '/users'));
+    const server = await waitForSpan('user-service POST /users server span in Jaeger', 'user-service', (span) =>
+      isHttpServer(span, 'user-service', 'POST', '/users'),
+    );
     const isProducer = (span: JaegerSpan) => span.serviceName === 'user-service' && span.kind === 'producer';
     const isConsumer = (span: JaegerSpan) => span.serviceName === 'order-service' && span.kind === 'consumer';
     const isProfileWrite = (span: JaegerSpan) =>
-      span.serviceName === 'order-service' && span.kind === 'client' && /^INSERT INTO "public"\."customer_profiles"/.test(String(span.tags['db.query.text'] ?? ''));
+      span.serviceName === 'order-service' &&
+      span.kind === 'client' &&
+      /^INSERT INTO "public"\."customer_profiles"/.test(String(span.tags['db.query.text'] ?? ''));
     const trace = await waitForTrace(
       'the relay publish, order-service’s process span and its profile INSERT in the POST /users trace',
       server.traceId,
@@ -112,7 +134,9 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     const consumer = one(trace, 'order-service CONSUMER span', isConsumer);
     expect(consumer.traceId).toBe(server.traceId);
     // Parent and creation-context link, on this first delivery too: one reference once Jaeger merged them (above).
-    expect(consumer.references).toEqual([{ refType: 'FOLLOWS_FROM', traceId: server.traceId, spanId: producer.spanId }]);
+    expect(consumer.references).toEqual([
+      { refType: 'FOLLOWS_FROM', traceId: server.traceId, spanId: producer.spanId },
+    ]);
     expect(parentOf(consumer)).toBe(producer.spanId);
     // Up from the consumer: the producer, and through the outbox write, the POST /users server span.
     const chain = ancestry(trace, consumer).map((span) => `${span.serviceName} ${span.kind ?? 'internal'}`);
@@ -153,13 +177,25 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     // The ack: a CLIENT settle span under the process span, linked to the creation context.
     const ack = one(trace, 'ack span', (span) => span.operationName === `ack ${destination}`);
     expect(ack.kind).toBe('client');
-    expect(ack.tags).toMatchObject({ 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle', 'rabbitmq.message.delivery_tag': consumer.tags['rabbitmq.message.delivery_tag'], ...broker });
+    expect(ack.tags).toMatchObject({
+      'messaging.operation.name': 'ack',
+      'messaging.operation.type': 'settle',
+      'rabbitmq.message.delivery_tag': consumer.tags['rabbitmq.message.delivery_tag'],
+      ...broker,
+    });
     expect(ack.references).toEqual([
       { refType: 'CHILD_OF', traceId: server.traceId, spanId: consumer.spanId },
       { refType: 'FOLLOWS_FROM', traceId: server.traceId, spanId: producer.spanId },
     ]);
-    const deprecatedKeys = ['messaging.system', 'messaging.rabbitmq.destination.routing_key', 'messaging.rabbitmq.message.delivery_tag', 'messaging.operation'];
-    expect(trace.spans.flatMap((span) => Object.keys(span.tags)).filter((key) => deprecatedKeys.includes(key))).toEqual([]);
+    const deprecatedKeys = [
+      'messaging.system',
+      'messaging.rabbitmq.destination.routing_key',
+      'messaging.rabbitmq.message.delivery_tag',
+      'messaging.operation',
+    ];
+    expect(trace.spans.flatMap((span) => Object.keys(span.tags)).filter((key) => deprecatedKeys.includes(key))).toEqual(
+      [],
+    );
 
     // The profile write in order-service is a query made inside the consumer span.
     const profileWrite = one(trace, 'profile INSERT', isProfileWrite);
@@ -176,12 +212,22 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     expect(consumer.process).toMatchObject({ 'service.version': '0.1.0', 'deployment.environment.name': 'e2e' });
 
     // Then an order: order-service's request, its publish and user-service's handling are another trace.
-    const order = await http<{ id: string }>(platform.orders.url, 'POST', '/orders', { userId, items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }] });
+    const order = await http<{ id: string }>(platform.orders.url, 'POST', '/orders', {
+      userId,
+      items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }],
+    });
     expect(order.status).toBe(201);
-    const orderServer = await waitForSpan('order-service POST /orders server span in Jaeger', 'order-service', (span) => isHttpServer(span, 'order-service', 'POST', '/orders'));
+    const orderServer = await waitForSpan('order-service POST /orders server span in Jaeger', 'order-service', (span) =>
+      isHttpServer(span, 'order-service', 'POST', '/orders'),
+    );
     const isOrderProducer = (span: JaegerSpan) => span.serviceName === 'order-service' && span.kind === 'producer';
     const isOrderConsumer = (span: JaegerSpan) => span.serviceName === 'user-service' && span.kind === 'consumer';
-    const orderTrace = await waitForTrace('the order.placed publish and user-service’s handling in the POST /orders trace', orderServer.traceId, (found) => found.spans.some(isOrderProducer), (found) => found.spans.some(isOrderConsumer));
+    const orderTrace = await waitForTrace(
+      'the order.placed publish and user-service’s handling in the POST /orders trace',
+      orderServer.traceId,
+      (found) => found.spans.some(isOrderProducer),
+      (found) => found.spans.some(isOrderConsumer),
+    );
     expect(orderTrace.traceId).not.toBe(trace.traceId);
     const orderProducer = one(orderTrace, 'order-service PRODUCER span', isOrderProducer);
     const orderConsumer = one(orderTrace, 'user-service CONSUMER span', isOrderConsumer);
@@ -189,14 +235,25 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     expect(orderProducer.tags['rabbitmq.destination.routing_key']).toBe('order.placed');
     expect(parentOf(orderConsumer)).toBe(orderProducer.spanId);
     expect(orderConsumer.operationName).toBe('process switchyard.events:order.placed:user-service.order-events');
-    expect(orderConsumer.tags).toMatchObject({ 'messaging.system.name': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.message.id': orderProducer.tags['messaging.message.id'] });
+    expect(orderConsumer.tags).toMatchObject({
+      'messaging.system.name': 'rabbitmq',
+      'messaging.operation.type': 'process',
+      'messaging.message.id': orderProducer.tags['messaging.message.id'],
+    });
 
     // Logs carry the ids of the span they were written in.
     const logged = platform.users.process.logLines().find((line) => line.trace_id === server.traceId);
     expect(logged?.span_id).toMatch(/^[0-9a-f]{16}$/);
 
     // No tag of any span Jaeger holds (nor any process tag) holds the email, the name or the password.
-    const everything = JSON.stringify([...(await spansOf('user-service')), ...(await spansOf('order-service'))].map((span) => [span.operationName, span.tags, span.references, span.process]));
+    const everything = JSON.stringify(
+      [...(await spansOf('user-service')), ...(await spansOf('order-service'))].map((span) => [
+        span.operationName,
+        span.tags,
+        span.references,
+        span.process,
+      ]),
+    );
     expect(everything).toContain(server.spanId);
     expect(everything).not.toContain(email);
     expect(everything.toLowerCase()).not.toContain('traced person');
@@ -220,7 +277,10 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     const broker = await amqp.connect(platform.vhost.url);
     try {
       const channel = await broker.createConfirmChannel();
-      channel.publish('switchyard.events', update.routingKey, update.content, { persistent: true, ...update.properties });
+      channel.publish('switchyard.events', update.routingKey, update.content, {
+        persistent: true,
+        ...update.properties,
+      });
       await channel.waitForConfirms();
     } finally {
       await broker.close();
@@ -237,17 +297,29 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
       (found) => found.spans.filter((span) => span.operationName === `ack ${destination}`).length === 3,
     );
     const creationLink = { refType: 'FOLLOWS_FROM', traceId, spanId: creationSpanId };
-    const attempts = trace.spans.filter(isProcess).sort((a, b) => Number(a.tags['switchyard.delivery.attempt']) - Number(b.tags['switchyard.delivery.attempt']));
+    const attempts = trace.spans
+      .filter(isProcess)
+      .sort((a, b) => Number(a.tags['switchyard.delivery.attempt']) - Number(b.tags['switchyard.delivery.attempt']));
     expect(attempts.map((span) => span.tags['switchyard.delivery.attempt'])).toEqual([1, 2, 3]);
     for (const attempt of attempts) {
       // Every attempt (the first too) under the creation context and linked to it; all name the original exchange and routing key.
       expect(attempt.references).toEqual([creationLink]);
-      expect(attempt.tags).toMatchObject({ 'messaging.destination.name': destination, 'rabbitmq.destination.routing_key': 'user.updated', 'messaging.message.id': update.properties.messageId, 'error.type': expect.any(String) });
+      expect(attempt.tags).toMatchObject({
+        'messaging.destination.name': destination,
+        'rabbitmq.destination.routing_key': 'user.updated',
+        'messaging.message.id': update.properties.messageId,
+        'error.type': expect.any(String),
+      });
     }
-    const republishes = [`publish ${queue}.retry.200ms`, `publish ${queue}.retry.400ms`, `publish ${queue}.dlq`].map((name) => one(trace, name, (span) => span.operationName === name));
+    const republishes = [`publish ${queue}.retry.200ms`, `publish ${queue}.retry.400ms`, `publish ${queue}.dlq`].map(
+      (name) => one(trace, name, (span) => span.operationName === name),
+    );
     republishes.forEach((republish, index) => {
       expect(republish.kind).toBe('client');
-      expect(republish.references).toEqual([{ refType: 'CHILD_OF', traceId, spanId: attempts[index]!.spanId }, creationLink]);
+      expect(republish.references).toEqual([
+        { refType: 'CHILD_OF', traceId, spanId: attempts[index]!.spanId },
+        creationLink,
+      ]);
       expect(republish.tags).toMatchObject({
         'messaging.system.name': 'rabbitmq',
         'messaging.operation.name': 'publish',
@@ -259,7 +331,13 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     });
     // Each attempt is acked once its copy is confirmed, in a settle span under it.
     for (const attempt of attempts) {
-      expect(one(trace, 'ack of an attempt', (span) => span.operationName === `ack ${destination}` && parentOf(span) === attempt.spanId).tags['messaging.operation.type']).toBe('settle');
+      expect(
+        one(
+          trace,
+          'ack of an attempt',
+          (span) => span.operationName === `ack ${destination}` && parentOf(span) === attempt.spanId,
+        ).tags['messaging.operation.type'],
+      ).toBe('settle');
     }
   }, 30_000);
 
@@ -268,8 +346,12 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     const marker = await http(platform.users.url, 'GET', `/users/00000000-0000-4000-8000-000000000000`);
     expect(marker.status).toBe(404);
     // The probe was answered before the marker request, so its span (were there one) would be exported no later.
-    await waitForSpan('the GET /users/:id span in Jaeger', 'user-service', (span) => isHttpServer(span, 'user-service', 'GET', '/users/:id'));
-    expect((await spansOf('user-service')).filter((span) => String(span.tags['url.path'] ?? '').startsWith('/health/'))).toEqual([]);
+    await waitForSpan('the GET /users/:id span in Jaeger', 'user-service', (span) =>
+      isHttpServer(span, 'user-service', 'GET', '/users/:id'),
+    );
+    expect(
+      (await spansOf('user-service')).filter((span) => String(span.tags['url.path'] ?? '').startsWith('/health/')),
+    ).toEqual([]);
     expect((await spansOf('user-service')).filter((span) => span.operationName.includes('/health'))).toEqual([]);
   }, 30_000);
 });

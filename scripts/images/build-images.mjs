@@ -50,8 +50,11 @@ function pickDockerClient() {
     const buildx = run(client, ['buildx', 'version']).status === 0;
     if (buildx || Number(clientVersion.split('.')[0]) < 23) return { client, clientVersion, serverVersion };
   }
-  if (!engineAnswered) fail('no Docker engine answers; fix: bash scripts/docker/ensure-engine.sh (as root), or start your Docker');
-  fail('no docker client here can build with BuildKit (Docker 23+ needs the buildx plugin); fix: apt-get install docker-buildx-plugin, or apt-get install docker.io for /usr/bin/docker');
+  if (!engineAnswered)
+    fail('no Docker engine answers; fix: bash scripts/docker/ensure-engine.sh (as root), or start your Docker');
+  fail(
+    'no docker client here can build with BuildKit (Docker 23+ needs the buildx plugin); fix: apt-get install docker-buildx-plugin, or apt-get install docker.io for /usr/bin/docker',
+  );
 }
 
 /** The base images a Dockerfile names, with `ARG X=default` values substituted (what a build without --build-arg uses). */
@@ -106,7 +109,11 @@ function build(docker, name, dockerfilePath, tags, buildArgs, logPath) {
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
   args.push('.');
   const log = createWriteStream(logPath);
-  const child = spawn(docker, args, { cwd: root, env: { ...process.env, DOCKER_BUILDKIT: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(docker, args, {
+    cwd: root,
+    env: { ...process.env, DOCKER_BUILDKIT: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   /** BuildKit vertex number → { header, started, lines } */
   const steps = new Map();
   let failed;
@@ -127,7 +134,8 @@ function build(docker, name, dockerfilePath, tags, buildArgs, logPath) {
     if (rest === 'CACHED' && isStep) console.log(`  ${name}  ${step.header.slice(0, 100)}  (cached)`);
     else if (/^DONE /.test(rest) && isStep) console.log(`  ${name}  ${step.header.slice(0, 100)}  ${rest.slice(5)}`);
     else if (/^ERROR/.test(rest)) failed ??= { step: step.header, error: rest, lines: step.lines.slice(-25) };
-    else if (!/^sha256:/.test(rest) && rest.replace(/\s+/g, ' ') !== step.header) step.lines.push(rest.replace(/^\d+\.\d+ /, ''));
+    else if (!/^sha256:/.test(rest) && rest.replace(/\s+/g, ' ') !== step.header)
+      step.lines.push(rest.replace(/^\d+\.\d+ /, ''));
   };
   createInterface({ input: child.stdout }).on('line', onLine);
   createInterface({ input: child.stderr }).on('line', onLine);
@@ -136,7 +144,12 @@ function build(docker, name, dockerfilePath, tags, buildArgs, logPath) {
       clearTimeout(timer);
       log.end();
       if (code === 0) return resolve(undefined);
-      if (timedOut) return resolve({ step: failed?.step ?? 'the build', error: `did not finish within ${seconds(BUILD_DEADLINE_MS)} (killed)`, lines: [] });
+      if (timedOut)
+        return resolve({
+          step: failed?.step ?? 'the build',
+          error: `did not finish within ${seconds(BUILD_DEADLINE_MS)} (killed)`,
+          lines: [],
+        });
       resolve(failed ?? { step: 'docker build', error: `exited with ${code}`, lines: [] });
     });
   });
@@ -153,9 +166,13 @@ async function main() {
   const revision = git(['rev-parse', 'HEAD']);
   const dirty = (git(['status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-  console.log(`images: ${names.join(', ')} at ${sha}${dirty ? ' (work tree has uncommitted changes; the images contain them)' : ''}; docker client ${clientVersion}, engine ${serverVersion} (${docker})`);
+  console.log(
+    `images: ${names.join(', ')} at ${sha}${dirty ? ' (work tree has uncommitted changes; the images contain them)' : ''}; docker client ${clientVersion}, engine ${serverVersion} (${docker})`,
+  );
 
-  const sources = Object.fromEntries(names.map((name) => [name, readFileSync(join(root, 'services', name, 'Dockerfile'), 'utf8')]));
+  const sources = Object.fromEntries(
+    names.map((name) => [name, readFileSync(join(root, 'services', name, 'Dockerfile'), 'utf8')]),
+  );
 
   // Base images first, each once.
   const bases = [...new Set(names.flatMap((name) => baseImagesOf(sources[name])))];
@@ -165,7 +182,10 @@ async function main() {
       continue;
     }
     const node = /^node:(\d+\.\d+\.\d+)-bookworm-slim$/.exec(base);
-    if (!node) fail(`base image ${base} is not in the engine and can be made here only for node:<x.y.z>-bookworm-slim; fix: docker pull ${base}`);
+    if (!node)
+      fail(
+        `base image ${base} is not in the engine and can be made here only for node:<x.y.z>-bookworm-slim; fix: docker pull ${base}`,
+      );
     console.log(`images: base ${base} is not in the engine: making it (scripts/images/build-base-image.sh)`);
     const made = spawnSync('bash', [join(root, 'scripts/images/build-base-image.sh'), node[1]], {
       cwd: root,
@@ -174,7 +194,8 @@ async function main() {
       timeout: BASE_DEADLINE_MS,
       killSignal: 'SIGKILL',
     });
-    if (made.status !== 0) fail(`making base image ${base} failed${made.error ? ` (${made.error.message})` : ''}; see the lines above`);
+    if (made.status !== 0)
+      fail(`making base image ${base} failed${made.error ? ` (${made.error.message})` : ''}; see the lines above`);
   }
 
   mkdirSync(logDir, { recursive: true });
@@ -190,10 +211,19 @@ async function main() {
       const logPath = join(logDir, `${name}.log`);
       console.log(`\n▶ ${repository} (services/${name}/Dockerfile; log ${logPath})`);
       const t0 = Date.now();
-      const failure = await build(docker, name, dockerfilePath, tags, { VERSION: version, REVISION: revision }, logPath);
+      const failure = await build(
+        docker,
+        name,
+        dockerfilePath,
+        tags,
+        { VERSION: version, REVISION: revision },
+        logPath,
+      );
       const took = Date.now() - t0;
       if (failure) {
-        console.error(`\n✖ ${repository}: Dockerfile step ${failure.step} failed after ${seconds(took)}: ${failure.error}`);
+        console.error(
+          `\n✖ ${repository}: Dockerfile step ${failure.step} failed after ${seconds(took)}: ${failure.error}`,
+        );
         for (const line of failure.lines) console.error(`    ${line}`);
         console.error(`  full log: ${logPath}`);
         process.exitCode = 1;
@@ -209,7 +239,9 @@ async function main() {
   console.log(`\nimages built in ${seconds(Date.now() - started)}:`);
   const width = Math.max(...results.map((r) => r.repository.length));
   for (const { repository, tags, took, size } of results) {
-    console.log(`  ${repository.padEnd(width)}  ${megabytes(size ?? 0).padStart(7)}  ${seconds(took).padStart(8)}  tags ${tags.map((t) => t.split(':')[1]).join(', ')}`);
+    console.log(
+      `  ${repository.padEnd(width)}  ${megabytes(size ?? 0).padStart(7)}  ${seconds(took).padStart(8)}  tags ${tags.map((t) => t.split(':')[1]).join(', ')}`,
+    );
   }
   for (const base of bases) console.log(`  base ${base}: ${megabytes(imageSize(docker, base) ?? 0)}`);
 }

@@ -51,7 +51,10 @@ function tail(file, lines = 25) {
 
 /** The bin directory of the built engines; builds them on first use (minutes), reuses the cache after. */
 function engineBinaries() {
-  const out = execFileSync('bash', [join(root, 'scripts/engines/build.sh'), 'kubernetes'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [join(root, 'scripts/engines/build.sh'), 'kubernetes'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return out.trim().split('\n').at(-1);
 }
 
@@ -126,7 +129,8 @@ async function withLock(dir, action) {
       if (error.code !== 'EEXIST') throw error;
       const holder = Number(readFileSync(lock, 'utf8'));
       if (!holder || !alive(holder)) rmSync(lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`kube: ${lock} is held by pid ${holder} for too long`, { cause: error });
+      else if (Date.now() > deadline)
+        throw new Error(`kube: ${lock} is held by pid ${holder} for too long`, { cause: error });
       else await sleep(250);
     }
   }
@@ -151,7 +155,9 @@ async function up(dir, { controllers }) {
   const running = runningProcesses(state);
   if (running.length > 0) {
     if (existsSync(state.kubeconfigFile)) {
-      console.error(`kube: already running (${running.map((p) => `${p.name} ${p.pid}`).join(', ')}); \`npm run kube:down\` stops it`);
+      console.error(
+        `kube: already running (${running.map((p) => `${p.name} ${p.pid}`).join(', ')}); \`npm run kube:down\` stops it`,
+      );
       console.log(`KUBECONFIG=${state.kubeconfigFile}`);
       return;
     }
@@ -168,7 +174,9 @@ async function up(dir, { controllers }) {
   writeFileSync(join(dir, 'admin.kubeconfig'), kubeconfig(server, pki));
 
   const started = Date.now();
-  console.error(`kube: starting etcd on 127.0.0.1:${etcdPort}, kube-apiserver on ${server}${controllers ? ', kube-controller-manager' : ''}`);
+  console.error(
+    `kube: starting etcd on 127.0.0.1:${etcdPort}, kube-apiserver on ${server}${controllers ? ', kube-controller-manager' : ''}`,
+  );
   launch(state, 'etcd', join(bin, 'etcd'), [
     '--name=switchyard',
     `--data-dir=${join(dir, 'etcd')}`,
@@ -218,7 +226,10 @@ async function up(dir, { controllers }) {
     if (dead) break;
     const readyz = await get(server, pki, '/readyz');
     // With controllers, ready also means they act: the service-account controller made `default` in `default`.
-    const controllersActing = !controllers || (readyz.status === 200 && (await get(server, pki, '/api/v1/namespaces/default/serviceaccounts/default')).status === 200);
+    const controllersActing =
+      !controllers ||
+      (readyz.status === 200 &&
+        (await get(server, pki, '/api/v1/namespaces/default/serviceaccounts/default')).status === 200);
     if (readyz.status === 200 && controllersActing) {
       ready = true;
       break;
@@ -227,14 +238,20 @@ async function up(dir, { controllers }) {
   }
   if (!ready) {
     const dead = state.processes.find((p) => !alive(p.pid));
-    console.error(dead ? `kube: ${dead.name} exited during startup` : `kube: the control plane was not ready within ${STARTUP_DEADLINE_MS / 1000} s; stopping it`);
+    console.error(
+      dead
+        ? `kube: ${dead.name} exited during startup`
+        : `kube: the control plane was not ready within ${STARTUP_DEADLINE_MS / 1000} s; stopping it`,
+    );
     for (const p of state.processes) console.error(`\n--- last lines of ${p.log} ---\n${tail(p.log)}`);
     await down(dir);
     process.exitCode = 1;
     return;
   }
   writeFileSync(state.kubeconfigFile, kubeconfig(server, pki));
-  console.error(`kube: ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${state.processes.map((p) => `${p.name} pid ${p.pid}`).join(', ')}; logs in ${join(dir, 'logs')})`);
+  console.error(
+    `kube: ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${state.processes.map((p) => `${p.name} pid ${p.pid}`).join(', ')}; logs in ${join(dir, 'logs')})`,
+  );
   console.log(`KUBECONFIG=${state.kubeconfigFile}`);
 }
 
@@ -246,7 +263,9 @@ async function down(dir) {
   for (const p of [...running].reverse()) await stop(p);
   rmSync(state.pidFile, { force: true });
   rmSync(state.kubeconfigFile, { force: true });
-  console.error(running.length ? `kube: stopped ${running.map((p) => p.name).join(', ')}` : 'kube: nothing was running');
+  console.error(
+    running.length ? `kube: stopped ${running.map((p) => p.name).join(', ')}` : 'kube: nothing was running',
+  );
 }
 
 /** SIGTERM to the process group, SIGKILL after STOP_DEADLINE_MS; resolves once it is gone. */
@@ -279,7 +298,10 @@ async function restart(dir, name) {
   const server = args.find((arg) => arg.startsWith('--secure-port=')).replace('--secure-port=', 'https://127.0.0.1:');
   const deadline = Date.now() + STARTUP_DEADLINE_MS;
   while ((await get(server, pki, '/readyz')).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`kube: the restarted kube-apiserver was not ready within ${STARTUP_DEADLINE_MS / 1000} s:\n${tail(p.log)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `kube: the restarted kube-apiserver was not ready within ${STARTUP_DEADLINE_MS / 1000} s:\n${tail(p.log)}`,
+      );
     await sleep(500);
   }
   console.error(`kube: restarted ${name}`);
@@ -306,10 +328,11 @@ else if (command === 'restart') await withLock(dir, () => restart(dir, rest[0]))
 else if (command === 'status') {
   // Exit 0 when this state directory's control plane is running.
   const running = runningProcesses(stateOf(dir));
-  console.error(running.length ? `kube: running (${running.map((p) => `${p.name} ${p.pid}`).join(', ')})` : 'kube: not running');
+  console.error(
+    running.length ? `kube: running (${running.map((p) => `${p.name} ${p.pid}`).join(', ')})` : 'kube: not running',
+  );
   process.exitCode = running.length ? 0 : 1;
-}
-else {
+} else {
   console.error('usage: control-plane.mjs up|down|status|restart <process> [--state-dir DIR] [--no-controllers]');
   process.exitCode = 2;
 }

@@ -9,18 +9,39 @@ function openssl(args, cwd) {
   try {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
-    if (error.code === 'ENOENT') throw new Error('openssl is missing: install it (apt-get install -y openssl)', { cause: error });
+    if (error.code === 'ENOENT')
+      throw new Error('openssl is missing: install it (apt-get install -y openssl)', { cause: error });
     throw new Error(`openssl ${args[0]} failed: ${String(error.stderr ?? error.message).trim()}`, { cause: error });
   }
 }
 
-const newKey = (dir, name) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`], dir);
+const newKey = (dir, name) =>
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`], dir);
 
 function signedCertificate(dir, name, subject, extensions) {
   newKey(dir, name);
   openssl(['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`], dir);
   writeFileSync(join(dir, `${name}.ext`), extensions.join('\n') + '\n');
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '365', '-extfile', `${name}.ext`, '-out', `${name}.crt`], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '365',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    ],
+    dir,
+  );
 }
 
 /** Makes every file once; a second call with the same directory keeps them (and so keeps issued tokens valid). */
@@ -37,7 +58,10 @@ export function ensurePki(dir) {
   };
   if (Object.values(files).every((file) => existsSync(file))) return files;
   newKey(dir, 'ca');
-  openssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=switchyard-local-ca', '-days', '3650', '-out', 'ca.crt'], dir);
+  openssl(
+    ['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=switchyard-local-ca', '-days', '3650', '-out', 'ca.crt'],
+    dir,
+  );
   signedCertificate(dir, 'apiserver', '/CN=kube-apiserver', [
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',

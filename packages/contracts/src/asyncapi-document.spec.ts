@@ -7,7 +7,9 @@ const SEVERITY = ['error', 'warning', 'info', 'hint'];
 describe('the generated AsyncAPI document, as @asyncapi/parser reads it', () => {
   it('has no diagnostic of any severity (errors, warnings, infos, hints)', async () => {
     const diagnostics = await new Parser().validate(renderEventDocs().get(ASYNCAPI_FILE)!);
-    const found = diagnostics.map((d) => `${SEVERITY[d.severity] ?? d.severity} ${d.code} at ${d.path.join('.')}: ${d.message}`);
+    const found = diagnostics.map(
+      (d) => `${SEVERITY[d.severity] ?? d.severity} ${d.code} at ${d.path.join('.')}: ${d.message}`,
+    );
     expect(found).toEqual([]);
   });
 
@@ -16,9 +18,27 @@ describe('the generated AsyncAPI document, as @asyncapi/parser reads it', () => 
     expect(diagnostics.filter((d) => d.severity === 0)).toEqual([]);
     expect(document?.version()).toBe('3.1.0');
     const receives = document!.operations().filter((operation) => operation.action() === 'receive');
-    expect(receives.map((operation) => operation.channels().all().map((channel) => channel.address()))).toEqual([['order-service.user-events'], ['user-service.order-events']]);
-    const queueAddresses = document!.channels().all().filter((channel) => channel.bindings().get('amqp')?.value()['is'] === 'queue').map((channel) => channel.address());
-    expect(queueAddresses).toEqual(expect.arrayContaining(['order-service.user-events.retry.1s', 'order-service.user-events.retry.10m', 'order-service.user-events.dlq', 'user-service.order-events.dlq']));
+    expect(
+      receives.map((operation) =>
+        operation
+          .channels()
+          .all()
+          .map((channel) => channel.address()),
+      ),
+    ).toEqual([['order-service.user-events'], ['user-service.order-events']]);
+    const queueAddresses = document!
+      .channels()
+      .all()
+      .filter((channel) => channel.bindings().get('amqp')?.value()['is'] === 'queue')
+      .map((channel) => channel.address());
+    expect(queueAddresses).toEqual(
+      expect.arrayContaining([
+        'order-service.user-events.retry.1s',
+        'order-service.user-events.retry.10m',
+        'order-service.user-events.dlq',
+        'user-service.order-events.dlq',
+      ]),
+    );
     for (const operation of document!.operations().filter((op) => op.action() === 'send')) {
       expect(operation.bindings().get('amqp')?.value()).toMatchObject({ deliveryMode: 2, mandatory: true });
     }

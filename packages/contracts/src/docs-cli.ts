@@ -61,6 +61,8 @@ export async function runDocsCli(argv: readonly string[], docsDir: string, outpu
   const drift = await writeDocs(docsDir, rendered);
   const changes = describeDrift(drift, docsDir, WRITE_LABELS);
   for (const line of changes) output.out(line);
-  output.out(`generate-docs: ${changes.length === 0 ? 'nothing to change' : `${changes.length} files changed`} (${rendered.size} generated files in ${docsDir})`);
+  output.out(
+    `generate-docs: ${changes.length === 0 ? 'nothing to change' : `${changes.length} files changed`} (${rendered.size} generated files in ${docsDir})`,
+  );
   return EXIT_OK;
 }

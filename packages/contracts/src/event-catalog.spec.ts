@@ -28,14 +28,32 @@ function expectRejected(run: () => unknown, reason: RejectionReason): EventRejec
 
 // A three-version event whose v1 is retired: v2 → v3 has an upcaster, v1 has no path.
 const base = { id: z.uuid(), occurredAt: z.iso.datetime() };
-const ThingV2 = defineEvent({ type: 'test.thing', version: 2, description: 'v2', schema: z.object({ ...base, size: z.int() }) });
-const ThingV3 = defineEvent({ type: 'test.thing', version: 3, description: 'v3', schema: z.object({ ...base, size: z.int().positive(), unit: z.enum(['cm', 'in']) }) });
+const ThingV2 = defineEvent({
+  type: 'test.thing',
+  version: 2,
+  description: 'v2',
+  schema: z.object({ ...base, size: z.int() }),
+});
+const ThingV3 = defineEvent({
+  type: 'test.thing',
+  version: 3,
+  description: 'v3',
+  schema: z.object({ ...base, size: z.int().positive(), unit: z.enum(['cm', 'in']) }),
+});
 const thingV2ToV3 = defineUpcaster(ThingV2, ThingV3, (data) => ({ ...data, unit: 'cm' as const }));
-const things = defineCatalog({ 'test.thing': { producer: 'test-service', versions: [ThingV2, ThingV3], upcasters: [thingV2ToV3] } });
+const things = defineCatalog({
+  'test.thing': { producer: 'test-service', versions: [ThingV2, ThingV3], upcasters: [thingV2ToV3] },
+});
 
 describe('event catalog', () => {
   it('knows every event type and its producer', () => {
-    expect(eventCatalog.types).toEqual(['user.created', 'user.updated', 'user.deleted', 'order.placed', 'order.cancelled']);
+    expect(eventCatalog.types).toEqual([
+      'user.created',
+      'user.updated',
+      'user.deleted',
+      'order.placed',
+      'order.cancelled',
+    ]);
     expect(eventCatalog.eventFamilies.map((family) => [family.type, family.producer])).toEqual([
       ['user.created', 'user-service'],
       ['user.updated', 'user-service'],
@@ -57,7 +75,13 @@ describe('event catalog', () => {
 
   it('decodes the latest version as is, dropping unknown fields', () => {
     const decoded = eventCatalog.decode('user.created', 2, { ...userCreatedV2(), futureField: true });
-    expect(decoded).toEqual({ type: 'user.created', version: 2, contract: UserCreatedV2, data: userCreatedV2(), receivedVersion: 2 });
+    expect(decoded).toEqual({
+      type: 'user.created',
+      version: 2,
+      contract: UserCreatedV2,
+      data: userCreatedV2(),
+      receivedVersion: 2,
+    });
   });
 
   it('upcasts user.created v1 to v2 with the documented defaults', () => {
@@ -70,7 +94,10 @@ describe('event catalog', () => {
 
   it('validates against the version the event arrived as, before upcasting', () => {
     // Valid v2 data sent as v1 is still checked as v1 (and would have passed); a broken v1 is named as v1.
-    const error = expectRejected(() => eventCatalog.decode('user.created', 1, { ...userCreatedV1(), email: 'nope' }), 'schema_invalid');
+    const error = expectRejected(
+      () => eventCatalog.decode('user.created', 1, { ...userCreatedV1(), email: 'nope' }),
+      'schema_invalid',
+    );
     expect(error.message).toMatch(/^user\.created v1: invalid data: email \(/);
     expect(error).toMatchObject({ eventType: 'user.created', version: 1 });
     expect(error.issues).toEqual([{ path: 'email', message: expect.any(String) }]);
@@ -78,7 +105,12 @@ describe('event catalog', () => {
 
   it('names every bad field path in a schema_invalid rejection', () => {
     const error = expectRejected(
-      () => eventCatalog.decode('order.placed', 1, { ...orderPlacedV1(), userId: 7, items: [{ sku: 'A', quantity: 0, unitPriceCents: 1 }] }),
+      () =>
+        eventCatalog.decode('order.placed', 1, {
+          ...orderPlacedV1(),
+          userId: 7,
+          items: [{ sku: 'A', quantity: 0, unitPriceCents: 1 }],
+        }),
       'schema_invalid',
     );
     expect(error.issues.map((issue) => issue.path)).toEqual(['userId', 'items.0.quantity']);
@@ -97,7 +129,10 @@ describe('event catalog', () => {
   });
 
   it('rejects an older version with no upcaster path as unsupported_version', () => {
-    const error = expectRejected(() => things.decode('test.thing', 1, { id: USER_ID, occurredAt: OCCURRED_AT, size: 1 }), 'unsupported_version');
+    const error = expectRejected(
+      () => things.decode('test.thing', 1, { id: USER_ID, occurredAt: OCCURRED_AT, size: 1 }),
+      'unsupported_version',
+    );
     expect(error.message).toContain('no upcaster path');
   });
 
@@ -123,19 +158,29 @@ describe('event catalog', () => {
     });
 
     it('can decode to an older version a consumer still pins, but never downcasts', () => {
-      expect(eventCatalog.decodeAs(UserCreatedV1, { type: 'user.created', version: 1, data: userCreatedV1() }).data).toEqual(userCreatedV1());
-      const error = expectRejected(() => eventCatalog.decodeAs(UserCreatedV1, { type: 'user.created', version: 2, data: userCreatedV2() }), 'unsupported_version');
+      expect(
+        eventCatalog.decodeAs(UserCreatedV1, { type: 'user.created', version: 1, data: userCreatedV1() }).data,
+      ).toEqual(userCreatedV1());
+      const error = expectRejected(
+        () => eventCatalog.decodeAs(UserCreatedV1, { type: 'user.created', version: 2, data: userCreatedV2() }),
+        'unsupported_version',
+      );
       expect(error.message).toContain('upcasting only goes forward');
     });
 
     it('rejects an event of another type', () => {
-      const error = expectRejected(() => eventCatalog.decodeAs(OrderPlacedV1, { type: 'user.created', version: 1, data: userCreatedV1() }), 'unknown_event_type');
+      const error = expectRejected(
+        () => eventCatalog.decodeAs(OrderPlacedV1, { type: 'user.created', version: 1, data: userCreatedV1() }),
+        'unknown_event_type',
+      );
       expect(error.message).toBe('expected a order.placed event, got user.created');
     });
 
     it('refuses a contract the catalog does not hold', () => {
       // @ts-expect-error ThingV3 is not one of the Switchyard contracts.
-      expect(() => eventCatalog.decodeAs(ThingV3, { type: 'test.thing', version: 3, data: {} })).toThrow(/unknown event type "test.thing"/);
+      expect(() => eventCatalog.decodeAs(ThingV3, { type: 'test.thing', version: 3, data: {} })).toThrow(
+        /unknown event type "test.thing"/,
+      );
     });
   });
 
@@ -149,26 +194,38 @@ describe('event catalog', () => {
   describe('declaration checks', () => {
     it('refuses a contract listed under another type', () => {
       // @ts-expect-error user.created contracts under order.placed.
-      expect(() => defineCatalog({ 'order.placed': { producer: 'x', versions: [UserCreatedV1] } })).toThrow(/listed under order.placed/);
+      expect(() => defineCatalog({ 'order.placed': { producer: 'x', versions: [UserCreatedV1] } })).toThrow(
+        /listed under order.placed/,
+      );
     });
 
     it('refuses a version gap and a missing upcaster', () => {
       const ThingV4 = defineEvent({ type: 'test.thing', version: 4, description: 'v4', schema: ThingV3.schema });
-      expect(() => defineCatalog({ 'test.thing': { producer: 'x', versions: [ThingV2, ThingV4] } })).toThrow(/consecutive/);
-      expect(() => defineCatalog({ 'test.thing': { producer: 'x', versions: [ThingV2, ThingV3] } })).toThrow(/v2 has no upcaster to v3/);
+      expect(() => defineCatalog({ 'test.thing': { producer: 'x', versions: [ThingV2, ThingV4] } })).toThrow(
+        /consecutive/,
+      );
+      expect(() => defineCatalog({ 'test.thing': { producer: 'x', versions: [ThingV2, ThingV3] } })).toThrow(
+        /v2 has no upcaster to v3/,
+      );
     });
 
     it('refuses an upcaster that skips a version or changes type', () => {
       expect(() => defineUpcaster(UserCreatedV1, UserCreatedV1, (data) => data)).toThrow(/one version up/);
       // @ts-expect-error an upcaster stays within one event type.
-      expect(() => defineUpcaster(ThingV2, UserCreatedV2, () => userCreatedV2())).toThrow(/cannot turn test.thing into user.created/);
+      expect(() => defineUpcaster(ThingV2, UserCreatedV2, () => userCreatedV2())).toThrow(
+        /cannot turn test.thing into user.created/,
+      );
     });
 
     it('refuses malformed event definitions', () => {
       const schema = z.object({ occurredAt: z.string() });
-      expect(() => defineEvent({ type: 'UserCreated', version: 1, description: 'x', schema })).toThrow(/dotted lower-case/);
+      expect(() => defineEvent({ type: 'UserCreated', version: 1, description: 'x', schema })).toThrow(
+        /dotted lower-case/,
+      );
       expect(() => defineEvent({ type: 'user.#', version: 1, description: 'x', schema })).toThrow(/dotted lower-case/);
-      expect(() => defineEvent({ type: 'user.created', version: 0, description: 'x', schema })).toThrow(/positive integer/);
+      expect(() => defineEvent({ type: 'user.created', version: 0, description: 'x', schema })).toThrow(
+        /positive integer/,
+      );
       expect(() => defineEvent({ type: 'user.created', version: 1, description: ' ', schema })).toThrow(/description/);
     });
   });

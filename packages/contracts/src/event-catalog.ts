@@ -57,7 +57,9 @@ export class EventCatalog<TLatest extends EventContract = EventContract, TKnown 
   private readonly families: ReadonlyMap<string, Family>;
 
   constructor(definitions: Readonly<Record<string, EventFamilyDefinition>>) {
-    this.families = new Map(Object.entries(definitions).map(([type, definition]) => [type, buildFamily(type, definition)]));
+    this.families = new Map(
+      Object.entries(definitions).map(([type, definition]) => [type, buildFamily(type, definition)]),
+    );
   }
 
   /** Every event type, in declaration order. */
@@ -68,7 +70,12 @@ export class EventCatalog<TLatest extends EventContract = EventContract, TKnown 
 
   /** Every event type with its versions, for tooling such as the docs generator. */
   get eventFamilies(): readonly EventFamily[] {
-    return [...this.families.values()].map(({ type, producer, versions, latest }) => ({ type, producer, versions, latest }));
+    return [...this.families.values()].map(({ type, producer, versions, latest }) => ({
+      type,
+      producer,
+      versions,
+      latest,
+    }));
   }
 
   has(type: string): type is TLatest['type'] {
@@ -120,7 +127,8 @@ export class EventCatalog<TLatest extends EventContract = EventContract, TKnown 
 
   private family(type: string): Family {
     const family = this.families.get(type);
-    if (!family) throw new EventRejectedError('unknown_event_type', `unknown event type "${type}"`, { eventType: type });
+    if (!family)
+      throw new EventRejectedError('unknown_event_type', `unknown event type "${type}"`, { eventType: type });
     return family;
   }
 
@@ -144,7 +152,8 @@ export class EventCatalog<TLatest extends EventContract = EventContract, TKnown 
 
 function unsupportedVersionMessage(family: Family, target: EventContract, version: number): string {
   const known = family.versions.map((contract) => `v${contract.version}`).join(', ');
-  if (!Number.isSafeInteger(version) || version < 1) return `${family.type}: version ${version} is not a positive integer`;
+  if (!Number.isSafeInteger(version) || version < 1)
+    return `${family.type}: version ${version} is not a positive integer`;
   if (version > target.version) {
     return target === family.latest
       ? `${family.type} v${version} is newer than this build knows (${known}): upgrade @switchyard/contracts`
@@ -159,19 +168,25 @@ function buildFamily(type: string, definition: EventFamilyDefinition): Family {
   if (versions.length === 0) throw new TypeError(`catalog: ${type} declares no versions`);
   const byVersion = new Map<number, EventContract>();
   versions.forEach((contract, index) => {
-    if (contract.type !== type) throw new TypeError(`catalog: ${contract.type} v${contract.version} is listed under ${type}`);
+    if (contract.type !== type)
+      throw new TypeError(`catalog: ${contract.type} v${contract.version} is listed under ${type}`);
     const previous = versions[index - 1];
     if (previous && contract.version !== previous.version + 1) {
-      throw new TypeError(`catalog: ${type} versions must be consecutive and ascending, got v${previous.version} then v${contract.version}`);
+      throw new TypeError(
+        `catalog: ${type} versions must be consecutive and ascending, got v${previous.version} then v${contract.version}`,
+      );
     }
     byVersion.set(contract.version, contract);
   });
   const upcasters = new Map<number, Upcaster>();
   for (const upcaster of definition.upcasters ?? []) {
     if (byVersion.get(upcaster.from.version) !== upcaster.from || byVersion.get(upcaster.to.version) !== upcaster.to) {
-      throw new TypeError(`catalog: the upcaster ${upcaster.from.type} v${upcaster.from.version} → v${upcaster.to.version} is not between listed versions of ${type}`);
+      throw new TypeError(
+        `catalog: the upcaster ${upcaster.from.type} v${upcaster.from.version} → v${upcaster.to.version} is not between listed versions of ${type}`,
+      );
     }
-    if (upcasters.has(upcaster.from.version)) throw new TypeError(`catalog: two upcasters from ${type} v${upcaster.from.version}`);
+    if (upcasters.has(upcaster.from.version))
+      throw new TypeError(`catalog: two upcasters from ${type} v${upcaster.from.version}`);
     upcasters.set(upcaster.from.version, upcaster);
   }
   for (const contract of versions.slice(0, -1)) {

@@ -9,7 +9,11 @@ export interface EventDataBase {
 export type EventSchema = z.ZodType<EventDataBase>;
 
 /** One version of one event: its name (also the routing key), version, schema and stable schema URI. */
-export interface EventContract<TType extends string = string, TVersion extends number = number, TSchema extends EventSchema = EventSchema> {
+export interface EventContract<
+  TType extends string = string,
+  TVersion extends number = number,
+  TSchema extends EventSchema = EventSchema,
+> {
   readonly type: TType;
   readonly version: TVersion;
   readonly description: string;

@@ -7,7 +7,13 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { runDocsCli } from './docs-cli.js';
 import { diffDocs, writeDocs } from './docs-files.js';
-import { ASYNCAPI_FILE, buildAsyncApiDocument, CONTRACTS_VERSION, eventJsonSchema, renderEventDocs } from './event-docs.js';
+import {
+  ASYNCAPI_FILE,
+  buildAsyncApiDocument,
+  CONTRACTS_VERSION,
+  eventJsonSchema,
+  renderEventDocs,
+} from './event-docs.js';
 import { UserCreatedV1, UserCreatedV2 } from './events/user-created.js';
 import { eventCatalog } from './switchyard-catalog.js';
 
@@ -33,7 +39,9 @@ describe('generated docs', () => {
       onDisk.set(file, await readFile(path.join(docsDir, file), 'utf8').catch(() => undefined));
     }
     for (const [file, content] of rendered) expect({ file, content: onDisk.get(file) }).toEqual({ file, content });
-    const schemaFiles = (await readdir(path.join(docsDir, 'schemas'))).filter((name) => name.endsWith('.json')).map((name) => `schemas/${name}`);
+    const schemaFiles = (await readdir(path.join(docsDir, 'schemas')))
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => `schemas/${name}`);
     expect(schemaFiles.sort()).toEqual([...rendered.keys()].filter((file) => file.startsWith('schemas/')).sort());
   });
 
@@ -75,12 +83,25 @@ describe('generated docs', () => {
     const document = buildAsyncApiDocument();
 
     it('is AsyncAPI 3.1.0 with an id, contact, license, a secured amqp server and the package version', async () => {
-      const packageJson = z.object({ version: z.string() }).parse(JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8')));
+      const packageJson = z
+        .object({ version: z.string() })
+        .parse(JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8')));
       expect(document).toMatchObject({
         asyncapi: '3.1.0',
         id: 'urn:switchyard:events',
-        info: { title: 'Switchyard events', version: packageJson.version, contact: { name: expect.any(String) }, license: { name: 'Apache-2.0' } },
-        servers: { rabbitmq: { host: 'rabbitmq:5672', protocol: 'amqp', security: [{ $ref: '#/components/securitySchemes/rabbitmqUser' }] } },
+        info: {
+          title: 'Switchyard events',
+          version: packageJson.version,
+          contact: { name: expect.any(String) },
+          license: { name: 'Apache-2.0' },
+        },
+        servers: {
+          rabbitmq: {
+            host: 'rabbitmq:5672',
+            protocol: 'amqp',
+            security: [{ $ref: '#/components/securitySchemes/rabbitmqUser' }],
+          },
+        },
         components: { securitySchemes: { rabbitmqUser: { type: 'userPassword' } } },
       });
       expect(CONTRACTS_VERSION).toBe(packageJson.version);
@@ -109,7 +130,13 @@ describe('generated docs', () => {
 
     it('has a send operation per type from its producer, with the latest version only, persistent and mandatory', () => {
       const operations = objectAt(document, 'operations');
-      expect(Object.keys(operations).slice(0, 5)).toEqual(['sendUserCreated', 'sendUserUpdated', 'sendUserDeleted', 'sendOrderPlaced', 'sendOrderCancelled']);
+      expect(Object.keys(operations).slice(0, 5)).toEqual([
+        'sendUserCreated',
+        'sendUserUpdated',
+        'sendUserDeleted',
+        'sendOrderPlaced',
+        'sendOrderCancelled',
+      ]);
       expect(operations['sendUserCreated']).toMatchObject({
         action: 'send',
         channel: { $ref: '#/channels/user.created' },
@@ -128,34 +155,77 @@ describe('generated docs', () => {
         title: expect.any(String),
         summary: expect.any(String),
         tags: [{ name: 'order-service' }],
-        messages: ['UserCreatedV1', 'UserCreatedV2', 'UserUpdatedV1', 'UserDeletedV1'].map((name) => ({ $ref: `#/channels/order-service.user-events/messages/${name}` })),
+        messages: ['UserCreatedV1', 'UserCreatedV2', 'UserUpdatedV1', 'UserDeletedV1'].map((name) => ({
+          $ref: `#/channels/order-service.user-events/messages/${name}`,
+        })),
         bindings: { amqp: { ack: true, bindingVersion: '0.3.0' } },
       });
-      expect(operations['receiveUserServiceEvents']).toMatchObject({ action: 'receive', channel: { $ref: '#/channels/user-service.order-events' } });
-      const queues = ['', '.retry.1s', '.retry.5s', '.retry.30s', '.retry.2m', '.retry.10m', '.dlq'].map((suffix) => `order-service.user-events${suffix}`);
+      expect(operations['receiveUserServiceEvents']).toMatchObject({
+        action: 'receive',
+        channel: { $ref: '#/channels/user-service.order-events' },
+      });
+      const queues = ['', '.retry.1s', '.retry.5s', '.retry.30s', '.retry.2m', '.retry.10m', '.dlq'].map(
+        (suffix) => `order-service.user-events${suffix}`,
+      );
       for (const queue of queues) {
         expect(objectAt(document, 'channels', queue)).toMatchObject({
           address: queue,
-          bindings: { amqp: { is: 'queue', queue: { name: queue, durable: true, exclusive: false, autoDelete: false, vhost: '/' }, bindingVersion: '0.3.0' } },
+          bindings: {
+            amqp: {
+              is: 'queue',
+              queue: { name: queue, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
+              bindingVersion: '0.3.0',
+            },
+          },
         });
       }
-      expect(operations['sendOrderServiceRetry2m']).toMatchObject({ action: 'send', channel: { $ref: '#/channels/order-service.user-events.retry.2m' }, bindings: { amqp: { deliveryMode: 2, mandatory: true } } });
-      expect(operations['sendOrderServiceDeadLetter']).toMatchObject({ action: 'send', channel: { $ref: '#/channels/order-service.user-events.dlq' } });
+      expect(operations['sendOrderServiceRetry2m']).toMatchObject({
+        action: 'send',
+        channel: { $ref: '#/channels/order-service.user-events.retry.2m' },
+        bindings: { amqp: { deliveryMode: 2, mandatory: true } },
+      });
+      expect(operations['sendOrderServiceDeadLetter']).toMatchObject({
+        action: 'send',
+        channel: { $ref: '#/channels/order-service.user-events.dlq' },
+      });
     });
 
     it('refuses a subscription to an event type the catalog does not know', () => {
-      expect(() => buildAsyncApiDocument(eventCatalog.eventFamilies, [{ service: 's', queue: 's.q', eventTypes: ['no.such'] }])).toThrow(/no.such/);
+      expect(() =>
+        buildAsyncApiDocument(eventCatalog.eventFamilies, [{ service: 's', queue: 's.q', eventTypes: ['no.such'] }]),
+      ).toThrow(/no.such/);
     });
 
     it('documents headers and payload of each message version', () => {
       const message = objectAt(document, 'components', 'messages', 'UserCreatedV1');
-      expect(message).toMatchObject({ name: 'user.created', contentType: 'application/json', payload: { $ref: '#/components/schemas/UserCreatedV1' } });
+      expect(message).toMatchObject({
+        name: 'user.created',
+        contentType: 'application/json',
+        payload: { $ref: '#/components/schemas/UserCreatedV1' },
+      });
       const headers = objectAt(message, 'headers');
-      expect(headers['required']).toEqual(['cloudEvents_specversion', 'cloudEvents_id', 'cloudEvents_type', 'cloudEvents_source', 'cloudEvents_time', 'cloudEvents_dataschema', 'x-event-version']);
-      expect(Object.keys(objectAt(headers, 'properties'))).toEqual([...(headers['required'] as string[]), 'traceparent', 'tracestate']);
+      expect(headers['required']).toEqual([
+        'cloudEvents_specversion',
+        'cloudEvents_id',
+        'cloudEvents_type',
+        'cloudEvents_source',
+        'cloudEvents_time',
+        'cloudEvents_dataschema',
+        'x-event-version',
+      ]);
+      expect(Object.keys(objectAt(headers, 'properties'))).toEqual([
+        ...(headers['required'] as string[]),
+        'traceparent',
+        'tracestate',
+      ]);
       expect(objectAt(headers, 'properties', 'x-event-version')).toMatchObject({ type: 'integer', const: 1 });
-      expect(objectAt(headers, 'properties', 'cloudEvents_dataschema')).toMatchObject({ const: UserCreatedV1.dataschema });
-      expect(objectAt(document, 'components', 'schemas', 'UserCreatedV1')).toMatchObject({ title: 'user.created v1', required: ['userId', 'email', 'name', 'occurredAt'] });
+      expect(objectAt(headers, 'properties', 'cloudEvents_dataschema')).toMatchObject({
+        const: UserCreatedV1.dataschema,
+      });
+      expect(objectAt(document, 'components', 'schemas', 'UserCreatedV1')).toMatchObject({
+        title: 'user.created v1',
+        required: ['userId', 'email', 'name', 'occurredAt'],
+      });
     });
 
     it('resolves every local $ref', () => {
@@ -166,7 +236,10 @@ describe('generated docs', () => {
       });
       expect(refs.length).toBeGreaterThan(20);
       for (const ref of refs) {
-        const target = ref.replace(/^#\//, '').split('/').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], document);
+        const target = ref
+          .replace(/^#\//, '')
+          .split('/')
+          .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], document);
         expect({ ref, resolved: target !== undefined }).toEqual({ ref, resolved: true });
       }
     });
@@ -191,7 +264,11 @@ describe('generated docs', () => {
     function cli(argv: string[], dir: string): Promise<{ code: number; out: string[]; err: string[] }> {
       const out: string[] = [];
       const err: string[] = [];
-      return runDocsCli(argv, dir, { out: (line) => out.push(line), err: (line) => err.push(line) }).then((code) => ({ code, out, err }));
+      return runDocsCli(argv, dir, { out: (line) => out.push(line), err: (line) => err.push(line) }).then((code) => ({
+        code,
+        out,
+        err,
+      }));
     }
 
     it('finds stale, missing and extra files, and writing fixes them', () =>
@@ -204,11 +281,17 @@ describe('generated docs', () => {
         await rm(path.join(dir, 'schemas/user.created.v1.json'));
         await writeFile(path.join(dir, 'schemas/user.created.v0.json'), '{}\n');
         await writeFile(path.join(dir, 'README.md'), 'not generated\n');
-        expect(await diffDocs(dir, rendered)).toEqual({ stale: ['asyncapi.yaml'], missing: ['schemas/user.created.v1.json'], extra: ['schemas/user.created.v0.json'] });
+        expect(await diffDocs(dir, rendered)).toEqual({
+          stale: ['asyncapi.yaml'],
+          missing: ['schemas/user.created.v1.json'],
+          extra: ['schemas/user.created.v0.json'],
+        });
 
         const check = await cli(['--check'], dir);
         expect(check.code).toBe(1);
-        expect(check.err.join('\n')).toMatch(/stale +.*asyncapi\.yaml[\s\S]*missing +.*user\.created\.v1\.json[\s\S]*extra +.*user\.created\.v0\.json/);
+        expect(check.err.join('\n')).toMatch(
+          /stale +.*asyncapi\.yaml[\s\S]*missing +.*user\.created\.v1\.json[\s\S]*extra +.*user\.created\.v0\.json/,
+        );
         expect(await diffDocs(dir, rendered)).not.toEqual({ stale: [], missing: [], extra: [] });
 
         const write = await cli([], dir);

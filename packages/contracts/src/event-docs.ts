@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { EventFamily } from './event-catalog.js';
 import type { EventContract } from './event-contract.js';
 import { EVENTS_EXCHANGE } from './event-exchange.js';
-import { DOCUMENTED_DELIVERY_LIMIT, DOCUMENTED_RETRY_DELAYS_MS, EVENT_SUBSCRIPTIONS, type EventSubscription, retryTierSuffix } from './event-subscriptions.js';
+import {
+  DOCUMENTED_DELIVERY_LIMIT,
+  DOCUMENTED_RETRY_DELAYS_MS,
+  EVENT_SUBSCRIPTIONS,
+  type EventSubscription,
+  retryTierSuffix,
+} from './event-subscriptions.js';
 import { eventCatalog } from './switchyard-catalog.js';
 import { CLOUDEVENTS_SPEC_VERSION, EVENT_CONTENT_TYPE, EVENT_HEADERS } from './wire-envelope.js';
 
@@ -28,7 +34,8 @@ export function schemaFileName(contract: EventContract): string {
   return `${SCHEMAS_DIR}/${contract.type}.v${contract.version}.json`;
 }
 
-const GENERATED_NOTICE = ' Generated from packages/contracts by `node packages/contracts/dist/generate-docs.js`. Do not edit.';
+const GENERATED_NOTICE =
+  ' Generated from packages/contracts by `node packages/contracts/dist/generate-docs.js`. Do not edit.';
 
 /** `user.created` → `UserCreated`. */
 function pascalCase(type: string): string {
@@ -74,14 +81,48 @@ function headersSchema(family: EventFamily, contract: EventContract): JsonObject
       EVENT_HEADERS.version,
     ],
     properties: {
-      [EVENT_HEADERS.specversion]: { type: 'string', const: CLOUDEVENTS_SPEC_VERSION, description: 'CloudEvents specification version.' },
-      [EVENT_HEADERS.id]: { type: 'string', format: 'uuid', description: 'Event id, equal to the AMQP message_id; stable across re-publishes, so consumers deduplicate on it.' },
-      [EVENT_HEADERS.type]: { type: 'string', const: contract.type, description: 'Event type, equal to the AMQP type property and the routing key.' },
-      [EVENT_HEADERS.source]: { type: 'string', examples: [family.producer], description: 'Producing service, equal to the AMQP app_id.' },
-      [EVENT_HEADERS.time]: { type: 'string', format: 'date-time', description: 'When it happened: the occurredAt of the data.' },
-      [EVENT_HEADERS.dataschema]: { type: 'string', format: 'uri', const: contract.dataschema, description: 'JSON Schema of the data.' },
-      [EVENT_HEADERS.version]: { type: 'integer', const: contract.version, description: 'Contract version of the data; consumers upcast older versions.' },
-      [EVENT_HEADERS.traceparent]: { type: 'string', pattern: TRACEPARENT_PATTERN, description: 'W3C trace context of the publishing span, when traced.' },
+      [EVENT_HEADERS.specversion]: {
+        type: 'string',
+        const: CLOUDEVENTS_SPEC_VERSION,
+        description: 'CloudEvents specification version.',
+      },
+      [EVENT_HEADERS.id]: {
+        type: 'string',
+        format: 'uuid',
+        description:
+          'Event id, equal to the AMQP message_id; stable across re-publishes, so consumers deduplicate on it.',
+      },
+      [EVENT_HEADERS.type]: {
+        type: 'string',
+        const: contract.type,
+        description: 'Event type, equal to the AMQP type property and the routing key.',
+      },
+      [EVENT_HEADERS.source]: {
+        type: 'string',
+        examples: [family.producer],
+        description: 'Producing service, equal to the AMQP app_id.',
+      },
+      [EVENT_HEADERS.time]: {
+        type: 'string',
+        format: 'date-time',
+        description: 'When it happened: the occurredAt of the data.',
+      },
+      [EVENT_HEADERS.dataschema]: {
+        type: 'string',
+        format: 'uri',
+        const: contract.dataschema,
+        description: 'JSON Schema of the data.',
+      },
+      [EVENT_HEADERS.version]: {
+        type: 'integer',
+        const: contract.version,
+        description: 'Contract version of the data; consumers upcast older versions.',
+      },
+      [EVENT_HEADERS.traceparent]: {
+        type: 'string',
+        pattern: TRACEPARENT_PATTERN,
+        description: 'W3C trace context of the publishing span, when traced.',
+      },
       [EVENT_HEADERS.tracestate]: { type: 'string', description: 'W3C trace state, when traced.' },
     },
   };
@@ -93,7 +134,10 @@ function message(family: EventFamily, contract: EventContract): JsonObject {
     name: contract.type,
     title: `${contract.type} v${contract.version}`,
     summary: contract.description,
-    description: contract === family.latest ? `Published by ${family.producer}.` : `No longer published; consumers still accept it and upcast it to v${family.latest.version}.`,
+    description:
+      contract === family.latest
+        ? `Published by ${family.producer}.`
+        : `No longer published; consumers still accept it and upcast it to v${family.latest.version}.`,
     contentType: EVENT_CONTENT_TYPE,
     headers: headersSchema(family, contract),
     payload: { $ref: `#/components/schemas/${name}` },
@@ -114,17 +158,28 @@ Publishers always emit the latest version of a type. Consumers accept every list
 `;
 
 /** Publisher settings every send uses: persistent (delivery mode 2), mandatory (unroutable is an error), timestamped. */
-const SEND_BINDINGS: JsonObject = { amqp: { deliveryMode: 2, mandatory: true, timestamp: true, bindingVersion: AMQP_BINDING_VERSION } };
+const SEND_BINDINGS: JsonObject = {
+  amqp: { deliveryMode: 2, mandatory: true, timestamp: true, bindingVersion: AMQP_BINDING_VERSION },
+};
 
 function queueBinding(name: string): JsonObject {
-  return { amqp: { is: 'queue', queue: { name, durable: true, exclusive: false, autoDelete: false, vhost: '/' }, bindingVersion: AMQP_BINDING_VERSION } };
+  return {
+    amqp: {
+      is: 'queue',
+      queue: { name, durable: true, exclusive: false, autoDelete: false, vhost: '/' },
+      bindingVersion: AMQP_BINDING_VERSION,
+    },
+  };
 }
 
 /** The queue channels of one consumer: its work queue, one per default retry tier, and its DLQ. */
 function queueChannels(subscription: EventSubscription, messages: JsonObject): Array<[string, JsonObject]> {
   const { queue, service } = subscription;
   const types = subscription.eventTypes.join(', ');
-  const channel = (name: string, title: string, description: string): [string, JsonObject] => [name, { address: name, title, description, messages, bindings: queueBinding(name) }];
+  const channel = (name: string, title: string, description: string): [string, JsonObject] => [
+    name,
+    { address: name, title, description, messages, bindings: queueBinding(name) },
+  ];
   return [
     channel(
       queue,
@@ -147,7 +202,10 @@ function queueChannels(subscription: EventSubscription, messages: JsonObject): A
 }
 
 /** The AsyncAPI 3.1.0 document of a catalog: one channel per event type, one message per version, and the consumers' queues. */
-export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCatalog.eventFamilies, subscriptions: readonly EventSubscription[] = EVENT_SUBSCRIPTIONS): JsonObject {
+export function buildAsyncApiDocument(
+  families: readonly EventFamily[] = eventCatalog.eventFamilies,
+  subscriptions: readonly EventSubscription[] = EVENT_SUBSCRIPTIONS,
+): JsonObject {
   const channels: JsonObject = {};
   const operations: JsonObject = {};
   const messages: JsonObject = {};
@@ -159,7 +217,11 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
       const name = componentName(contract);
       channelMessages[name] = { $ref: `#/components/messages/${name}` };
       messages[name] = message(family, contract);
-      schemas[name] = { title: `${contract.type} v${contract.version}`, description: contract.description, ...dataSchema(contract, 'draft-7') };
+      schemas[name] = {
+        title: `${contract.type} v${contract.version}`,
+        description: contract.description,
+        ...dataSchema(contract, 'draft-7'),
+      };
     }
     channels[family.type] = {
       address: family.type,
@@ -169,7 +231,13 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
       bindings: {
         amqp: {
           is: 'routingKey',
-          exchange: { name: EVENTS_EXCHANGE.name, type: EVENTS_EXCHANGE.type, durable: EVENTS_EXCHANGE.durable, autoDelete: false, vhost: '/' },
+          exchange: {
+            name: EVENTS_EXCHANGE.name,
+            type: EVENTS_EXCHANGE.type,
+            durable: EVENTS_EXCHANGE.durable,
+            autoDelete: false,
+            vhost: '/',
+          },
           bindingVersion: AMQP_BINDING_VERSION,
         },
       },
@@ -188,11 +256,14 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
   for (const subscription of subscriptions) {
     const subscribed = subscription.eventTypes.map((type) => {
       const family = families.find((candidate) => candidate.type === type);
-      if (!family) throw new TypeError(`${subscription.service} subscribes to ${type}, which the catalog does not know`);
+      if (!family)
+        throw new TypeError(`${subscription.service} subscribes to ${type}, which the catalog does not know`);
       return family;
     });
     const channelMessages: JsonObject = {};
-    for (const family of subscribed) for (const contract of family.versions) channelMessages[componentName(contract)] = { $ref: `#/components/messages/${componentName(contract)}` };
+    for (const family of subscribed)
+      for (const contract of family.versions)
+        channelMessages[componentName(contract)] = { $ref: `#/components/messages/${componentName(contract)}` };
     const channelsOfQueue = queueChannels(subscription, channelMessages);
     for (const [name, channel] of channelsOfQueue) channels[name] = channel;
     const [retries, deadLetters] = [channelsOfQueue.slice(1, -1).map(([name]) => name), channelsOfQueue.at(-1)![0]];
@@ -203,7 +274,9 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
       title: `${subscription.service} consumes ${subscription.eventTypes.join(', ')}`,
       summary: `${subscription.service} handles every version of ${subscription.eventTypes.join(', ')} from ${subscription.queue}, older ones upcast to the latest.`,
       tags: [{ name: subscription.service }],
-      messages: Object.keys(channelMessages).map((name) => ({ $ref: `#/channels/${subscription.queue}/messages/${name}` })),
+      messages: Object.keys(channelMessages).map((name) => ({
+        $ref: `#/channels/${subscription.queue}/messages/${name}`,
+      })),
       bindings: { amqp: { ack: true, bindingVersion: AMQP_BINDING_VERSION } },
     };
     for (const name of retries) {
@@ -223,7 +296,9 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
       title: `${subscription.service} dead-letters a delivery`,
       summary: `${subscription.service} republishes a delivery it gives up on to ${deadLetters}, then acks the original.`,
       tags: [{ name: subscription.service }],
-      messages: Object.keys(channelMessages).map((message) => ({ $ref: `#/channels/${deadLetters}/messages/${message}` })),
+      messages: Object.keys(channelMessages).map((message) => ({
+        $ref: `#/channels/${deadLetters}/messages/${message}`,
+      })),
       bindings: SEND_BINDINGS,
     };
   }
@@ -254,7 +329,11 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
       messages,
       schemas,
       securitySchemes: {
-        rabbitmqUser: { type: 'userPassword', description: 'A RabbitMQ user and password (AMQP PLAIN), from RABBITMQ_URL; each service its own user in production.' },
+        rabbitmqUser: {
+          type: 'userPassword',
+          description:
+            'A RabbitMQ user and password (AMQP PLAIN), from RABBITMQ_URL; each service its own user in production.',
+        },
       },
     },
   };
@@ -264,7 +343,9 @@ export function buildAsyncApiDocument(families: readonly EventFamily[] = eventCa
  * Every generated docs file, keyed by its path relative to `docs/`, rendered exactly as it is committed.
  * Pure and deterministic (keys in declaration order, trailing newline), so a test can compare it with disk.
  */
-export function renderEventDocs(families: readonly EventFamily[] = eventCatalog.eventFamilies): ReadonlyMap<string, string> {
+export function renderEventDocs(
+  families: readonly EventFamily[] = eventCatalog.eventFamilies,
+): ReadonlyMap<string, string> {
   const files = new Map<string, string>();
   const document = new YAML.Document(buildAsyncApiDocument(families));
   document.commentBefore = GENERATED_NOTICE;

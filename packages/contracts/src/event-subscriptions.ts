@@ -13,7 +13,11 @@ export interface EventSubscription {
 }
 
 export const EVENT_SUBSCRIPTIONS: readonly EventSubscription[] = Object.freeze([
-  { service: 'order-service', queue: 'order-service.user-events', eventTypes: ['user.created', 'user.updated', 'user.deleted'] },
+  {
+    service: 'order-service',
+    queue: 'order-service.user-events',
+    eventTypes: ['user.created', 'user.updated', 'user.deleted'],
+  },
   { service: 'user-service', queue: 'user-service.order-events', eventTypes: ['order.placed', 'order.cancelled'] },
 ]);
 

@@ -7,7 +7,14 @@ import { OrderPlacedV1 } from './events/order-placed.js';
 import { UserCreatedV1, UserCreatedV2 } from './events/user-created.js';
 import { UserDeletedV1 } from './events/user-deleted.js';
 import { UserUpdatedV1 } from './events/user-updated.js';
-import { orderCancelledV1, orderPlacedV1, userCreatedV1, userCreatedV2, userDeletedV1, userUpdatedV1 } from '../test/sample-events.js';
+import {
+  orderCancelledV1,
+  orderPlacedV1,
+  userCreatedV1,
+  userCreatedV2,
+  userDeletedV1,
+  userUpdatedV1,
+} from '../test/sample-events.js';
 
 function rejection(contract: EventContract, data: unknown): EventRejectedError {
   try {
@@ -61,10 +68,30 @@ describe('event schemas', () => {
     ['user.updated v1', 'changes', UserUpdatedV1, { ...userUpdatedV1(), changes: { unrelated: 1 } }],
     ['user.updated v1', 'changes.email', UserUpdatedV1, { ...userUpdatedV1(), changes: { email: 'x' } }],
     ['order.placed v1', 'items', OrderPlacedV1, { ...orderPlacedV1(), items: [] }],
-    ['order.placed v1', 'items.0.quantity', OrderPlacedV1, { ...orderPlacedV1(), items: [{ sku: 'A', quantity: 0, unitPriceCents: 1 }] }],
-    ['order.placed v1', 'items.0.quantity', OrderPlacedV1, { ...orderPlacedV1(), items: [{ sku: 'A', quantity: 1.5, unitPriceCents: 1 }] }],
-    ['order.placed v1', 'items.0.unitPriceCents', OrderPlacedV1, { ...orderPlacedV1(), items: [{ sku: 'A', quantity: 1, unitPriceCents: -1 }] }],
-    ['order.placed v1', 'items.0.sku', OrderPlacedV1, { ...orderPlacedV1(), items: [{ sku: '', quantity: 1, unitPriceCents: 1 }] }],
+    [
+      'order.placed v1',
+      'items.0.quantity',
+      OrderPlacedV1,
+      { ...orderPlacedV1(), items: [{ sku: 'A', quantity: 0, unitPriceCents: 1 }] },
+    ],
+    [
+      'order.placed v1',
+      'items.0.quantity',
+      OrderPlacedV1,
+      { ...orderPlacedV1(), items: [{ sku: 'A', quantity: 1.5, unitPriceCents: 1 }] },
+    ],
+    [
+      'order.placed v1',
+      'items.0.unitPriceCents',
+      OrderPlacedV1,
+      { ...orderPlacedV1(), items: [{ sku: 'A', quantity: 1, unitPriceCents: -1 }] },
+    ],
+    [
+      'order.placed v1',
+      'items.0.sku',
+      OrderPlacedV1,
+      { ...orderPlacedV1(), items: [{ sku: '', quantity: 1, unitPriceCents: 1 }] },
+    ],
     ['order.placed v1', 'totalCents', OrderPlacedV1, { ...orderPlacedV1(), totalCents: '2500' }],
     ['order.placed v1', 'orderId', OrderPlacedV1, { ...orderPlacedV1(), orderId: 42 }],
     ['order.cancelled v1', 'reason', OrderCancelledV1, { ...orderCancelledV1(), reason: null }],
@@ -87,7 +114,9 @@ describe('event schemas', () => {
   });
 
   it('accepts an occurredAt with an offset and BCP 47 locales user-service accepts', () => {
-    expect(() => validateEventData(UserCreatedV1, { ...userCreatedV1(), occurredAt: '2025-03-14T16:09:26+01:00' })).not.toThrow();
+    expect(() =>
+      validateEventData(UserCreatedV1, { ...userCreatedV1(), occurredAt: '2025-03-14T16:09:26+01:00' }),
+    ).not.toThrow();
     for (const locale of ['en', 'en-US', 'zh-Hant-TW', 'de-CH-1996', 'es-419']) {
       expect(() => validateEventData(UserCreatedV2, { ...userCreatedV2(), locale })).not.toThrow();
     }

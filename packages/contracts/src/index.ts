@@ -10,16 +10,35 @@ export { defineUpcaster } from './upcaster.js';
 export type { Upcaster } from './upcaster.js';
 
 export { EventCatalog, defineCatalog } from './event-catalog.js';
-export type { CatalogKnown, CatalogLatest, DecodedEvent, EventFamily, EventFamilyDefinition, ReceivedEvent } from './event-catalog.js';
+export type {
+  CatalogKnown,
+  CatalogLatest,
+  DecodedEvent,
+  EventFamily,
+  EventFamilyDefinition,
+  ReceivedEvent,
+} from './event-catalog.js';
 
 export { OrderCancelledV1 } from './events/order-cancelled.js';
 export { OrderPlacedV1 } from './events/order-placed.js';
-export { DEFAULT_LOCALE, DEFAULT_MARKETING_OPT_IN, UserCreatedV1, UserCreatedV2, userCreatedV1ToV2 } from './events/user-created.js';
+export {
+  DEFAULT_LOCALE,
+  DEFAULT_MARKETING_OPT_IN,
+  UserCreatedV1,
+  UserCreatedV2,
+  userCreatedV1ToV2,
+} from './events/user-created.js';
 export { UserDeletedV1 } from './events/user-deleted.js';
 export { UserUpdatedV1 } from './events/user-updated.js';
 
 export { eventCatalog } from './switchyard-catalog.js';
-export type { EventType, KnownEventContract, LatestContractOf, LatestEventContract, LatestEventData } from './switchyard-catalog.js';
+export type {
+  EventType,
+  KnownEventContract,
+  LatestContractOf,
+  LatestEventContract,
+  LatestEventData,
+} from './switchyard-catalog.js';
 
 export { EVENTS_EXCHANGE } from './event-exchange.js';
 
@@ -46,7 +65,14 @@ export type {
   WirePublishProperties,
 } from './wire-envelope.js';
 
-export { ASYNCAPI_ID, ASYNCAPI_VERSION, buildAsyncApiDocument, CONTRACTS_VERSION, eventJsonSchema, renderEventDocs } from './event-docs.js';
+export {
+  ASYNCAPI_ID,
+  ASYNCAPI_VERSION,
+  buildAsyncApiDocument,
+  CONTRACTS_VERSION,
+  eventJsonSchema,
+  renderEventDocs,
+} from './event-docs.js';
 export { DOCUMENTED_DELIVERY_LIMIT, DOCUMENTED_RETRY_DELAYS_MS, EVENT_SUBSCRIPTIONS } from './event-subscriptions.js';
 export type { EventSubscription } from './event-subscriptions.js';
 export type { JsonObject, JsonValue } from './event-docs.js';

@@ -8,7 +8,11 @@ import { UserUpdatedV1 } from './events/user-updated.js';
 
 /** Every Switchyard event. A new version goes last in its list, with the upcaster from the one before. */
 export const eventCatalog = defineCatalog({
-  'user.created': { producer: 'user-service', versions: [UserCreatedV1, UserCreatedV2], upcasters: [userCreatedV1ToV2] },
+  'user.created': {
+    producer: 'user-service',
+    versions: [UserCreatedV1, UserCreatedV2],
+    upcasters: [userCreatedV1ToV2],
+  },
   'user.updated': { producer: 'user-service', versions: [UserUpdatedV1] },
   'user.deleted': { producer: 'user-service', versions: [UserDeletedV1] },
   'order.placed': { producer: 'order-service', versions: [OrderPlacedV1] },

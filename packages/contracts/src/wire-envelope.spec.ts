@@ -23,11 +23,20 @@ function userCreatedMessage(): WireMessage {
 }
 
 /** A received message as amqplib would hand it over, built from parts. */
-function incoming(headers: Record<string, unknown>, properties: Record<string, unknown> = {}, content: Uint8Array = Buffer.from(JSON.stringify(userCreatedV2()))): IncomingWireMessage {
+function incoming(
+  headers: Record<string, unknown>,
+  properties: Record<string, unknown> = {},
+  content: Uint8Array = Buffer.from(JSON.stringify(userCreatedV2())),
+): IncomingWireMessage {
   return { content, properties: { ...properties, headers } };
 }
 
-const minimalHeaders = { 'ce-id': EVENT_ID, 'ce-type': 'user.created', 'ce-source': 'user-service', 'x-event-version': 2 };
+const minimalHeaders = {
+  'ce-id': EVENT_ID,
+  'ce-type': 'user.created',
+  'ce-source': 'user-service',
+  'x-event-version': 2,
+};
 
 function expectRejected(run: () => unknown, reason: RejectionReason): EventRejectedError {
   let caught: unknown;
@@ -70,13 +79,25 @@ describe('toWireMessage', () => {
   });
 
   it('takes the AMQP timestamp in seconds from occurredAt, whatever its offset', () => {
-    const message = toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: { ...userCreatedV2(), occurredAt: '2025-03-14T16:09:26.999+01:00' }, source: 'user-service' });
+    const message = toWireMessage({
+      eventId: EVENT_ID,
+      contract: UserCreatedV2,
+      data: { ...userCreatedV2(), occurredAt: '2025-03-14T16:09:26.999+01:00' },
+      source: 'user-service',
+    });
     expect(message.properties.timestamp).toBe(1741964966);
     expect(message.properties.headers.cloudEvents_time).toBe('2025-03-14T16:09:26.999+01:00');
   });
 
   it('defaults the correlation id to the event id and leaves out absent trace context', () => {
-    const message = toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: userCreatedV2(), source: 'user-service', correlationId: null, traceparent: null });
+    const message = toWireMessage({
+      eventId: EVENT_ID,
+      contract: UserCreatedV2,
+      data: userCreatedV2(),
+      source: 'user-service',
+      correlationId: null,
+      traceparent: null,
+    });
     expect(message.properties.correlationId).toBe(EVENT_ID);
     expect(Object.keys(message.properties.headers)).not.toContain('traceparent');
     expect(Object.keys(message.properties.headers)).not.toContain('tracestate');
@@ -84,7 +105,13 @@ describe('toWireMessage', () => {
 
   it('refuses invalid data with schema_invalid naming the field, before anything reaches the wire', () => {
     const error = expectRejected(
-      () => toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: { ...userCreatedV2(), email: 'not-an-email' }, source: 'user-service' }),
+      () =>
+        toWireMessage({
+          eventId: EVENT_ID,
+          contract: UserCreatedV2,
+          data: { ...userCreatedV2(), email: 'not-an-email' },
+          source: 'user-service',
+        }),
       'schema_invalid',
     );
     expect(error.message).toMatch(/^user\.created v2 cannot be published: invalid data: email \(/);
@@ -104,8 +131,12 @@ describe('toWireMessage', () => {
   });
 
   it('refuses an event id that is not a UUID and an empty source', () => {
-    expect(() => toWireMessage({ eventId: 'evt-1', contract: UserCreatedV2, data: userCreatedV2(), source: 'user-service' })).toThrow(/eventId must be a UUID/);
-    expect(() => toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: userCreatedV2(), source: ' ' })).toThrow(/source/);
+    expect(() =>
+      toWireMessage({ eventId: 'evt-1', contract: UserCreatedV2, data: userCreatedV2(), source: 'user-service' }),
+    ).toThrow(/eventId must be a UUID/);
+    expect(() =>
+      toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: userCreatedV2(), source: ' ' }),
+    ).toThrow(/source/);
   });
 });
 
@@ -130,10 +161,20 @@ describe('fromWireMessage', () => {
   });
 
   it('round-trips every event type through the catalog', () => {
-    const message = toWireMessage({ eventId: EVENT_ID, contract: OrderPlacedV1, data: orderPlacedV1(), source: 'order-service' });
+    const message = toWireMessage({
+      eventId: EVENT_ID,
+      contract: OrderPlacedV1,
+      data: orderPlacedV1(),
+      source: 'order-service',
+    });
     const received = fromWireMessage(message);
     expect(eventCatalog.decodeAs(OrderPlacedV1, received).data).toEqual(orderPlacedV1());
-    expect(received).toMatchObject({ type: 'order.placed', version: 1, source: 'order-service', correlationId: EVENT_ID });
+    expect(received).toMatchObject({
+      type: 'order.placed',
+      version: 1,
+      source: 'order-service',
+      correlationId: EVENT_ID,
+    });
   });
 
   it('keeps headers it does not know, such as x-death from a dead-letter exchange', () => {
@@ -143,11 +184,26 @@ describe('fromWireMessage', () => {
   });
 
   it('falls back to the type, messageId and appId properties of a plain AMQP publisher', () => {
-    const received = fromWireMessage(incoming({ 'x-event-version': '1' }, { type: 'user.created', messageId: EVENT_ID, appId: 'legacy-importer' }, Buffer.from(JSON.stringify(userCreatedV1()))));
-    expect(received).toMatchObject({ eventId: EVENT_ID, type: 'user.created', version: 1, source: 'legacy-importer', correlationId: EVENT_ID });
+    const received = fromWireMessage(
+      incoming(
+        { 'x-event-version': '1' },
+        { type: 'user.created', messageId: EVENT_ID, appId: 'legacy-importer' },
+        Buffer.from(JSON.stringify(userCreatedV1())),
+      ),
+    );
+    expect(received).toMatchObject({
+      eventId: EVENT_ID,
+      type: 'user.created',
+      version: 1,
+      source: 'legacy-importer',
+      correlationId: EVENT_ID,
+    });
     expect(received).not.toHaveProperty('occurredAt');
     expect(received).not.toHaveProperty('traceparent');
-    expect(eventCatalog.decode(received.type, received.version, received.data).data).toMatchObject({ marketingOptIn: false, locale: 'en' });
+    expect(eventCatalog.decode(received.type, received.version, received.data).data).toMatchObject({
+      marketingOptIn: false,
+      locale: 'en',
+    });
   });
 
   it.each([
@@ -155,21 +211,51 @@ describe('fromWireMessage', () => {
     ['cloudEvents: (the AMQP binding, as the Go SDK writes it)', 'cloudEvents:'],
     ['ce- (what we wrote before, accepted while deprecated)', 'ce-'],
   ])('reads the CloudEvents headers spelled %s', (_spelling, prefix) => {
-    const headers = { [`${prefix}id`]: EVENT_ID, [`${prefix}type`]: 'user.created', [`${prefix}source`]: 'user-service', [`${prefix}time`]: OCCURRED_AT, 'x-event-version': 2 };
-    expect(fromWireMessage(incoming(headers))).toMatchObject({ eventId: EVENT_ID, type: 'user.created', source: 'user-service', occurredAt: OCCURRED_AT, version: 2 });
+    const headers = {
+      [`${prefix}id`]: EVENT_ID,
+      [`${prefix}type`]: 'user.created',
+      [`${prefix}source`]: 'user-service',
+      [`${prefix}time`]: OCCURRED_AT,
+      'x-event-version': 2,
+    };
+    expect(fromWireMessage(incoming(headers))).toMatchObject({
+      eventId: EVENT_ID,
+      type: 'user.created',
+      source: 'user-service',
+      occurredAt: OCCURRED_AT,
+      version: 2,
+    });
   });
 
   it('reads back what it writes, and accepts two spellings of one attribute only when they agree', () => {
-    const wire = toWireMessage({ eventId: EVENT_ID, contract: UserCreatedV2, data: userCreatedV2(), source: 'user-service' });
-    expect(Object.keys(wire.properties.headers).filter((name) => name.startsWith('ce-') || name.startsWith('cloudEvents:'))).toEqual([]);
-    expect(fromWireMessage({ content: wire.content, properties: wire.properties })).toMatchObject({ eventId: EVENT_ID, type: 'user.created', source: 'user-service' });
-    expect(fromWireMessage(incoming({ ...minimalHeaders, cloudEvents_type: 'user.created' })).type).toBe('user.created');
-    const error = expectRejected(() => fromWireMessage(incoming({ ...minimalHeaders, cloudEvents_type: 'order.placed' })), 'missing_header');
+    const wire = toWireMessage({
+      eventId: EVENT_ID,
+      contract: UserCreatedV2,
+      data: userCreatedV2(),
+      source: 'user-service',
+    });
+    expect(
+      Object.keys(wire.properties.headers).filter((name) => name.startsWith('ce-') || name.startsWith('cloudEvents:')),
+    ).toEqual([]);
+    expect(fromWireMessage({ content: wire.content, properties: wire.properties })).toMatchObject({
+      eventId: EVENT_ID,
+      type: 'user.created',
+      source: 'user-service',
+    });
+    expect(fromWireMessage(incoming({ ...minimalHeaders, cloudEvents_type: 'user.created' })).type).toBe(
+      'user.created',
+    );
+    const error = expectRejected(
+      () => fromWireMessage(incoming({ ...minimalHeaders, cloudEvents_type: 'order.placed' })),
+      'missing_header',
+    );
     expect(error.message).toBe('the event type is ambiguous: cloudEvents_type and ce-type differ');
   });
 
   it('accepts header values delivered as bytes', () => {
-    const received = fromWireMessage(incoming({ ...minimalHeaders, 'ce-type': Buffer.from('user.created'), 'x-event-version': Buffer.from('2') }));
+    const received = fromWireMessage(
+      incoming({ ...minimalHeaders, 'ce-type': Buffer.from('user.created'), 'x-event-version': Buffer.from('2') }),
+    );
     expect(received).toMatchObject({ type: 'user.created', version: 2 });
   });
 
@@ -203,7 +289,10 @@ describe('fromWireMessage', () => {
   });
 
   it('rejects a header and property that disagree as missing_header', () => {
-    const error = expectRejected(() => fromWireMessage(incoming(minimalHeaders, { type: 'order.placed' })), 'missing_header');
+    const error = expectRejected(
+      () => fromWireMessage(incoming(minimalHeaders, { type: 'order.placed' })),
+      'missing_header',
+    );
     expect(error.message).toBe('the event type is ambiguous: ce-type and the type property differ');
     expectRejected(() => fromWireMessage(incoming(minimalHeaders, { messageId: USER_ID })), 'missing_header');
   });
@@ -214,13 +303,21 @@ describe('fromWireMessage', () => {
     ['an empty content type', { contentType: '' }],
     ['a compressed body', { contentType: 'application/json', contentEncoding: 'gzip' }],
   ])('rejects %s as unsupported_content_type', (_what, properties) => {
-    const error = expectRejected(() => fromWireMessage(incoming(minimalHeaders, properties)), 'unsupported_content_type');
+    const error = expectRejected(
+      () => fromWireMessage(incoming(minimalHeaders, properties)),
+      'unsupported_content_type',
+    );
     expect(error).toMatchObject({ eventType: 'user.created', version: 2 });
   });
 
-  it.each([undefined, 'application/json', 'Application/JSON; charset=UTF-8', 'application/json;charset="utf8"'])('accepts content type %s', (contentType) => {
-    expect(fromWireMessage(incoming(minimalHeaders, { contentType, contentEncoding: 'identity' })).data).toEqual(userCreatedV2());
-  });
+  it.each([undefined, 'application/json', 'Application/JSON; charset=UTF-8', 'application/json;charset="utf8"'])(
+    'accepts content type %s',
+    (contentType) => {
+      expect(fromWireMessage(incoming(minimalHeaders, { contentType, contentEncoding: 'identity' })).data).toEqual(
+        userCreatedV2(),
+      );
+    },
+  );
 
   it.each([
     ['not JSON', Buffer.from('{"userId": ')],

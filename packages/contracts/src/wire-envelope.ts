@@ -16,10 +16,21 @@ export const CLOUDEVENTS_HEADER_PREFIX = 'cloudEvents_';
  * SDKs write `cloudEvents:`), and our former `ce-`, accepted for a deprecation period so that messages already in
  * queues, retry tiers and DLQs, and producers not yet upgraded, keep working.
  */
-export const ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES = Object.freeze([CLOUDEVENTS_HEADER_PREFIX, 'cloudEvents:', 'ce-'] as const);
+export const ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES = Object.freeze([
+  CLOUDEVENTS_HEADER_PREFIX,
+  'cloudEvents:',
+  'ce-',
+] as const);
 
 /** The CloudEvents attributes carried as headers (`datacontenttype` is the AMQP content type). */
-export const CLOUDEVENTS_HEADER_ATTRIBUTES = Object.freeze(['specversion', 'id', 'type', 'source', 'time', 'dataschema'] as const);
+export const CLOUDEVENTS_HEADER_ATTRIBUTES = Object.freeze([
+  'specversion',
+  'id',
+  'type',
+  'source',
+  'time',
+  'dataschema',
+] as const);
 export type CloudEventsHeaderAttribute = (typeof CLOUDEVENTS_HEADER_ATTRIBUTES)[number];
 
 /**
@@ -42,20 +53,27 @@ export type EventHeaderName = (typeof EVENT_HEADERS)[keyof typeof EVENT_HEADERS]
 
 /** Every header name a consumer reads a CloudEvents attribute from (all accepted spellings of every attribute). */
 export const ACCEPTED_CLOUDEVENTS_HEADERS: readonly string[] = Object.freeze(
-  CLOUDEVENTS_HEADER_ATTRIBUTES.flatMap((attribute) => ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => `${prefix}${attribute}`)),
+  CLOUDEVENTS_HEADER_ATTRIBUTES.flatMap((attribute) =>
+    ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => `${prefix}${attribute}`),
+  ),
 );
 
 /**
  * A CloudEvents attribute from a header table, whichever accepted spelling carries it (bytes decoded). Throws
  * `missing_header` when two spellings carry different values: a message must use one prefix only.
  */
-export function cloudEventsHeader(headers: Readonly<Record<string, unknown>>, attribute: CloudEventsHeaderAttribute, eventType?: string): { name: string; value: string } | undefined {
+export function cloudEventsHeader(
+  headers: Readonly<Record<string, unknown>>,
+  attribute: CloudEventsHeaderAttribute,
+  eventType?: string,
+): { name: string; value: string } | undefined {
   let found: { name: string; value: string } | undefined;
   for (const prefix of ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES) {
     const name = `${prefix}${attribute}`;
     const value = text(headers[name]);
     if (value === undefined) continue;
-    if (found && found.value !== value) throw missingHeader(`the event ${attribute} is ambiguous: ${found.name} and ${name} differ`, eventType);
+    if (found && found.value !== value)
+      throw missingHeader(`the event ${attribute} is ambiguous: ${found.name} and ${name} differ`, eventType);
     found ??= { name, value };
   }
   return found;
@@ -155,7 +173,9 @@ const uuid = z.uuid();
 export function toWireMessage<C extends LatestEventContract>(event: OutgoingEvent<C>): WireMessage {
   const { eventId, contract, source } = event;
   if (!eventCatalog.isLatest(contract)) {
-    throw new TypeError(`${contract.type} v${contract.version} is not the latest version: publish eventCatalog.latest('${contract.type}')`);
+    throw new TypeError(
+      `${contract.type} v${contract.version} is not the latest version: publish eventCatalog.latest('${contract.type}')`,
+    );
   }
   if (!uuid.safeParse(eventId).success) throw new TypeError(`${contract.type}: eventId must be a UUID`);
   if (source.trim() === '') throw new TypeError(`${contract.type}: source must name the producing service`);
@@ -204,9 +224,17 @@ export function fromWireMessage(message: IncomingWireMessage): IncomingEvent {
   const type = oneOf('type', typeHeader, EVENT_HEADERS.type, text(properties.type), 'type property');
   const idHeader = cloudEventsHeader(headers, 'id', type);
   const eventId = oneOf('id', idHeader, EVENT_HEADERS.id, text(properties.messageId), 'messageId property', type);
-  if (!uuid.safeParse(eventId).success) throw missingHeader(`${idHeader?.name ?? EVENT_HEADERS.id} must be a UUID`, type);
+  if (!uuid.safeParse(eventId).success)
+    throw missingHeader(`${idHeader?.name ?? EVENT_HEADERS.id} must be a UUID`, type);
   const version = eventVersion(headers[EVENT_HEADERS.version], type);
-  const source = oneOf('source', cloudEventsHeader(headers, 'source', type), EVENT_HEADERS.source, text(properties.appId), 'appId property', type);
+  const source = oneOf(
+    'source',
+    cloudEventsHeader(headers, 'source', type),
+    EVENT_HEADERS.source,
+    text(properties.appId),
+    'appId property',
+    type,
+  );
   checkContentType(properties.contentType, properties.contentEncoding, type, version);
   const data = parseJsonObject(message.content, type, version);
 
@@ -243,12 +271,20 @@ function missingHeader(message: string, eventType?: string, version?: number): E
 }
 
 /** The header wins, the property is the fallback; when both are present they must agree. */
-function oneOf(what: string, header: { name: string; value: string } | undefined, headerName: string, property: string | undefined, propertyName: string, eventType?: string): string {
+function oneOf(
+  what: string,
+  header: { name: string; value: string } | undefined,
+  headerName: string,
+  property: string | undefined,
+  propertyName: string,
+  eventType?: string,
+): string {
   if (header !== undefined && property !== undefined && header.value !== property) {
     throw missingHeader(`the event ${what} is ambiguous: ${header.name} and the ${propertyName} differ`, eventType);
   }
   const value = header?.value ?? property;
-  if (value === undefined) throw missingHeader(`no event ${what}: neither ${headerName} nor the ${propertyName} is set`, eventType);
+  if (value === undefined)
+    throw missingHeader(`no event ${what}: neither ${headerName} nor the ${propertyName} is set`, eventType);
   return value;
 }
 
@@ -256,24 +292,30 @@ function oneOf(what: string, header: { name: string; value: string } | undefined
 function eventVersion(raw: unknown, eventType: string): number {
   if (raw === undefined || raw === null) throw missingHeader(`no ${EVENT_HEADERS.version} header`, eventType);
   const digits = text(raw);
-  const value = typeof raw === 'number' ? raw : digits !== undefined && /^[1-9][0-9]*$/.test(digits) ? Number(digits) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < 1) throw missingHeader(`${EVENT_HEADERS.version} must be a positive integer`, eventType);
+  const value =
+    typeof raw === 'number' ? raw : digits !== undefined && /^[1-9][0-9]*$/.test(digits) ? Number(digits) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw missingHeader(`${EVENT_HEADERS.version} must be a positive integer`, eventType);
   return value;
 }
 
 /** `application/json`, optionally with `charset=utf-8`; anything else (a different type, charset or any encoding) is refused. */
 function checkContentType(contentType: unknown, contentEncoding: unknown, eventType: string, version: number): void {
-  const reject = (why: string) => new EventRejectedError('unsupported_content_type', `${eventType} v${version}: ${why}`, { eventType, version });
+  const reject = (why: string) =>
+    new EventRejectedError('unsupported_content_type', `${eventType} v${version}: ${why}`, { eventType, version });
   const encoding = text(contentEncoding);
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw reject(`the body must not be encoded (content encoding '${clipped(encoding)}')`);
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity')
+    throw reject(`the body must not be encoded (content encoding '${clipped(encoding)}')`);
   if (contentType === undefined || contentType === null) return;
   const declared = text(contentType);
   if (declared === undefined) throw reject('the content type is empty or not a string');
   const [mediaType = '', ...parameters] = declared.split(';').map((part) => part.trim().toLowerCase());
-  if (mediaType !== EVENT_CONTENT_TYPE) throw reject(`the content type must be ${EVENT_CONTENT_TYPE}, not '${clipped(declared)}'`);
+  if (mediaType !== EVENT_CONTENT_TYPE)
+    throw reject(`the content type must be ${EVENT_CONTENT_TYPE}, not '${clipped(declared)}'`);
   for (const parameter of parameters) {
     const [name, value = ''] = parameter.split('=').map((part) => part.trim().replace(/^"|"$/g, ''));
-    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8') throw reject(`the body must be UTF-8, not charset '${clipped(value)}'`);
+    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8')
+      throw reject(`the body must be UTF-8, not charset '${clipped(value)}'`);
   }
 }
 
@@ -289,10 +331,16 @@ function parseJsonObject(content: Uint8Array, eventType: string, version: number
   try {
     parsed = JSON.parse(utf8.decode(content));
   } catch {
-    throw new EventRejectedError('malformed_json', `${eventType} v${version}: the body is not UTF-8 JSON`, { eventType, version });
+    throw new EventRejectedError('malformed_json', `${eventType} v${version}: the body is not UTF-8 JSON`, {
+      eventType,
+      version,
+    });
   }
   if (!isRecord(parsed)) {
-    throw new EventRejectedError('malformed_json', `${eventType} v${version}: the body must be a JSON object`, { eventType, version });
+    throw new EventRejectedError('malformed_json', `${eventType} v${version}: the body must be a JSON object`, {
+      eventType,
+      version,
+    });
   }
   return parsed;
 }

@@ -61,13 +61,18 @@ describe('createMigration', () => {
     const { schemaPath, migrationsDir } = await project();
     const before = await readdir(migrationsDir);
 
-    const created = await createMigration({ databaseUrl: databaseUrl('nochange'), schemaPath, migrationsDir, name: 'noop' });
+    const created = await createMigration({
+      databaseUrl: databaseUrl('nochange'),
+      schemaPath,
+      migrationsDir,
+      name: 'noop',
+    });
 
     expect(created).toEqual({ directory: null, sql: '' });
     expect(await readdir(migrationsDir)).toEqual(before);
   });
 
-  it('creates the first migration and Prisma\'s migration_lock.toml when there are no migrations yet', async () => {
+  it("creates the first migration and Prisma's migration_lock.toml when there are no migrations yet", async () => {
     const { schemaPath, migrationsDir } = await project();
     await rm(migrationsDir, { recursive: true });
 
@@ -76,7 +81,9 @@ describe('createMigration', () => {
     expect(created.sql).toContain(`CREATE TYPE "Role" AS ENUM ('ADMIN', 'MEMBER');`);
     expect(created.sql).toContain('CREATE TABLE "accounts"');
     expect(await readFile(path.join(migrationsDir, 'migration_lock.toml'), 'utf8')).toBe(POSTGRESQL_LOCKFILE);
-    expect((await readdir(migrationsDir)).sort()).toEqual([path.basename(created.directory ?? ''), 'migration_lock.toml'].sort());
+    expect((await readdir(migrationsDir)).sort()).toEqual(
+      [path.basename(created.directory ?? ''), 'migration_lock.toml'].sort(),
+    );
   });
 
   it('never touches the database in the URL and drops its scratch database', async () => {
@@ -95,7 +102,9 @@ describe('createMigration', () => {
     const script = path.join(migrationsDir, '20250101000000_init', 'migration.sql');
     await appendFile(script, '\nSELECT * FROM missing_table;\n');
 
-    await expect(createMigration({ databaseUrl: url, schemaPath, name: 'next' })).rejects.toThrow(/20250101000000_init/);
+    await expect(createMigration({ databaseUrl: url, schemaPath, name: 'next' })).rejects.toThrow(
+      /20250101000000_init/,
+    );
     expect(await databasesStartingWith(databaseNameOf(url))).toEqual([]);
   });
 

@@ -16,7 +16,9 @@ describe('database URLs', () => {
 
   it('reads the database name, decoding it', () => {
     expect(databaseNameOf('postgresql://app@db:5432/my%20db')).toBe('my db');
-    expect(() => databaseNameOf('postgresql://app:s3cr3t@db:5432')).toThrow('postgresql://app:***@db:5432 names no database');
+    expect(() => databaseNameOf('postgresql://app:s3cr3t@db:5432')).toThrow(
+      'postgresql://app:***@db:5432 names no database',
+    );
     expect(() => databaseNameOf('mysql://app@db/x')).toThrow('is not a postgresql:// URL');
   });
 

@@ -54,7 +54,9 @@ describe('deployMigrations', () => {
     ]);
     // The migration really ran: the table and the enum exist and work together.
     await query(databaseUrl, `INSERT INTO accounts (email, role) VALUES ('a@example.com', 'ADMIN')`);
-    expect(await query(databaseUrl, 'SELECT email, role FROM accounts')).toEqual([{ email: 'a@example.com', role: 'ADMIN' }]);
+    expect(await query(databaseUrl, 'SELECT email, role FROM accounts')).toEqual([
+      { email: 'a@example.com', role: 'ADMIN' },
+    ]);
   });
 
   it('applies nothing the second time', async () => {
@@ -90,9 +92,9 @@ describe('deployMigrations', () => {
     await rename(project.migrationsDir, elsewhere);
 
     expect(await deployMigrations({ databaseUrl, schemaPath: project.schemaPath })).toEqual({ applied: [] });
-    expect(
-      await deployMigrations({ databaseUrl, schemaPath: project.schemaPath, migrationsDir: elsewhere }),
-    ).toEqual({ applied: ['20250101000000_init'] });
+    expect(await deployMigrations({ databaseUrl, schemaPath: project.schemaPath, migrationsDir: elsewhere })).toEqual({
+      applied: ['20250101000000_init'],
+    });
   });
 
   it('records a failing migration as failed and refuses to deploy again until it is resolved', async () => {

@@ -22,8 +22,9 @@ export async function deployMigrations(options: DeployMigrationsOptions): Promis
     readSchemaFiles(options.schemaPath),
     resolveMigrationsDir(options).then(readMigrationList),
   ]);
-  const { appliedMigrationNames } = await withSchemaEngine({ databaseUrl: options.databaseUrl, schemaFiles }, (engine) =>
-    engine.applyMigrations({ migrationsList, filters: NO_FILTERS }),
+  const { appliedMigrationNames } = await withSchemaEngine(
+    { databaseUrl: options.databaseUrl, schemaFiles },
+    (engine) => engine.applyMigrations({ migrationsList, filters: NO_FILTERS }),
   );
   return { applied: appliedMigrationNames };
 }

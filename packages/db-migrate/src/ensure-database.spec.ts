@@ -51,7 +51,7 @@ describe('ensureDatabase and dropDatabase', () => {
     await open.end().catch(() => {});
   });
 
-  it('refuses to drop the server\'s own databases', async () => {
+  it("refuses to drop the server's own databases", async () => {
     await expect(dropDatabase(withDatabaseName(TEST_POSTGRES_URL, 'template1'))).rejects.toThrow('Refusing to drop');
   });
 

@@ -34,11 +34,13 @@ describe('migration directory', () => {
 
     expect(list.baseDir).toBe(dir);
     expect(list.lockfile).toEqual({ path: 'migration_lock.toml', content: POSTGRESQL_LOCKFILE });
-    expect(list.migrationDirectories.map((migration) => [migration.path, migration.migrationFile.content.tag])).toEqual([
-      ['20250101000000_first', 'ok'],
-      ['20250102000000_second', 'ok'],
-      ['20250103000000_no_sql', 'error'], // the engine reports it when it gets there
-    ]);
+    expect(list.migrationDirectories.map((migration) => [migration.path, migration.migrationFile.content.tag])).toEqual(
+      [
+        ['20250101000000_first', 'ok'],
+        ['20250102000000_second', 'ok'],
+        ['20250103000000_no_sql', 'error'], // the engine reports it when it gets there
+      ],
+    );
     expect(list.migrationDirectories[0]?.migrationFile.content).toEqual({ tag: 'ok', value: 'SELECT 1;' });
   });
 

@@ -43,7 +43,9 @@ describe('switchyard-migrate CLI', () => {
     const result = await run(['deploy', '--schema', schemaPath], {});
 
     expect(result.code).toBe(EXIT_USAGE);
-    expect(result.err.split('\n')).toEqual(['switchyard-migrate: DATABASE_URL is not set: export the PostgreSQL URL to migrate']);
+    expect(result.err.split('\n')).toEqual([
+      'switchyard-migrate: DATABASE_URL is not set: export the PostgreSQL URL to migrate',
+    ]);
   });
 
   it.each([

@@ -110,7 +110,10 @@ async function deploy(options: CommandOptions, output: CliOutput): Promise<numbe
   if ((await ensureDatabase(options.databaseUrl)).created) output.out(`Created database ${target}`);
   const { applied } = await deployMigrations(options);
   if (applied.length === 0) output.out(`No pending migrations to apply on ${target}`);
-  else output.out([`Applied ${applied.length} migration(s) to ${target}:`, ...applied.map((name) => `  ${name}`)].join('\n'));
+  else
+    output.out(
+      [`Applied ${applied.length} migration(s) to ${target}:`, ...applied.map((name) => `  ${name}`)].join('\n'),
+    );
   return EXIT_OK;
 }
 

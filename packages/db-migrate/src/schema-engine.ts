@@ -31,7 +31,10 @@ export class SchemaEngineError extends Error {
 /** The slice of the WebAssembly JS API used here: the project's `lib` (es2024, no DOM) does not declare it. */
 interface WebAssemblyApi {
   compile(bytes: Uint8Array): Promise<object>;
-  instantiate(module: object, imports: Record<string, Record<string, unknown>>): Promise<{ exports: Record<string, unknown> }>;
+  instantiate(
+    module: object,
+    imports: Record<string, Record<string, unknown>>,
+  ): Promise<{ exports: Record<string, unknown> }>;
   // Instances typed by their literal name so that `instanceof` does not narrow every other Error away.
   RuntimeError: abstract new (...args: never[]) => { readonly name: 'RuntimeError'; readonly message: string };
 }

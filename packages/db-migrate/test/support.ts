@@ -44,7 +44,11 @@ export async function addAccountField(schemaPath: string, field: string): Promis
 }
 
 /** Runs one query on a short-lived connection. */
-export async function query<Row extends pg.QueryResultRow>(databaseUrl: string, sql: string, values: unknown[] = []): Promise<Row[]> {
+export async function query<Row extends pg.QueryResultRow>(
+  databaseUrl: string,
+  sql: string,
+  values: unknown[] = [],
+): Promise<Row[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -56,6 +60,10 @@ export async function query<Row extends pg.QueryResultRow>(databaseUrl: string, 
 
 /** Names of the databases on the test server starting with `prefix` (to prove scratch databases are dropped). */
 export async function databasesStartingWith(prefix: string): Promise<string[]> {
-  const rows = await query<{ datname: string }>(TEST_POSTGRES_URL, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [prefix]);
+  const rows = await query<{ datname: string }>(
+    TEST_POSTGRES_URL,
+    'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
+    [prefix],
+  );
   return rows.map((row) => row.datname);
 }

@@ -1,7 +1,14 @@
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { parseArgs } from 'node:util';
-import { type DeadLetterSummary, DEFAULT_LIST_LIMIT, listDeadLetters, purgeDeadLetters, replayDeadLetters, showDeadLetter } from './dlq-admin.js';
+import {
+  type DeadLetterSummary,
+  DEFAULT_LIST_LIMIT,
+  listDeadLetters,
+  purgeDeadLetters,
+  replayDeadLetters,
+  showDeadLetter,
+} from './dlq-admin.js';
 import { maskUrl } from './messaging-logger.js';
 
 /** Broker used when `RABBITMQ_URL` is not set: the local development one. */
@@ -58,7 +65,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     connection = await amqp.connect(url, { timeout: 10_000 });
   } catch (error) {
-    io.stderr(`cannot connect to RabbitMQ at ${maskUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
+    io.stderr(
+      `cannot connect to RabbitMQ at ${maskUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return EXIT_FAILURE;
   }
   connection.on('error', () => undefined);
@@ -151,14 +160,27 @@ async function run(connection: ChannelModel, parsed: Exclude<Parsed, { help: tru
         return EXIT_FAILURE;
       }
       const { body, ...rest } = letter;
-      io.stdout(JSON.stringify({ ...rest, body: bodyOf(body) }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2));
+      io.stdout(
+        JSON.stringify(
+          { ...rest, body: bodyOf(body) },
+          (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
+          2,
+        ),
+      );
       return EXIT_OK;
     }
     case 'replay': {
-      const result = await replayDeadLetters(connection, parsed.queue, { ids: parsed.ids, all: parsed.all, exchange: parsed.exchange });
-      io.stdout(`replayed ${result.replayed.length} message(s)${result.replayed.length ? `: ${result.replayed.join(', ')}` : ''}`);
+      const result = await replayDeadLetters(connection, parsed.queue, {
+        ids: parsed.ids,
+        all: parsed.all,
+        exchange: parsed.exchange,
+      });
+      io.stdout(
+        `replayed ${result.replayed.length} message(s)${result.replayed.length ? `: ${result.replayed.join(', ')}` : ''}`,
+      );
       for (const id of result.notFound) io.stderr(`not found: ${id}`);
-      for (const failure of result.failed) io.stderr(`not replayed (still in the DLQ): ${failure.eventId ?? '(no id)'}: ${failure.error}`);
+      for (const failure of result.failed)
+        io.stderr(`not replayed (still in the DLQ): ${failure.eventId ?? '(no id)'}: ${failure.error}`);
       return result.notFound.length > 0 || result.failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
     }
     case 'purge': {
@@ -172,10 +194,24 @@ async function run(connection: ChannelModel, parsed: Exclude<Parsed, { help: tru
 function table(items: readonly DeadLetterSummary[]): string {
   const rows = [
     ['EVENT ID', 'TYPE', 'REASON', 'ATTEMPTS', 'LAST FAILURE', 'ERROR'],
-    ...items.map((item) => [item.eventId ?? '-', item.type ?? '-', item.reason, item.attempts?.toString() ?? '-', item.lastFailureAt ?? '-', truncate(item.errorMessage ?? '', 60)]),
+    ...items.map((item) => [
+      item.eventId ?? '-',
+      item.type ?? '-',
+      item.reason,
+      item.attempts?.toString() ?? '-',
+      item.lastFailureAt ?? '-',
+      truncate(item.errorMessage ?? '', 60),
+    ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function bodyOf(body: Buffer): unknown {
@@ -193,6 +229,7 @@ function truncate(text: string, max: number): string {
 
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/NOT_FOUND - no queue/.test(message)) return `queue not found (${message.replace(/^.*NOT_FOUND - /, '').replace(/"$/, '')})`;
+  if (/NOT_FOUND - no queue/.test(message))
+    return `queue not found (${message.replace(/^.*NOT_FOUND - /, '').replace(/"$/, '')})`;
   return message;
 }

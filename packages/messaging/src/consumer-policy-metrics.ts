@@ -15,24 +15,38 @@ export class ConsumerPolicyMetrics {
   private readonly generation: Gauge<'queue'>;
 
   constructor(registry: Registry) {
-    this.errors = registerOnce(registry, 'messaging_consumer_policy_errors_total', (registers) =>
-      new Counter({
-        name: 'messaging_consumer_policy_errors_total',
-        help: 'Consumer policies not applied (invalid or unreadable file, or refused by the broker); the last good policy stays in force.',
-        labelNames: ['queue'] as const,
-        registers,
-      }),
+    this.errors = registerOnce(
+      registry,
+      'messaging_consumer_policy_errors_total',
+      (registers) =>
+        new Counter({
+          name: 'messaging_consumer_policy_errors_total',
+          help: 'Consumer policies not applied (invalid or unreadable file, or refused by the broker); the last good policy stays in force.',
+          labelNames: ['queue'] as const,
+          registers,
+        }),
     );
-    this.paused = registerOnce(registry, 'messaging_consumer_paused', (registers) =>
-      new Gauge({ name: 'messaging_consumer_paused', help: '1 while the consumer policy pauses consuming from the queue, else 0.', labelNames: ['queue'] as const, registers }),
+    this.paused = registerOnce(
+      registry,
+      'messaging_consumer_paused',
+      (registers) =>
+        new Gauge({
+          name: 'messaging_consumer_paused',
+          help: '1 while the consumer policy pauses consuming from the queue, else 0.',
+          labelNames: ['queue'] as const,
+          registers,
+        }),
     );
-    this.generation = registerOnce(registry, 'messaging_consumer_policy_generation', (registers) =>
-      new Gauge({
-        name: 'messaging_consumer_policy_generation',
-        help: 'Generation of the EventSubscription whose consumer policy is in force; -1 while the code defaults apply.',
-        labelNames: ['queue'] as const,
-        registers,
-      }),
+    this.generation = registerOnce(
+      registry,
+      'messaging_consumer_policy_generation',
+      (registers) =>
+        new Gauge({
+          name: 'messaging_consumer_policy_generation',
+          help: 'Generation of the EventSubscription whose consumer policy is in force; -1 while the code defaults apply.',
+          labelNames: ['queue'] as const,
+          registers,
+        }),
     );
   }
 

@@ -56,8 +56,10 @@ async function writeConfigMapVolume(directory: string, files: Record<string, str
   for (const [name, text] of Object.entries(files)) await writeFile(join(directory, dataDir, name), text);
   await symlink(dataDir, join(directory, '..data_tmp'));
   await rename(join(directory, '..data_tmp'), join(directory, '..data'));
-  for (const name of Object.keys(files)) await symlink(join('..data', name), join(directory, name)).catch(() => undefined);
-  if (version > 1) await rm(join(directory, `..2026_11_27_00_00_0${version - 1}.${version - 1}`), { recursive: true, force: true });
+  for (const name of Object.keys(files))
+    await symlink(join('..data', name), join(directory, name)).catch(() => undefined);
+  if (version > 1)
+    await rm(join(directory, `..2026_11_27_00_00_0${version - 1}.${version - 1}`), { recursive: true, force: true });
 }
 
 describe('ConsumerPolicySource', () => {
@@ -76,8 +78,16 @@ describe('ConsumerPolicySource', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  function open(options: { pollIntervalMs?: number; onInvalid?: (error: Error) => void; directory?: string } = {}): ConsumerPolicySource {
-    const source = new ConsumerPolicySource({ directory: options.directory ?? directory, queue: QUEUE, logger, pollIntervalMs: options.pollIntervalMs ?? 50, onInvalid: options.onInvalid });
+  function open(
+    options: { pollIntervalMs?: number; onInvalid?: (error: Error) => void; directory?: string } = {},
+  ): ConsumerPolicySource {
+    const source = new ConsumerPolicySource({
+      directory: options.directory ?? directory,
+      queue: QUEUE,
+      logger,
+      pollIntervalMs: options.pollIntervalMs ?? 50,
+      onInvalid: options.onInvalid,
+    });
     sources.push(source);
     return source;
   }
@@ -131,8 +141,16 @@ describe('ConsumerPolicySource', () => {
     const bad = [
       ['{"apiVersion":', /not JSON/],
       [JSON.stringify({ ...policy(), prefetch: 0 }), /prefetch/],
-      [serializeConsumerPolicy(policy({ queue: 'someone-else.events', deadLetter: { queue: 'someone-else.events.dlq' } })), /queue: is 'someone-else.events'/],
-      [serializeConsumerPolicy(policy({ deadLetter: { queue: QUEUE } })), /invalid topology: dead-letter queue 'policy-spec.events' must differ/],
+      [
+        serializeConsumerPolicy(
+          policy({ queue: 'someone-else.events', deadLetter: { queue: 'someone-else.events.dlq' } }),
+        ),
+        /queue: is 'someone-else.events'/,
+      ],
+      [
+        serializeConsumerPolicy(policy({ deadLetter: { queue: QUEUE } })),
+        /invalid topology: dead-letter queue 'policy-spec.events' must differ/,
+      ],
     ] as const;
     for (const [text, reason] of bad) {
       await writeFile(file, text);
@@ -142,7 +160,12 @@ describe('ConsumerPolicySource', () => {
       expect(source.current().origin).toBe('file');
       expect(source.current().error).toMatch(reason);
     }
-    expect(invalid.map((error) => error.name)).toEqual(['InvalidConsumerPolicyError', 'InvalidConsumerPolicyError', 'InvalidConsumerPolicyError', 'InvalidConsumerPolicyError']);
+    expect(invalid.map((error) => error.name)).toEqual([
+      'InvalidConsumerPolicyError',
+      'InvalidConsumerPolicyError',
+      'InvalidConsumerPolicyError',
+      'InvalidConsumerPolicyError',
+    ]);
     expect(logger.count('error')).toBe(4);
     expect(seen).toEqual([]);
 
@@ -157,8 +180,16 @@ describe('ConsumerPolicySource', () => {
     const invalid: Error[] = [];
     const source = open({ onInvalid: (error) => invalid.push(error) });
     const refused = source.current().policy;
-    source.rejected(refused, new Error("queue 'policy-spec.events' already exists with different argument 'x-queue-type'"));
-    expect(source.current()).toMatchObject({ origin: 'file', policy: { generation: 4 }, error: "consumer policy default/policy-spec generation 4 not applied: queue 'policy-spec.events' already exists with different argument 'x-queue-type'" });
+    source.rejected(
+      refused,
+      new Error("queue 'policy-spec.events' already exists with different argument 'x-queue-type'"),
+    );
+    expect(source.current()).toMatchObject({
+      origin: 'file',
+      policy: { generation: 4 },
+      error:
+        "consumer policy default/policy-spec generation 4 not applied: queue 'policy-spec.events' already exists with different argument 'x-queue-type'",
+    });
     // Counting is the consumer's (it emits policyRejected); the source only reports.
     expect(invalid).toEqual([]);
 
@@ -184,22 +215,41 @@ describe('ConsumerPolicySource', () => {
     await rm(file);
     await mkdir(file); // reading a directory fails with EISDIR
     await source.poll();
-    expect(source.current()).toMatchObject({ origin: 'file', policy: { prefetch: 4 }, error: expect.stringMatching(/cannot read consumer policy/) });
+    expect(source.current()).toMatchObject({
+      origin: 'file',
+      policy: { prefetch: 4 },
+      error: expect.stringMatching(/cannot read consumer policy/),
+    });
   });
 
   it('follows a Kubernetes ConfigMap volume through its atomic ..data symlink swaps', async () => {
-    await writeConfigMapVolume(directory, { [consumerPolicyFileName(QUEUE)]: serializeConsumerPolicy(policy({ generation: 1 })), 'other.events.json': '{}' }, 1);
+    await writeConfigMapVolume(
+      directory,
+      {
+        [consumerPolicyFileName(QUEUE)]: serializeConsumerPolicy(policy({ generation: 1 })),
+        'other.events.json': '{}',
+      },
+      1,
+    );
     const source = open();
     expect(source.current().policy?.generation).toBe(1);
     const seen: Array<ConsumerPolicy | undefined> = [];
     source.subscribe((next) => seen.push(next));
     source.start();
 
-    await writeConfigMapVolume(directory, { [consumerPolicyFileName(QUEUE)]: serializeConsumerPolicy(policy({ generation: 2, paused: true })) }, 2);
+    await writeConfigMapVolume(
+      directory,
+      { [consumerPolicyFileName(QUEUE)]: serializeConsumerPolicy(policy({ generation: 2, paused: true })) },
+      2,
+    );
     await waitFor('generation 2 through the swapped symlink', () => seen.length === 1, 5_000);
     expect(seen[0]).toMatchObject({ generation: 2, paused: true });
 
-    await writeConfigMapVolume(directory, { [consumerPolicyFileName(QUEUE)]: serializeConsumerPolicy(policy({ generation: 3, prefetch: 1 })) }, 3);
+    await writeConfigMapVolume(
+      directory,
+      { [consumerPolicyFileName(QUEUE)]: serializeConsumerPolicy(policy({ generation: 3, prefetch: 1 })) },
+      3,
+    );
     await waitFor('generation 3', () => seen.length === 2, 5_000);
     expect(seen[1]).toMatchObject({ generation: 3, paused: false, prefetch: 1 });
     expect(logger.count('error')).toBe(0);

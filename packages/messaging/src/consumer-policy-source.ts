@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ConsumerPolicy, consumerPolicyFileName, InvalidConsumerPolicyError, parseConsumerPolicy, topologyInputOf } from './consumer-policy.js';
+import {
+  type ConsumerPolicy,
+  consumerPolicyFileName,
+  InvalidConsumerPolicyError,
+  parseConsumerPolicy,
+  topologyInputOf,
+} from './consumer-policy.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { planConsumerTopology } from './topology-plan.js';
 
@@ -108,9 +114,10 @@ export class ConsumerPolicySource {
     this.polling ??= readFile(this.path, 'utf8')
       .then(
         (text) => readText(() => text),
-        (error: unknown) => readText(() => {
-          throw error;
-        }),
+        (error: unknown) =>
+          readText(() => {
+            throw error;
+          }),
       )
       .then((read) => {
         if (!this.stopped) this.consider(read);
@@ -133,7 +140,10 @@ export class ConsumerPolicySource {
     if (text === this.lastText) return;
     this.lastText = text;
     if (text === undefined) {
-      this.logger.info({ queue: this.options.queue, path: this.path }, 'no consumer policy file: using the code defaults');
+      this.logger.info(
+        { queue: this.options.queue, path: this.path },
+        'no consumer policy file: using the code defaults',
+      );
       this.update({ policy: undefined, origin: 'defaults', error: undefined });
       return;
     }
@@ -144,23 +154,34 @@ export class ConsumerPolicySource {
       this.reject(error instanceof Error ? error : new InvalidConsumerPolicyError(String(error)));
       return;
     }
-    this.logger.info({ queue: this.options.queue, path: this.path, source: policy.source, generation: policy.generation }, 'consumer policy read');
+    this.logger.info(
+      { queue: this.options.queue, path: this.path, source: policy.source, generation: policy.generation },
+      'consumer policy read',
+    );
     this.update({ policy, origin: 'file', error: undefined });
   }
 
   private validate(text: string): ConsumerPolicy {
     const policy = parseConsumerPolicy(text);
-    if (policy.queue !== this.options.queue) throw new InvalidConsumerPolicyError(`consumer policy queue: is '${policy.queue}', but this consumer's queue is '${this.options.queue}'`);
+    if (policy.queue !== this.options.queue)
+      throw new InvalidConsumerPolicyError(
+        `consumer policy queue: is '${policy.queue}', but this consumer's queue is '${this.options.queue}'`,
+      );
     try {
       planConsumerTopology(topologyInputOf(policy));
     } catch (error) {
-      throw new InvalidConsumerPolicyError(`consumer policy describes an invalid topology: ${(error as Error).message}`);
+      throw new InvalidConsumerPolicyError(
+        `consumer policy describes an invalid topology: ${(error as Error).message}`,
+      );
     }
     return policy;
   }
 
   private reject(error: Error): void {
-    this.logger.error({ queue: this.options.queue, path: this.path, ...errorFields(error) }, 'invalid consumer policy: keeping the last good one');
+    this.logger.error(
+      { queue: this.options.queue, path: this.path, ...errorFields(error) },
+      'invalid consumer policy: keeping the last good one',
+    );
     this.state = { ...this.state, error: error.message };
     try {
       this.options.onInvalid?.(error);

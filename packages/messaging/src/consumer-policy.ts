@@ -37,7 +37,9 @@ export const consumerPolicySchema = z
     /** One retry tier per delay; a message gets `retryDelaysMs.length + 1` attempts, then the DLQ. */
     retryDelaysMs: z.array(positiveInt),
     deliveryLimit: positiveInt,
-    deadLetter: z.object({ queue: z.string().min(1), maxLength: positiveInt.optional(), messageTtlMs: positiveInt.optional() }).strict(),
+    deadLetter: z
+      .object({ queue: z.string().min(1), maxLength: positiveInt.optional(), messageTtlMs: positiveInt.optional() })
+      .strict(),
     prefetch: positiveInt,
     paused: z.boolean(),
   })

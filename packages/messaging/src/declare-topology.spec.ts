@@ -9,7 +9,13 @@ import { planConsumerTopology } from './topology-plan.js';
 describe('declareTopology', () => {
   let vhost: TestVhost;
   let connection: ChannelModel;
-  const plan = planConsumerTopology({ exchange: 'test.events', queue: 'svc.things', eventTypes: ['thing.created', 'thing.deleted'], retryDelaysMs: [1_000, 30_000], deliveryLimit: 7 });
+  const plan = planConsumerTopology({
+    exchange: 'test.events',
+    queue: 'svc.things',
+    eventTypes: ['thing.created', 'thing.deleted'],
+    retryDelaysMs: [1_000, 30_000],
+    deliveryLimit: 7,
+  });
 
   beforeAll(async () => {
     vhost = await createTestVhost('declare');
@@ -25,7 +31,12 @@ describe('declareTopology', () => {
     await declareTopology(connection, plan);
 
     const queues = await listQueues(vhost.name);
-    expect(queues.map((queue) => queue.name).sort()).toEqual(['svc.things', 'svc.things.dlq', 'svc.things.retry.1s', 'svc.things.retry.30s']);
+    expect(queues.map((queue) => queue.name).sort()).toEqual([
+      'svc.things',
+      'svc.things.dlq',
+      'svc.things.retry.1s',
+      'svc.things.retry.30s',
+    ]);
     expect(queues.every((queue) => queue.type === 'quorum')).toBe(true);
     const work = queues.find((queue) => queue.name === 'svc.things')!;
     expect(work.arguments).toContain('{"x-delivery-limit",7}');
@@ -50,13 +61,21 @@ describe('declareTopology', () => {
 
   it('names the queue and the differing argument when an existing queue was declared differently', async () => {
     await declareTopology(connection, plan);
-    const changed = planConsumerTopology({ exchange: 'test.events', queue: 'svc.things', eventTypes: ['thing.created'], retryDelaysMs: [1_000, 30_000], deliveryLimit: 9 });
+    const changed = planConsumerTopology({
+      exchange: 'test.events',
+      queue: 'svc.things',
+      eventTypes: ['thing.created'],
+      retryDelaysMs: [1_000, 30_000],
+      deliveryLimit: 9,
+    });
 
     const error = await declareTopology(connection, changed).catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(TopologyConflictError);
     expect(error).toMatchObject({ kind: 'queue', objectName: 'svc.things', argument: 'x-delivery-limit' });
-    expect((error as Error).message).toMatch(/queue 'svc\.things' already exists with different argument 'x-delivery-limit'/);
+    expect((error as Error).message).toMatch(
+      /queue 'svc\.things' already exists with different argument 'x-delivery-limit'/,
+    );
     // The failed declare closed only its own channel: the connection still works.
     await expect(declareTopology(connection, plan)).resolves.toBeUndefined();
   });

@@ -23,11 +23,15 @@ export async function declareTopology(connection: ChannelFactory, plan: Topology
   });
   try {
     for (const exchange of plan.exchanges) {
-      await mapConflict('exchange', exchange.name, () => channel.assertExchange(exchange.name, exchange.type, { durable: exchange.durable }));
+      await mapConflict('exchange', exchange.name, () =>
+        channel.assertExchange(exchange.name, exchange.type, { durable: exchange.durable }),
+      );
     }
     for (const queue of plan.queues) {
       // Only `arguments`: amqplib's convenience options would add their own x-* keys next to ours.
-      await mapConflict('queue', queue.name, () => channel.assertQueue(queue.name, { durable: queue.durable, arguments: { ...queue.arguments } }));
+      await mapConflict('queue', queue.name, () =>
+        channel.assertQueue(queue.name, { durable: queue.durable, arguments: { ...queue.arguments } }),
+      );
     }
     for (const binding of plan.bindings) {
       await channel.bindQueue(binding.queue, binding.exchange, binding.routingKey);

@@ -38,7 +38,15 @@ describe('DLQ tools', () => {
     publisher = new EventPublisher({ connection, exchanges: [EXCHANGE] });
     await publisher.start();
     inspect = await connection.current()!.createChannel();
-    server = new SwitchyardServer({ connection, service: 'tools-spec', queue: QUEUE, exchange: EXCHANGE, retryDelaysMs: [], decode: decodeJson, observer });
+    server = new SwitchyardServer({
+      connection,
+      service: 'tools-spec',
+      queue: QUEUE,
+      exchange: EXCHANGE,
+      retryDelaysMs: [],
+      decode: decodeJson,
+      observer,
+    });
     server.addHandler(
       'thing.doomed',
       (async (_data: unknown, ctx: EventContext) => {
@@ -47,12 +55,23 @@ describe('DLQ tools', () => {
       }) as MessageHandler,
       true,
     );
-    await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+    await new Promise<void>(
+      (resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())),
+    );
     for (let i = 0; i < 3; i++) doomed.push(await publishEvent(publisher, EXCHANGE, 'thing.doomed', { i }));
     await waitFor('three dead letters', () => observer.deadLetters.length === 3);
 
     // A message the broker dead-letters by itself: a consumer that keeps handing it back hits the delivery limit.
-    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue: LIMITED, eventTypes: ['thing.limited'], retryDelaysMs: [], deliveryLimit: 1 }));
+    await declareTopology(
+      connection.current()!,
+      planConsumerTopology({
+        exchange: EXCHANGE,
+        queue: LIMITED,
+        eventTypes: ['thing.limited'],
+        retryDelaysMs: [],
+        deliveryLimit: 1,
+      }),
+    );
     overLimit = await publishEvent(publisher, EXCHANGE, 'thing.limited', { limited: true });
     const bouncer = await connection.current()!.createChannel();
     await bouncer.consume(LIMITED, (message: ConsumeMessage | null) => message && bouncer.nack(message, false, true));
@@ -93,7 +112,15 @@ describe('DLQ tools', () => {
   it('shows messages the broker dead-lettered itself, with the reason from x-death', async () => {
     const list = await listDeadLetters(connection.current()!, LIMITED);
     expect(list.items).toEqual([
-      expect.objectContaining({ eventId: overLimit, type: 'thing.limited', reason: 'delivery_limit', consumerQueue: LIMITED, originalRoutingKey: 'thing.limited', originalExchange: EXCHANGE, lastFailureAt: expect.any(String) }),
+      expect.objectContaining({
+        eventId: overLimit,
+        type: 'thing.limited',
+        reason: 'delivery_limit',
+        consumerQueue: LIMITED,
+        originalRoutingKey: 'thing.limited',
+        originalExchange: EXCHANGE,
+        lastFailureAt: expect.any(String),
+      }),
     ]);
   });
 
@@ -101,8 +128,16 @@ describe('DLQ tools', () => {
     const letter = await showDeadLetter(connection.current()!, QUEUE, doomed[1]!);
     expect(letter).toBeDefined();
     expect(JSON.parse(letter!.body.toString())).toEqual({ i: 1 });
-    expect(letter!.properties).toMatchObject({ messageId: doomed[1], type: 'thing.doomed', contentType: 'application/json' });
-    expect(letter!.headers).toMatchObject({ 'x-death-reason': 'non_retriable', 'x-error-message': `cannot take ${doomed[1]} yet`, 'ce-id': doomed[1] });
+    expect(letter!.properties).toMatchObject({
+      messageId: doomed[1],
+      type: 'thing.doomed',
+      contentType: 'application/json',
+    });
+    expect(letter!.headers).toMatchObject({
+      'x-death-reason': 'non_retriable',
+      'x-error-message': `cannot take ${doomed[1]} yet`,
+      'ce-id': doomed[1],
+    });
     expect(await showDeadLetter(connection.current()!, QUEUE, 'no-such-id')).toBeUndefined();
     expect(await depth(`${QUEUE}.dlq`)).toBe(3);
   });
@@ -124,7 +159,10 @@ describe('DLQ tools', () => {
     const result = await replayDeadLetters(connection.current()!, LIMITED, { all: true });
     expect(result.replayed).toEqual([overLimit]);
     expect(await depth(`${LIMITED}.dlq`)).toBe(0);
-    const back = await waitFor('the message back in its queue', async () => (await inspect.get(LIMITED, { noAck: true })) || undefined);
+    const back = await waitFor(
+      'the message back in its queue',
+      async () => (await inspect.get(LIMITED, { noAck: true })) || undefined,
+    );
     expect(back.properties.messageId).toBe(overLimit);
     expect(back.properties.headers).not.toHaveProperty('x-death');
   });
@@ -133,7 +171,11 @@ describe('DLQ tools', () => {
     async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
       let stdout = '';
       let stderr = '';
-      const io: CliIo = { stdout: (text) => (stdout += `${text}\n`), stderr: (text) => (stderr += `${text}\n`), env: { RABBITMQ_URL: vhost.url } };
+      const io: CliIo = {
+        stdout: (text) => (stdout += `${text}\n`),
+        stderr: (text) => (stderr += `${text}\n`),
+        env: { RABBITMQ_URL: vhost.url },
+      };
       const code = await main(argv, io);
       return { code, stdout, stderr };
     }
@@ -147,11 +189,18 @@ describe('DLQ tools', () => {
       expect(table.stdout).toContain(`2 of 2 dead letter(s) in ${QUEUE}.dlq`);
 
       const json = await run('dlq', 'list', QUEUE, '--json', '--limit', '1');
-      expect(JSON.parse(json.stdout)).toMatchObject({ total: 2, items: [expect.objectContaining({ reason: 'non_retriable' })] });
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        total: 2,
+        items: [expect.objectContaining({ reason: 'non_retriable' })],
+      });
 
       const shown = await run('dlq', 'show', QUEUE, doomed[2]!);
       expect(shown.code).toBe(0);
-      expect(JSON.parse(shown.stdout)).toMatchObject({ eventId: doomed[2], body: { i: 2 }, headers: { 'x-death-reason': 'non_retriable' } });
+      expect(JSON.parse(shown.stdout)).toMatchObject({
+        eventId: doomed[2],
+        body: { i: 2 },
+        headers: { 'x-death-reason': 'non_retriable' },
+      });
 
       const missing = await run('dlq', 'show', QUEUE, 'no-such-id');
       expect(missing.code).toBe(1);
@@ -174,7 +223,11 @@ describe('DLQ tools', () => {
       expect(missingQueue.stderr).toContain('queue not found');
 
       let stderr = '';
-      const code = await main(['dlq', 'list', QUEUE], { stdout: () => undefined, stderr: (text) => (stderr += text), env: { RABBITMQ_URL: 'amqp://guest:s3cret@127.0.0.1:1/x' } });
+      const code = await main(['dlq', 'list', QUEUE], {
+        stdout: () => undefined,
+        stderr: (text) => (stderr += text),
+        env: { RABBITMQ_URL: 'amqp://guest:s3cret@127.0.0.1:1/x' },
+      });
       expect(code).toBe(1);
       expect(stderr).toContain('amqp://guest:***@127.0.0.1:1/x');
       expect(stderr).not.toContain('s3cret');

@@ -68,7 +68,11 @@ export function resolveDeadLetterQueue(queue: string): string {
 }
 
 /** Lists up to `limit` dead letters without consuming them. */
-export async function listDeadLetters(connection: ChannelModel, queue: string, options: { limit?: number } = {}): Promise<DeadLetterList> {
+export async function listDeadLetters(
+  connection: ChannelModel,
+  queue: string,
+  options: { limit?: number } = {},
+): Promise<DeadLetterList> {
   const dlq = resolveDeadLetterQueue(queue);
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
   let total = 0;
@@ -87,7 +91,11 @@ export async function listDeadLetters(connection: ChannelModel, queue: string, o
 }
 
 /** Finds one dead letter by event id (the first copy), without consuming it. */
-export async function showDeadLetter(connection: ChannelModel, queue: string, eventId: string): Promise<DeadLetter | undefined> {
+export async function showDeadLetter(
+  connection: ChannelModel,
+  queue: string,
+  eventId: string,
+): Promise<DeadLetter | undefined> {
   const dlq = resolveDeadLetterQueue(queue);
   let total = 0;
   const letter = await withReadChannel(connection, async (channel): Promise<DeadLetter | undefined> => {
@@ -96,7 +104,12 @@ export async function showDeadLetter(connection: ChannelModel, queue: string, ev
       const message = await channel.get(dlq, { noAck: false });
       if (!message) break;
       if (message.properties.messageId === eventId) {
-        return { ...summarizeDeadLetter(message), properties: definedProperties(message), headers: headersOf(message), body: message.content };
+        return {
+          ...summarizeDeadLetter(message),
+          properties: definedProperties(message),
+          headers: headersOf(message),
+          body: message.content,
+        };
       }
     }
     return undefined;
@@ -110,8 +123,13 @@ export async function showDeadLetter(connection: ChannelModel, queue: string, ev
  * inboxes still dedupe), failure headers removed (attempts start again at 1) and `x-replayed-at` added; each is
  * acked from the DLQ only after the broker confirmed its replay. Every queue bound for that routing key gets it.
  */
-export async function replayDeadLetters(connection: ChannelModel, queue: string, options: ReplayOptions): Promise<ReplayResult> {
-  if (!options.all && (!options.ids || options.ids.length === 0)) throw new TypeError('replay needs event ids or `all`');
+export async function replayDeadLetters(
+  connection: ChannelModel,
+  queue: string,
+  options: ReplayOptions,
+): Promise<ReplayResult> {
+  if (!options.all && (!options.ids || options.ids.length === 0))
+    throw new TypeError('replay needs event ids or `all`');
   const dlq = resolveDeadLetterQueue(queue);
   const wanted = new Set(options.ids ?? []);
   const seen = new Set<string>();
@@ -138,9 +156,17 @@ export async function replayDeadLetters(connection: ChannelModel, queue: string,
       const target = replayTarget(message, options.exchange);
       returned = undefined;
       try {
-        await publishConfirmed(publisher, target.exchange, target.routingKey, message.content, replayProperties(message, now), options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS);
+        await publishConfirmed(
+          publisher,
+          target.exchange,
+          target.routingKey,
+          message.content,
+          replayProperties(message, now),
+          options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS,
+        );
         // A return arrives before the confirm of the same message, and publishes here go one at a time.
-        if (returned !== undefined) throw new UnroutableMessageError(eventId ?? '(no id)', target.exchange, target.routingKey, returned);
+        if (returned !== undefined)
+          throw new UnroutableMessageError(eventId ?? '(no id)', target.exchange, target.routingKey, returned);
         reader.ack(message);
         result.replayed.push(eventId ?? '(no id)');
       } catch (error) {
@@ -177,14 +203,29 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
   const deathTime = lastDeath?.time;
   return {
     eventId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
-    type: typeof message.properties.type === 'string' ? message.properties.type : ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => stringHeader(headers, `${prefix}type`)).find((type) => type !== undefined),
-    reason: stringHeader(headers, HEADERS.deathReason) ?? stringHeader(headers, 'x-last-death-reason') ?? lastDeath?.reason ?? stringHeader(headers, 'x-first-death-reason') ?? 'unknown',
+    type:
+      typeof message.properties.type === 'string'
+        ? message.properties.type
+        : ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => stringHeader(headers, `${prefix}type`)).find(
+            (type) => type !== undefined,
+          ),
+    reason:
+      stringHeader(headers, HEADERS.deathReason) ??
+      stringHeader(headers, 'x-last-death-reason') ??
+      lastDeath?.reason ??
+      stringHeader(headers, 'x-first-death-reason') ??
+      'unknown',
     attempts: positiveIntHeader(headers, HEADERS.attempts) ?? positiveIntHeader(headers, HEADERS.attempt),
     firstFailureAt: stringHeader(headers, HEADERS.firstFailureAt),
-    lastFailureAt: stringHeader(headers, HEADERS.lastFailureAt) ?? (deathTime !== undefined ? new Date(deathTime * 1000).toISOString() : undefined),
+    lastFailureAt:
+      stringHeader(headers, HEADERS.lastFailureAt) ??
+      (deathTime !== undefined ? new Date(deathTime * 1000).toISOString() : undefined),
     errorClass: stringHeader(headers, HEADERS.errorClass),
     errorMessage: stringHeader(headers, HEADERS.errorMessage) ?? stringHeader(headers, HEADERS.lastError),
-    originalExchange: typeof headers[HEADERS.originalExchange] === 'string' ? (headers[HEADERS.originalExchange] as string) : originalFromDeaths(headers)?.exchange,
+    originalExchange:
+      typeof headers[HEADERS.originalExchange] === 'string'
+        ? (headers[HEADERS.originalExchange] as string)
+        : originalFromDeaths(headers)?.exchange,
     originalRoutingKey: stringHeader(headers, HEADERS.originalRoutingKey) ?? originalFromDeaths(headers)?.routingKey,
     consumerService: stringHeader(headers, HEADERS.consumerService),
     consumerQueue: stringHeader(headers, HEADERS.consumerQueue) ?? lastDeath?.queue,
@@ -204,17 +245,21 @@ interface DeathEntry {
 function deaths(headers: Record<string, unknown>): DeathEntry[] {
   const raw = headers['x-death'];
   if (!Array.isArray(raw)) return [];
-  return raw.filter((entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null).map((entry) => {
-    const time = entry.time as { value?: unknown } | number | undefined;
-    const seconds = typeof time === 'number' ? time : typeof time?.value === 'number' ? time.value : undefined;
-    return {
-      reason: typeof entry.reason === 'string' ? entry.reason : undefined,
-      queue: typeof entry.queue === 'string' ? entry.queue : undefined,
-      exchange: typeof entry.exchange === 'string' ? entry.exchange : undefined,
-      routingKeys: Array.isArray(entry['routing-keys']) ? entry['routing-keys'].filter((key): key is string => typeof key === 'string') : [],
-      time: seconds,
-    };
-  });
+  return raw
+    .filter((entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null)
+    .map((entry) => {
+      const time = entry.time as { value?: unknown } | number | undefined;
+      const seconds = typeof time === 'number' ? time : typeof time?.value === 'number' ? time.value : undefined;
+      return {
+        reason: typeof entry.reason === 'string' ? entry.reason : undefined,
+        queue: typeof entry.queue === 'string' ? entry.queue : undefined,
+        exchange: typeof entry.exchange === 'string' ? entry.exchange : undefined,
+        routingKeys: Array.isArray(entry['routing-keys'])
+          ? entry['routing-keys'].filter((key): key is string => typeof key === 'string')
+          : [],
+        time: seconds,
+      };
+    });
 }
 
 function latestDeath(headers: Record<string, unknown>): DeathEntry | undefined {
@@ -227,7 +272,10 @@ function originalFromDeaths(headers: Record<string, unknown>): { exchange: strin
   return entry ? { exchange: entry.exchange!, routingKey: entry.routingKeys[0]! } : undefined;
 }
 
-function replayTarget(message: Message, exchangeOverride: string | undefined): { exchange: string; routingKey: string } {
+function replayTarget(
+  message: Message,
+  exchangeOverride: string | undefined,
+): { exchange: string; routingKey: string } {
   const summary = summarizeDeadLetter(message);
   const exchange = exchangeOverride ?? (summary.originalExchange || DEFAULT_EXCHANGE);
   const routingKey = summary.originalRoutingKey || summary.type || message.fields.routingKey;
@@ -253,20 +301,42 @@ function replayProperties(message: Message, replayedAt: string): Record<string, 
     ...BROKER_DEATH_HEADERS,
   ]);
   const kept = Object.fromEntries(Object.entries(headers).filter(([name]) => !dropped.has(name)));
-  const { expiration: _expiration, userId: _userId, deliveryMode: _deliveryMode, headers: _headers, ...properties } = definedProperties(message);
+  const {
+    expiration: _expiration,
+    userId: _userId,
+    deliveryMode: _deliveryMode,
+    headers: _headers,
+    ...properties
+  } = definedProperties(message);
   return { ...properties, headers: { ...kept, [HEADERS.replayedAt]: replayedAt } };
 }
 
-function publishConfirmed(channel: ConfirmChannel, exchange: string, routingKey: string, content: Buffer, properties: Record<string, unknown>, timeoutMs: number): Promise<void> {
+function publishConfirmed(
+  channel: ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  content: Buffer,
+  properties: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<void> {
   const messageId = typeof properties.messageId === 'string' ? properties.messageId : '(no id)';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new PublishTimeoutError(messageId, timeoutMs)), timeoutMs);
     try {
-      channel.publish(exchange, routingKey, content, { ...properties, persistent: true, mandatory: true }, (error: unknown) => {
-        clearTimeout(timer);
-        if (error) reject(error instanceof Error && error.message === 'message nacked' ? new PublishNackError(messageId) : error);
-        else resolve();
-      });
+      channel.publish(
+        exchange,
+        routingKey,
+        content,
+        { ...properties, persistent: true, mandatory: true },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (error)
+            reject(
+              error instanceof Error && error.message === 'message nacked' ? new PublishNackError(messageId) : error,
+            );
+          else resolve();
+        },
+      );
     } catch (error) {
       clearTimeout(timer);
       reject(error);
@@ -317,4 +387,3 @@ function headersOf(message: Pick<Message, 'properties'>): Record<string, unknown
 function definedProperties(message: Pick<Message, 'properties'>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(message.properties).filter(([, value]) => value !== undefined));
 }
-

@@ -1,4 +1,11 @@
-import { eventCatalog, EventRejectedError, fromWireMessage, type IncomingWireMessage, toWireMessage, type WireMessage } from '@switchyard/contracts';
+import {
+  eventCatalog,
+  EventRejectedError,
+  fromWireMessage,
+  type IncomingWireMessage,
+  toWireMessage,
+  type WireMessage,
+} from '@switchyard/contracts';
 import { BROKER_DEATH_HEADERS, HEADERS } from './message-headers.js';
 import type { OutboxRow } from './outbox-relay.js';
 
@@ -50,11 +57,20 @@ const TRANSPORT_ONLY_HEADERS = [...BROKER_DEATH_HEADERS.filter((name) => name !=
  * lies: a forged attempt count would skip the retry tiers, and RabbitMQ 3.10 parses `x-death` when it dead-letters
  * the message itself (delivery limit), crashing its node-wide dead-letter worker on a malformed one.
  */
-function checkHistory(fields: DeliveryRoute | undefined, headers: Readonly<Record<string, unknown>>, type: string, version: number): void {
+function checkHistory(
+  fields: DeliveryRoute | undefined,
+  headers: Readonly<Record<string, unknown>>,
+  type: string,
+  version: number,
+): void {
   if (!fields || fields.exchange === '') return;
   const forged = TRANSPORT_ONLY_HEADERS.filter((name) => headers[name] !== undefined);
   if (forged.length === 0) return;
-  throw new EventRejectedError('forged_header', `${type} v${version} was published with ${forged.join(', ')}, which only the broker and the transport set`, { eventType: type, version });
+  throw new EventRejectedError(
+    'forged_header',
+    `${type} v${version} was published with ${forged.join(', ')}, which only the broker and the transport set`,
+    { eventType: type, version },
+  );
 }
 
 /**
@@ -66,5 +82,9 @@ function checkHistory(fields: DeliveryRoute | undefined, headers: Readonly<Recor
 function checkRoute(fields: DeliveryRoute | undefined, type: string, version: number): void {
   if (!fields || fields.exchange === '' || fields.routingKey === type) return;
   const shown = fields.routingKey.length > 64 ? `${fields.routingKey.slice(0, 63)}…` : fields.routingKey;
-  throw new EventRejectedError('misrouted', `${type} v${version} was published with the routing key '${shown}', which names another event type`, { eventType: type, version });
+  throw new EventRejectedError(
+    'misrouted',
+    `${type} v${version} was published with the routing key '${shown}', which names another event type`,
+    { eventType: type, version },
+  );
 }

@@ -71,7 +71,10 @@ export type HandlerOutcome = 'processed' | 'duplicate';
  * inbox table (answering 'duplicate' when it is already there), and calls `invoke(tx)` inside it. Rejecting
  * (with whatever `invoke` threw, or its own error) sends the message to retry or the DLQ.
  */
-export type HandlerRunner = (delivery: DeliveryContext, invoke: (tx: unknown) => Promise<void>) => Promise<HandlerOutcome>;
+export type HandlerRunner = (
+  delivery: DeliveryContext,
+  invoke: (tx: unknown) => Promise<void>,
+) => Promise<HandlerOutcome>;
 
 /** Default runner: no transaction, no inbox; the handler just runs. */
 export const runHandlerDirectly: HandlerRunner = async (_delivery, invoke) => {

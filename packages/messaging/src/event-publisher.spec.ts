@@ -22,7 +22,10 @@ describe('EventPublisher', () => {
     vhost = await createTestVhost('publisher');
     connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'publisher-spec' });
     await connection.start();
-    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue: QUEUE, eventTypes: ['thing.happened'], retryDelaysMs: [] }));
+    await declareTopology(
+      connection.current()!,
+      planConsumerTopology({ exchange: EXCHANGE, queue: QUEUE, eventTypes: ['thing.happened'], retryDelaysMs: [] }),
+    );
     publisher = new EventPublisher({ connection, observer, exchanges: [EXCHANGE] });
     await publisher.start();
   });
@@ -66,26 +69,34 @@ describe('EventPublisher', () => {
     expect(error).toBeInstanceOf(UnroutableMessageError);
     expect(error).toMatchObject({ messageId: unroutable, exchange: EXCHANGE, routingKey: 'nobody.listens' });
     expect(publisher.stats().returned).toBe(returnedBefore + 1);
-    expect(observer.publishes).toContainEqual(expect.objectContaining({ eventType: 'nobody.listens', outcome: 'returned' }));
+    expect(observer.publishes).toContainEqual(
+      expect.objectContaining({ eventType: 'nobody.listens', outcome: 'returned' }),
+    );
   });
 
   it('sends to a queue through the default exchange with the same guarantees', async () => {
     const before = await queueDepth(`${QUEUE}.dlq`);
     await publisher.sendToQueue(`${QUEUE}.dlq`, Buffer.from('{}'), { messageId: randomUUID() });
     expect(await queueDepth(`${QUEUE}.dlq`)).toBe(before + 1);
-    await expect(publisher.sendToQueue('no.such.queue', Buffer.from('{}'), { messageId: randomUUID() })).rejects.toBeInstanceOf(UnroutableMessageError);
+    await expect(
+      publisher.sendToQueue('no.such.queue', Buffer.from('{}'), { messageId: randomUUID() }),
+    ).rejects.toBeInstanceOf(UnroutableMessageError);
   });
 
   it('fails a publish to a missing exchange with ChannelClosedError and then publishes on a fresh channel', async () => {
     await expect(publishEvent(publisher, 'no.such.exchange', 'thing.happened', {})).rejects.toThrow(ChannelClosedError);
-    await expect(publishEvent(publisher, 'no.such.exchange', 'thing.happened', {})).rejects.toThrow(/NOT_FOUND|no channel/);
+    await expect(publishEvent(publisher, 'no.such.exchange', 'thing.happened', {})).rejects.toThrow(
+      /NOT_FOUND|no channel/,
+    );
 
     await waitFor('a new publisher channel', () => publisher.isReady);
     await expect(publishEvent(publisher, EXCHANGE, 'thing.happened', {})).resolves.toEqual(expect.any(String));
   });
 
   it('refuses to publish without a messageId, since returns are matched by it', async () => {
-    await expect(publisher.publish(EXCHANGE, 'thing.happened', Buffer.from('{}'), { messageId: '' })).rejects.toThrow(TypeError);
+    await expect(publisher.publish(EXCHANGE, 'thing.happened', Buffer.from('{}'), { messageId: '' })).rejects.toThrow(
+      TypeError,
+    );
   });
 
   describe('when the broker stops answering', () => {
@@ -95,7 +106,11 @@ describe('EventPublisher', () => {
 
     beforeAll(async () => {
       proxy = await startTcpProxy(5672);
-      proxied = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${proxy.port}`), connectionName: 'publisher-spec-proxied', reconnectInitialDelayMs: 50 });
+      proxied = new RabbitMqConnection({
+        url: vhost.url.replace(':5672', `:${proxy.port}`),
+        connectionName: 'publisher-spec-proxied',
+        reconnectInitialDelayMs: 50,
+      });
       await proxied.start();
       slowPublisher = new EventPublisher({ connection: proxied, confirmTimeoutMs: 300 });
       await slowPublisher.start();
@@ -112,7 +127,9 @@ describe('EventPublisher', () => {
       proxy.freeze();
       const started = Date.now();
 
-      const error = await publishEvent(slowPublisher, EXCHANGE, 'thing.happened', {}).catch((caught: unknown) => caught);
+      const error = await publishEvent(slowPublisher, EXCHANGE, 'thing.happened', {}).catch(
+        (caught: unknown) => caught,
+      );
 
       expect(error).toBeInstanceOf(PublishTimeoutError);
       expect(Date.now() - started).toBeGreaterThanOrEqual(290);
@@ -126,15 +143,19 @@ describe('EventPublisher', () => {
       await patient.start();
       try {
         proxy.freeze();
-        const pending = Array.from({ length: 5 }, () => publishEvent(patient, EXCHANGE, 'thing.happened', {}).catch((caught: unknown) => caught));
+        const pending = Array.from({ length: 5 }, () =>
+          publishEvent(patient, EXCHANGE, 'thing.happened', {}).catch((caught: unknown) => caught),
+        );
         await waitFor('publishes in flight', () => patient.stats().inFlight === 5);
 
         proxy.cut();
         const errors = await Promise.all(pending);
 
-        expect(errors.map((error) => (error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)))).toEqual(
-          Array(5).fill(expect.stringMatching(/^ChannelClosedError: /)),
-        );
+        expect(
+          errors.map((error) =>
+            error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error),
+          ),
+        ).toEqual(Array(5).fill(expect.stringMatching(/^ChannelClosedError: /)));
         expect(patient.stats().failed).toBe(5);
         await waitFor('publisher back after reconnect', () => patient.isReady, 10_000);
         await expect(publishEvent(patient, EXCHANGE, 'thing.happened', {})).resolves.toEqual(expect.any(String));

@@ -1,7 +1,12 @@
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
 import { declareTopology } from './declare-topology.js';
-import { ChannelClosedError, PublishNackError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
+import {
+  ChannelClosedError,
+  PublishNackError,
+  PublishTimeoutError,
+  UnroutableMessageError,
+} from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { type MessagingObserver, noopObserver, notify, type PublishOutcome } from './messaging-observer.js';
 import type { RabbitMqConnection } from './rabbitmq-connection.js';
@@ -148,7 +153,12 @@ export class EventPublisher {
     await settledWithin(slot.channel.close(), CLOSE_TIMEOUT_MS);
   }
 
-  private async send(exchange: string, routingKey: string, content: Buffer, properties: PublishProperties): Promise<void> {
+  private async send(
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    properties: PublishProperties,
+  ): Promise<void> {
     if (typeof properties.messageId !== 'string' || properties.messageId.length === 0) {
       throw new TypeError('publish needs properties.messageId: it is the event id and what returns are matched by');
     }
@@ -186,28 +196,45 @@ export class EventPublisher {
         resolve,
         reject,
       };
-      pending.timer = setTimeout(() => {
-        this.settle(current, pending, 'timeout', new PublishTimeoutError(pending.messageId, this.confirmTimeoutMs));
-      }, Math.max(1, this.confirmTimeoutMs - (Date.now() - startedAt)));
+      pending.timer = setTimeout(
+        () => {
+          this.settle(current, pending, 'timeout', new PublishTimeoutError(pending.messageId, this.confirmTimeoutMs));
+        },
+        Math.max(1, this.confirmTimeoutMs - (Date.now() - startedAt)),
+      );
       current.pending.add(pending);
       let written: boolean;
       try {
-        written = current.channel.publish(exchange, routingKey, content, { ...properties, persistent: true, mandatory: true }, (error: unknown) => {
-          if (!error) {
-            if (pending.returnedWith !== undefined) {
-              this.settle(current, pending, 'returned', new UnroutableMessageError(pending.messageId, exchange, routingKey, pending.returnedWith));
+        written = current.channel.publish(
+          exchange,
+          routingKey,
+          content,
+          { ...properties, persistent: true, mandatory: true },
+          (error: unknown) => {
+            if (!error) {
+              if (pending.returnedWith !== undefined) {
+                this.settle(
+                  current,
+                  pending,
+                  'returned',
+                  new UnroutableMessageError(pending.messageId, exchange, routingKey, pending.returnedWith),
+                );
+              } else {
+                this.settle(current, pending, 'confirmed');
+              }
+            } else if (current.closed || (error instanceof Error && error.message === 'channel closed')) {
+              this.settle(current, pending, 'failed', closedError(current));
             } else {
-              this.settle(current, pending, 'confirmed');
+              this.settle(current, pending, 'nacked', new PublishNackError(pending.messageId));
             }
-          } else if (current.closed || (error instanceof Error && error.message === 'channel closed')) {
-            this.settle(current, pending, 'failed', closedError(current));
-          } else {
-            this.settle(current, pending, 'nacked', new PublishNackError(pending.messageId));
-          }
-        });
+          },
+        );
       } catch (error) {
         // amqplib throws synchronously on a closed channel or an unencodable message.
-        const failure = current.closed || (error instanceof Error && /closed|closing/i.test(error.message)) ? closedError(current, error) : asError(error);
+        const failure =
+          current.closed || (error instanceof Error && /closed|closing/i.test(error.message))
+            ? closedError(current, error)
+            : asError(error);
         this.settle(current, pending, 'failed', failure);
         return;
       }
@@ -238,7 +265,9 @@ export class EventPublisher {
   }
 
   private count(outcome: PublishOutcome, eventType: string, startedAt: number): void {
-    const key = ({ confirmed: 'confirmed', nacked: 'nacked', returned: 'returned', timeout: 'timedOut', failed: 'failed' } as const)[outcome];
+    const key = (
+      { confirmed: 'confirmed', nacked: 'nacked', returned: 'returned', timeout: 'timedOut', failed: 'failed' } as const
+    )[outcome];
     this.counters[key]++;
     notify(this.observer, 'published', { eventType, outcome, confirmMs: Date.now() - startedAt });
   }
@@ -251,7 +280,15 @@ export class EventPublisher {
 
   private async openChannel(model: ChannelModel): Promise<void> {
     const channel = await model.createConfirmChannel();
-    const slot: ChannelSlot = { channel, model, pending: new Set(), closed: false, closeReason: undefined, drained: undefined, onIdle: undefined };
+    const slot: ChannelSlot = {
+      channel,
+      model,
+      pending: new Set(),
+      closed: false,
+      closeReason: undefined,
+      drained: undefined,
+      onIdle: undefined,
+    };
     channel.on('error', (error: Error) => {
       slot.closeReason = error;
       this.logger.warn(errorFields(error), 'publisher channel error');
@@ -267,7 +304,9 @@ export class EventPublisher {
       // connection reports its own close, so look again on the next turn of the event loop.
       setImmediate(() => {
         if (this.closing || this.slot || this.options.connection.current() !== model) return;
-        this.openChannel(model).catch((error: unknown) => this.logger.error(errorFields(error), 'could not reopen the publisher channel'));
+        this.openChannel(model).catch((error: unknown) =>
+          this.logger.error(errorFields(error), 'could not reopen the publisher channel'),
+        );
       });
     });
     if (this.closing) {
@@ -291,9 +330,12 @@ export class EventPublisher {
 
 function closedError(slot: ChannelSlot, cause?: unknown): ChannelClosedError {
   const reason = slot.closeReason?.message ?? (cause instanceof Error ? cause.message : undefined);
-  return new ChannelClosedError(`the channel closed before the broker confirmed${reason ? ` (${reason})` : ''}; the outcome is unknown, send again`, {
-    cause: slot.closeReason ?? cause,
-  });
+  return new ChannelClosedError(
+    `the channel closed before the broker confirmed${reason ? ` (${reason})` : ''}; the outcome is unknown, send again`,
+    {
+      cause: slot.closeReason ?? cause,
+    },
+  );
 }
 
 function asError(error: unknown): Error {

@@ -3,20 +3,35 @@ import { BaseRpcExceptionFilter } from '@nestjs/microservices';
 import { type ArgumentsHost, Logger } from '@nestjs/common';
 import type { Message } from 'amqplib';
 import { firstValueFrom } from 'rxjs';
-import { deadLetterHeaders, describeFailure, MAX_ERROR_MESSAGE_LENGTH, NonRetriableError, rejectionReason, retryHeaders } from './failure-routing.js';
+import {
+  deadLetterHeaders,
+  describeFailure,
+  MAX_ERROR_MESSAGE_LENGTH,
+  NonRetriableError,
+  rejectionReason,
+  retryHeaders,
+} from './failure-routing.js';
 
 // The default filter logs what it replaces; these tests only look at what it hands on.
 Logger.overrideLogger(false);
 
 /** What Nest's default RPC exception filter hands the transport for `error`. */
 async function throughNestDefaultFilter(error: unknown): Promise<unknown> {
-  return firstValueFrom(new BaseRpcExceptionFilter().catch(error, {} as ArgumentsHost)).catch((caught: unknown) => caught);
+  return firstValueFrom(new BaseRpcExceptionFilter().catch(error, {} as ArgumentsHost)).catch(
+    (caught: unknown) => caught,
+  );
 }
 
 function message(headers: Record<string, unknown>, fields: Partial<Message['fields']> = {}): Message {
   return {
     content: Buffer.from('{"a":1}'),
-    fields: { deliveryTag: 1, redelivered: false, exchange: 'switchyard.events', routingKey: 'user.created', ...fields },
+    fields: {
+      deliveryTag: 1,
+      redelivered: false,
+      exchange: 'switchyard.events',
+      routingKey: 'user.created',
+      ...fields,
+    },
     properties: { messageId: 'id-1', type: 'user.created', headers } as Message['properties'],
   };
 }
@@ -27,13 +42,29 @@ describe('describeFailure', () => {
     const nestified = await throughNestDefaultFilter(new CustomerUnknown('customer 7 unknown'));
 
     expect(nestified).not.toBeInstanceOf(Error);
-    expect(describeFailure(nestified)).toEqual({ errorClass: 'CustomerUnknown', message: 'customer 7 unknown', nonRetriable: true });
-    expect(describeFailure(new CustomerUnknown('x'))).toEqual({ errorClass: 'CustomerUnknown', message: 'x', nonRetriable: true });
+    expect(describeFailure(nestified)).toEqual({
+      errorClass: 'CustomerUnknown',
+      message: 'customer 7 unknown',
+      nonRetriable: true,
+    });
+    expect(describeFailure(new CustomerUnknown('x'))).toEqual({
+      errorClass: 'CustomerUnknown',
+      message: 'x',
+      nonRetriable: true,
+    });
   });
 
   it('treats every other error as retriable, keeping class and a one-line message without stack', async () => {
-    expect(describeFailure(new TypeError('bad\n  thing'))).toEqual({ errorClass: 'TypeError', message: 'bad thing', nonRetriable: false });
-    expect(describeFailure(await throughNestDefaultFilter(new TypeError('hidden')))).toEqual({ errorClass: 'Error', message: 'Internal server error', nonRetriable: false });
+    expect(describeFailure(new TypeError('bad\n  thing'))).toEqual({
+      errorClass: 'TypeError',
+      message: 'bad thing',
+      nonRetriable: false,
+    });
+    expect(describeFailure(await throughNestDefaultFilter(new TypeError('hidden')))).toEqual({
+      errorClass: 'Error',
+      message: 'Internal server error',
+      nonRetriable: false,
+    });
     expect(describeFailure('a string')).toEqual({ errorClass: 'string', message: 'a string', nonRetriable: false });
     expect(describeFailure(new Error('x'.repeat(2000))).message).toHaveLength(MAX_ERROR_MESSAGE_LENGTH);
   });
@@ -50,7 +81,10 @@ describe('retry and dead-letter headers', () => {
   const failure = { errorClass: 'TypeError', message: 'boom', nonRetriable: false };
 
   it('count the attempt up and remember the first failure and original route across tiers', () => {
-    const first = retryHeaders({ message: message({ 'ce-id': 'id-1' }), eventType: 'user.created', attempt: 1, failure }, now);
+    const first = retryHeaders(
+      { message: message({ 'ce-id': 'id-1' }), eventType: 'user.created', attempt: 1, failure },
+      now,
+    );
     expect(first).toEqual({
       'ce-id': 'id-1',
       'x-attempt': 2,
@@ -60,12 +94,36 @@ describe('retry and dead-letter headers', () => {
       'x-original-exchange': 'switchyard.events',
     });
     // Back from the tier through the default exchange: the original route and first failure are kept.
-    const second = retryHeaders({ message: message(first, { exchange: '', routingKey: 'svc.q' }), eventType: 'user.created', attempt: 2, failure }, new Date('2031-01-01T00:00:00Z'));
-    expect(second).toMatchObject({ 'x-attempt': 3, 'x-first-failure-at': '2030-01-02T03:04:05.000Z', 'x-original-routing-key': 'user.created', 'x-original-exchange': 'switchyard.events' });
+    const second = retryHeaders(
+      {
+        message: message(first, { exchange: '', routingKey: 'svc.q' }),
+        eventType: 'user.created',
+        attempt: 2,
+        failure,
+      },
+      new Date('2031-01-01T00:00:00Z'),
+    );
+    expect(second).toMatchObject({
+      'x-attempt': 3,
+      'x-first-failure-at': '2030-01-02T03:04:05.000Z',
+      'x-original-routing-key': 'user.created',
+      'x-original-exchange': 'switchyard.events',
+    });
   });
 
   it('say on a dead letter why, what, how often, when and who gave up, keeping the original headers', () => {
-    const headers = deadLetterHeaders({ message: message({ 'ce-id': 'id-1', 'x-first-failure-at': '2029-12-31T00:00:00.000Z' }), eventType: 'user.created', attempt: 3, failure }, 'retries_exhausted', 'order-service', 'order-service.user-events', now);
+    const headers = deadLetterHeaders(
+      {
+        message: message({ 'ce-id': 'id-1', 'x-first-failure-at': '2029-12-31T00:00:00.000Z' }),
+        eventType: 'user.created',
+        attempt: 3,
+        failure,
+      },
+      'retries_exhausted',
+      'order-service',
+      'order-service.user-events',
+      now,
+    );
     expect(headers).toEqual({
       'ce-id': 'id-1',
       'x-death-reason': 'retries_exhausted',

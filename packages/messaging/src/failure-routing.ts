@@ -1,5 +1,9 @@
 import { RpcException } from '@nestjs/microservices';
-import { ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES, ACCEPTED_CLOUDEVENTS_HEADERS, EVENT_HEADERS } from '@switchyard/contracts';
+import {
+  ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES,
+  ACCEPTED_CLOUDEVENTS_HEADERS,
+  EVENT_HEADERS,
+} from '@switchyard/contracts';
 import type { Message } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { EventPublisher, PublishProperties } from './event-publisher.js';
@@ -32,7 +36,12 @@ export class NonRetriableError extends RpcException {
   readonly nonRetriable = true;
 
   constructor(message: string) {
-    const payload: NonRetriablePayload = { status: 'error', message, errorClass: new.target.name, [NON_RETRIABLE]: true };
+    const payload: NonRetriablePayload = {
+      status: 'error',
+      message,
+      errorClass: new.target.name,
+      [NON_RETRIABLE]: true,
+    };
     super(payload);
     this.name = new.target.name;
   }
@@ -52,12 +61,19 @@ export interface FailureDescription {
  * `SwitchyardExceptionFilter` to keep the real class and message in the retry and dead-letter headers.
  */
 export function describeFailure(error: unknown): FailureDescription {
-  if (error instanceof NonRetriableError) return { errorClass: error.name, message: clip(error.message), nonRetriable: true };
+  if (error instanceof NonRetriableError)
+    return { errorClass: error.name, message: clip(error.message), nonRetriable: true };
   if (isRecord(error) && error[NON_RETRIABLE] === true) {
-    return { errorClass: typeof error.errorClass === 'string' ? error.errorClass : 'NonRetriableError', message: clip(String(error.message ?? '')), nonRetriable: true };
+    return {
+      errorClass: typeof error.errorClass === 'string' ? error.errorClass : 'NonRetriableError',
+      message: clip(String(error.message ?? '')),
+      nonRetriable: true,
+    };
   }
-  if (error instanceof Error) return { errorClass: error.name || 'Error', message: clip(error.message), nonRetriable: false };
-  if (isRecord(error) && typeof error.message === 'string') return { errorClass: 'Error', message: clip(error.message), nonRetriable: false };
+  if (error instanceof Error)
+    return { errorClass: error.name || 'Error', message: clip(error.message), nonRetriable: false };
+  if (isRecord(error) && typeof error.message === 'string')
+    return { errorClass: 'Error', message: clip(error.message), nonRetriable: false };
   return { errorClass: typeof error, message: clip(String(error)), nonRetriable: false };
 }
 
@@ -103,7 +119,10 @@ export class FailureRouter {
   private routes: FailureRoutes;
 
   constructor(private readonly options: FailureRouterOptions) {
-    this.routes = { retryDelaysMs: [...options.retryDelaysMs], deadLetterQueue: options.deadLetterQueue ?? deadLetterQueueName(options.queue) };
+    this.routes = {
+      retryDelaysMs: [...options.retryDelaysMs],
+      deadLetterQueue: options.deadLetterQueue ?? deadLetterQueueName(options.queue),
+    };
   }
 
   /** Tiers and DLQ for the failures routed from now on (a consumer policy changed); the queues must exist. */
@@ -120,22 +139,39 @@ export class FailureRouter {
     // One snapshot per failure: a policy change in between must not mix two tier lists.
     const { retryDelaysMs, deadLetterQueue } = this.routes;
     const { failure, attempt } = delivery;
-    const reason = delivery.deadLetterReason ?? (failure.nonRetriable ? 'non_retriable' : attempt > retryDelaysMs.length ? 'retries_exhausted' : undefined);
+    const reason =
+      delivery.deadLetterReason ??
+      (failure.nonRetriable ? 'non_retriable' : attempt > retryDelaysMs.length ? 'retries_exhausted' : undefined);
     if (reason === undefined) {
       const delayMs = retryDelaysMs[attempt - 1]!;
       await this.republish('retry', retryQueueName(queue, delayMs), delivery.message, retryHeaders(delivery, now));
       notify(this.options.observer, 'retry', { queue, eventType: delivery.eventType, attempt, delayMs });
       return 'retry';
     }
-    await this.republish('dead_letter', deadLetterQueue, delivery.message, deadLetterHeaders(delivery, reason, this.options.service, queue, now));
+    await this.republish(
+      'dead_letter',
+      deadLetterQueue,
+      delivery.message,
+      deadLetterHeaders(delivery, reason, this.options.service, queue, now),
+    );
     notify(this.options.observer, 'deadLettered', { queue, eventType: delivery.eventType, reason });
     return 'dead_letter';
   }
 
   /** In a span of its own, linked to the delivery being handled (when traced). */
-  private republish(route: RepublishRoute, queue: string, message: Message, headers: Record<string, unknown>): Promise<void> {
+  private republish(
+    route: RepublishRoute,
+    queue: string,
+    message: Message,
+    headers: Record<string, unknown>,
+  ): Promise<void> {
     const { publisher } = this.options;
-    return traceRepublish(route, queue, publisher.endpoint, () => publisher.sendToQueue(queue, message.content, { ...copyProperties(message), headers: fitHeaders(headers, COPY_HEADER_PRIORITIES) }));
+    return traceRepublish(route, queue, publisher.endpoint, () =>
+      publisher.sendToQueue(queue, message.content, {
+        ...copyProperties(message),
+        headers: fitHeaders(headers, COPY_HEADER_PRIORITIES),
+      }),
+    );
   }
 }
 
@@ -146,10 +182,21 @@ export class FailureRouter {
  */
 const COPY_HEADER_PRIORITIES: HeaderPriorities = {
   essential: new Set([
-    HEADERS.attempt, HEADERS.deathReason, HEADERS.errorClass, HEADERS.errorMessage, HEADERS.attempts, HEADERS.consumerService,
-    HEADERS.consumerQueue, HEADERS.firstFailureAt, HEADERS.lastFailureAt, HEADERS.originalRoutingKey, HEADERS.originalExchange,
+    HEADERS.attempt,
+    HEADERS.deathReason,
+    HEADERS.errorClass,
+    HEADERS.errorMessage,
+    HEADERS.attempts,
+    HEADERS.consumerService,
+    HEADERS.consumerQueue,
+    HEADERS.firstFailureAt,
+    HEADERS.lastFailureAt,
+    HEADERS.originalRoutingKey,
+    HEADERS.originalExchange,
     // Every accepted spelling: a copy of a message sent with a former prefix keeps it.
-    ...['id', 'type', 'source', 'specversion'].flatMap((attribute) => ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => `${prefix}${attribute}`)),
+    ...['id', 'type', 'source', 'specversion'].flatMap((attribute) =>
+      ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => `${prefix}${attribute}`),
+    ),
     EVENT_HEADERS.version,
   ]),
   preferred: new Set([...Object.values(HEADERS), ...Object.values(EVENT_HEADERS), ...ACCEPTED_CLOUDEVENTS_HEADERS]),
@@ -172,7 +219,13 @@ export function retryHeaders(delivery: FailedDelivery, now: Date): Record<string
 }
 
 /** Headers of the copy sent to the DLQ: the original ones, plus why, what, how often, when and who gave up. */
-export function deadLetterHeaders(delivery: FailedDelivery, reason: string, service: string, queue: string, now: Date): Record<string, unknown> {
+export function deadLetterHeaders(
+  delivery: FailedDelivery,
+  reason: string,
+  service: string,
+  queue: string,
+  now: Date,
+): Record<string, unknown> {
   const original = headersOf(delivery.message);
   return {
     ...original,
@@ -192,7 +245,10 @@ export function deadLetterHeaders(delivery: FailedDelivery, reason: string, serv
 function originHeaders(message: Message, original: Record<string, unknown>): Record<string, string> {
   return {
     [HEADERS.originalRoutingKey]: stringHeader(original, HEADERS.originalRoutingKey) ?? message.fields.routingKey,
-    [HEADERS.originalExchange]: typeof original[HEADERS.originalExchange] === 'string' ? (original[HEADERS.originalExchange] as string) : message.fields.exchange,
+    [HEADERS.originalExchange]:
+      typeof original[HEADERS.originalExchange] === 'string'
+        ? (original[HEADERS.originalExchange] as string)
+        : message.fields.exchange,
   };
 }
 
@@ -204,7 +260,9 @@ function originHeaders(message: Message, original: Record<string, unknown>): Rec
  */
 export function copyProperties(message: Message): PublishProperties {
   const p = message.properties;
-  const props: PublishProperties = { messageId: typeof p.messageId === 'string' && p.messageId.length > 0 ? p.messageId : randomUUID() };
+  const props: PublishProperties = {
+    messageId: typeof p.messageId === 'string' && p.messageId.length > 0 ? p.messageId : randomUUID(),
+  };
   if (typeof p.type === 'string') props.type = p.type;
   if (typeof p.timestamp === 'number') props.timestamp = p.timestamp;
   if (typeof p.contentType === 'string') props.contentType = p.contentType;

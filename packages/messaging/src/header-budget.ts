@@ -45,12 +45,18 @@ export function tableSize(table: Readonly<Record<string, unknown>>): number {
  * preferred ones, then the remaining ordinary and preferred ones, and as a last resort cuts essential strings to
  * {@link MAX_ESSENTIAL_HEADER_CHARS}, until they fit; `x-dropped-headers` names what went.
  */
-export function fitHeaders(headers: Record<string, unknown>, priorities: HeaderPriorities, budget: number = MAX_COPY_HEADER_BYTES): Record<string, unknown> {
+export function fitHeaders(
+  headers: Record<string, unknown>,
+  priorities: HeaderPriorities,
+  budget: number = MAX_COPY_HEADER_BYTES,
+): Record<string, unknown> {
   if (tableSize(headers) <= budget) return headers;
   const fitted = { ...headers };
   const shed: string[] = [];
-  const fits = (): boolean => tableSize(fitted) + encodedSize(shed.join(',')) + DROPPED_HEADERS_HEADER.length + 1 <= budget;
-  const bySizeDescending = (names: string[]): string[] => names.sort((a, b) => encodedSize(fitted[b]) - encodedSize(fitted[a]));
+  const fits = (): boolean =>
+    tableSize(fitted) + encodedSize(shed.join(',')) + DROPPED_HEADERS_HEADER.length + 1 <= budget;
+  const bySizeDescending = (names: string[]): string[] =>
+    names.sort((a, b) => encodedSize(fitted[b]) - encodedSize(fitted[a]));
 
   const { preferred, essential } = priorities;
   const ordinary = (name: string): boolean => !preferred.has(name) && !essential.has(name);
@@ -72,7 +78,11 @@ export function fitHeaders(headers: Record<string, unknown>, priorities: HeaderP
     if (typeof value === 'string' && value.length > MAX_ESSENTIAL_HEADER_CHARS) {
       fitted[name] = `${value.slice(0, MAX_ESSENTIAL_HEADER_CHARS - 1)}…`;
       shed.push(`${name}(cut)`);
-    } else if (typeof value !== 'string' && typeof value !== 'number' && encodedSize(value) > MAX_ESSENTIAL_HEADER_CHARS) {
+    } else if (
+      typeof value !== 'string' &&
+      typeof value !== 'number' &&
+      encodedSize(value) > MAX_ESSENTIAL_HEADER_CHARS
+    ) {
       // A table or array under an essential name is not ours (ours are scalars): a forgery, dropped.
       delete fitted[name];
       shed.push(name);

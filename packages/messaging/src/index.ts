@@ -1,7 +1,13 @@
 export * from './rabbitmq.js';
 export { addToOutbox, OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
 export type { OutboxAddOptions } from './outbox.js';
-export { DEFAULT_OUTBOX_RETENTION_MS, DEFAULT_RELAY_BATCH_SIZE, DEFAULT_RELAY_POLL_INTERVAL_MS, OUTBOX_CLAIM_SQL, OutboxRelay } from './outbox-relay.js';
+export {
+  DEFAULT_OUTBOX_RETENTION_MS,
+  DEFAULT_RELAY_BATCH_SIZE,
+  DEFAULT_RELAY_POLL_INTERVAL_MS,
+  OUTBOX_CLAIM_SQL,
+  OutboxRelay,
+} from './outbox-relay.js';
 export type { OutboxRelayOptions, OutboxRow, OutboxRowPublisher } from './outbox-relay.js';
 export { inboxHandlerRunner, recordInInbox } from './inbox.js';
 export type { InboxDelivery } from './inbox.js';

@@ -29,12 +29,28 @@ export const HEADERS = Object.freeze({
 });
 
 /** Headers the broker adds when it dead-letters a message itself (TTL expiry, delivery limit). */
-export const BROKER_DEATH_HEADERS = Object.freeze(['x-death', 'x-first-death-reason', 'x-first-death-queue', 'x-first-death-exchange', 'x-last-death-reason', 'x-last-death-queue', 'x-last-death-exchange', 'x-delivery-count']);
+export const BROKER_DEATH_HEADERS = Object.freeze([
+  'x-death',
+  'x-first-death-reason',
+  'x-first-death-queue',
+  'x-first-death-exchange',
+  'x-last-death-reason',
+  'x-last-death-queue',
+  'x-last-death-exchange',
+  'x-delivery-count',
+]);
 
 /** Reads a header as a positive integer (AMQP tables may carry numbers of several widths, or strings). */
 export function positiveIntHeader(headers: Readonly<Record<string, unknown>>, name: string): number | undefined {
   const raw = headers[name];
-  const value = typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : typeof raw === 'string' ? Number(raw) : Number.NaN;
+  const value =
+    typeof raw === 'number'
+      ? raw
+      : typeof raw === 'bigint'
+        ? Number(raw)
+        : typeof raw === 'string'
+          ? Number(raw)
+          : Number.NaN;
   return Number.isInteger(value) && value >= 1 ? value : undefined;
 }
 

@@ -6,7 +6,18 @@ import { UserDeletedV1 } from '@switchyard/contracts';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@switchyard/telemetry';
 import { randomUUID } from 'node:crypto';
 import { deprecatedSemconvKeys } from '../test/message-tracing-deprecations.js';
-import { activeTraceHeaders, contextFromTraceHeaders, type DeliveryTarget, markDeliveryFailed, processDestination, publishDestination, traceDelivery, tracePublish, traceRepublish, traceSettle } from './message-tracing.js';
+import {
+  activeTraceHeaders,
+  contextFromTraceHeaders,
+  type DeliveryTarget,
+  markDeliveryFailed,
+  processDestination,
+  publishDestination,
+  traceDelivery,
+  tracePublish,
+  traceRepublish,
+  traceSettle,
+} from './message-tracing.js';
 import { addToOutbox } from './outbox.js';
 import type { SqlTransaction } from './sql-transaction.js';
 
@@ -38,17 +49,35 @@ const DEPRECATED = deprecatedSemconvKeys();
 function deprecatedKeysUsed(): string[] {
   return exporter
     .getFinishedSpans()
-    .flatMap((span) => [...Object.keys(span.attributes), ...span.links.flatMap((link) => Object.keys(link.attributes ?? {}))])
+    .flatMap((span) => [
+      ...Object.keys(span.attributes),
+      ...span.links.flatMap((link) => Object.keys(link.attributes ?? {})),
+    ])
     .filter((key) => DEPRECATED.has(key));
 }
 
 function delivery(overrides: Partial<DeliveryTarget> = {}): DeliveryTarget {
-  return { queue: 'q', exchange: 'switchyard.events', routingKey: 'user.created', messageId: undefined, headers: {}, attempt: 1, replayedAt: undefined, ...overrides };
+  return {
+    queue: 'q',
+    exchange: 'switchyard.events',
+    routingKey: 'user.created',
+    messageId: undefined,
+    headers: {},
+    attempt: 1,
+    replayedAt: undefined,
+    ...overrides,
+  };
 }
 
 function finished(name: string): ReadableSpan {
   const span = exporter.getFinishedSpans().find((s) => s.name === name);
-  if (!span) throw new Error(`no finished span '${name}' among ${exporter.getFinishedSpans().map((s) => s.name).join(', ')}`);
+  if (!span)
+    throw new Error(
+      `no finished span '${name}' among ${exporter
+        .getFinishedSpans()
+        .map((s) => s.name)
+        .join(', ')}`,
+    );
   return span;
 }
 
@@ -80,7 +109,9 @@ describe('W3C trace context in headers', () => {
 
   it('reads headers delivered as bytes, and ignores malformed ones', () => {
     const traceparent = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
-    expect(trace.getSpanContext(contextFromTraceHeaders({ traceparent: Buffer.from(traceparent) }))?.spanId).toBe('b'.repeat(16));
+    expect(trace.getSpanContext(contextFromTraceHeaders({ traceparent: Buffer.from(traceparent) }))?.spanId).toBe(
+      'b'.repeat(16),
+    );
     expect(trace.getSpanContext(contextFromTraceHeaders({ traceparent: 'garbage' }))).toBeUndefined();
     expect(trace.getSpanContext(contextFromTraceHeaders({}))).toBeUndefined();
   });
@@ -107,7 +138,9 @@ describe('addToOutbox', () => {
     const tx = recordingTx();
     const traceparent = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
     const span = tracer().startSpan('other');
-    await context.with(trace.setSpan(context.active(), span), () => addToOutbox(tx, UserDeletedV1, data(), { traceparent, tracestate: 'k=v' }));
+    await context.with(trace.setSpan(context.active(), span), () =>
+      addToOutbox(tx, UserDeletedV1, data(), { traceparent, tracestate: 'k=v' }),
+    );
     span.end();
     await addToOutbox(tx, UserDeletedV1, data());
     expect(tx.inserts[0]!.slice(5)).toEqual([traceparent, 'k=v']);
@@ -121,14 +154,25 @@ describe('destination names', () => {
     expect(publishDestination('', 'order-service.user-events.retry.1s')).toBe('order-service.user-events.retry.1s');
     expect(publishDestination('logs', '')).toBe('logs');
     expect(publishDestination('', '')).toBe('amq.default');
-    expect(processDestination('switchyard.events', 'user.created', 'order-service.user-events')).toBe('switchyard.events:user.created:order-service.user-events');
-    expect(processDestination('', 'order-service.user-events', 'order-service.user-events')).toBe('order-service.user-events');
+    expect(processDestination('switchyard.events', 'user.created', 'order-service.user-events')).toBe(
+      'switchyard.events:user.created:order-service.user-events',
+    );
+    expect(processDestination('', 'order-service.user-events', 'order-service.user-events')).toBe(
+      'order-service.user-events',
+    );
     expect(processDestination('switchyard.events', '', 'q')).toBe('switchyard.events:q');
   });
 
   it('knows which keys the installed semantic conventions deprecate', () => {
     // Guards the check below: these are deprecated in @opentelemetry/semantic-conventions 1.45.
-    expect([...DEPRECATED]).toEqual(expect.arrayContaining(['messaging.system', 'messaging.rabbitmq.destination.routing_key', 'messaging.rabbitmq.message.delivery_tag', 'messaging.operation']));
+    expect([...DEPRECATED]).toEqual(
+      expect.arrayContaining([
+        'messaging.system',
+        'messaging.rabbitmq.destination.routing_key',
+        'messaging.rabbitmq.message.delivery_tag',
+        'messaging.operation',
+      ]),
+    );
   });
 });
 
@@ -142,7 +186,17 @@ describe('publish, delivery, settle and republish spans', () => {
     const messageId = randomUUID();
     const correlationId = randomUUID();
 
-    const sent = await tracePublish({ exchange: 'switchyard.events', routingKey: 'user.created', messageId, correlationId, server: BROKER, ...stored }, async (headers) => headers);
+    const sent = await tracePublish(
+      {
+        exchange: 'switchyard.events',
+        routingKey: 'user.created',
+        messageId,
+        correlationId,
+        server: BROKER,
+        ...stored,
+      },
+      async (headers) => headers,
+    );
     const producer = finished('publish switchyard.events:user.created');
     expect(producer.kind).toBe(SpanKind.PRODUCER);
     expect(producer.spanContext().traceId).toBe(request.spanContext().traceId);
@@ -162,7 +216,14 @@ describe('publish, delivery, settle and republish spans', () => {
     expect(sent.traceparent).toBe(`00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01`);
 
     let activeInHandler: string | undefined;
-    const target = delivery({ queue: 'order-service.user-events', messageId, correlationId, deliveryTag: 7, server: BROKER, headers: { ...sent } });
+    const target = delivery({
+      queue: 'order-service.user-events',
+      messageId,
+      correlationId,
+      deliveryTag: 7,
+      server: BROKER,
+      headers: { ...sent },
+    });
     await traceDelivery(target, async () => {
       activeInHandler = trace.getActiveSpan()?.spanContext().spanId;
     });
@@ -171,7 +232,9 @@ describe('publish, delivery, settle and republish spans', () => {
     expect(consumer.spanContext().traceId).toBe(request.spanContext().traceId);
     expect(consumer.parentSpanContext).toMatchObject({ spanId: producer.spanContext().spanId, isRemote: true });
     // The creation-context link, on the first delivery too.
-    expect(consumer.links.map((link) => [link.context.spanId, link.attributes])).toEqual([[producer.spanContext().spanId, { 'switchyard.link.role': 'creation', 'switchyard.delivery.attempt': 1 }]]);
+    expect(consumer.links.map((link) => [link.context.spanId, link.attributes])).toEqual([
+      [producer.spanContext().spanId, { 'switchyard.link.role': 'creation', 'switchyard.delivery.attempt': 1 }],
+    ]);
     expect(consumer.attributes).toEqual({
       'messaging.system.name': 'rabbitmq',
       'messaging.destination.name': 'switchyard.events:user.created:order-service.user-events',
@@ -200,20 +263,37 @@ describe('publish, delivery, settle and republish spans', () => {
       expect(span.links).toHaveLength(1);
       expect(span.links[0]!.context.spanId).toBe(producerId);
     }
-    expect(retried!.links[0]!.attributes).toEqual({ 'switchyard.link.role': 'creation', 'switchyard.delivery.attempt': 3 });
-    expect(replayed!.links[0]!.attributes).toEqual({ 'switchyard.link.role': 'creation', 'switchyard.delivery.attempt': 1, 'switchyard.replayed': true });
+    expect(retried!.links[0]!.attributes).toEqual({
+      'switchyard.link.role': 'creation',
+      'switchyard.delivery.attempt': 3,
+    });
+    expect(replayed!.links[0]!.attributes).toEqual({
+      'switchyard.link.role': 'creation',
+      'switchyard.delivery.attempt': 1,
+      'switchyard.replayed': true,
+    });
   });
 
   it('settles a delivery in an ack or nack CLIENT span under its process span, linked to the creation context', async () => {
     const producerId = '5'.repeat(16);
     const headers = { traceparent: `00-${'6'.repeat(32)}-${producerId}-01` };
-    const target = delivery({ queue: 'work', messageId: 'm-1', correlationId: 'c-1', deliveryTag: 42, server: BROKER, headers });
+    const target = delivery({
+      queue: 'work',
+      messageId: 'm-1',
+      correlationId: 'c-1',
+      deliveryTag: 42,
+      server: BROKER,
+      headers,
+    });
     await traceDelivery(target, async () => traceSettle('ack', () => undefined));
     await traceDelivery({ ...target, deliveryTag: 43 }, async () => traceSettle('nack', () => undefined));
     const ack = finished('ack switchyard.events:user.created:work');
     const nack = finished('nack switchyard.events:user.created:work');
     const [firstProcess, secondProcess] = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CONSUMER);
-    for (const [settle, process, tag] of [[ack, firstProcess!, 42], [nack, secondProcess!, 43]] as const) {
+    for (const [settle, process, tag] of [
+      [ack, firstProcess!, 42],
+      [nack, secondProcess!, 43],
+    ] as const) {
       expect(settle.kind).toBe(SpanKind.CLIENT);
       expect(settle.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
       expect(settle.attributes).toEqual({
@@ -227,7 +307,9 @@ describe('publish, delivery, settle and republish spans', () => {
         'server.address': 'rabbit.example',
         'server.port': 5672,
       });
-      expect(settle.links.map((link) => [link.context.spanId, link.attributes])).toEqual([[producerId, { 'switchyard.link.role': 'creation' }]]);
+      expect(settle.links.map((link) => [link.context.spanId, link.attributes])).toEqual([
+        [producerId, { 'switchyard.link.role': 'creation' }],
+      ]);
     }
   });
 
@@ -236,12 +318,17 @@ describe('publish, delivery, settle and republish spans', () => {
     const headers = { traceparent: `00-${'8'.repeat(32)}-${producerId}-01` };
     await traceDelivery(delivery({ queue: 'work', messageId: 'm-2', attempt: 2, headers }), async () => {
       await traceRepublish('retry', 'work.retry.5s', BROKER, async () => undefined);
-      await expect(traceRepublish('dead_letter', 'work.dlq', BROKER, async () => Promise.reject(new RangeError('copy nacked')))).rejects.toThrow(RangeError);
+      await expect(
+        traceRepublish('dead_letter', 'work.dlq', BROKER, async () => Promise.reject(new RangeError('copy nacked'))),
+      ).rejects.toThrow(RangeError);
     });
     const process = finished('process switchyard.events:user.created:work');
     const retry = finished('publish work.retry.5s');
     const deadLetter = finished('publish work.dlq');
-    for (const [span, queue, route] of [[retry, 'work.retry.5s', 'retry'], [deadLetter, 'work.dlq', 'dead_letter']] as const) {
+    for (const [span, queue, route] of [
+      [retry, 'work.retry.5s', 'retry'],
+      [deadLetter, 'work.dlq', 'dead_letter'],
+    ] as const) {
       expect(span.kind).toBe(SpanKind.CLIENT);
       expect(span.spanContext().traceId).toBe('8'.repeat(32));
       expect(span.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
@@ -257,7 +344,9 @@ describe('publish, delivery, settle and republish spans', () => {
         'switchyard.republish.route': route,
         'switchyard.delivery.attempt': 2,
       });
-      expect(span.links.map((link) => [link.context.spanId, link.attributes])).toEqual([[producerId, { 'switchyard.link.role': 'creation' }]]);
+      expect(span.links.map((link) => [link.context.spanId, link.attributes])).toEqual([
+        [producerId, { 'switchyard.link.role': 'creation' }],
+      ]);
     }
     expect(retry.status.code).not.toBe(SpanStatusCode.ERROR);
     expect(deadLetter.status.code).toBe(SpanStatusCode.ERROR);
@@ -266,12 +355,19 @@ describe('publish, delivery, settle and republish spans', () => {
 
   it('starts a new trace for a message without context, and records failures without their messages', async () => {
     await traceDelivery(delivery({ routingKey: 'k' }), async () => markDeliveryFailed('SchemaError', 'schema_invalid'));
-    await expect(tracePublish({ exchange: 'x', routingKey: 'k', messageId: 'm' }, async () => Promise.reject(new TypeError('secret@example.com')))).rejects.toThrow(TypeError);
+    await expect(
+      tracePublish({ exchange: 'x', routingKey: 'k', messageId: 'm' }, async () =>
+        Promise.reject(new TypeError('secret@example.com')),
+      ),
+    ).rejects.toThrow(TypeError);
     const [consumer, producer] = exporter.getFinishedSpans();
     expect(consumer!.parentSpanContext).toBeUndefined();
     expect(consumer!.links).toEqual([]);
     expect(consumer!.status.code).toBe(SpanStatusCode.ERROR);
-    expect(consumer!.attributes).toMatchObject({ 'error.type': 'SchemaError', 'switchyard.delivery.outcome': 'schema_invalid' });
+    expect(consumer!.attributes).toMatchObject({
+      'error.type': 'SchemaError',
+      'switchyard.delivery.outcome': 'schema_invalid',
+    });
     expect(producer!.status).toEqual({ code: SpanStatusCode.ERROR });
     expect(producer!.attributes['error.type']).toBe('TypeError');
     expect(JSON.stringify([producer!.attributes, producer!.events])).not.toContain('secret@example.com');

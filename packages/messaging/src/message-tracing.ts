@@ -114,7 +114,10 @@ export interface PublishTarget {
  * publish span's context (the creation context) when tracing, else the stored one unchanged. The span ends when
  * the publish settles.
  */
-export async function tracePublish<T>(target: PublishTarget, publish: (headers: TraceHeaders) => Promise<T>): Promise<T> {
+export async function tracePublish<T>(
+  target: PublishTarget,
+  publish: (headers: TraceHeaders) => Promise<T>,
+): Promise<T> {
   const stored: TraceHeaders = {};
   if (target.traceparent) stored.traceparent = target.traceparent;
   if (target.tracestate) stored.tracestate = target.tracestate;
@@ -206,7 +209,11 @@ export function traceSettle<T>(operation: 'ack' | 'nack', settleNow: () => T): T
     ...messageAttributes(undefined, target.messageId, target.correlationId),
   };
   if (target.deliveryTag !== undefined) attributes[ATTR_RABBITMQ_MESSAGE_DELIVERY_TAG] = target.deliveryTag;
-  const span = tracer().startSpan(`${operation} ${destination}`, { kind: SpanKind.CLIENT, attributes, links: deliveryLinks(active) });
+  const span = tracer().startSpan(`${operation} ${destination}`, {
+    kind: SpanKind.CLIENT,
+    attributes,
+    links: deliveryLinks(active),
+  });
   try {
     return settleNow();
   } catch (error) {
@@ -226,7 +233,12 @@ export type RepublishRoute = 'retry' | 'dead_letter';
  * the original creation context in its headers, so this span is not one; it is a child of the delivery's process
  * span and links to that context instead. Outside a traced delivery it only runs `publish`.
  */
-export async function traceRepublish<T>(route: RepublishRoute, queue: string, server: BrokerEndpoint | undefined, publish: () => Promise<T>): Promise<T> {
+export async function traceRepublish<T>(
+  route: RepublishRoute,
+  queue: string,
+  server: BrokerEndpoint | undefined,
+  publish: () => Promise<T>,
+): Promise<T> {
   const active = activeDelivery();
   if (!active) return publish();
   const { target } = active;
@@ -237,7 +249,11 @@ export async function traceRepublish<T>(route: RepublishRoute, queue: string, se
     'switchyard.republish.route': route,
     'switchyard.delivery.attempt': target.attempt,
   };
-  const span = tracer().startSpan(`publish ${destination}`, { kind: SpanKind.CLIENT, attributes, links: deliveryLinks(active) });
+  const span = tracer().startSpan(`publish ${destination}`, {
+    kind: SpanKind.CLIENT,
+    attributes,
+    links: deliveryLinks(active),
+  });
   return settle(span, () => context.with(trace.setSpan(context.active(), span), publish));
 }
 
@@ -261,7 +277,12 @@ function deliveryLinks(active: ActiveDelivery): Link[] {
   return active.creation ? [{ context: active.creation, attributes: { [LINK_ROLE]: 'creation' } }] : [];
 }
 
-function messagingAttributes(destination: string, operationName: string, operationType: string, server: BrokerEndpoint | undefined): Attributes {
+function messagingAttributes(
+  destination: string,
+  operationName: string,
+  operationType: string,
+  server: BrokerEndpoint | undefined,
+): Attributes {
   const attributes: Attributes = {
     [ATTR_MESSAGING_SYSTEM_NAME]: MESSAGING_SYSTEM_NAME_VALUE_RABBITMQ,
     [ATTR_MESSAGING_DESTINATION_NAME]: destination,
@@ -275,7 +296,11 @@ function messagingAttributes(destination: string, operationName: string, operati
   return attributes;
 }
 
-function messageAttributes(routingKey: string | undefined, messageId: string | undefined, correlationId: string | null | undefined): Attributes {
+function messageAttributes(
+  routingKey: string | undefined,
+  messageId: string | undefined,
+  correlationId: string | null | undefined,
+): Attributes {
   const attributes: Attributes = {};
   if (routingKey) attributes[ATTR_RABBITMQ_DESTINATION_ROUTING_KEY] = routingKey;
   if (messageId) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;

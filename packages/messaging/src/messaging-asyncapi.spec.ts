@@ -8,7 +8,11 @@ describe('the AsyncAPI document against the topology plan', () => {
   it('documents exactly the work queue, default retry tiers and DLQ the transport declares for each consumer', () => {
     const channels = Object.keys(buildAsyncApiDocument()['channels'] as Record<string, unknown>);
     for (const { queue } of EVENT_SUBSCRIPTIONS) {
-      expect(channels.filter((name) => name.startsWith(`${queue}`))).toEqual([queue, ...DEFAULT_RETRY_DELAYS_MS.map((delay) => retryQueueName(queue, delay)), deadLetterQueueName(queue)]);
+      expect(channels.filter((name) => name.startsWith(`${queue}`))).toEqual([
+        queue,
+        ...DEFAULT_RETRY_DELAYS_MS.map((delay) => retryQueueName(queue, delay)),
+        deadLetterQueueName(queue),
+      ]);
     }
   });
 });

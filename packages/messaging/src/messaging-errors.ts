@@ -18,7 +18,9 @@ export class PublishTimeoutError extends MessagingError {
     readonly messageId: string,
     readonly timeoutMs: number,
   ) {
-    super(`no publisher confirm for message ${messageId} within ${timeoutMs} ms; the outcome is unknown, send it again`);
+    super(
+      `no publisher confirm for message ${messageId} within ${timeoutMs} ms; the outcome is unknown, send it again`,
+    );
   }
 }
 
@@ -37,7 +39,9 @@ export class UnroutableMessageError extends MessagingError {
     readonly routingKey: string,
     readonly replyText: string,
   ) {
-    super(`message ${messageId} is unroutable: exchange '${exchange || '(default)'}' has no queue bound for '${routingKey}' (${replyText})`);
+    super(
+      `message ${messageId} is unroutable: exchange '${exchange || '(default)'}' has no queue bound for '${routingKey}' (${replyText})`,
+    );
   }
 }
 

@@ -53,7 +53,11 @@ export interface PublishedEvent {
 export const noopObserver: MessagingObserver = Object.freeze({});
 
 /** Calls one observer hook, swallowing whatever it throws. */
-export function notify<K extends keyof MessagingObserver>(observer: MessagingObserver, hook: K, event: Parameters<NonNullable<MessagingObserver[K]>>[0]): void {
+export function notify<K extends keyof MessagingObserver>(
+  observer: MessagingObserver,
+  hook: K,
+  event: Parameters<NonNullable<MessagingObserver[K]>>[0],
+): void {
   try {
     const fn = observer[hook] as ((event: unknown) => void) | undefined;
     fn?.call(observer, event);

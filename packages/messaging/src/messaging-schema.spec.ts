@@ -15,11 +15,12 @@ describe('the messaging tables in each service schema', () => {
     expect([...canonical.keys()]).toEqual(['OutboxEvent', 'InboxEvent']);
   });
 
-  it.each(['../../../services/user-service/prisma/schema.prisma', '../../../services/order-service/prisma/schema.prisma', '../test/fixtures/schema.prisma'])(
-    '%s holds them exactly as prisma/messaging.prisma defines them',
-    (path) => {
-      const copy = models(read(path));
-      for (const [name, block] of canonical) expect(copy.get(name)).toBe(block);
-    },
-  );
+  it.each([
+    '../../../services/user-service/prisma/schema.prisma',
+    '../../../services/order-service/prisma/schema.prisma',
+    '../test/fixtures/schema.prisma',
+  ])('%s holds them exactly as prisma/messaging.prisma defines them', (path) => {
+    const copy = models(read(path));
+    for (const [name, block] of canonical) expect(copy.get(name)).toBe(block);
+  });
 });

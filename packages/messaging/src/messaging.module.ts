@@ -1,4 +1,14 @@
-import { type DynamicModule, Global, Inject, Injectable, type INestApplication, Module, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  type INestApplication,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { HealthChecks } from '@switchyard/service-kit';
 import { ServiceMetrics } from '@switchyard/telemetry';
@@ -79,16 +89,31 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     logger.setContext('Messaging');
     this.logger = logger;
     this.exchange = options.exchange ?? EVENTS_EXCHANGE.name;
-    this.observer = combineObservers([options.observer, metrics ? new PrometheusMessagingObserver(metrics.registry) : undefined]);
+    this.observer = combineObservers([
+      options.observer,
+      metrics ? new PrometheusMessagingObserver(metrics.registry) : undefined,
+    ]);
     const observer = this.observer;
     this.connection = new RabbitMqConnection({ url: options.rabbitmqUrl, connectionName: options.service, logger });
-    this.consumerConnection = new RabbitMqConnection({ url: options.rabbitmqUrl, connectionName: `${options.service}-consumer`, logger });
+    this.consumerConnection = new RabbitMqConnection({
+      url: options.rabbitmqUrl,
+      connectionName: `${options.service}-consumer`,
+      logger,
+    });
     this.publisher = new EventPublisher({ connection: this.connection, exchanges: [this.exchange], observer, logger });
     if (metrics) {
-      const sampling = { registry: metrics.registry, logger, ...(options.metricsSampleIntervalMs ? { intervalMs: options.metricsSampleIntervalMs } : {}) };
+      const sampling = {
+        registry: metrics.registry,
+        logger,
+        ...(options.metricsSampleIntervalMs ? { intervalMs: options.metricsSampleIntervalMs } : {}),
+      };
       // On the consuming side: a publishing connection blocked by an alarm would stall the samples just when they matter.
       // One replica samples at a time: the one whose consuming connection holds the service's exclusive sampler queue.
-      this.queueDepth = new QueueDepthSampler({ connection: this.consumerConnection, soleSamplerQueue: `${options.service}.queue-depth-sampler`, ...sampling });
+      this.queueDepth = new QueueDepthSampler({
+        connection: this.consumerConnection,
+        soleSamplerQueue: `${options.service}.queue-depth-sampler`,
+        ...sampling,
+      });
       this.outboxMetrics = new OutboxMetrics({ databaseUrl: options.databaseUrl, ...sampling });
       this.policyMetrics = new ConsumerPolicyMetrics(metrics.registry);
     } else {
@@ -101,22 +126,44 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
       canPublish: () => this.publisher.isReady,
       publish: (row) =>
         // A PRODUCER span continuing the context stored with the row; its own context goes out in the headers.
-        tracePublish({ exchange: this.exchange, routingKey: row.eventType, messageId: row.id, correlationId: row.correlationId ?? row.id, server: this.publisher.endpoint, traceparent: row.traceparent, tracestate: row.tracestate }, async (traceHeaders) => {
-          const wire = outboxRowToWire({ ...row, traceparent: traceHeaders.traceparent ?? null, tracestate: traceHeaders.tracestate ?? null }, options.service);
-          // The envelope's header type is closed; the publisher takes any header table.
-          return this.publisher.publish(this.exchange, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
-        }),
+        tracePublish(
+          {
+            exchange: this.exchange,
+            routingKey: row.eventType,
+            messageId: row.id,
+            correlationId: row.correlationId ?? row.id,
+            server: this.publisher.endpoint,
+            traceparent: row.traceparent,
+            tracestate: row.tracestate,
+          },
+          async (traceHeaders) => {
+            const wire = outboxRowToWire(
+              { ...row, traceparent: traceHeaders.traceparent ?? null, tracestate: traceHeaders.tracestate ?? null },
+              options.service,
+            );
+            // The envelope's header type is closed; the publisher takes any header table.
+            return this.publisher.publish(this.exchange, wire.routingKey, wire.content, {
+              ...wire.properties,
+              headers: { ...wire.properties.headers },
+            });
+          },
+        ),
     });
   }
 
   async onApplicationBootstrap(): Promise<void> {
     this.checks.addReadinessCheck('broker', async () => {
       const health = this.connection.health();
-      if (!this.connection.isReady) throw new Error(health.connected ? 'connected, still setting up channels' : 'not connected to RabbitMQ');
+      if (!this.connection.isReady)
+        throw new Error(health.connected ? 'connected, still setting up channels' : 'not connected to RabbitMQ');
       if (health.blocked) throw new Error('RabbitMQ has blocked publishing (memory or disk alarm)');
       // Consumers set up (declared and consuming, or deliberately paused) on the consuming connection.
       if (this.consuming && !this.consumerConnection.isReady) {
-        throw new Error(this.consumerConnection.health().connected ? 'consumer connection still setting up consumers' : 'consumer connection not connected to RabbitMQ');
+        throw new Error(
+          this.consumerConnection.health().connected
+            ? 'consumer connection still setting up consumers'
+            : 'consumer connection not connected to RabbitMQ',
+        );
       }
     });
     // Not awaited: with the broker down the service still starts (live, not ready) and connects when it can.
@@ -148,14 +195,25 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
 }
 
 /** Readiness details of one consumer. */
-function consumerDetails(server: SwitchyardServer, policySource: ConsumerPolicySource | undefined): Record<string, unknown> {
+function consumerDetails(
+  server: SwitchyardServer,
+  policySource: ConsumerPolicySource | undefined,
+): Record<string, unknown> {
   const settings = server.currentSettings();
   const policy = policySource?.current();
   return {
     consuming: server.isConsuming,
     paused: server.isPaused,
-    ...(settings ? { prefetch: settings.prefetch, retryDelaysMs: settings.retryDelaysMs, deadLetterQueue: settings.deadLetterQueue } : {}),
-    policy: settings?.policy ? { source: settings.policy.source, generation: settings.policy.generation } : 'code defaults',
+    ...(settings
+      ? {
+          prefetch: settings.prefetch,
+          retryDelaysMs: settings.retryDelaysMs,
+          deadLetterQueue: settings.deadLetterQueue,
+        }
+      : {}),
+    policy: settings?.policy
+      ? { source: settings.policy.source, generation: settings.policy.generation }
+      : 'code defaults',
     ...(policy?.error ? { policyError: policy.error } : {}),
   };
 }

@@ -5,7 +5,10 @@ import type { EventContext } from './event-context.js';
 import { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
 
 /** The shape `@OnEvent(Contract)` accepts: the latest data of that event, and the delivery with its transaction. */
-export type EventHandlerMethod<C extends LatestEventContract, Tx> = (data: EventData<C>, ctx: EventContext<Tx>) => Promise<void>;
+export type EventHandlerMethod<C extends LatestEventContract, Tx> = (
+  data: EventData<C>,
+  ctx: EventContext<Tx>,
+) => Promise<void>;
 
 /**
  * Marks a controller method as the handler of an event: `@OnEvent(UserCreatedV2)`. It is `@EventPattern` with the
@@ -17,7 +20,11 @@ export type EventHandlerMethod<C extends LatestEventContract, Tx> = (data: Event
 export function OnEvent<C extends LatestEventContract>(contract: C) {
   const pattern = EventPattern(contract.type) as MethodDecorator;
   const passErrorsThrough = UseFilters(new SwitchyardExceptionFilter());
-  return <Tx>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<EventHandlerMethod<C, Tx>>): void => {
+  return <Tx>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<EventHandlerMethod<C, Tx>>,
+  ): void => {
     pattern(target, propertyKey, descriptor);
     passErrorsThrough(target, propertyKey, descriptor);
   };

@@ -39,7 +39,9 @@ describe('OutboxMetrics', () => {
         await addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() });
         await addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() });
       });
-      await tx.query(`UPDATE outbox_events SET created_at = now() - interval '90 seconds' WHERE id = (SELECT id FROM outbox_events LIMIT 1)`);
+      await tx.query(
+        `UPDATE outbox_events SET created_at = now() - interval '90 seconds' WHERE id = (SELECT id FROM outbox_events LIMIT 1)`,
+      );
       await metrics.sample();
       expect(await gauge(registry, 'messaging_outbox_pending')).toBe(2);
       const age = await gauge(registry, 'messaging_outbox_oldest_age_seconds');

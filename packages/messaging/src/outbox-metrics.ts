@@ -31,18 +31,34 @@ export class OutboxMetrics {
   constructor(options: OutboxMetricsOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_METRICS_SAMPLE_INTERVAL_MS;
     this.logger = options.logger ?? silentLogger;
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 1,
+    this.pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 1,
       application_name: 'outbox-metrics',
       // A database that stopped answering must not pile up samples or hang the shutdown.
       connectionTimeoutMillis: 5_000,
       query_timeout: 5_000,
     });
     this.pool.on('error', () => undefined);
-    this.pending = registerOnce(options.registry, 'messaging_outbox_pending', (registers) =>
-      new Gauge({ name: 'messaging_outbox_pending', help: 'Outbox events written but not yet published by the relay.', registers }),
+    this.pending = registerOnce(
+      options.registry,
+      'messaging_outbox_pending',
+      (registers) =>
+        new Gauge({
+          name: 'messaging_outbox_pending',
+          help: 'Outbox events written but not yet published by the relay.',
+          registers,
+        }),
     );
-    this.oldestAge = registerOnce(options.registry, 'messaging_outbox_oldest_age_seconds', (registers) =>
-      new Gauge({ name: 'messaging_outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox event; 0 when none waits.', registers }),
+    this.oldestAge = registerOnce(
+      options.registry,
+      'messaging_outbox_oldest_age_seconds',
+      (registers) =>
+        new Gauge({
+          name: 'messaging_outbox_oldest_age_seconds',
+          help: 'Age of the oldest unpublished outbox event; 0 when none waits.',
+          registers,
+        }),
     );
   }
 

@@ -1,6 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { UserCreatedV2, UserDeletedV1 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, type PgTransaction, pgTransactions, startFaultProxy, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  type PgTransaction,
+  pgTransactions,
+  startFaultProxy,
+  type TestDatabase,
+  type TestVhost,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +70,10 @@ afterEach(async () => {
 function publishWith(via: () => EventPublisher = () => publisher): OutboxRowPublisher {
   return (row) => {
     const wire = outboxRowToWire(row, 'relay-test');
-    return via().publish(EXCHANGE, wire.routingKey, wire.content, { ...wire.properties, headers: { ...wire.properties.headers } });
+    return via().publish(EXCHANGE, wire.routingKey, wire.content, {
+      ...wire.properties,
+      headers: { ...wire.properties.headers },
+    });
   };
 }
 
@@ -78,7 +90,8 @@ function relay(options: Partial<OutboxRelayOptions> = {}, Relay: typeof OutboxRe
 async function commitEvents(count: number): Promise<string[]> {
   return tx.run(async (t) => {
     const ids: string[] = [];
-    for (let i = 0; i < count; i++) ids.push(await addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() }));
+    for (let i = 0; i < count; i++)
+      ids.push(await addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() }));
     return ids;
   });
 }
@@ -100,7 +113,10 @@ async function unsentCount(): Promise<number> {
 /** Resolves once the relay's LISTEN has run on this test's database (its wake-up after it follows at once). */
 async function relayListening(): Promise<void> {
   await waitFor('the relay to listen', async () => {
-    const { rows } = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%' AND state = 'idle'`, [db.name]);
+    const { rows } = await tx.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%' AND state = 'idle'`,
+      [db.name],
+    );
     return rows[0]!.n !== '0';
   });
 }
@@ -164,8 +180,18 @@ describe('OutboxRelay', () => {
     });
     expect(messages.map((m) => m.properties.messageId)).toEqual(ids);
     const first = messages[0]!;
-    expect(first.properties).toMatchObject({ type: 'user.deleted', contentType: 'application/json', appId: 'relay-test', deliveryMode: 2 });
-    expect(first.properties.headers).toMatchObject({ cloudEvents_id: ids[0], cloudEvents_type: 'user.deleted', cloudEvents_source: 'relay-test', 'x-event-version': 1 });
+    expect(first.properties).toMatchObject({
+      type: 'user.deleted',
+      contentType: 'application/json',
+      appId: 'relay-test',
+      deliveryMode: 2,
+    });
+    expect(first.properties.headers).toMatchObject({
+      cloudEvents_id: ids[0],
+      cloudEvents_type: 'user.deleted',
+      cloudEvents_source: 'relay-test',
+      'x-event-version': 1,
+    });
   });
 
   it('publishes nothing for a transaction that rolled back', async () => {
@@ -180,14 +206,21 @@ describe('OutboxRelay', () => {
   });
 
   it('refuses event data that breaks its contract, failing the business transaction instead of the relay', async () => {
-    await expect(tx.run((t) => addToOutbox(t, UserDeletedV1, { userId: 'not-a-uuid', occurredAt: 'yesterday' }))).rejects.toThrow();
+    await expect(
+      tx.run((t) => addToOutbox(t, UserDeletedV1, { userId: 'not-a-uuid', occurredAt: 'yesterday' })),
+    ).rejects.toThrow();
     expect(await unsentCount()).toBe(0);
   });
 
   it('is woken by the commit itself (NOTIFY), long before its next poll', async () => {
     relay({ pollIntervalMs: 60_000 }).start();
     // The relay drains once on start; give its LISTEN a moment to be in place by waiting for an idle drain.
-    await waitFor('the relay to listen', async () => (await tx.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%'`)).rows[0]!.n !== '0');
+    await waitFor(
+      'the relay to listen',
+      async () =>
+        (await tx.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%'`))
+          .rows[0]!.n !== '0',
+    );
     const [id] = await commitEvents(1);
     const message = await waitFor('the event on the queue', () => channel.get(QUEUE, { noAck: true }), 5_000);
     expect(message && message.properties.messageId).toBe(id);
@@ -228,23 +261,31 @@ describe('OutboxRelay', () => {
     );
     expect(new Set(messages.map((m) => m.properties.messageId))).toEqual(new Set(expected));
     expect(await unsentCount()).toBe(0);
-   }, 30_000);
+  }, 30_000);
 
   it('keeps looking often for a while after finding rows, so a row committed after its burst without a NOTIFY is not left for the poll', async () => {
     relay({ pollIntervalMs: 30_000 }).start();
     await relayListening();
     await commitEvents(1);
-    await waitFor('the notified event on the queue', async () => ((await channel.checkQueue(QUEUE)).messageCount === 1 ? drainQueue() : undefined), 5_000);
+    await waitFor(
+      'the notified event on the queue',
+      async () => ((await channel.checkQueue(QUEUE)).messageCount === 1 ? drainQueue() : undefined),
+      5_000,
+    );
     // A writer whose NOTIFY the rate limit skipped, committing a few hundred ms after the batch: only the relay's
     // follow-up claims can publish it before the 30 s poll.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const late = randomUUID();
-    await tx.query(`INSERT INTO outbox_events (id, event_type, event_version, payload) VALUES ($1, 'user.deleted', 1, $2)`, [
-      late,
-      JSON.stringify({ userId: randomUUID(), occurredAt: new Date().toISOString() }),
-    ]);
+    await tx.query(
+      `INSERT INTO outbox_events (id, event_type, event_version, payload) VALUES ($1, 'user.deleted', 1, $2)`,
+      [late, JSON.stringify({ userId: randomUUID(), occurredAt: new Date().toISOString() })],
+    );
     const committedAt = performance.now();
-    const [message] = await waitFor('the silent event on the queue', async () => ((await channel.checkQueue(QUEUE)).messageCount === 1 ? drainQueue() : undefined), 5_000);
+    const [message] = await waitFor(
+      'the silent event on the queue',
+      async () => ((await channel.checkQueue(QUEUE)).messageCount === 1 ? drainQueue() : undefined),
+      5_000,
+    );
     expect(message!.properties.messageId).toBe(late);
     expect(performance.now() - committedAt).toBeLessThan(2_000);
   });
@@ -259,7 +300,11 @@ describe('OutboxRelay', () => {
       await Promise.all(
         Array.from({ length: 20 }, async () => {
           for (let i = 0; i < 15; i++) {
-            ids.push(await writers.run((t) => addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() })));
+            ids.push(
+              await writers.run((t) =>
+                addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() }),
+              ),
+            );
           }
         }),
       );
@@ -278,11 +323,15 @@ describe('OutboxRelay', () => {
     expect(performance.now() - startedAt).toBeLessThan(30_000);
     expect(new Set(messages.map((m) => m.properties.messageId))).toEqual(new Set(ids));
     expect(messages).toHaveLength(ids.length);
-   }, 30_000);
+  }, 30_000);
 
   it('holds back a row it cannot encode for an hour (reason recorded) and still publishes the rest of its batch', async () => {
     const errors: Array<Record<string, unknown>> = [];
-    const logger: MessagingLogger = { info: () => undefined, warn: () => undefined, error: (fields) => errors.push(fields) };
+    const logger: MessagingLogger = {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (fields) => errors.push(fields),
+    };
     const [before] = await commitEvents(1);
     const [unknownVersion, unknownType] = [randomUUID(), randomUUID()];
     await tx.query(
@@ -293,21 +342,44 @@ describe('OutboxRelay', () => {
 
     const parking = relay({ logger });
     expect(await parking.drain()).toBe(2);
-    const { rows } = await tx.query<{ id: string; attempts: number; last_error: string; sent_at: Date | null; heldBack: boolean }>(
+    const { rows } = await tx.query<{
+      id: string;
+      attempts: number;
+      last_error: string;
+      sent_at: Date | null;
+      heldBack: boolean;
+    }>(
       `SELECT id, attempts, last_error, sent_at, next_attempt_at BETWEEN now() + interval '59 minutes' AND now() + interval '61 minutes' AS "heldBack" FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY sequence`,
       [[unknownVersion, unknownType]],
     );
     expect(rows).toEqual([
-      { id: unknownVersion, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*99/), sent_at: null, heldBack: true },
-      { id: unknownType, attempts: 1, last_error: expect.stringMatching(/^unpublishable: .*no\.such\.event/), sent_at: null, heldBack: true },
+      {
+        id: unknownVersion,
+        attempts: 1,
+        last_error: expect.stringMatching(/^unpublishable: .*99/),
+        sent_at: null,
+        heldBack: true,
+      },
+      {
+        id: unknownType,
+        attempts: 1,
+        last_error: expect.stringMatching(/^unpublishable: .*no\.such\.event/),
+        sent_at: null,
+        heldBack: true,
+      },
     ]);
     expect(errors.map((fields) => fields.eventId).sort()).toEqual([unknownVersion, unknownType].sort());
-    const messages = await waitFor('the two good events', async () => ((await channel.checkQueue(QUEUE)).messageCount === 2 ? drainQueue() : undefined));
+    const messages = await waitFor('the two good events', async () =>
+      (await channel.checkQueue(QUEUE)).messageCount === 2 ? drainQueue() : undefined,
+    );
     expect(messages.map((m) => m.properties.messageId)).toEqual([before, after]);
 
     // Held rows are not claimed again meanwhile (no attempt a minute), yet stay unsent where the metrics see them.
     expect(await parking.drain()).toBe(0);
-    const { rows: again } = await tx.query<{ attempts: number }>('SELECT attempts FROM outbox_events WHERE id = ANY($1::uuid[])', [[unknownVersion, unknownType]]);
+    const { rows: again } = await tx.query<{ attempts: number }>(
+      'SELECT attempts FROM outbox_events WHERE id = ANY($1::uuid[])',
+      [[unknownVersion, unknownType]],
+    );
     expect(again.map((row) => row.attempts)).toEqual([1, 1]);
     expect(await unsentCount()).toBe(2);
   });
@@ -315,7 +387,11 @@ describe('OutboxRelay', () => {
   it('reschedules a row whose confirm timed out with doubling backoff, and publishes it once the link is healthy', async () => {
     const proxy = await startFaultProxy('relay → rabbitmq', { port: 5672 });
     const slowConnection = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${proxy.port}`) });
-    const slowPublisher = new EventPublisher({ connection: slowConnection, exchanges: [EXCHANGE], confirmTimeoutMs: 200 });
+    const slowPublisher = new EventPublisher({
+      connection: slowConnection,
+      exchanges: [EXCHANGE],
+      confirmTimeoutMs: 200,
+    });
     try {
       await slowConnection.start();
       await slowPublisher.start();
@@ -333,7 +409,11 @@ describe('OutboxRelay', () => {
       proxy.latency(1_000);
       expect(await retrying.drain()).toBe(0);
       const first = await state();
-      expect(first).toMatchObject({ attempts: 1, sent_at: null, last_error: expect.stringMatching(/^PublishTimeoutError: no publisher confirm/) });
+      expect(first).toMatchObject({
+        attempts: 1,
+        sent_at: null,
+        last_error: expect.stringMatching(/^PublishTimeoutError: no publisher confirm/),
+      });
       expect(first.retry_in_s).toBeGreaterThan(0);
       expect(first.retry_in_s).toBeLessThanOrEqual(1);
       expect(await retrying.drain()).toBe(0); // not due yet: not claimed
@@ -371,7 +451,10 @@ describe('OutboxRelay', () => {
     const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
     const claimPlan = async (): Promise<PlanNode[]> => {
       await tx.query('ANALYZE outbox_events');
-      const { rows } = await tx.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${OUTBOX_CLAIM_SQL}`, [100]);
+      const { rows } = await tx.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+        `EXPLAIN (FORMAT JSON) ${OUTBOX_CLAIM_SQL}`,
+        [100],
+      );
       return nodes(rows[0]!['QUERY PLAN'][0]!.Plan);
     };
     // A backlog: 10k sent, 40k unsent (the broker was away for a while).
@@ -379,13 +462,20 @@ describe('OutboxRelay', () => {
       `INSERT INTO outbox_events (id, event_type, event_version, payload, sent_at)
        SELECT gen_random_uuid(), 'user.deleted', 1, '{}', CASE WHEN g <= 10000 THEN now() END FROM generate_series(1, 50000) g`,
     );
-    for (const plan of [await claimPlan(), await (async () => {
-      // Healthy: days of sent rows kept for retention, a handful unsent.
-      await tx.query('UPDATE outbox_events SET sent_at = now() WHERE sequence NOT IN (SELECT sequence FROM outbox_events ORDER BY sequence DESC LIMIT 50)');
-      return claimPlan();
-    })()]) {
+    for (const plan of [
+      await claimPlan(),
+      await (async () => {
+        // Healthy: days of sent rows kept for retention, a handful unsent.
+        await tx.query(
+          'UPDATE outbox_events SET sent_at = now() WHERE sequence NOT IN (SELECT sequence FROM outbox_events ORDER BY sequence DESC LIMIT 50)',
+        );
+        return claimPlan();
+      })(),
+    ]) {
       expect(plan.map((node) => node['Node Type'])).not.toContain('Sort');
-      expect(plan.find((node) => node['Node Type'] === 'Index Scan')).toMatchObject({ 'Index Name': 'outbox_events_sent_at_sequence_idx' });
+      expect(plan.find((node) => node['Node Type'] === 'Index Scan')).toMatchObject({
+        'Index Name': 'outbox_events_sent_at_sequence_idx',
+      });
     }
   }, 30_000);
 
@@ -393,16 +483,34 @@ describe('OutboxRelay', () => {
     // Nothing is bound to user.created here: that event stays unsent (returned, backing off).
     const userId = randomUUID();
     const unsent = await tx.run((t) =>
-      addToOutbox(t, UserCreatedV2, { userId, email: 'kept@example.com', name: 'Kept', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() }),
+      addToOutbox(t, UserCreatedV2, {
+        userId,
+        email: 'kept@example.com',
+        name: 'Kept',
+        marketingOptIn: false,
+        locale: 'en',
+        occurredAt: new Date().toISOString(),
+      }),
     );
     const [sent] = await commitEvents(1);
     const handled = randomUUID();
-    await tx.query(`INSERT INTO inbox_events (consumer, event_id, event_type, processed_at) VALUES ('q', $1, 'user.deleted', now() - interval '1 hour')`, [handled]);
+    await tx.query(
+      `INSERT INTO inbox_events (consumer, event_id, event_type, processed_at) VALUES ('q', $1, 'user.deleted', now() - interval '1 hour')`,
+      [handled],
+    );
     // The routable one is published, then purged (retention 1 ms) by the running relay, with the old inbox row.
     relay({ retentionMs: 1, inboxRetentionMs: 60_000 }).start();
-    await waitFor('the sent event to be purged', async () => (await tx.query('SELECT 1 FROM outbox_events WHERE id = $1', [sent])).rowCount === 0);
-    await waitFor('the old inbox row to be purged', async () => (await tx.query('SELECT 1 FROM inbox_events WHERE event_id = $1', [handled])).rowCount === 0);
-    expect((await tx.query('SELECT sent_at FROM outbox_events WHERE id = $1', [unsent])).rows).toEqual([{ sent_at: null }]);
+    await waitFor(
+      'the sent event to be purged',
+      async () => (await tx.query('SELECT 1 FROM outbox_events WHERE id = $1', [sent])).rowCount === 0,
+    );
+    await waitFor(
+      'the old inbox row to be purged',
+      async () => (await tx.query('SELECT 1 FROM inbox_events WHERE event_id = $1', [handled])).rowCount === 0,
+    );
+    expect((await tx.query('SELECT sent_at FROM outbox_events WHERE id = $1', [unsent])).rows).toEqual([
+      { sent_at: null },
+    ]);
   });
 
   it('keeps an unroutable event unsent, records why, and backs off', async () => {
@@ -427,7 +535,9 @@ describe('OutboxRelay', () => {
     const [a, b, c] = [relay({ batchSize: 10 }), relay({ batchSize: 10 }), relay({ batchSize: 10 })];
     const sent = await Promise.all([a.drain(), b.drain(), c.drain()]);
     expect(sent.reduce((x, y) => x + y, 0)).toBe(150);
-    const messages = await waitFor('150 messages', async () => ((await channel.checkQueue(QUEUE)).messageCount === 150 ? drainQueue() : undefined));
+    const messages = await waitFor('150 messages', async () =>
+      (await channel.checkQueue(QUEUE)).messageCount === 150 ? drainQueue() : undefined,
+    );
     expect(new Set(messages.map((m) => m.properties.messageId))).toEqual(new Set(ids));
   });
 
@@ -435,7 +545,8 @@ describe('OutboxRelay', () => {
     class CrashingRelay extends OutboxRelay {
       crashes = 1;
       protected override async markSent(client: pg.PoolClient, sentIds: string[]): Promise<void> {
-        if (this.crashes-- > 0) throw new Error('simulated crash after the broker confirmed, before the rows were marked');
+        if (this.crashes-- > 0)
+          throw new Error('simulated crash after the broker confirmed, before the rows were marked');
         await super.markSent(client, sentIds);
       }
     }
@@ -446,7 +557,9 @@ describe('OutboxRelay', () => {
     expect(await crashing.drain()).toBe(5);
     expect(await unsentCount()).toBe(0);
 
-    const messages = await waitFor('both copies of every event', async () => ((await channel.checkQueue(QUEUE)).messageCount === 10 ? drainQueue() : undefined));
+    const messages = await waitFor('both copies of every event', async () =>
+      (await channel.checkQueue(QUEUE)).messageCount === 10 ? drainQueue() : undefined,
+    );
     const runner = inboxHandlerRunner((work) => tx.run(work));
     const outcomes: string[] = [];
     for (const message of messages) {
@@ -481,7 +594,9 @@ describe('inbox', () => {
   it('lets a redelivery take effect when the first attempt rolled back', async () => {
     const eventId = randomUUID();
     const runner = inboxHandlerRunner((work) => tx.run(work));
-    await expect(runner({ eventId, type: 'user.deleted', queue: QUEUE }, async () => Promise.reject(new Error('handler failed')))).rejects.toThrow('handler failed');
+    await expect(
+      runner({ eventId, type: 'user.deleted', queue: QUEUE }, async () => Promise.reject(new Error('handler failed'))),
+    ).rejects.toThrow('handler failed');
     await expect(
       runner({ eventId, type: 'user.deleted', queue: QUEUE }, async (t) => {
         await t.$executeRawUnsafe('INSERT INTO effects (event_id, label) VALUES ($1::uuid, $2)', eventId, 'retry');

@@ -1,5 +1,11 @@
 import pg from 'pg';
-import { ChannelClosedError, ConnectionClosedError, PublishNackError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
+import {
+  ChannelClosedError,
+  ConnectionClosedError,
+  PublishNackError,
+  PublishTimeoutError,
+  UnroutableMessageError,
+} from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
 
@@ -110,8 +116,14 @@ export class OutboxRelay {
     this.inboxRetentionMs = options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS;
     this.logger = options.logger ?? silentLogger;
     // Small: the relay holds one transaction at a time; the extra connection serves purges.
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-    this.pool.on('error', (error) => this.logger.warn(errorFields(error), 'outbox relay: idle database connection failed'));
+    this.pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 2,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    this.pool.on('error', (error) =>
+      this.logger.warn(errorFields(error), 'outbox relay: idle database connection failed'),
+    );
   }
 
   start(): void {
@@ -137,7 +149,9 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     if (this.options.canPublish?.() ?? true) {
-      await this.drain().catch((error: unknown) => this.logger.warn(errorFields(error), 'outbox relay: final drain failed'));
+      await this.drain().catch((error: unknown) =>
+        this.logger.warn(errorFields(error), 'outbox relay: final drain failed'),
+      );
     }
     await this.listener?.end().catch(() => undefined);
     await this.listening;
@@ -173,7 +187,9 @@ export class OutboxRelay {
       }
       // Rows found lately: more may be committed soon without a NOTIFY (rate-limited), so keep looking often for a while.
       if (claimed > 0) lastFoundAt = performance.now();
-      await this.sleep(performance.now() - lastFoundAt < RELAY_FOLLOW_UP_WINDOW_MS ? RELAY_FOLLOW_UP_CLAIM_MS : this.pollIntervalMs);
+      await this.sleep(
+        performance.now() - lastFoundAt < RELAY_FOLLOW_UP_WINDOW_MS ? RELAY_FOLLOW_UP_CLAIM_MS : this.pollIntervalMs,
+      );
     }
   }
 
@@ -204,7 +220,11 @@ export class OutboxRelay {
       results.forEach((result, i) => {
         const row = rows[i]!;
         if (result.status === 'fulfilled') sent.push(row.id);
-        else (isTransientPublishFailure(result.reason) ? failed : unpublishable).push({ row, error: describe(result.reason) });
+        else
+          (isTransientPublishFailure(result.reason) ? failed : unpublishable).push({
+            row,
+            error: describe(result.reason),
+          });
       });
       await this.markSent(client, sent);
       for (const { row, error } of unpublishable) {
@@ -214,7 +234,10 @@ export class OutboxRelay {
           `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
           [row.id, `unpublishable: ${error}`.slice(0, 1000), String(UNPUBLISHABLE_HOLD_MS)],
         );
-        this.logger.error({ eventId: row.id, eventType: row.eventType, error, retryInMs: UNPUBLISHABLE_HOLD_MS }, 'outbox relay: this build cannot encode the event; held back an hour for a replica that can');
+        this.logger.error(
+          { eventId: row.id, eventType: row.eventType, error, retryInMs: UNPUBLISHABLE_HOLD_MS },
+          'outbox relay: this build cannot encode the event; held back an hour for a replica that can',
+        );
       }
       for (const { row, error } of failed) {
         const backoffMs = Math.min(RETRY_BACKOFF_BASE_MS * 2 ** row.attempts, RETRY_BACKOFF_MAX_MS);
@@ -222,7 +245,10 @@ export class OutboxRelay {
           `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
           [row.id, error.slice(0, 1000), String(backoffMs)],
         );
-        this.logger.warn({ eventId: row.id, eventType: row.eventType, attempts: row.attempts + 1, retryInMs: backoffMs, error }, 'outbox relay: publish failed; will retry');
+        this.logger.warn(
+          { eventId: row.id, eventType: row.eventType, attempts: row.attempts + 1, retryInMs: backoffMs, error },
+          'outbox relay: publish failed; will retry',
+        );
       }
       await client.query('COMMIT');
       return { claimed: rows.length, sent: sent.length };
@@ -245,18 +271,29 @@ export class OutboxRelay {
   private async purgeIfDue(): Promise<void> {
     if (Date.now() - this.lastPurgeAt < PURGE_INTERVAL_MS) return;
     this.lastPurgeAt = Date.now();
-    const outbox = await this.pool.query(`DELETE FROM outbox_events WHERE sent_at < now() - ($1 || ' milliseconds')::interval`, [String(this.retentionMs)]);
-    const inbox = await this.pool.query(`DELETE FROM inbox_events WHERE processed_at < now() - ($1 || ' milliseconds')::interval`, [String(this.inboxRetentionMs)]);
+    const outbox = await this.pool.query(
+      `DELETE FROM outbox_events WHERE sent_at < now() - ($1 || ' milliseconds')::interval`,
+      [String(this.retentionMs)],
+    );
+    const inbox = await this.pool.query(
+      `DELETE FROM inbox_events WHERE processed_at < now() - ($1 || ' milliseconds')::interval`,
+      [String(this.inboxRetentionMs)],
+    );
     if (outbox.rowCount || inbox.rowCount) {
-      this.logger.info({ outboxPurged: outbox.rowCount ?? 0, inboxPurged: inbox.rowCount ?? 0 }, 'outbox relay: purged messaging rows past retention');
+      this.logger.info(
+        { outboxPurged: outbox.rowCount ?? 0, inboxPurged: inbox.rowCount ?? 0 },
+        'outbox relay: purged messaging rows past retention',
+      );
     }
   }
-
 
   /** LISTEN on its own connection; re-established after a drop, while polling covers the gap. */
   private async listen(): Promise<void> {
     while (this.running) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+      const client = new pg.Client({
+        connectionString: this.options.databaseUrl,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      });
       // Always listening: a second `error` with no listener would crash the process.
       const closed = new Promise<void>((resolve) => {
         client.on('error', () => resolve());
@@ -271,7 +308,8 @@ export class OutboxRelay {
         this.nudge(); // rows committed while we were not listening
         await closed;
       } catch (error) {
-        if (this.running) this.logger.warn(errorFields(error), 'outbox relay: LISTEN connection failed; polling meanwhile');
+        if (this.running)
+          this.logger.warn(errorFields(error), 'outbox relay: LISTEN connection failed; polling meanwhile');
       } finally {
         this.listener = undefined;
         await client.end().catch(() => undefined);
@@ -303,7 +341,13 @@ export class OutboxRelay {
  * channel was gone. Anything else (the row cannot be encoded into a message) fails the same way every time.
  */
 function isTransientPublishFailure(error: unknown): boolean {
-  return error instanceof PublishTimeoutError || error instanceof ChannelClosedError || error instanceof PublishNackError || error instanceof UnroutableMessageError || error instanceof ConnectionClosedError;
+  return (
+    error instanceof PublishTimeoutError ||
+    error instanceof ChannelClosedError ||
+    error instanceof PublishNackError ||
+    error instanceof UnroutableMessageError ||
+    error instanceof ConnectionClosedError
+  );
 }
 
 function describe(error: unknown): string {

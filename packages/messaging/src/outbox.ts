@@ -41,13 +41,21 @@ export interface OutboxAddOptions {
  * The data is validated against its contract here, so a bad event fails the business write instead of
  * poisoning the relay.
  */
-export async function addToOutbox<C extends LatestEventContract>(tx: SqlTransaction, contract: C, data: NoInfer<EventData<C>>, options: OutboxAddOptions = {}): Promise<string> {
+export async function addToOutbox<C extends LatestEventContract>(
+  tx: SqlTransaction,
+  contract: C,
+  data: NoInfer<EventData<C>>,
+  options: OutboxAddOptions = {},
+): Promise<string> {
   // Publishers emit only the latest version; the type parameter says so, this says it to JavaScript callers too.
-  if (!eventCatalog.isLatest(contract)) throw new TypeError(`${contract.type} v${contract.version} is not the latest version of its event`);
+  if (!eventCatalog.isLatest(contract))
+    throw new TypeError(`${contract.type} v${contract.version} is not the latest version of its event`);
   const payload = contract.schema.parse(data);
   const eventId = options.eventId ?? randomUUID();
   // A caller-supplied context is kept whole: its tracestate belongs to its traceparent, not to the active span.
-  const traceContext = options.traceparent ? { traceparent: options.traceparent, tracestate: options.tracestate } : activeTraceHeaders();
+  const traceContext = options.traceparent
+    ? { traceparent: options.traceparent, tracestate: options.tracestate }
+    : activeTraceHeaders();
   await tx.$executeRawUnsafe(
     `INSERT INTO outbox_events (id, event_type, event_version, payload, correlation_id, traceparent, tracestate)
      VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, $7)`,

@@ -17,14 +17,24 @@ describe('PrometheusMessagingObserver', () => {
     observer.published({ eventType: 'user.created', outcome: 'timeout', confirmMs: 10_000 });
     observer.deadLettered({ queue: 'q', eventType: 'something.else', reason: 'unknown_event_type' });
     const text = await r.metrics();
-    expect(text).toContain('messaging_messages_consumed_total{queue="q",event_type="user.created",outcome="ack",service="svc"} 1');
-    expect(text).toContain('messaging_messages_consumed_total{queue="q",event_type="user.created",outcome="duplicate",service="svc"} 1');
-    expect(text).toContain('messaging_messages_consumed_total{queue="q",event_type="user.created",outcome="retry",service="svc"} 1');
+    expect(text).toContain(
+      'messaging_messages_consumed_total{queue="q",event_type="user.created",outcome="ack",service="svc"} 1',
+    );
+    expect(text).toContain(
+      'messaging_messages_consumed_total{queue="q",event_type="user.created",outcome="duplicate",service="svc"} 1',
+    );
+    expect(text).toContain(
+      'messaging_messages_consumed_total{queue="q",event_type="user.created",outcome="retry",service="svc"} 1',
+    );
     // Lag known twice (a negative one counts as 0), unknown once.
     expect(text).toContain('messaging_consumer_lag_seconds_count{service="svc",queue="q",event_type="user.created"} 2');
-    expect(text).toContain('messaging_consumer_lag_seconds_sum{service="svc",queue="q",event_type="user.created"} 0.25');
+    expect(text).toContain(
+      'messaging_consumer_lag_seconds_sum{service="svc",queue="q",event_type="user.created"} 0.25',
+    );
     expect(text).toContain('messaging_retries_total{queue="q",event_type="user.created",service="svc"} 1');
-    expect(text).toContain('messaging_dead_lettered_total{queue="q",event_type="unknown",reason="unknown_event_type",service="svc"} 2');
+    expect(text).toContain(
+      'messaging_dead_lettered_total{queue="q",event_type="unknown",reason="unknown_event_type",service="svc"} 2',
+    );
     expect(text).toContain('messaging_published_total{event_type="user.created",outcome="confirmed",service="svc"} 1');
     expect(text).toContain('messaging_published_total{event_type="user.created",outcome="timeout",service="svc"} 1');
     expect(text).toContain('messaging_publish_confirm_seconds_count{service="svc",event_type="user.created"} 2');

@@ -14,7 +14,8 @@ beforeAll(async () => {
   connection = new RabbitMqConnection({ url: vhost.url });
   await connection.start();
   const channel = await connection.current()!.createChannel();
-  for (const queue of [QUEUE, `${QUEUE}.retry.1s`, `${QUEUE}.retry.2s`, `${QUEUE}.dlq`, 'depth-policy.parked']) await channel.assertQueue(queue, { durable: true });
+  for (const queue of [QUEUE, `${QUEUE}.retry.1s`, `${QUEUE}.retry.2s`, `${QUEUE}.dlq`, 'depth-policy.parked'])
+    await channel.assertQueue(queue, { durable: true });
   channel.sendToQueue('depth-policy.parked', Buffer.from('{}'));
   await channel.close();
 });
@@ -26,7 +27,11 @@ afterAll(async () => {
 
 describe('QueueDepthSampler following a consumer policy', () => {
   it('names the policy’s dead-letter queue instead of <queue>.dlq', () => {
-    expect(consumerQueues(QUEUE, [1_000], 'depth-policy.parked')).toEqual([QUEUE, `${QUEUE}.retry.1s`, 'depth-policy.parked']);
+    expect(consumerQueues(QUEUE, [1_000], 'depth-policy.parked')).toEqual([
+      QUEUE,
+      `${QUEUE}.retry.1s`,
+      'depth-policy.parked',
+    ]);
     expect(consumerQueues(QUEUE, [1_000, 1_000])).toEqual([QUEUE, `${QUEUE}.retry.1s`, `${QUEUE}.dlq`]);
   });
 
@@ -34,7 +39,12 @@ describe('QueueDepthSampler following a consumer policy', () => {
     const registry = createMetricsRegistry({ service: 'test', defaultMetrics: false });
     const sampler = new QueueDepthSampler({ connection, registry, intervalMs: 60_000 });
     const depths = async (): Promise<Record<string, number>> =>
-      Object.fromEntries((await registry.getSingleMetric('messaging_queue_depth')!.get()).values.map((v) => [String(v.labels.queue), v.value]));
+      Object.fromEntries(
+        (await registry.getSingleMetric('messaging_queue_depth')!.get()).values.map((v) => [
+          String(v.labels.queue),
+          v.value,
+        ]),
+      );
     try {
       sampler.watch(['depth-policy.fixed-missing']);
       sampler.watchConsumer(QUEUE, consumerQueues(QUEUE, [1_000]));
@@ -45,7 +55,9 @@ describe('QueueDepthSampler following a consumer policy', () => {
       expect(await depths()).toEqual({ [QUEUE]: 0 });
       await sampler.sample();
       expect(await depths()).toEqual({ [QUEUE]: 0, [`${QUEUE}.retry.2s`]: 0, 'depth-policy.parked': 1 });
-      expect([...sampler.watched()].sort()).toEqual(['depth-policy.fixed-missing', 'depth-policy.parked', QUEUE, `${QUEUE}.retry.2s`].sort());
+      expect([...sampler.watched()].sort()).toEqual(
+        ['depth-policy.fixed-missing', 'depth-policy.parked', QUEUE, `${QUEUE}.retry.2s`].sort(),
+      );
     } finally {
       await sampler.stop();
     }

@@ -34,7 +34,12 @@ async function depths(registry: ReturnType<typeof createMetricsRegistry>): Promi
 
 describe('consumerQueues', () => {
   it('names the work queue, each retry tier and the DLQ', () => {
-    expect(consumerQueues('svc.events', [1_000, 120_000])).toEqual(['svc.events', 'svc.events.retry.1s', 'svc.events.retry.2m', 'svc.events.dlq']);
+    expect(consumerQueues('svc.events', [1_000, 120_000])).toEqual([
+      'svc.events',
+      'svc.events.retry.1s',
+      'svc.events.retry.2m',
+      'svc.events.dlq',
+    ]);
   });
 });
 
@@ -70,7 +75,12 @@ describe('QueueDepthSampler', () => {
         const replicaConnection = new RabbitMqConnection({ url: vhost.url });
         await replicaConnection.start();
         const registry = createMetricsRegistry({ service: 'test', defaultMetrics: false });
-        const sampler = new QueueDepthSampler({ connection: replicaConnection, registry, intervalMs: 60_000, soleSamplerQueue: 'depth-test.queue-depth-sampler' });
+        const sampler = new QueueDepthSampler({
+          connection: replicaConnection,
+          registry,
+          intervalMs: 60_000,
+          soleSamplerQueue: 'depth-test.queue-depth-sampler',
+        });
         sampler.watch([QUEUE]);
         return { connection: replicaConnection, registry, sampler };
       }),

@@ -30,7 +30,11 @@ export interface QueueDepthSamplerOptions {
 }
 
 /** A consumer's work queue, its retry tiers and its DLQ (default `<queue>.dlq`): every queue a depth is reported for. */
-export function consumerQueues(queue: string, retryDelaysMs: readonly number[] = DEFAULT_RETRY_DELAYS_MS, deadLetterQueue: string = deadLetterQueueName(queue)): string[] {
+export function consumerQueues(
+  queue: string,
+  retryDelaysMs: readonly number[] = DEFAULT_RETRY_DELAYS_MS,
+  deadLetterQueue: string = deadLetterQueueName(queue),
+): string[] {
   // Repeated delays share a tier: each queue once.
   return [...new Set([queue, ...retryDelaysMs.map((delay) => retryQueueName(queue, delay)), deadLetterQueue])];
 }
@@ -69,13 +73,16 @@ export class QueueDepthSampler {
   constructor(private readonly options: QueueDepthSamplerOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_METRICS_SAMPLE_INTERVAL_MS;
     this.logger = options.logger ?? silentLogger;
-    this.depth = registerOnce(options.registry, 'messaging_queue_depth', (registers) =>
-      new Gauge({
-        name: 'messaging_queue_depth',
-        help: 'Messages ready for delivery in a queue the service consumes (work queue, retry tiers, DLQ), sampled by passive declare.',
-        labelNames: ['queue'] as const,
-        registers,
-      }),
+    this.depth = registerOnce(
+      options.registry,
+      'messaging_queue_depth',
+      (registers) =>
+        new Gauge({
+          name: 'messaging_queue_depth',
+          help: 'Messages ready for delivery in a queue the service consumes (work queue, retry tiers, DLQ), sampled by passive declare.',
+          labelNames: ['queue'] as const,
+          registers,
+        }),
     );
   }
 
@@ -167,7 +174,8 @@ export class QueueDepthSampler {
     } catch (error) {
       if (this.channel === channel) this.channel = undefined;
       // 405 RESOURCE_LOCKED: another connection holds it. Anything else: unknown, so do not claim to be the one.
-      if ((error as { code?: unknown }).code !== 405) this.logger.warn(errorFields(error as Error), 'queue depth sampler could not claim its queue');
+      if ((error as { code?: unknown }).code !== 405)
+        this.logger.warn(errorFields(error as Error), 'queue depth sampler could not claim its queue');
       return false;
     }
   }

@@ -28,8 +28,17 @@ describe('RabbitMqConnection', () => {
   it('keeps retrying with backoff until the broker is reachable, logging the URL without its password', async () => {
     const port = await freePort();
     const warnings: Array<Record<string, unknown>> = [];
-    const logger: MessagingLogger = { info: () => undefined, warn: (fields) => warnings.push(fields), error: () => undefined };
-    const connection = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${port}`), logger, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 });
+    const logger: MessagingLogger = {
+      info: () => undefined,
+      warn: (fields) => warnings.push(fields),
+      error: () => undefined,
+    };
+    const connection = new RabbitMqConnection({
+      url: vhost.url.replace(':5672', `:${port}`),
+      logger,
+      reconnectInitialDelayMs: 20,
+      reconnectMaxDelayMs: 100,
+    });
     const started = connection.start();
     await waitFor('a few failed attempts', () => warnings.length >= 3);
     expect(connection.health()).toEqual({ connected: false, blocked: false });
@@ -49,14 +58,17 @@ describe('RabbitMqConnection', () => {
   });
 
   it('rejects start() when closed before it ever connected, and reconnects no more', async () => {
-    const connection = new RabbitMqConnection({ url: `amqp://guest:guest@127.0.0.1:${await freePort()}`, reconnectInitialDelayMs: 20 });
+    const connection = new RabbitMqConnection({
+      url: `amqp://guest:guest@127.0.0.1:${await freePort()}`,
+      reconnectInitialDelayMs: 20,
+    });
     const started = connection.start();
     await connection.close();
     await expect(started).rejects.toBeInstanceOf(ConnectionClosedError);
     await expect(connection.onConnected(async () => undefined)).rejects.toBeInstanceOf(ConnectionClosedError);
   });
 
-  it('turns Nagle off (TCP_NODELAY) on its socket, so small publishes are not held back for the peer\'s delayed ACK', async () => {
+  it("turns Nagle off (TCP_NODELAY) on its socket, so small publishes are not held back for the peer's delayed ACK", async () => {
     // amqplib calls setNoDelay(noDelay) on its socket once TCP is up, with false unless told otherwise. Node
     // exposes no getter for the flag, so the calls are observed on the way (and passed through unchanged).
     const calls: Array<{ socket: Socket; enable: boolean | undefined }> = [];
@@ -88,10 +100,17 @@ describe('RabbitMqConnection', () => {
     proxy.blackhole();
     // The TCP connect succeeds (the proxy accepts) but no handshake byte comes back: the connect would last its
     // whole timeout, far longer than a shutdown may wait.
-    const connection = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${proxy.port}`), connectTimeoutMs: 60_000 });
+    const connection = new RabbitMqConnection({
+      url: vhost.url.replace(':5672', `:${proxy.port}`),
+      connectTimeoutMs: 60_000,
+    });
     const started = connection.start();
     try {
-      await waitFor('the connect to reach the blackholed link', () => proxy.stats().accepted === 1 && proxy.stats().bytesDropped > 0, 10_000);
+      await waitFor(
+        'the connect to reach the blackholed link',
+        () => proxy.stats().accepted === 1 && proxy.stats().bytesDropped > 0,
+        10_000,
+      );
       const closing = performance.now();
       await connection.close();
       const tookMs = performance.now() - closing;
@@ -127,7 +146,11 @@ describe('RabbitMqConnection', () => {
     const before = connection.current();
 
     await vhost.closeAllConnections('setups spec');
-    await waitFor('a new, fully set-up connection', () => connection.current() !== before && connection.isReady, 10_000);
+    await waitFor(
+      'a new, fully set-up connection',
+      () => connection.current() !== before && connection.isReady,
+      10_000,
+    );
 
     expect(runs).toEqual(['first', 'second', 'first', 'second']);
     await connection.close();
@@ -136,15 +159,34 @@ describe('RabbitMqConnection', () => {
 
   it('loses nothing when the broker drops every connection mid-stream: consumer and publisher recover and every event is handled', async () => {
     const errors: string[] = [];
-    const logger: MessagingLogger = { info: () => undefined, warn: () => undefined, error: (fields, message) => errors.push(`${message} ${JSON.stringify(fields)}`) };
-    const connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'recovery', reconnectInitialDelayMs: 100, logger });
+    const logger: MessagingLogger = {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (fields, message) => errors.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    const connection = new RabbitMqConnection({
+      url: vhost.url,
+      connectionName: 'recovery',
+      reconnectInitialDelayMs: 100,
+      logger,
+    });
     await connection.start();
     const publisher = new EventPublisher({ connection, exchanges: [EXCHANGE], logger });
     await publisher.start();
     const observer = new RecordingObserver();
     const handled = new Set<string>();
     let handlerRuns = 0;
-    const server = new SwitchyardServer({ connection, service: 'recovery-spec', queue: 'spec.recovery', exchange: EXCHANGE, retryDelaysMs: [200], decode: decodeJson, observer, prefetch: 20, logger });
+    const server = new SwitchyardServer({
+      connection,
+      service: 'recovery-spec',
+      queue: 'spec.recovery',
+      exchange: EXCHANGE,
+      retryDelaysMs: [200],
+      decode: decodeJson,
+      observer,
+      prefetch: 20,
+      logger,
+    });
     server.addHandler(
       'thing.counted',
       (async (_data: unknown, ctx: { eventId: string }) => {
@@ -154,7 +196,9 @@ describe('RabbitMqConnection', () => {
       }) as MessageHandler,
       true,
     );
-    await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+    await new Promise<void>(
+      (resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())),
+    );
 
     const published = new Set<string>();
     let retriedPublishes = 0;
@@ -180,9 +224,17 @@ describe('RabbitMqConnection', () => {
       await waitFor('traffic to flow', () => handled.size >= 100, 10_000);
       const before = connection.current();
       await vhost.closeAllConnections('recovery spec: mid-stream');
-      await waitFor('the reconnect', () => connection.current() !== before && connection.isReady && server.isConsuming, 10_000);
+      await waitFor(
+        'the reconnect',
+        () => connection.current() !== before && connection.isReady && server.isConsuming,
+        10_000,
+      );
       const publishedAtRecovery = published.size;
-      await waitFor('publishing to go on after the reconnect', () => published.size >= publishedAtRecovery + 100, 10_000);
+      await waitFor(
+        'publishing to go on after the reconnect',
+        () => published.size >= publishedAtRecovery + 100,
+        10_000,
+      );
     } finally {
       stop = true;
       await Promise.all(workers);

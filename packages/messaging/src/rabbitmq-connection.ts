@@ -69,9 +69,13 @@ export class RabbitMqConnection {
 
   constructor(private readonly options: RabbitMqConnectionOptions) {
     const parsed = parseUrl(options.url);
-    if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS));
+    if (!parsed.searchParams.has('heartbeat'))
+      parsed.searchParams.set('heartbeat', String(options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS));
     this.url = parsed.toString();
-    this.endpoint = { address: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port ? Number(parsed.port) : parsed.protocol === 'amqps:' ? 5671 : 5672 };
+    this.endpoint = {
+      address: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: parsed.port ? Number(parsed.port) : parsed.protocol === 'amqps:' ? 5671 : 5672,
+    };
     this.maskedUrl = maskUrl(options.url);
     this.logger = options.logger ?? silentLogger;
     let resolve!: () => void;
@@ -172,7 +176,10 @@ export class RabbitMqConnection {
           clientProperties: { connection_name: this.options.connectionName ?? 'switchyard' },
         });
       } catch (error) {
-        this.logger.warn({ url: this.maskedUrl, attempt: this.failures + 1, ...errorFields(error) }, 'rabbitmq connect failed; retrying');
+        this.logger.warn(
+          { url: this.maskedUrl, attempt: this.failures + 1, ...errorFields(error) },
+          'rabbitmq connect failed; retrying',
+        );
         continue;
       }
       if (this.closed) {
@@ -193,7 +200,10 @@ export class RabbitMqConnection {
     model.on('blocked', (reason: string) => {
       if (this.model !== model) return;
       this.blocked = true;
-      this.logger.warn({ url: this.maskedUrl, reason }, 'rabbitmq blocked this connection: publishes wait until it unblocks');
+      this.logger.warn(
+        { url: this.maskedUrl, reason },
+        'rabbitmq blocked this connection: publishes wait until it unblocks',
+      );
     });
     model.on('unblocked', () => {
       if (this.model !== model) return;
@@ -227,7 +237,10 @@ export class RabbitMqConnection {
     this.blocked = false;
     this.setupComplete = false;
     if (this.closed) return;
-    this.logger.warn({ url: this.maskedUrl, ...(error ? errorFields(error) : {}) }, 'rabbitmq connection lost; reconnecting');
+    this.logger.warn(
+      { url: this.maskedUrl, ...(error ? errorFields(error) : {}) },
+      'rabbitmq connection lost; reconnecting',
+    );
     this.connecting = this.connectLoop(true);
   }
 
@@ -271,7 +284,8 @@ function parseUrl(url: string): URL {
   } catch {
     throw new TypeError(`invalid RabbitMQ URL ${maskUrl(url)}`);
   }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') throw new TypeError(`RabbitMQ URL must start with amqp:// or amqps://, got ${maskUrl(url)}`);
+  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:')
+    throw new TypeError(`RabbitMQ URL must start with amqp:// or amqps://, got ${maskUrl(url)}`);
   return parsed;
 }
 

@@ -19,7 +19,17 @@ export {
   retryQueueName,
   WORK_QUEUE_TYPES,
 } from './topology-plan.js';
-export type { BindingPlan, ConsumerTopologyInput, DeadLetterSettings, ExchangePlan, QueueArgumentValue, QueuePlan, QueueRole, TopologyPlan, WorkQueueType } from './topology-plan.js';
+export type {
+  BindingPlan,
+  ConsumerTopologyInput,
+  DeadLetterSettings,
+  ExchangePlan,
+  QueueArgumentValue,
+  QueuePlan,
+  QueueRole,
+  TopologyPlan,
+  WorkQueueType,
+} from './topology-plan.js';
 export {
   CONSUMER_POLICY_API_VERSION,
   CONSUMER_POLICY_KIND,
@@ -46,9 +56,19 @@ export {
   SWITCHYARD_TRANSPORT,
   SwitchyardServer,
 } from './switchyard-server.js';
-export type { ConsumerPolicyFeed, ConsumerSettings, SwitchyardServerEvents, SwitchyardServerOptions, SwitchyardServerStatus } from './switchyard-server.js';
+export type {
+  ConsumerPolicyFeed,
+  ConsumerSettings,
+  SwitchyardServerEvents,
+  SwitchyardServerOptions,
+  SwitchyardServerStatus,
+} from './switchyard-server.js';
 export { ConsumerPolicySource, DEFAULT_CONSUMER_POLICY_POLL_MS } from './consumer-policy-source.js';
-export type { ConsumerPolicyListener, ConsumerPolicySourceOptions, ConsumerPolicyState } from './consumer-policy-source.js';
+export type {
+  ConsumerPolicyListener,
+  ConsumerPolicySourceOptions,
+  ConsumerPolicyState,
+} from './consumer-policy-source.js';
 export { ConsumerPolicyMetrics } from './consumer-policy-metrics.js';
 export { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
 export { runHandlerDirectly } from './event-context.js';
@@ -64,12 +84,28 @@ export type {
 } from './event-context.js';
 
 export type { FailureRoutes } from './failure-routing.js';
-export { deadLetterHeaders, describeFailure, FailureRouter, MAX_ERROR_MESSAGE_LENGTH, NonRetriableError, rejectionReason, retryHeaders } from './failure-routing.js';
+export {
+  deadLetterHeaders,
+  describeFailure,
+  FailureRouter,
+  MAX_ERROR_MESSAGE_LENGTH,
+  NonRetriableError,
+  rejectionReason,
+  retryHeaders,
+} from './failure-routing.js';
 export type { FailedDelivery, FailureDecision, FailureDescription, FailureRouterOptions } from './failure-routing.js';
 export { BROKER_DEATH_HEADERS, HEADERS } from './message-headers.js';
 
 export { noopObserver } from './messaging-observer.js';
-export type { ConsumedEvent, ConsumeOutcome, DeadLetteredEvent, MessagingObserver, PublishedEvent, PublishOutcome, RetryEvent } from './messaging-observer.js';
+export type {
+  ConsumedEvent,
+  ConsumeOutcome,
+  DeadLetteredEvent,
+  MessagingObserver,
+  PublishedEvent,
+  PublishOutcome,
+  RetryEvent,
+} from './messaging-observer.js';
 export { errorFields, maskUrl, silentLogger } from './messaging-logger.js';
 export type { MessagingLogger } from './messaging-logger.js';
 export {

@@ -7,4 +7,6 @@ export interface SqlTransaction {
 }
 
 /** Runs `work` in one database transaction (a service passes `(work) => prisma.$transaction(work)`). */
-export type TransactionRunner<Tx extends SqlTransaction = SqlTransaction> = <R>(work: (tx: Tx) => Promise<R>) => Promise<R>;
+export type TransactionRunner<Tx extends SqlTransaction = SqlTransaction> = <R>(
+  work: (tx: Tx) => Promise<R>,
+) => Promise<R>;

@@ -58,7 +58,12 @@ function policyFor(queue: string, types: string[], overrides: Partial<ConsumerPo
 
 /** A policy source that holds one policy and never changes (the file-reading one is tested on its own). */
 function fixedPolicy(policy: ConsumerPolicy): ConsumerPolicyFeed {
-  return { current: () => ({ policy }), subscribe: () => () => undefined, start: () => undefined, stop: async () => undefined };
+  return {
+    current: () => ({ policy }),
+    subscribe: () => () => undefined,
+    start: () => undefined,
+    stop: async () => undefined,
+  };
 }
 
 describe('SwitchyardServer with a live consumer policy', () => {
@@ -86,12 +91,27 @@ describe('SwitchyardServer with a live consumer policy', () => {
 
   type Handler = (data: unknown, ctx: EventContext) => Promise<unknown>;
 
-  async function startServer(queue: string, handlers: Record<string, Handler>, options: Partial<SwitchyardServerOptions> = {}): Promise<{ server: SwitchyardServer; observer: RecordingObserver }> {
+  async function startServer(
+    queue: string,
+    handlers: Record<string, Handler>,
+    options: Partial<SwitchyardServerOptions> = {},
+  ): Promise<{ server: SwitchyardServer; observer: RecordingObserver }> {
     const observer = new RecordingObserver();
-    const server = new SwitchyardServer({ connection, service: 'spec-service', queue, exchange: EXCHANGE, retryDelaysMs: TIERS, decode: decodeJson, observer, ...options });
+    const server = new SwitchyardServer({
+      connection,
+      service: 'spec-service',
+      queue,
+      exchange: EXCHANGE,
+      retryDelaysMs: TIERS,
+      decode: decodeJson,
+      observer,
+      ...options,
+    });
     for (const [type, handler] of Object.entries(handlers)) server.addHandler(type, handler as MessageHandler, true);
     servers.push(server);
-    await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+    await new Promise<void>(
+      (resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())),
+    );
     return { server, observer };
   }
 
@@ -141,7 +161,9 @@ describe('SwitchyardServer with a live consumer policy', () => {
     await server.applyPolicy(policyFor(queue, ['thing.paused'], { paused: true }));
     expect(server.isPaused).toBe(true);
     expect(server.isConsuming).toBe(false);
-    const waiting = await Promise.all(Array.from({ length: 5 }, (_, i) => publishEvent(publisher, EXCHANGE, 'thing.paused', { i })));
+    const waiting = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => publishEvent(publisher, EXCHANGE, 'thing.paused', { i })),
+    );
     await waitFor('the five to wait in the queue', async () => (await depth(queue)) === 5);
     release.open();
     await waitFor('the in-flight one to be acked on its channel', () => observer.outcomes('ack') === 1);
@@ -166,7 +188,14 @@ describe('SwitchyardServer with a live consumer policy', () => {
   function heldHandler(firstBatch: number) {
     const first = gate();
     const later = gate();
-    const state = { running: 0, maxRunning: 0, started: 0, firstRunning: 0, laterStartedBesideFirst: 0, handled: [] as string[] };
+    const state = {
+      running: 0,
+      maxRunning: 0,
+      started: 0,
+      firstRunning: 0,
+      laterStartedBesideFirst: 0,
+      handled: [] as string[],
+    };
     const handler: Handler = async (_data, ctx) => {
       const ofFirst = state.started < firstBatch;
       state.started++;
@@ -188,18 +217,32 @@ describe('SwitchyardServer with a live consumer policy', () => {
   it('applies a new prefetch once the deliveries in flight under the old one are acked: never more handlers at once than a prefetch allows', async () => {
     const queue = 'policy.prefetch';
     const { handler, state, first, later } = heldHandler(3);
-    const { server, observer } = await startServer(queue, { 'thing.held': handler }, { prefetch: 20, shutdownTimeoutMs: 60_000 });
+    const { server, observer } = await startServer(
+      queue,
+      { 'thing.held': handler },
+      { prefetch: 20, shutdownTimeoutMs: 60_000 },
+    );
     // Whatever fails, no handler stays held (closing would wait for it).
     afterRelease(first, later);
     await server.applyPolicy(policyFor(queue, ['thing.held'], { prefetch: 3 }));
-    const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => publishEvent(publisher, EXCHANGE, 'thing.held', { i })));
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => publishEvent(publisher, EXCHANGE, 'thing.held', { i })),
+    );
     // Prefetch 3: the broker hands out three and keeps seven (with the old 20 it would keep none).
-    await waitFor('three in flight, seven ready', async () => state.running === 3 && (await depth(queue)) === 7, 10_000);
+    await waitFor(
+      'three in flight, seven ready',
+      async () => state.running === 3 && (await depth(queue)) === 7,
+      10_000,
+    );
 
     // Prefetch counts per consumer: a new consumer now would get five more on top of the cancelled one's three.
     const applying = server.applyPolicy(policyFor(queue, ['thing.held'], { prefetch: 5, generation: 2 }));
     // (The broker's consumer count is no witness: a quorum queue keeps counting a cancelled consumer until its deliveries settle.)
-    await waitFor('the old consumer cancelled, the new prefetch decided', () => server.currentSettings()?.prefetch === 5 && !server.isConsuming, 10_000);
+    await waitFor(
+      'the old consumer cancelled, the new prefetch decided',
+      () => server.currentSettings()?.prefetch === 5 && !server.isConsuming,
+      10_000,
+    );
     expect(await depth(queue)).toBe(7);
     expect(state.started).toBe(3);
 
@@ -230,7 +273,9 @@ describe('SwitchyardServer with a live consumer policy', () => {
     await waitFor('two in flight, four ready', async () => state.running === 2 && (await depth(queue)) === 4, 10_000);
     await server.applyPolicy(policyFor(queue, ['thing.resumed'], { prefetch: 2, paused: true, generation: 2 }));
 
-    const resuming = server.applyPolicy(policyFor(queue, ['thing.resumed'], { prefetch: 2, paused: false, generation: 3 }));
+    const resuming = server.applyPolicy(
+      policyFor(queue, ['thing.resumed'], { prefetch: 2, paused: false, generation: 3 }),
+    );
     await waitFor('unpaused, not consuming yet', () => server.currentSettings()?.paused === false, 10_000);
     expect(server.isConsuming).toBe(false);
     expect(await depth(queue)).toBe(4);
@@ -256,8 +301,20 @@ describe('SwitchyardServer with a live consumer policy', () => {
 
     await server.applyPolicy(policyFor(queue, ['thing.hung'], { prefetch: 2, generation: 2 }));
     expect(server.isConsuming).toBe(true);
-    await waitFor('two more in flight beside the hung one', async () => state.running === 3 && (await depth(queue)) === 0, 10_000);
-    expect(logger.lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'warn', message: expect.stringContaining('still in flight after the wait'), fields: expect.objectContaining({ inFlight: 1 }) })]));
+    await waitFor(
+      'two more in flight beside the hung one',
+      async () => state.running === 3 && (await depth(queue)) === 0,
+      10_000,
+    );
+    expect(logger.lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'warn',
+          message: expect.stringContaining('still in flight after the wait'),
+          fields: expect.objectContaining({ inFlight: 1 }),
+        }),
+      ]),
+    );
     first.open();
     later.open();
     await waitFor('all three handled', () => state.handled.length === 3, 10_000);
@@ -282,23 +339,36 @@ describe('SwitchyardServer with a live consumer policy', () => {
     expect(await queueExists(`${queue}.dlq`)).toBe(false);
     expect(await queueExists(`${queue}.retry.300ms`)).toBe(false);
 
-    await server.applyPolicy(policyFor(queue, ['thing.fails'], { retryDelaysMs: [300], deadLetter: { queue: parked }, generation: 2 }));
+    await server.applyPolicy(
+      policyFor(queue, ['thing.fails'], { retryDelaysMs: [300], deadLetter: { queue: parked }, generation: 2 }),
+    );
     expect(await queueExists(`${queue}.retry.300ms`)).toBe(true);
 
     const id = await publishEvent(publisher, EXCHANGE, 'thing.fails', {});
     await waitFor('the dead letter in the policy’s DLQ', () => observer.deadLetters.length === 1, 10_000);
     expect(attempts).toEqual([1, 2]);
     expect(observer.retries.map(({ attempt, delayMs }) => [attempt, delayMs])).toEqual([[1, 300]]);
-    const letter = await waitFor(`a message in ${parked}`, async () => (await inspect.get(parked, { noAck: true })) || undefined);
+    const letter = await waitFor(
+      `a message in ${parked}`,
+      async () => (await inspect.get(parked, { noAck: true })) || undefined,
+    );
     expect(letter.properties.messageId).toBe(id);
-    expect(letter.properties.headers).toMatchObject({ 'x-death-reason': 'retries_exhausted', 'x-attempts': 2, 'x-last-error': 'Error: broken 1' });
+    expect(letter.properties.headers).toMatchObject({
+      'x-death-reason': 'retries_exhausted',
+      'x-attempts': 2,
+      'x-last-error': 'Error: broken 1',
+    });
   });
 
   it('binds the policy’s event types: a bound type without a handler is dead-lettered, and both mismatches are warned about', async () => {
     const queue = 'policy.bindings';
     const logger = new RecordingLogger();
     const handled: string[] = [];
-    const { server, observer } = await startServer(queue, { 'thing.known': async (_data, ctx) => void handled.push(ctx.eventId), 'thing.unbound': async () => undefined }, { logger });
+    const { server, observer } = await startServer(
+      queue,
+      { 'thing.known': async (_data, ctx) => void handled.push(ctx.eventId), 'thing.unbound': async () => undefined },
+      { logger },
+    );
     await server.applyPolicy(policyFor(queue, ['thing.known', 'thing.extra']));
     expect(server.currentSettings()?.eventTypes).toEqual(['thing.known', 'thing.extra']);
 
@@ -306,7 +376,10 @@ describe('SwitchyardServer with a live consumer policy', () => {
     const extra = await publishEvent(publisher, EXCHANGE, 'thing.extra', {});
     await waitFor('the known one handled', () => handled.includes(known));
     await waitFor('the extra one dead-lettered', () => observer.deadLetters.length === 1);
-    const letter = await waitFor('a message in the DLQ', async () => (await inspect.get(`${queue}.dlq`, { noAck: true })) || undefined);
+    const letter = await waitFor(
+      'a message in the DLQ',
+      async () => (await inspect.get(`${queue}.dlq`, { noAck: true })) || undefined,
+    );
     expect(letter.properties.messageId).toBe(extra);
     expect(letter.properties.headers).toMatchObject({ 'x-death-reason': 'unknown_event_type' });
     const warnings = logger.lines.filter((line) => line.level === 'warn');
@@ -324,9 +397,15 @@ describe('SwitchyardServer with a live consumer policy', () => {
     const { server } = await startServer(queue, { 'thing.kept': async (_data, ctx) => void handled.push(ctx.eventId) });
     const before = server.currentSettings();
 
-    await expect(server.applyPolicy(policyFor('policy.other', ['thing.kept']))).rejects.toThrow(/this consumer's queue is 'policy.refused'/);
+    await expect(server.applyPolicy(policyFor('policy.other', ['thing.kept']))).rejects.toThrow(
+      /this consumer's queue is 'policy.refused'/,
+    );
     // A quorum queue cannot become classic in place.
-    await expect(server.applyPolicy(policyFor(queue, ['thing.kept'], { queueType: 'classic', paused: true, retryDelaysMs: [700] }))).rejects.toBeInstanceOf(TopologyConflictError);
+    await expect(
+      server.applyPolicy(
+        policyFor(queue, ['thing.kept'], { queueType: 'classic', paused: true, retryDelaysMs: [700] }),
+      ),
+    ).rejects.toBeInstanceOf(TopologyConflictError);
     expect(server.currentSettings()).toBe(before);
     expect(server.isConsuming).toBe(true);
     const id = await publishEvent(publisher, EXCHANGE, 'thing.kept', {});
@@ -336,13 +415,32 @@ describe('SwitchyardServer with a live consumer policy', () => {
   it('takes a policy that arrives before the first connection, declares its topology (not the defaults’) and re-declares it after a reconnect', async () => {
     const queue = 'policy.early';
     const port = await freePort();
-    const late = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${port}`), reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 200 });
+    const late = new RabbitMqConnection({
+      url: vhost.url.replace(':5672', `:${port}`),
+      reconnectInitialDelayMs: 20,
+      reconnectMaxDelayMs: 200,
+    });
     const handled: string[] = [];
-    const server = new SwitchyardServer({ connection: late, publishConnection: connection, service: 'early', queue, exchange: EXCHANGE, retryDelaysMs: TIERS, decode: decodeJson, firstConnectWaitMs: 0 });
-    server.addHandler('thing.early', (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler, true);
+    const server = new SwitchyardServer({
+      connection: late,
+      publishConnection: connection,
+      service: 'early',
+      queue,
+      exchange: EXCHANGE,
+      retryDelaysMs: TIERS,
+      decode: decodeJson,
+      firstConnectWaitMs: 0,
+    });
+    server.addHandler(
+      'thing.early',
+      (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler,
+      true,
+    );
     servers.push(server);
     const early = server.applyPolicy(policyFor(queue, ['thing.early'], { paused: true, retryDelaysMs: [250] }));
-    await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+    await new Promise<void>(
+      (resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())),
+    );
     await early;
     // Still not connected: a change now is recorded for the connect.
     await server.applyPolicy(policyFor(queue, ['thing.early'], { paused: true, retryDelaysMs: [350], generation: 2 }));
@@ -358,13 +456,19 @@ describe('SwitchyardServer with a live consumer policy', () => {
       const id = await publishEvent(publisher, EXCHANGE, 'thing.early', {});
       expect((await inspect.checkQueue(queue)).consumerCount).toBe(0);
 
-      await server.applyPolicy(policyFor(queue, ['thing.early'], { paused: false, retryDelaysMs: [350], generation: 3 }));
+      await server.applyPolicy(
+        policyFor(queue, ['thing.early'], { paused: false, retryDelaysMs: [350], generation: 3 }),
+      );
       await waitFor('the waiting event handled once resumed', () => handled.includes(id));
 
       // A lost connection: the reconnect declares the policy's topology again and consumes with it.
       await inspect.deleteQueue(`${queue}.retry.350ms`);
       proxy.cut();
-      await waitFor('the tier declared again after the reconnect', async () => late.isReady && server.isConsuming && (await queueExists(`${queue}.retry.350ms`)), 10_000);
+      await waitFor(
+        'the tier declared again after the reconnect',
+        async () => late.isReady && server.isConsuming && (await queueExists(`${queue}.retry.350ms`)),
+        10_000,
+      );
       expect(await queueExists(`${queue}.retry.200ms`)).toBe(false);
       const again = await publishEvent(publisher, EXCHANGE, 'thing.early', {});
       await waitFor('consuming after the reconnect', () => handled.includes(again));
@@ -378,7 +482,9 @@ describe('SwitchyardServer with a live consumer policy', () => {
   it('closes cleanly while a policy change is being applied, and consumes nothing afterwards', async () => {
     const queue = 'policy.closing';
     const handled: string[] = [];
-    const { server } = await startServer(queue, { 'thing.closing': async (_data, ctx) => void handled.push(ctx.eventId) });
+    const { server } = await startServer(queue, {
+      'thing.closing': async (_data, ctx) => void handled.push(ctx.eventId),
+    });
     const applying = server.applyPolicy(policyFor(queue, ['thing.closing'], { prefetch: 3, retryDelaysMs: [900] }));
     const closing = server.close();
     await Promise.all([applying.catch(() => undefined), closing]);
@@ -395,32 +501,74 @@ describe('SwitchyardServer with a live consumer policy', () => {
   it('rejects a policy present at startup that the broker refuses, and consumes with the code defaults instead; a later valid policy still applies', async () => {
     const queue = 'policy.boot';
     // The queue exists as the code defaults make it (quorum); the policy asks for a classic one.
-    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue, eventTypes: ['thing.boot'], retryDelaysMs: TIERS }));
+    await declareTopology(
+      connection.current()!,
+      planConsumerTopology({ exchange: EXCHANGE, queue, eventTypes: ['thing.boot'], retryDelaysMs: TIERS }),
+    );
     const directory = await mkdtemp(join(tmpdir(), 'server-policy-boot-'));
     try {
-      await writeFile(join(directory, consumerPolicyFileName(queue)), serializeConsumerPolicy(policyFor(queue, ['thing.boot'], { queueType: 'classic', retryDelaysMs: [650] })));
+      await writeFile(
+        join(directory, consumerPolicyFileName(queue)),
+        serializeConsumerPolicy(policyFor(queue, ['thing.boot'], { queueType: 'classic', retryDelaysMs: [650] })),
+      );
       const source = new ConsumerPolicySource({ directory, queue, pollIntervalMs: 50 });
       const logger = new RecordingLogger();
       const handled: string[] = [];
       const rejections: Error[] = [];
-      const server = new SwitchyardServer({ connection, service: 'spec-service', queue, exchange: EXCHANGE, retryDelaysMs: TIERS, decode: decodeJson, policySource: source, logger });
-      server.addHandler('thing.boot', (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler, true);
+      const server = new SwitchyardServer({
+        connection,
+        service: 'spec-service',
+        queue,
+        exchange: EXCHANGE,
+        retryDelaysMs: TIERS,
+        decode: decodeJson,
+        policySource: source,
+        logger,
+      });
+      server.addHandler(
+        'thing.boot',
+        (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler,
+        true,
+      );
       server.on('policyRejected', (error) => rejections.push(error));
       servers.push(server);
-      await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+      await new Promise<void>(
+        (resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())),
+      );
 
       expect(server.isConsuming).toBe(true);
-      expect(server.currentSettings()).toMatchObject({ policy: undefined, retryDelaysMs: TIERS, deadLetterQueue: `${queue}.dlq` });
+      expect(server.currentSettings()).toMatchObject({
+        policy: undefined,
+        retryDelaysMs: TIERS,
+        deadLetterQueue: `${queue}.dlq`,
+      });
       expect(rejections).toHaveLength(1);
       expect(rejections[0]).toBeInstanceOf(TopologyConflictError);
-      expect(rejections[0]).toMatchObject({ objectName: queue, brokerMessage: expect.stringContaining(`inequivalent arg '${(rejections[0] as TopologyConflictError).argument}' for queue '${queue}'`) });
+      expect(rejections[0]).toMatchObject({
+        objectName: queue,
+        brokerMessage: expect.stringContaining(
+          `inequivalent arg '${(rejections[0] as TopologyConflictError).argument}' for queue '${queue}'`,
+        ),
+      });
       // The broker's reason, where readiness shows it.
-      expect(source.current().error).toBe(`consumer policy default/${queue} generation 1 not applied: ${rejections[0]!.message}`);
-      expect(logger.lines).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'error', message: 'could not apply the consumer policy; the code defaults are in force instead' })]));
+      expect(source.current().error).toBe(
+        `consumer policy default/${queue} generation 1 not applied: ${rejections[0]!.message}`,
+      );
+      expect(logger.lines).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            level: 'error',
+            message: 'could not apply the consumer policy; the code defaults are in force instead',
+          }),
+        ]),
+      );
       const id = await publishEvent(publisher, EXCHANGE, 'thing.boot', {});
       await waitFor('consuming with the defaults', () => handled.includes(id));
 
-      await writeFile(join(directory, consumerPolicyFileName(queue)), serializeConsumerPolicy(policyFor(queue, ['thing.boot'], { retryDelaysMs: [650], generation: 2 })));
+      await writeFile(
+        join(directory, consumerPolicyFileName(queue)),
+        serializeConsumerPolicy(policyFor(queue, ['thing.boot'], { retryDelaysMs: [650], generation: 2 })),
+      );
       await waitFor('the valid policy in force', () => server.currentSettings()?.policy?.generation === 2, 10_000);
       expect(source.current().error).toBeUndefined();
       expect(server.currentSettings()?.retryDelaysMs).toEqual([650]);
@@ -435,8 +583,21 @@ describe('SwitchyardServer with a live consumer policy', () => {
 
   it('still fails listen when the code defaults conflict with the broker too', async () => {
     const queue = 'policy.boot-both';
-    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue, eventTypes: ['thing.both'], retryDelaysMs: TIERS, deliveryLimit: 5 }));
-    const error = await startServer(queue, { 'thing.both': async () => undefined }, { policySource: fixedPolicy(policyFor(queue, ['thing.both'], { queueType: 'classic' })) }).catch((caught: unknown) => caught);
+    await declareTopology(
+      connection.current()!,
+      planConsumerTopology({
+        exchange: EXCHANGE,
+        queue,
+        eventTypes: ['thing.both'],
+        retryDelaysMs: TIERS,
+        deliveryLimit: 5,
+      }),
+    );
+    const error = await startServer(
+      queue,
+      { 'thing.both': async () => undefined },
+      { policySource: fixedPolicy(policyFor(queue, ['thing.both'], { queueType: 'classic' })) },
+    ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TopologyConflictError);
     expect((error as TopologyConflictError).argument).toBe('x-delivery-limit');
     const server = servers.at(-1)!;

@@ -49,11 +49,26 @@ describe('SwitchyardServer', () => {
 
   type Handler = (data: unknown, ctx: EventContext) => Promise<unknown>;
 
-  async function startServer(queue: string, handlers: Record<string, Handler>, options: Partial<SwitchyardServerOptions> = {}): Promise<{ server: SwitchyardServer; observer: RecordingObserver }> {
+  async function startServer(
+    queue: string,
+    handlers: Record<string, Handler>,
+    options: Partial<SwitchyardServerOptions> = {},
+  ): Promise<{ server: SwitchyardServer; observer: RecordingObserver }> {
     const observer = new RecordingObserver();
-    const server = new SwitchyardServer({ connection, service: 'spec-service', queue, exchange: EXCHANGE, retryDelaysMs: TIERS, decode: decodeJson, observer, ...options });
+    const server = new SwitchyardServer({
+      connection,
+      service: 'spec-service',
+      queue,
+      exchange: EXCHANGE,
+      retryDelaysMs: TIERS,
+      decode: decodeJson,
+      observer,
+      ...options,
+    });
     for (const [type, handler] of Object.entries(handlers)) server.addHandler(type, handler as MessageHandler, true);
-    await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+    await new Promise<void>(
+      (resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())),
+    );
     servers.push(server);
     return { server, observer };
   }
@@ -64,30 +79,64 @@ describe('SwitchyardServer', () => {
 
   /** Takes one message off a queue (acked), for inspecting dead letters. */
   async function take(queue: string): Promise<GetMessage> {
-    return waitFor(`a message in ${queue}`, async () => (await inspect.get(queue, { noAck: true })) || undefined, 5_000);
+    return waitFor(
+      `a message in ${queue}`,
+      async () => (await inspect.get(queue, { noAck: true })) || undefined,
+      5_000,
+    );
   }
 
   it('binds its queue to exactly the event types it has handlers for', async () => {
-    const { server } = await startServer('spec.bindings', { 'thing.a': async () => undefined, 'thing.b': async () => undefined });
+    const { server } = await startServer('spec.bindings', {
+      'thing.a': async () => undefined,
+      'thing.b': async () => undefined,
+    });
     expect(server.eventTypes()).toEqual(['thing.a', 'thing.b']);
     await publishEvent(publisher, EXCHANGE, 'thing.a', {});
     await expect(publishEvent(publisher, EXCHANGE, 'thing.c', {})).rejects.toThrow(/unroutable/);
   });
 
   it('fails listen with a TopologyConflictError when its queue exists with other arguments', async () => {
-    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue: 'spec.conflict', eventTypes: [], retryDelaysMs: TIERS, deliveryLimit: 5 }));
-    const error = await startServer('spec.conflict', { 'thing.a': async () => undefined }).catch((caught: unknown) => caught);
+    await declareTopology(
+      connection.current()!,
+      planConsumerTopology({
+        exchange: EXCHANGE,
+        queue: 'spec.conflict',
+        eventTypes: [],
+        retryDelaysMs: TIERS,
+        deliveryLimit: 5,
+      }),
+    );
+    const error = await startServer('spec.conflict', { 'thing.a': async () => undefined }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(TopologyConflictError);
     expect((error as Error).message).toContain("'x-delivery-limit'");
   });
 
   it('starts listening while the broker is unreachable and consumes once it can connect', async () => {
     const port = await freePort();
-    const late = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${port}`), reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 });
+    const late = new RabbitMqConnection({
+      url: vhost.url.replace(':5672', `:${port}`),
+      reconnectInitialDelayMs: 20,
+      reconnectMaxDelayMs: 100,
+    });
     const handled: string[] = [];
-    const server = new SwitchyardServer({ connection: late, service: 'late', queue: 'spec.late', exchange: EXCHANGE, decode: decodeJson });
-    server.addHandler('thing.late', (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler, true);
-    await new Promise<void>((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+    const server = new SwitchyardServer({
+      connection: late,
+      service: 'late',
+      queue: 'spec.late',
+      exchange: EXCHANGE,
+      decode: decodeJson,
+    });
+    server.addHandler(
+      'thing.late',
+      (async (_data: unknown, ctx: EventContext) => void handled.push(ctx.eventId)) as MessageHandler,
+      true,
+    );
+    await new Promise<void>(
+      (resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve())),
+    );
     expect(server.isConsuming).toBe(false);
     expect(late.isReady).toBe(false);
 
@@ -125,7 +174,12 @@ describe('SwitchyardServer', () => {
       [1, 200],
       [2, 400],
     ]);
-    expect(seenHeaders[2]).toMatchObject({ 'x-attempt': 3, 'x-last-error': 'Error: flaky 2', 'x-original-routing-key': 'thing.flaky', 'ce-id': id });
+    expect(seenHeaders[2]).toMatchObject({
+      'x-attempt': 3,
+      'x-last-error': 'Error: flaky 2',
+      'x-original-routing-key': 'thing.flaky',
+      'ce-id': id,
+    });
     await waitFor('the ack to be counted', () => observer.outcomes('ack') === 1);
     expect(observer.outcomes('retry')).toBe(2);
     expect(await depth('spec.flaky')).toBe(0);
@@ -145,7 +199,9 @@ describe('SwitchyardServer', () => {
 
     const poisonId = await publishEvent(publisher, EXCHANGE, 'thing.poison', { bad: true });
     await waitFor('the first failure', () => observer.retries.length === 1);
-    const fine = await Promise.all(Array.from({ length: 20 }, () => publishEvent(publisher, EXCHANGE, 'thing.fine', {})));
+    const fine = await Promise.all(
+      Array.from({ length: 20 }, () => publishEvent(publisher, EXCHANGE, 'thing.fine', {})),
+    );
     await waitFor('the other messages to be handled', () => handled.length === 20);
     expect(observer.deadLetters).toEqual([]);
     expect(new Set(handled)).toEqual(new Set(fine));
@@ -170,7 +226,9 @@ describe('SwitchyardServer', () => {
       'ce-type': 'thing.poison',
       'x-event-version': 1,
     });
-    expect(observer.deadLetters).toEqual([{ queue: 'spec.poison', eventType: 'thing.poison', reason: 'retries_exhausted' }]);
+    expect(observer.deadLetters).toEqual([
+      { queue: 'spec.poison', eventType: 'thing.poison', reason: 'retries_exhausted' },
+    ]);
     expect(observer.retries).toHaveLength(2);
   });
 
@@ -181,7 +239,9 @@ describe('SwitchyardServer', () => {
       },
     });
     const send = (type: string, body: string, id = randomUUID()): Promise<string> =>
-      publisher.sendToQueue('spec.rejects', Buffer.from(body), { messageId: id, type, contentType: 'application/json' }).then(() => id);
+      publisher
+        .sendToQueue('spec.rejects', Buffer.from(body), { messageId: id, type, contentType: 'application/json' })
+        .then(() => id);
 
     const garbled = await send('thing.rejected', '{not json');
     const unknown = await send('thing.unheard-of', '{}');
@@ -190,9 +250,18 @@ describe('SwitchyardServer', () => {
 
     const letters = await Promise.all([1, 2, 3].map(() => take('spec.rejects.dlq')));
     const byId = new Map(letters.map((letter) => [letter.properties.messageId as string, letter.properties.headers!]));
-    expect(byId.get(garbled)).toMatchObject({ 'x-death-reason': 'malformed_json', 'x-error-class': 'TestRejection', 'x-attempts': 1 });
+    expect(byId.get(garbled)).toMatchObject({
+      'x-death-reason': 'malformed_json',
+      'x-error-class': 'TestRejection',
+      'x-attempts': 1,
+    });
     expect(byId.get(unknown)).toMatchObject({ 'x-death-reason': 'unknown_event_type', 'x-attempts': 1 });
-    expect(byId.get(rejected)).toMatchObject({ 'x-death-reason': 'non_retriable', 'x-error-class': 'NonRetriableError', 'x-error-message': 'order 7 does not exist', 'x-attempts': 1 });
+    expect(byId.get(rejected)).toMatchObject({
+      'x-death-reason': 'non_retriable',
+      'x-error-class': 'NonRetriableError',
+      'x-error-message': 'order 7 does not exist',
+      'x-attempts': 1,
+    });
     expect(observer.retries).toEqual([]);
     expect(observer.outcomes('dead_letter')).toBe(3);
   });
@@ -225,7 +294,15 @@ describe('SwitchyardServer', () => {
     await waitFor('the duplicate to be counted', () => observer.outcomes('duplicate') === 1);
 
     expect(contexts).toHaveLength(1);
-    expect(contexts[0]).toMatchObject({ eventId: id, type: 'thing.once', version: 1, attempt: 1, queue: 'spec.inbox', correlationId: id, occurredAt: expect.any(String) });
+    expect(contexts[0]).toMatchObject({
+      eventId: id,
+      type: 'thing.once',
+      version: 1,
+      attempt: 1,
+      queue: 'spec.inbox',
+      correlationId: id,
+      occurredAt: expect.any(String),
+    });
     expect(contexts[0]!.tx).toBe(transaction);
     expect(deliveries.map((delivery) => delivery.eventId)).toEqual([id, id]);
     expect('tx' in deliveries[0]!).toBe(false);
@@ -243,7 +320,15 @@ describe('SwitchyardServer', () => {
     await waitFor('the message to be held back', async () => (await depth('spec.no-dlq')) === 0);
     expect(observer.deadLetters).toEqual([]);
 
-    await declareTopology(connection.current()!, planConsumerTopology({ exchange: EXCHANGE, queue: 'spec.no-dlq', eventTypes: ['thing.refused'], retryDelaysMs: TIERS }));
+    await declareTopology(
+      connection.current()!,
+      planConsumerTopology({
+        exchange: EXCHANGE,
+        queue: 'spec.no-dlq',
+        eventTypes: ['thing.refused'],
+        retryDelaysMs: TIERS,
+      }),
+    );
     await waitFor('the dead letter once the DLQ exists', () => observer.deadLetters.length === 1, 10_000);
     expect((await take('spec.no-dlq.dlq')).properties.messageId).toBe(id);
     expect(await depth('spec.no-dlq')).toBe(0);
@@ -251,7 +336,9 @@ describe('SwitchyardServer', () => {
 
   it('consumes again when the broker cancels its consumer on a live connection', async () => {
     const handled: string[] = [];
-    const { server } = await startServer('spec.cancelled', { 'thing.again': async (_data, ctx) => void handled.push(ctx.eventId) });
+    const { server } = await startServer('spec.cancelled', {
+      'thing.again': async (_data, ctx) => void handled.push(ctx.eventId),
+    });
     await inspect.deleteQueue('spec.cancelled');
     await waitFor('the consumer to notice', () => !server.isConsuming);
     await waitFor('the consumer to be back, its queue declared again', () => server.isConsuming, 10_000);
@@ -303,7 +390,10 @@ describe('SwitchyardServer', () => {
       { shutdownTimeoutMs: 200 },
     );
     await publishEvent(publisher, EXCHANGE, 'thing.stuck', {});
-    await waitFor('the message to be in flight', async () => (await inspect.checkQueue('spec.stuck')).messageCount === 0);
+    await waitFor(
+      'the message to be in flight',
+      async () => (await inspect.checkQueue('spec.stuck')).messageCount === 0,
+    );
 
     await server.close();
     await waitFor('the message back in the queue', async () => (await depth('spec.stuck')) === 1);
@@ -346,7 +436,15 @@ describe('SwitchyardServer', () => {
 
     it('runs @EventPattern handlers, awaits Observables and keeps error classes with SwitchyardExceptionFilter', async () => {
       const observer = new RecordingObserver();
-      const server = new SwitchyardServer({ connection, service: 'nest-spec', queue: 'spec.nest', exchange: EXCHANGE, retryDelaysMs: [], decode: decodeJson, observer });
+      const server = new SwitchyardServer({
+        connection,
+        service: 'nest-spec',
+        queue: 'spec.nest',
+        exchange: EXCHANGE,
+        retryDelaysMs: [],
+        decode: decodeJson,
+        observer,
+      });
       const app = await NestFactory.createMicroservice(ThingsModule, { strategy: server, logger: false });
       app.useGlobalFilters(new SwitchyardExceptionFilter());
       await app.listen();
@@ -366,18 +464,38 @@ describe('SwitchyardServer', () => {
           ]),
         );
         const letters = await Promise.all([1, 2].map(() => take('spec.nest.dlq')));
-        const byId = new Map(letters.map((letter) => [letter.properties.messageId as string, letter.properties.headers!]));
-        expect(byId.get(failing)).toMatchObject({ 'x-death-reason': 'retries_exhausted', 'x-error-class': 'RangeError', 'x-error-message': 'stream broke' });
-        expect(byId.get(refused)).toMatchObject({ 'x-death-reason': 'non_retriable', 'x-error-class': 'NonRetriableError' });
+        const byId = new Map(
+          letters.map((letter) => [letter.properties.messageId as string, letter.properties.headers!]),
+        );
+        expect(byId.get(failing)).toMatchObject({
+          'x-death-reason': 'retries_exhausted',
+          'x-error-class': 'RangeError',
+          'x-error-message': 'stream broke',
+        });
+        expect(byId.get(refused)).toMatchObject({
+          'x-death-reason': 'non_retriable',
+          'x-error-class': 'NonRetriableError',
+        });
       } finally {
         await app.close();
       }
     });
 
     it('rejects request/response @MessagePattern handlers at listen, since it carries events only', async () => {
-      const server = new SwitchyardServer({ connection, service: 'nest-spec', queue: 'spec.nest-bad', exchange: EXCHANGE, decode: decodeJson });
+      const server = new SwitchyardServer({
+        connection,
+        service: 'nest-spec',
+        queue: 'spec.nest-bad',
+        exchange: EXCHANGE,
+        decode: decodeJson,
+      });
       server.addHandler('get.thing', (async () => 1) as MessageHandler, false);
-      await expect(new Promise((resolve, reject) => void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve(undefined))))).rejects.toThrow(/@MessagePattern/);
+      await expect(
+        new Promise(
+          (resolve, reject) =>
+            void server.listen((error?: unknown) => (error ? reject(error as Error) : resolve(undefined))),
+        ),
+      ).rejects.toThrow(/@MessagePattern/);
     });
   });
 });

@@ -18,12 +18,25 @@ import {
 import { EventPublisher } from './event-publisher.js';
 import { describeFailure, type FailureDescription, FailureRouter, rejectionReason } from './failure-routing.js';
 import { HEADERS, positiveIntHeader, stringHeader } from './message-headers.js';
-import { type BrokerEndpoint, type DeliveryTarget, markDeliveryFailed, traceDelivery, traceSettle } from './message-tracing.js';
+import {
+  type BrokerEndpoint,
+  type DeliveryTarget,
+  markDeliveryFailed,
+  traceDelivery,
+  traceSettle,
+} from './message-tracing.js';
 import { TopologyConflictError } from './messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { type ConsumeOutcome, type MessagingObserver, noopObserver, notify } from './messaging-observer.js';
 import type { RabbitMqConnection } from './rabbitmq-connection.js';
-import { type DeadLetterSettings, deadLetterQueueName, DEFAULT_EXCHANGE, DEFAULT_RETRY_DELAYS_MS, planConsumerTopology, type TopologyPlan } from './topology-plan.js';
+import {
+  type DeadLetterSettings,
+  deadLetterQueueName,
+  DEFAULT_EXCHANGE,
+  DEFAULT_RETRY_DELAYS_MS,
+  planConsumerTopology,
+  type TopologyPlan,
+} from './topology-plan.js';
 
 /** Transport id of `SwitchyardServer`: `@EventPattern('x', SWITCHYARD_TRANSPORT)` pins a handler to it in hybrid apps. */
 export const SWITCHYARD_TRANSPORT: unique symbol = Symbol.for('switchyard.transport');
@@ -169,7 +182,10 @@ interface PendingPolicy {
  * declared because the connection is down waits for the next connect; one the broker refuses is rejected (at a
  * connect's setup, the code defaults take its place).
  */
-export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardServerStatus> implements CustomTransportStrategy {
+export class SwitchyardServer
+  extends Server<SwitchyardServerEvents, SwitchyardServerStatus>
+  implements CustomTransportStrategy
+{
   override transportId = SWITCHYARD_TRANSPORT;
 
   private readonly emitter = new EventEmitter();
@@ -205,7 +221,11 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     this.runHandler = options.runHandler ?? runHandlerDirectly;
     this.observer = options.observer ?? noopObserver;
     this.log = options.logger ?? silentLogger;
-    this.publisher = new EventPublisher({ connection: options.publishConnection ?? options.connection, confirmTimeoutMs: options.confirmTimeoutMs, logger: this.log });
+    this.publisher = new EventPublisher({
+      connection: options.publishConnection ?? options.connection,
+      confirmTimeoutMs: options.confirmTimeoutMs,
+      logger: this.log,
+    });
     this.router = new FailureRouter({
       publisher: this.publisher,
       service: options.service,
@@ -240,10 +260,10 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     return this.closing;
   }
 
-  on<EventKey extends keyof SwitchyardServerEvents = keyof SwitchyardServerEvents, EventCallback extends SwitchyardServerEvents[EventKey] = SwitchyardServerEvents[EventKey]>(
-    event: EventKey,
-    callback: EventCallback,
-  ): this {
+  on<
+    EventKey extends keyof SwitchyardServerEvents = keyof SwitchyardServerEvents,
+    EventCallback extends SwitchyardServerEvents[EventKey] = SwitchyardServerEvents[EventKey],
+  >(event: EventKey, callback: EventCallback): this {
     this.emitter.on(event, callback as (...args: unknown[]) => void);
     return this;
   }
@@ -274,9 +294,12 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     const types: string[] = [];
     for (const [pattern, handler] of this.messageHandlers) {
       if (!handler.isEventHandler) {
-        throw new TypeError(`SwitchyardServer handles events only: '${pattern}' is a @MessagePattern (request/response); use @EventPattern`);
+        throw new TypeError(
+          `SwitchyardServer handles events only: '${pattern}' is a @MessagePattern (request/response); use @EventPattern`,
+        );
       }
-      if (pattern.startsWith('{') || pattern.startsWith('[')) throw new TypeError(`SwitchyardServer needs string event types as patterns, got ${pattern}`);
+      if (pattern.startsWith('{') || pattern.startsWith('['))
+        throw new TypeError(`SwitchyardServer needs string event types as patterns, got ${pattern}`);
       types.push(pattern);
     }
     return types.sort();
@@ -302,7 +325,8 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
         await this.applyPending(model);
       } catch (error) {
         // Lost the connection while declaring: still pending, the reconnect's setup applies it.
-        if (this.pending !== undefined && this.pending.policy === policy && this.options.connection.current() !== model) return;
+        if (this.pending !== undefined && this.pending.policy === policy && this.options.connection.current() !== model)
+          return;
         throw error;
       }
       await this.reconcileConsumer();
@@ -340,7 +364,8 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     // Waited for only briefly (below): with the broker down the app still starts (live, not ready) and consumes once connected.
     const connected = options.connection.start();
     connected.catch(() => undefined);
-    if (options.publishConnection && options.publishConnection !== options.connection) options.publishConnection.start().catch(() => undefined);
+    if (options.publishConnection && options.publishConnection !== options.connection)
+      options.publishConnection.start().catch(() => undefined);
     // The publisher registers first, so on every reconnect its channel is back before deliveries can fail.
     try {
       await this.publisher.start();
@@ -352,14 +377,20 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       await this.publisher.close();
       throw error;
     }
-    this.log.info({ queue: options.queue, eventTypes: this.settings?.eventTypes, paused: this.settings?.paused }, 'consuming events');
+    this.log.info(
+      { queue: options.queue, eventTypes: this.settings?.eventTypes, paused: this.settings?.paused },
+      'consuming events',
+    );
   }
 
   /** Settings for `policy`, or for the code defaults; throws when the policy does not fit this consumer. */
   private settingsFor(policy: ConsumerPolicy | undefined): ConsumerSettings {
     const { options } = this;
     if (policy) {
-      if (policy.queue !== options.queue) throw new InvalidConsumerPolicyError(`consumer policy queue: is '${policy.queue}', but this consumer's queue is '${options.queue}'`);
+      if (policy.queue !== options.queue)
+        throw new InvalidConsumerPolicyError(
+          `consumer policy queue: is '${policy.queue}', but this consumer's queue is '${options.queue}'`,
+        );
       const input = topologyInputOf(policy);
       const plan = planConsumerTopology(input);
       return {
@@ -375,7 +406,10 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       };
     }
     const retryDelaysMs = [...(options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS)];
-    const deadLetter = { ...options.deadLetter, queue: options.deadLetter?.queue ?? deadLetterQueueName(options.queue) };
+    const deadLetter = {
+      ...options.deadLetter,
+      queue: options.deadLetter?.queue ?? deadLetterQueueName(options.queue),
+    };
     const plan = planConsumerTopology({
       exchange: options.exchange ?? DEFAULT_EXCHANGE,
       queue: options.queue,
@@ -437,12 +471,27 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       const unhandled = next.eventTypes.filter((type) => !this.handlerTypes.includes(type));
       const unbound = this.handlerTypes.filter((type) => !bound.has(type));
       // Bound without a handler: such deliveries are dead-lettered as `unknown_event_type`.
-      if (unhandled.length > 0) this.log.warn({ queue, eventTypes: unhandled }, 'the consumer policy binds event types this service has no handler for; they will be dead-lettered');
-      if (unbound.length > 0) this.log.warn({ queue, eventTypes: unbound }, 'this service handles event types the consumer policy does not bind; they are not consumed');
-      if (next.exchange !== (this.options.exchange ?? DEFAULT_EXCHANGE)) this.log.warn({ queue, exchange: next.exchange }, 'the consumer policy binds another exchange than the service is configured with');
+      if (unhandled.length > 0)
+        this.log.warn(
+          { queue, eventTypes: unhandled },
+          'the consumer policy binds event types this service has no handler for; they will be dead-lettered',
+        );
+      if (unbound.length > 0)
+        this.log.warn(
+          { queue, eventTypes: unbound },
+          'this service handles event types the consumer policy does not bind; they are not consumed',
+        );
+      if (next.exchange !== (this.options.exchange ?? DEFAULT_EXCHANGE))
+        this.log.warn(
+          { queue, exchange: next.exchange },
+          'the consumer policy binds another exchange than the service is configured with',
+        );
     }
     if (previous === undefined || describe(previous) !== describe(next)) {
-      this.log.info({ queue, ...JSON.parse(describe(next)) }, next.policy ? 'consumer policy in force' : 'consumer defaults in force');
+      this.log.info(
+        { queue, ...JSON.parse(describe(next)) },
+        next.policy ? 'consumer policy in force' : 'consumer defaults in force',
+      );
     }
     this.emitter.emit('settings', next);
   }
@@ -450,8 +499,18 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
   /** Reports a policy that is not put in force: logged, emitted (the metrics count it) and handed back to its source (readiness shows it). */
   private rejectPolicy(error: unknown, policy: ConsumerPolicy | undefined, instead: 'previous' | 'defaults'): void {
     const failure = error instanceof Error ? error : new Error(String(error));
-    const fields = { queue: this.options.queue, policySource: policy?.source, policyGeneration: policy?.generation, ...errorFields(failure) };
-    this.log.error(fields, instead === 'previous' ? 'could not apply the consumer policy; the previous settings stay' : 'could not apply the consumer policy; the code defaults are in force instead');
+    const fields = {
+      queue: this.options.queue,
+      policySource: policy?.source,
+      policyGeneration: policy?.generation,
+      ...errorFields(failure),
+    };
+    this.log.error(
+      fields,
+      instead === 'previous'
+        ? 'could not apply the consumer policy; the previous settings stay'
+        : 'could not apply the consumer policy; the code defaults are in force instead',
+    );
     this.emitter.emit('policyRejected', failure);
     try {
       this.options.policySource?.rejected?.(policy, failure);
@@ -469,7 +528,10 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       if (settings.paused) {
         if (consumer.consumerTag !== undefined) {
           await this.cancel(consumer);
-          this.log.info({ queue: this.options.queue, inFlight: this.inFlight.size }, 'consumer paused: deliveries in flight finish, the rest wait in the queue');
+          this.log.info(
+            { queue: this.options.queue, inFlight: this.inFlight.size },
+            'consumer paused: deliveries in flight finish, the rest wait in the queue',
+          );
         }
         return;
       }
@@ -485,18 +547,29 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       // consuming but cannot stop it.
       const drained = await this.waitForInFlight(this.shutdownTimeoutMs, () => consumer.alive && !this.stopping);
       if (!consumer.alive || this.stopping) return;
-      if (!drained) this.log.warn({ queue: this.options.queue, inFlight: this.inFlight.size, prefetch: settings.prefetch }, 'deliveries still in flight after the wait; consuming again anyway, above the prefetch until they finish');
+      if (!drained)
+        this.log.warn(
+          { queue: this.options.queue, inFlight: this.inFlight.size, prefetch: settings.prefetch },
+          'deliveries still in flight after the wait; consuming again anyway, above the prefetch until they finish',
+        );
       await this.consume(consumer, settings.prefetch);
       if (resuming) this.log.info({ queue: this.options.queue, prefetch: settings.prefetch }, 'consumer resumed');
     } catch (error) {
       // The channel is going down: onChannelClosed consumes again, with these settings.
-      this.log.warn({ queue: this.options.queue, ...errorFields(error) }, 'could not change the consumer on its channel; it is set up again');
+      this.log.warn(
+        { queue: this.options.queue, ...errorFields(error) },
+        'could not change the consumer on its channel; it is set up again',
+      );
     }
   }
 
   private async consume(consumer: Consumer, prefetch: number): Promise<void> {
     await consumer.channel.prefetch(prefetch);
-    const { consumerTag } = await consumer.channel.consume(this.options.queue, (message) => this.onDelivery(consumer, message), { noAck: false });
+    const { consumerTag } = await consumer.channel.consume(
+      this.options.queue,
+      (message) => this.onDelivery(consumer, message),
+      { noAck: false },
+    );
     consumer.consumerTag = consumerTag;
     consumer.prefetch = prefetch;
   }
@@ -561,7 +634,9 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     const settings = await this.declareSettings(model);
     const channel = await model.createChannel();
     const consumer: Consumer = { channel, model, consumerTag: undefined, prefetch: undefined, alive: true };
-    channel.on('error', (error: Error) => this.log.warn({ queue: this.options.queue, ...errorFields(error) }, 'consumer channel error'));
+    channel.on('error', (error: Error) =>
+      this.log.warn({ queue: this.options.queue, ...errorFields(error) }, 'consumer channel error'),
+    );
     channel.on('close', () => this.onChannelClosed(consumer));
     try {
       // Paused: the channel stays open without a consumer; resuming consumes on it.
@@ -581,7 +656,8 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       await channel.close().catch(() => undefined);
       return;
     }
-    if (settings.paused) this.log.info({ queue: this.options.queue }, 'consumer paused by its policy: channel open, nothing consumed');
+    if (settings.paused)
+      this.log.info({ queue: this.options.queue }, 'consumer paused by its policy: channel open, nothing consumed');
     this._status$.next('connected');
   }
 
@@ -597,7 +673,12 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       await declareTopology(model, settings.plan);
       return settings;
     } catch (error) {
-      if (!(error instanceof TopologyConflictError) || settings.policy === undefined || this.options.connection.current() !== model) throw error;
+      if (
+        !(error instanceof TopologyConflictError) ||
+        settings.policy === undefined ||
+        this.options.connection.current() !== model
+      )
+        throw error;
       this.rejectPolicy(error, this.policy, 'defaults');
       const defaults = this.settingsFor(undefined);
       this.adopt(defaults, undefined);
@@ -643,8 +724,13 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     }
     // After the shutdown wait: leave it unacked, the channel closes and the broker requeues it.
     if (this.stopped) return;
-    const task = traceDelivery(deliveryTarget(this.options.queue, this.options.connection.endpoint, message), () => this.handle(consumer, message)).catch((error: unknown) => {
-      this.log.error({ queue: this.options.queue, ...errorFields(error) }, 'unexpected error while settling a delivery');
+    const task = traceDelivery(deliveryTarget(this.options.queue, this.options.connection.endpoint, message), () =>
+      this.handle(consumer, message),
+    ).catch((error: unknown) => {
+      this.log.error(
+        { queue: this.options.queue, ...errorFields(error) },
+        'unexpected error while settling a delivery',
+      );
     });
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
@@ -660,13 +746,25 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       event = this.options.decode(message);
     } catch (error) {
       const failure = describeFailure(error);
-      return this.fail(consumer, raw, fallbackType, attempt, failure, rejectionReason(error) ?? 'decode_failed', lagOf(undefined, message));
+      return this.fail(
+        consumer,
+        raw,
+        fallbackType,
+        attempt,
+        failure,
+        rejectionReason(error) ?? 'decode_failed',
+        lagOf(undefined, message),
+      );
     }
     const lagMs = lagOf(event.occurredAt, message);
 
     const handler = this.getHandlerByPattern(event.type);
     if (!handler || !handler.isEventHandler) {
-      const failure = { errorClass: 'UnknownEventTypeError', message: `no handler for '${event.type}' on queue ${this.options.queue}`, nonRetriable: true };
+      const failure = {
+        errorClass: 'UnknownEventTypeError',
+        message: `no handler for '${event.type}' on queue ${this.options.queue}`,
+        nonRetriable: true,
+      };
       return this.fail(consumer, raw, event.type, attempt, failure, 'unknown_event_type', lagMs);
     }
 
@@ -687,15 +785,47 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       outcome = await this.runHandler(delivery, (tx) => invokeHandler(handler, event.data, { ...delivery, tx }));
     } catch (error) {
       const failure = describeFailure(error);
-      this.log.warn({ queue: this.options.queue, eventId: event.eventId, eventType: event.type, attempt, errorClass: failure.errorClass, error: failure.message }, 'event handler failed');
-      return this.fail(consumer, raw, event.type, attempt, failure, failure.nonRetriable ? 'non_retriable' : undefined, lagMs);
+      this.log.warn(
+        {
+          queue: this.options.queue,
+          eventId: event.eventId,
+          eventType: event.type,
+          attempt,
+          errorClass: failure.errorClass,
+          error: failure.message,
+        },
+        'event handler failed',
+      );
+      return this.fail(
+        consumer,
+        raw,
+        event.type,
+        attempt,
+        failure,
+        failure.nonRetriable ? 'non_retriable' : undefined,
+        lagMs,
+      );
     }
     const settled: ConsumeOutcome = outcome === 'duplicate' ? 'duplicate' : 'ack';
-    if (this.ack(consumer, raw)) notify(this.observer, 'consumed', { queue: this.options.queue, eventType: event.type, outcome: settled, lagMs: lagOf(event.occurredAt, message) });
+    if (this.ack(consumer, raw))
+      notify(this.observer, 'consumed', {
+        queue: this.options.queue,
+        eventType: event.type,
+        outcome: settled,
+        lagMs: lagOf(event.occurredAt, message),
+      });
   }
 
   /** Retry or dead-letter a failed delivery; ack the original only once its copy is confirmed. */
-  private async fail(consumer: Consumer, raw: ConsumeMessage, eventType: string, attempt: number, failure: FailureDescription, deadLetterReason: string | undefined, lagMs: number | undefined): Promise<void> {
+  private async fail(
+    consumer: Consumer,
+    raw: ConsumeMessage,
+    eventType: string,
+    attempt: number,
+    failure: FailureDescription,
+    deadLetterReason: string | undefined,
+    lagMs: number | undefined,
+  ): Promise<void> {
     const { queue } = this.options;
     markDeliveryFailed(failure.errorClass, deadLetterReason ?? 'failed');
     if (!consumer.alive) {
@@ -706,13 +836,25 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     try {
       decision = await this.router.route({ message: raw, eventType, attempt, failure, deadLetterReason });
     } catch (error) {
-      this.log.error({ queue, eventId: raw.properties.messageId as unknown, eventType, ...errorFields(error) }, 'could not publish the retry/dead-letter copy; the message goes back to the queue');
+      this.log.error(
+        { queue, eventId: raw.properties.messageId as unknown, eventType, ...errorFields(error) },
+        'could not publish the retry/dead-letter copy; the message goes back to the queue',
+      );
       if (!this.stopping) await new Promise((resolve) => setTimeout(resolve, REQUEUE_DELAY_MS).unref());
       this.nackRequeue(consumer, raw);
       return;
     }
     if (decision === 'dead_letter') {
-      this.log.warn({ queue, eventId: raw.properties.messageId as unknown, eventType, attempt, reason: deadLetterReason ?? (failure.nonRetriable ? 'non_retriable' : 'retries_exhausted') }, 'event dead-lettered');
+      this.log.warn(
+        {
+          queue,
+          eventId: raw.properties.messageId as unknown,
+          eventType,
+          attempt,
+          reason: deadLetterReason ?? (failure.nonRetriable ? 'non_retriable' : 'retries_exhausted'),
+        },
+        'event dead-lettered',
+      );
     }
     if (this.ack(consumer, raw)) notify(this.observer, 'consumed', { queue, eventType, outcome: decision, lagMs });
   }
@@ -745,7 +887,9 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
     this.unsubscribePolicy?.();
     this.unregister?.();
     this.unregister = undefined;
-    const source = this.options.policySource ? settledWithin(this.options.policySource.stop(), CLOSE_TIMEOUT_MS) : undefined;
+    const source = this.options.policySource
+      ? settledWithin(this.options.policySource.stop(), CLOSE_TIMEOUT_MS)
+      : undefined;
     // A setup or policy change under way finishes first (each checks `stopping`); a broker that stopped answering must not hang us.
     await settledWithin(this.lock, CLOSE_TIMEOUT_MS);
     const consumer = this.consumer;
@@ -754,7 +898,10 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
       consumer.consumerTag = undefined;
     }
     if (!(await this.waitForInFlight(this.shutdownTimeoutMs, () => true))) {
-      this.log.warn({ queue: this.options.queue, inFlight: this.inFlight.size }, 'shutdown timeout: handlers still running; their messages return to the queue');
+      this.log.warn(
+        { queue: this.options.queue, inFlight: this.inFlight.size },
+        'shutdown timeout: handlers still running; their messages return to the queue',
+      );
     }
     this.stopped = true;
     if (consumer?.alive) await settledWithin(consumer.channel.close(), CLOSE_TIMEOUT_MS);
@@ -767,7 +914,16 @@ export class SwitchyardServer extends Server<SwitchyardServerEvents, SwitchyardS
 /** The loggable part of settings (no plan), as stable JSON. */
 function describe(settings: ConsumerSettings): string {
   const { exchange, eventTypes, retryDelaysMs, deadLetterQueue, prefetch, paused, policy } = settings;
-  return JSON.stringify({ exchange, eventTypes, retryDelaysMs, deadLetterQueue, prefetch, paused, policySource: policy?.source, policyGeneration: policy?.generation });
+  return JSON.stringify({
+    exchange,
+    eventTypes,
+    retryDelaysMs,
+    deadLetterQueue,
+    prefetch,
+    paused,
+    policySource: policy?.source,
+    policyGeneration: policy?.generation,
+  });
 }
 
 /** Runs a Nest handler and waits for it, whether it returns a value, a Promise or an Observable. */

@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_DELIVERY_LIMIT, DEFAULT_EXCHANGE, formatDelay, planConsumerTopology } from './topology-plan.js';
 
 describe('planConsumerTopology', () => {
-  const plan = planConsumerTopology({ queue: 'order-service.user-events', eventTypes: ['user.created', 'user.deleted', 'user.created'], retryDelaysMs: [5_000, 1_000, 120_000] });
+  const plan = planConsumerTopology({
+    queue: 'order-service.user-events',
+    eventTypes: ['user.created', 'user.deleted', 'user.created'],
+    retryDelaysMs: [5_000, 1_000, 120_000],
+  });
 
   it('plans the shared topic exchange and binds the work queue to each event type once', () => {
     expect(plan.exchanges).toEqual([{ name: DEFAULT_EXCHANGE, type: 'topic', durable: true }]);
@@ -47,13 +51,29 @@ describe('planConsumerTopology', () => {
   });
 
   it('declares the DLQ first so every dead-letter target exists before its source', () => {
-    expect(plan.queues[0]).toEqual({ name: 'order-service.user-events.dlq', role: 'dead-letter', durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    expect(plan.queues[0]).toEqual({
+      name: 'order-service.user-events.dlq',
+      role: 'dead-letter',
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum' },
+    });
     expect(plan.queues.at(-1)!.role).toBe('work');
   });
 
   it('bounds the DLQ only when asked to', () => {
-    const bounded = planConsumerTopology({ exchange: 'x', queue: 'a.b', eventTypes: [], retryDelaysMs: [], deliveryLimit: 3, deadLetter: { maxLength: 1000, messageTtlMs: 86_400_000 } });
-    expect(bounded.queues[0]!.arguments).toEqual({ 'x-queue-type': 'quorum', 'x-max-length': 1000, 'x-message-ttl': 86_400_000 });
+    const bounded = planConsumerTopology({
+      exchange: 'x',
+      queue: 'a.b',
+      eventTypes: [],
+      retryDelaysMs: [],
+      deliveryLimit: 3,
+      deadLetter: { maxLength: 1000, messageTtlMs: 86_400_000 },
+    });
+    expect(bounded.queues[0]!.arguments).toEqual({
+      'x-queue-type': 'quorum',
+      'x-max-length': 1000,
+      'x-message-ttl': 86_400_000,
+    });
     expect(bounded.queues.at(-1)!.arguments['x-delivery-limit']).toBe(3);
     expect(bounded.exchanges[0]!.name).toBe('x');
   });
@@ -65,15 +85,28 @@ describe('planConsumerTopology', () => {
 
   it('rejects input that would plan a broken topology', () => {
     expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [0] })).toThrow(/positive integer/);
-    expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [1.5] })).toThrow(/positive integer/);
+    expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [1.5] })).toThrow(
+      /positive integer/,
+    );
     expect(() => planConsumerTopology({ queue: '', eventTypes: [], retryDelaysMs: [] })).toThrow(/queue/);
     expect(() => planConsumerTopology({ queue: 'q.dlq', eventTypes: [], retryDelaysMs: [] })).toThrow(/DLQ/);
-    expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [], deliveryLimit: 0 })).toThrow(/deliveryLimit/);
+    expect(() => planConsumerTopology({ queue: 'q', eventTypes: [], retryDelaysMs: [], deliveryLimit: 0 })).toThrow(
+      /deliveryLimit/,
+    );
   });
 });
 
 describe('formatDelay', () => {
   it('writes delays in the largest whole unit', () => {
-    expect([200, 1_000, 5_000, 30_000, 90_000, 120_000, 600_000, 3_600_000].map(formatDelay)).toEqual(['200ms', '1s', '5s', '30s', '90s', '2m', '10m', '1h']);
+    expect([200, 1_000, 5_000, 30_000, 90_000, 120_000, 600_000, 3_600_000].map(formatDelay)).toEqual([
+      '200ms',
+      '1s',
+      '5s',
+      '30s',
+      '90s',
+      '2m',
+      '10m',
+      '1h',
+    ]);
   });
 });

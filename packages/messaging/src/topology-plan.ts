@@ -108,7 +108,10 @@ export function deadLetterQueueName(queue: string): string {
  * default; `at-least-once` keeps a message in the source until the target queue has confirmed it, and RabbitMQ
  * only honours it together with `x-overflow: reject-publish` (which without a length limit changes nothing else).
  */
-const SAFE_DEAD_LETTERING = Object.freeze({ 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish' });
+const SAFE_DEAD_LETTERING = Object.freeze({
+  'x-dead-letter-strategy': 'at-least-once',
+  'x-overflow': 'reject-publish',
+});
 
 /** Plans the exchange, work queue, retry tiers, DLQ and bindings of one consumer. Throws on invalid input. */
 export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan {
@@ -116,10 +119,12 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
   const { queue } = input;
   const deliveryLimit = input.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT;
   const queueType = input.queueType ?? 'quorum';
-  if (!WORK_QUEUE_TYPES.includes(queueType)) throw new TypeError(`queueType must be one of ${WORK_QUEUE_TYPES.join(', ')}, got ${String(queueType)}`);
+  if (!WORK_QUEUE_TYPES.includes(queueType))
+    throw new TypeError(`queueType must be one of ${WORK_QUEUE_TYPES.join(', ')}, got ${String(queueType)}`);
   requireName('exchange', exchange);
   requireName('queue', queue);
-  if (queue.endsWith('.dlq') || queue.includes('.retry.')) throw new TypeError(`queue '${queue}' must not look like a retry tier or DLQ name`);
+  if (queue.endsWith('.dlq') || queue.includes('.retry.'))
+    throw new TypeError(`queue '${queue}' must not look like a retry tier or DLQ name`);
   requirePositiveInt('deliveryLimit', deliveryLimit);
   const delays = [...input.retryDelaysMs];
   delays.forEach((delay, i) => requirePositiveInt(`retryDelaysMs[${i}]`, delay));
@@ -131,7 +136,8 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
   eventTypes.forEach((type) => requireName('event type', type));
   const dlqName = input.deadLetter?.queue ?? deadLetterQueueName(queue);
   requireName('dead-letter queue', dlqName);
-  if (dlqName === queue || tierNames.includes(dlqName)) throw new TypeError(`dead-letter queue '${dlqName}' must differ from the work queue and its retry tiers`);
+  if (dlqName === queue || tierNames.includes(dlqName))
+    throw new TypeError(`dead-letter queue '${dlqName}' must differ from the work queue and its retry tiers`);
 
   const dlqArguments: Record<string, QueueArgumentValue> = { 'x-queue-type': 'quorum' };
   if (input.deadLetter?.maxLength !== undefined) {
@@ -170,7 +176,13 @@ export function planConsumerTopology(input: ConsumerTopologyInput): TopologyPlan
     durable: true,
     arguments:
       queueType === 'quorum'
-        ? { 'x-queue-type': 'quorum', 'x-delivery-limit': deliveryLimit, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlqName, ...SAFE_DEAD_LETTERING }
+        ? {
+            'x-queue-type': 'quorum',
+            'x-delivery-limit': deliveryLimit,
+            'x-dead-letter-exchange': '',
+            'x-dead-letter-routing-key': dlqName,
+            ...SAFE_DEAD_LETTERING,
+          }
         : // Classic queues know neither a delivery limit nor at-least-once dead-lettering; the DLX still catches rejects.
           { 'x-queue-type': 'classic', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlqName },
   };
@@ -196,5 +208,6 @@ function requireName(what: string, value: string): void {
 }
 
 function requirePositiveInt(what: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${what} must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new TypeError(`${what} must be a positive integer, got ${String(value)}`);
 }

@@ -4,7 +4,13 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { DecodedEvent, IncomingMessage } from '../src/event-context.js';
 import type { EventPublisher } from '../src/event-publisher.js';
-import type { ConsumedEvent, DeadLetteredEvent, MessagingObserver, PublishedEvent, RetryEvent } from '../src/messaging-observer.js';
+import type {
+  ConsumedEvent,
+  DeadLetteredEvent,
+  MessagingObserver,
+  PublishedEvent,
+  RetryEvent,
+} from '../src/messaging-observer.js';
 
 /** Rejection as the contracts package throws it: an error with a string `reason`. */
 export class TestRejection extends Error {
@@ -28,11 +34,24 @@ export function decodeJson(message: IncomingMessage): DecodedEvent {
   const { messageId, type, headers } = message.properties;
   if (!messageId || !type) throw new TestRejection('missing_header', 'messageId and type are required');
   const version = typeof headers['x-event-version'] === 'number' ? headers['x-event-version'] : 1;
-  return { eventId: messageId, type, version, data, correlationId: message.properties.correlationId, occurredAt: typeof headers['ce-time'] === 'string' ? headers['ce-time'] : undefined };
+  return {
+    eventId: messageId,
+    type,
+    version,
+    data,
+    correlationId: message.properties.correlationId,
+    occurredAt: typeof headers['ce-time'] === 'string' ? headers['ce-time'] : undefined,
+  };
 }
 
 /** Publishes one event in the wire format; returns its id. */
-export async function publishEvent(publisher: EventPublisher, exchange: string, type: string, data: unknown, id: string = randomUUID()): Promise<string> {
+export async function publishEvent(
+  publisher: EventPublisher,
+  exchange: string,
+  type: string,
+  data: unknown,
+  id: string = randomUUID(),
+): Promise<string> {
   await publisher.publish(exchange, type, Buffer.from(JSON.stringify(data)), {
     messageId: id,
     type,
@@ -40,7 +59,14 @@ export async function publishEvent(publisher: EventPublisher, exchange: string, 
     contentType: 'application/json',
     appId: 'messaging-tests',
     correlationId: id,
-    headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-type': type, 'ce-source': 'messaging-tests', 'ce-time': new Date().toISOString(), 'x-event-version': 1 },
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': id,
+      'ce-type': type,
+      'ce-source': 'messaging-tests',
+      'ce-time': new Date().toISOString(),
+      'x-event-version': 1,
+    },
   });
   return id;
 }
@@ -85,18 +111,22 @@ export interface QueueInfo {
 /** Queues of a vhost as the broker reports them (`rabbitmqctl list_queues`). */
 export function listQueues(vhost: string): Promise<QueueInfo[]> {
   return new Promise((resolve, reject) => {
-    execFile('rabbitmqctl', ['--quiet', 'list_queues', '-p', vhost, '--no-table-headers', 'name', 'messages', 'type', 'arguments'], (error, stdout) => {
-      if (error) return reject(error);
-      resolve(
-        stdout
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => {
-            const [name, messages, type, ...args] = line.split('\t');
-            return { name: name!, messages: Number(messages), type: type!, arguments: args.join('\t') };
-          }),
-      );
-    });
+    execFile(
+      'rabbitmqctl',
+      ['--quiet', 'list_queues', '-p', vhost, '--no-table-headers', 'name', 'messages', 'type', 'arguments'],
+      (error, stdout) => {
+        if (error) return reject(error);
+        resolve(
+          stdout
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => {
+              const [name, messages, type, ...args] = line.split('\t');
+              return { name: name!, messages: Number(messages), type: type!, arguments: args.join('\t') };
+            }),
+        );
+      },
+    );
   });
 }

@@ -18,7 +18,14 @@ export { startMain } from './lifecycle/start-main.js';
 export { registerDatabaseChecks } from './health/database-checks.js';
 export type { DatabaseChecksOptions } from './health/database-checks.js';
 export { uuidParam } from './http/id-param.js';
-export { DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, pageSchema, paginationQueryShape, toPage } from './http/pagination.js';
+export {
+  DEFAULT_PAGE_SIZE,
+  encodeCursor,
+  MAX_PAGE_SIZE,
+  pageSchema,
+  paginationQueryShape,
+  toPage,
+} from './http/pagination.js';
 export type { Page } from './http/pagination.js';
 export { MetricsModule } from './metrics/metrics.module.js';
 export type { MetricsModuleOptions } from './metrics/metrics.module.js';

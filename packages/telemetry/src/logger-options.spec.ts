@@ -19,7 +19,9 @@ afterAll(() => {
 describe('trace ids on log lines', () => {
   it('adds nothing outside a span, or for an invalid span context', () => {
     expect(traceFields()).toEqual({});
-    expect(context.with(trace.setSpanContext(ROOT_CONTEXT, { ...SPAN_CONTEXT, traceId: '0'.repeat(32) }), traceFields)).toEqual({});
+    expect(
+      context.with(trace.setSpanContext(ROOT_CONTEXT, { ...SPAN_CONTEXT, traceId: '0'.repeat(32) }), traceFields),
+    ).toEqual({});
   });
 
   it('adds trace_id and span_id of the active span', () => {
@@ -40,6 +42,11 @@ describe('trace ids on log lines', () => {
     inSpan(() => logger.info('inside'));
     const [outside, inside] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(outside).not.toHaveProperty('trace_id');
-    expect(inside).toMatchObject({ msg: 'inside', service: 'test-service', trace_id: SPAN_CONTEXT.traceId, span_id: SPAN_CONTEXT.spanId });
+    expect(inside).toMatchObject({
+      msg: 'inside',
+      service: 'test-service',
+      trace_id: SPAN_CONTEXT.traceId,
+      span_id: SPAN_CONTEXT.spanId,
+    });
   });
 });

@@ -120,7 +120,14 @@ export async function startFaultProxy(name: string, target: { host?: string; por
       return;
     }
     const upstream = connect(target.port, host);
-    const link: Link = { client, upstream, budget: current.kind === 'cutAfter' ? current.bytes : 0, tainted: false, upDueAt: 0, downDueAt: 0 };
+    const link: Link = {
+      client,
+      upstream,
+      budget: current.kind === 'cutAfter' ? current.bytes : 0,
+      tainted: false,
+      upDueAt: 0,
+      downDueAt: 0,
+    };
     links.add(link);
     stats.open = links.size;
     client.on('data', (chunk: Buffer) => forward(link, chunk, 'up'));

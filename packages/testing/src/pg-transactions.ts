@@ -21,7 +21,9 @@ export function pgTransactions(databaseUrl: string, maxConnections = 5): PgTrans
   return {
     async run(work) {
       const client = await pool.connect();
-      const tx: PgTransaction = { $executeRawUnsafe: async (sql, ...values) => (await client.query(sql, values)).rowCount ?? 0 };
+      const tx: PgTransaction = {
+        $executeRawUnsafe: async (sql, ...values) => (await client.query(sql, values)).rowCount ?? 0,
+      };
       try {
         await client.query('BEGIN');
         const result = await work(tx);

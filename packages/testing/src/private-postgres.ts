@@ -16,7 +16,11 @@ export interface PrivatePostgres {
   /** `postgresql://postgres@127.0.0.1:<port>/<database>`. */
   url(database?: string): string;
   /** Runs one statement on `database` over a direct (never proxied) connection. */
-  query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[], database?: string): Promise<Row[]>;
+  query<Row extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+    database?: string,
+  ): Promise<Row[]>;
   createDatabase(name: string): Promise<string>;
   /** `pg_terminate_backend` on every client backend of `database` (or of every database); returns how many. */
   terminateBackends(database?: string): Promise<number>;
@@ -33,7 +37,9 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
   const asRoot = userInfo().uid === 0;
   const run = (tool: string, args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
-      const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args]] : [join(POSTGRES_BIN, tool), args];
+      const [command, argv] = asRoot
+        ? ['runuser', ['-u', 'postgres', '--', join(POSTGRES_BIN, tool), ...args]]
+        : [join(POSTGRES_BIN, tool), args];
       execFile(command, argv, { timeout: COMMAND_TIMEOUT_MS }, (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         reject(new Error(`${tool} ${args.join(' ')} failed: ${String(stderr || stdout || error.message).trim()}`));
@@ -41,7 +47,8 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
     });
   // fsync off: the cluster is thrown away after the test, and its durability is not what is under test.
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`;
-  const pgCtl = (action: string, extra: string[] = []): Promise<string> => run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '120', ...extra, action]);
+  const pgCtl = (action: string, extra: string[] = []): Promise<string> =>
+    run('pg_ctl', ['-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '120', ...extra, action]);
 
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -52,7 +59,10 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
   };
 
   try {
-    if (asRoot) await new Promise<void>((resolve, reject) => execFile('chown', ['postgres:postgres', dir], (error) => (error ? reject(error) : resolve())));
+    if (asRoot)
+      await new Promise<void>((resolve, reject) =>
+        execFile('chown', ['postgres:postgres', dir], (error) => (error ? reject(error) : resolve())),
+      );
     await run('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
     await pgCtl('start', ['-o', serverOptions]);
   } catch (error) {
@@ -61,7 +71,11 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
   }
 
   const url = (database = 'postgres'): string => `postgresql://postgres@127.0.0.1:${port}/${database}`;
-  const query = async <Row extends Record<string, unknown>>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<Row[]> => {
+  const query = async <Row extends Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    database = 'postgres',
+  ): Promise<Row[]> => {
     const client = new pg.Client({ connectionString: url(database) });
     client.on('error', () => undefined);
     await client.connect();

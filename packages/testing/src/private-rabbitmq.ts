@@ -40,7 +40,11 @@ export async function startPrivateRabbitMq(label: string): Promise<PrivateRabbit
   const nodeName = `sy-${label.replace(/\W/g, '-')}-${process.pid}@localhost`;
   const [port, distPort] = [await freePort(), await freePort()];
   const pidFile = join(dir, 'rabbitmq.pid');
-  const files = { config: join(dir, 'rabbitmq.conf'), env: join(dir, 'rabbitmq-env.conf'), plugins: join(dir, 'enabled_plugins') };
+  const files = {
+    config: join(dir, 'rabbitmq.conf'),
+    env: join(dir, 'rabbitmq-env.conf'),
+    plugins: join(dir, 'enabled_plugins'),
+  };
   // Our own config file and env file: the machine's /etc/rabbitmq ones name the shared node and its port.
   writeFileSync(files.config, `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users.guest = true\n`);
   writeFileSync(files.env, '');
@@ -93,7 +97,9 @@ export async function startPrivateRabbitMq(label: string): Promise<PrivateRabbit
     const server = spawn(join(RABBITMQ_BIN, 'rabbitmq-server'), ['-detached'], { env, stdio: 'ignore' });
     await new Promise<void>((resolve, reject) => {
       server.on('error', reject);
-      server.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rabbitmq-server -detached exited ${code}`))));
+      server.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`rabbitmq-server -detached exited ${code}`)),
+      );
     });
     await ctl(['wait', pidFile, '--timeout', String(BOOT_TIMEOUT_SECONDS)]);
   } catch (error) {

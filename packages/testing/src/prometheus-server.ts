@@ -72,7 +72,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   let spawnError: Error | undefined;
   const child: ChildProcess = spawn(
     binary,
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -96,7 +101,10 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       `Prometheus ready on ${url}`,
       async () => {
         if (spawnError) {
-          const hint = (spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? ' (not installed? sudo bash scripts/install-infra.sh installs it)' : '';
+          const hint =
+            (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
+              ? ' (not installed? sudo bash scripts/install-infra.sh installs it)'
+              : '';
           throw new Error(`cannot run ${binary}${hint}: ${spawnError.message}`);
         }
         if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`);
@@ -117,9 +125,15 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     stop,
     async query(expr: string): Promise<PromSample[]> {
       const response = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: expr })}`);
-      const body = (await response.json()) as { status: string; error?: string; data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-      if (body.status !== 'success' || !body.data) throw new Error(`query ${expr} failed: ${body.error ?? response.status}`);
-      if (body.data.resultType !== 'vector') throw new Error(`query ${expr} returned a ${body.data.resultType}, not an instant vector`);
+      const body = (await response.json()) as {
+        status: string;
+        error?: string;
+        data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      };
+      if (body.status !== 'success' || !body.data)
+        throw new Error(`query ${expr} failed: ${body.error ?? response.status}`);
+      if (body.data.resultType !== 'vector')
+        throw new Error(`query ${expr} returned a ${body.data.resultType}, not an instant vector`);
       return body.data.result.map(({ metric, value }) => ({ metric, value: Number(value[1]) }));
     },
   };

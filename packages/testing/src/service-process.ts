@@ -42,10 +42,15 @@ export interface ServiceProcess {
  */
 export function startServiceProcess(entryPoint: string, env: NodeJS.ProcessEnv): ServiceProcess {
   let output = '';
-  const child = spawn(process.execPath, ['--import', TELEMETRY_PRELOAD, entryPoint], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TELEMETRY_PRELOAD, entryPoint], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     output: () => output,
@@ -66,7 +71,8 @@ export async function waitUntilReady(service: ServiceProcess, port: number, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { exitCode, signalCode } = service.child;
-    if (exitCode !== null || signalCode !== null) throw new Error(`service exited (${signalCode ?? exitCode}) before it was ready:\n${service.output()}`);
+    if (exitCode !== null || signalCode !== null)
+      throw new Error(`service exited (${signalCode ?? exitCode}) before it was ready:\n${service.output()}`);
     const response = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
     if (response?.status === 200) return;
     if (Date.now() > deadline) {

@@ -18,7 +18,8 @@ export interface TestDatabase {
  * integration test would hide a broken setup.
  */
 export async function createTestDatabase(label: string, schemaPath: string): Promise<TestDatabase> {
-  const name = `switchyard_test_${label.replace(/\W/g, '_')}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
+  const name =
+    `switchyard_test_${label.replace(/\W/g, '_')}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
   const databaseUrl = withDatabaseName(TEST_POSTGRES_URL, name);
   await ensureDatabase(databaseUrl);
   try {

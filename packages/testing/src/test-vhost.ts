@@ -23,7 +23,8 @@ export interface TestVhost {
  * not there: a skipped integration test would hide a broken setup.
  */
 export async function createTestVhost(label: string): Promise<TestVhost> {
-  const name = `switchyard_test_${label.replace(/\W/g, '_')}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
+  const name =
+    `switchyard_test_${label.replace(/\W/g, '_')}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
   await rabbitmqctl(['add_vhost', name]);
   try {
     await rabbitmqctl(['set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
@@ -48,9 +49,17 @@ function rabbitmqctl(args: string[]): Promise<string> {
     execFile('rabbitmqctl', ['--quiet', ...args], { timeout: RABBITMQCTL_TIMEOUT_MS }, (error, stdout, stderr) => {
       if (!error) return resolve(stdout);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return reject(new Error('rabbitmqctl not found: install and start RabbitMQ (sudo bash scripts/install-infra.sh) to run these tests'));
+        return reject(
+          new Error(
+            'rabbitmqctl not found: install and start RabbitMQ (sudo bash scripts/install-infra.sh) to run these tests',
+          ),
+        );
       }
-      reject(new Error(`rabbitmqctl ${args[0]} failed (is RabbitMQ running, and may this user run rabbitmqctl?): ${String(stderr || error.message).trim()}`));
+      reject(
+        new Error(
+          `rabbitmqctl ${args[0]} failed (is RabbitMQ running, and may this user run rabbitmqctl?): ${String(stderr || error.message).trim()}`,
+        ),
+      );
     });
   });
 }

@@ -23,7 +23,12 @@ export class AppModule {
         HealthModule,
         MetricsModule.forRoot({ service: SERVICE_NAME }),
         DatabaseModule,
-        MessagingModule.forRoot({ service: SERVICE_NAME, rabbitmqUrl: config.RABBITMQ_URL, databaseUrl: config.DATABASE_URL, exchange: config.RABBITMQ_EXCHANGE }),
+        MessagingModule.forRoot({
+          service: SERVICE_NAME,
+          rabbitmqUrl: config.RABBITMQ_URL,
+          databaseUrl: config.DATABASE_URL,
+          exchange: config.RABBITMQ_EXCHANGE,
+        }),
         CustomersModule,
         OrdersModule,
       ],

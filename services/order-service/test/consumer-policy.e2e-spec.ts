@@ -67,8 +67,10 @@ class MountedConfigMap {
     for (const [name, text] of Object.entries(files)) await writeFile(join(this.directory, dataDir, name), text);
     await symlink(dataDir, join(this.directory, '..data_tmp'));
     await rename(join(this.directory, '..data_tmp'), join(this.directory, '..data'));
-    for (const name of Object.keys(files)) await symlink(join('..data', name), join(this.directory, name)).catch(() => undefined);
-    if (previous > 0) await rm(join(this.directory, `..2026_11_27_10_00_00.${previous}`), { recursive: true, force: true });
+    for (const name of Object.keys(files))
+      await symlink(join('..data', name), join(this.directory, name)).catch(() => undefined);
+    if (previous > 0)
+      await rm(join(this.directory, `..2026_11_27_10_00_00.${previous}`), { recursive: true, force: true });
   }
 
   writePolicy(next: ConsumerPolicy): Promise<void> {
@@ -87,7 +89,10 @@ describe('order-service applies its mounted consumer policy without a restart', 
   let channel: ConfirmChannel;
 
   beforeAll(async () => {
-    [db, vhost] = await Promise.all([createTestDatabase('orders_policy', SCHEMA_PATH), createTestVhost('orders_policy')]);
+    [db, vhost] = await Promise.all([
+      createTestDatabase('orders_policy', SCHEMA_PATH),
+      createTestVhost('orders_policy'),
+    ]);
     policyDir = await mkdtemp(join(tmpdir(), 'order-service-policy-'));
     configMap = new MountedConfigMap(policyDir);
     broker = await amqp.connect(vhost.url);
@@ -100,7 +105,11 @@ describe('order-service applies its mounted consumer policy without a restart', 
       await service.exit;
     }
     await broker?.close().catch(() => undefined);
-    await Promise.all([db?.drop(), vhost?.drop(), policyDir ? rm(policyDir, { recursive: true, force: true }) : undefined]);
+    await Promise.all([
+      db?.drop(),
+      vhost?.drop(),
+      policyDir ? rm(policyDir, { recursive: true, force: true }) : undefined,
+    ]);
   });
 
   async function publish(wire: ReturnType<typeof toWireMessage>): Promise<void> {
@@ -109,7 +118,14 @@ describe('order-service applies its mounted consumer policy without a restart', 
   }
 
   function userCreated(userId: string) {
-    const data = { userId, email: `${userId}@example.com`, name: 'Ada', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() };
+    const data = {
+      userId,
+      email: `${userId}@example.com`,
+      name: 'Ada',
+      marketingOptIn: false,
+      locale: 'en',
+      occurredAt: new Date().toISOString(),
+    };
     return toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' });
   }
 
@@ -128,18 +144,27 @@ describe('order-service applies its mounted consumer policy without a restart', 
 
   async function consumerHealth(): Promise<{ status: number; consumer: Record<string, unknown> | undefined }> {
     const response = await fetch(`${base}/health/ready`);
-    const body = (await response.json()) as { info?: Record<string, Record<string, unknown>>; error?: Record<string, Record<string, unknown>> };
+    const body = (await response.json()) as {
+      info?: Record<string, Record<string, unknown>>;
+      error?: Record<string, Record<string, unknown>>;
+    };
     return { status: response.status, consumer: body.info?.[CONSUMER_CHECK] ?? body.error?.[CONSUMER_CHECK] };
   }
 
   /** `connection_name`s of the clients connected to the test vhost, as the broker reports them. */
   function connectionNames(): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      execFile('rabbitmqctl', ['--quiet', 'list_connections', '-p', vhost.name, '--formatter', 'json', 'client_properties'], (error, stdout) => {
-        if (error) return reject(error);
-        const rows = JSON.parse(stdout) as Array<{ client_properties: Array<[string, string, unknown]> }>;
-        resolve(rows.map((row) => String(row.client_properties.find(([key]) => key === 'connection_name')?.[2])).sort());
-      });
+      execFile(
+        'rabbitmqctl',
+        ['--quiet', 'list_connections', '-p', vhost.name, '--formatter', 'json', 'client_properties'],
+        (error, stdout) => {
+          if (error) return reject(error);
+          const rows = JSON.parse(stdout) as Array<{ client_properties: Array<[string, string, unknown]> }>;
+          resolve(
+            rows.map((row) => String(row.client_properties.find(([key]) => key === 'connection_name')?.[2])).sort(),
+          );
+        },
+      );
     });
   }
 
@@ -165,9 +190,17 @@ describe('order-service applies its mounted consumer policy without a restart', 
     // Publishing and consuming on separate connections, so a publishing block cannot hold up acks.
     // (Waited for: on a loaded machine a connect attempt that timed out may still be listed while the broker closes it.)
     const ownConnections = async () => (await connectionNames()).filter((name) => name.startsWith('order-service'));
-    await waitFor('exactly the two named connections', async () => JSON.stringify(await ownConnections()) === JSON.stringify(['order-service', 'order-service-consumer']), 15_000).catch(() => undefined);
+    await waitFor(
+      'exactly the two named connections',
+      async () =>
+        JSON.stringify(await ownConnections()) === JSON.stringify(['order-service', 'order-service-consumer']),
+      15_000,
+    ).catch(() => undefined);
     expect(await ownConnections()).toEqual(['order-service', 'order-service-consumer']);
-    expect(await consumerHealth()).toEqual({ status: 200, consumer: expect.objectContaining({ status: 'up', paused: true, consuming: false, retryDelaysMs: [300, 600] }) });
+    expect(await consumerHealth()).toEqual({
+      status: 200,
+      consumer: expect.objectContaining({ status: 'up', paused: true, consuming: false, retryDelaysMs: [300, 600] }),
+    });
     // The policy's tiers were declared, not the code defaults'.
     expect(await queueState(`${EVENT_QUEUE}.retry.300ms`)).toBeDefined();
     expect(await queueState(`${EVENT_QUEUE}.retry.100ms`)).toBeUndefined();
@@ -190,26 +223,58 @@ describe('order-service applies its mounted consumer policy without a restart', 
 
     // Unpaused: both are consumed by the same process.
     await configMap.writePolicy(policy({ generation: 2, paused: false }));
-    await waitFor('both customers created', async () => (await customerStatus(first)) === 200 && (await customerStatus(second)) === 200, 20_000);
+    await waitFor(
+      'both customers created',
+      async () => (await customerStatus(first)) === 200 && (await customerStatus(second)) === 200,
+      20_000,
+    );
     expect((await queueState(EVENT_QUEUE))?.messageCount).toBe(0);
     expect((await consumerHealth()).consumer).toMatchObject({ paused: false, consuming: true });
 
     // New retry tiers: an update for a user order-service has never heard of fails and waits in the new 1-minute tier.
     await configMap.writePolicy(policy({ generation: 3, retryDelaysMs: [60_000] }));
-    await waitFor('the new tiers in force', async () => JSON.stringify((await consumerHealth()).consumer?.retryDelaysMs) === '[60000]', 20_000);
+    await waitFor(
+      'the new tiers in force',
+      async () => JSON.stringify((await consumerHealth()).consumer?.retryDelaysMs) === '[60000]',
+      20_000,
+    );
     const stranger = randomUUID();
-    const update = toWireMessage({ eventId: randomUUID(), contract: UserUpdatedV1, data: { userId: stranger, changes: { name: 'Bo' }, occurredAt: new Date().toISOString() }, source: 'user-service' });
+    const update = toWireMessage({
+      eventId: randomUUID(),
+      contract: UserUpdatedV1,
+      data: { userId: stranger, changes: { name: 'Bo' }, occurredAt: new Date().toISOString() },
+      source: 'user-service',
+    });
     await publish(update);
-    await waitFor('the failed update in order-service.user-events.retry.1m', async () => (await queueState(`${EVENT_QUEUE}.retry.1m`))?.messageCount === 1, 20_000);
+    await waitFor(
+      'the failed update in order-service.user-events.retry.1m',
+      async () => (await queueState(`${EVENT_QUEUE}.retry.1m`))?.messageCount === 1,
+      20_000,
+    );
     expect((await queueState(`${EVENT_QUEUE}.retry.300ms`))?.messageCount).toBe(0);
-    const retried = service.logLines().find((line) => line.msg === 'event handler failed' && line.eventId === update.properties.messageId);
+    const retried = service
+      .logLines()
+      .find((line) => line.msg === 'event handler failed' && line.eventId === update.properties.messageId);
     expect(retried).toMatchObject({ errorClass: 'ProfileNotYetKnownError', attempt: 1 });
 
     // A broken file keeps the last good policy, is reported, and does not hurt readiness.
-    await configMap.write({ [consumerPolicyFileName(EVENT_QUEUE)]: '{"apiVersion": "switchyard.io/v1alpha1", "kind": ' });
-    await waitFor('the policy error reported', async () => typeof (await consumerHealth()).consumer?.policyError === 'string', 20_000);
+    await configMap.write({
+      [consumerPolicyFileName(EVENT_QUEUE)]: '{"apiVersion": "switchyard.io/v1alpha1", "kind": ',
+    });
+    await waitFor(
+      'the policy error reported',
+      async () => typeof (await consumerHealth()).consumer?.policyError === 'string',
+      20_000,
+    );
     const health = await consumerHealth();
-    expect(health).toMatchObject({ status: 200, consumer: { consuming: true, retryDelaysMs: [60_000], policy: { source: 'shop/order-service-user-events', generation: 3 } } });
+    expect(health).toMatchObject({
+      status: 200,
+      consumer: {
+        consuming: true,
+        retryDelaysMs: [60_000],
+        policy: { source: 'shop/order-service-user-events', generation: 3 },
+      },
+    });
     const metrics = samples(await (await fetch(`${base}/metrics`)).text());
     expect(valueOf(metrics, 'messaging_consumer_policy_errors_total', { queue: EVENT_QUEUE })).toBe(1);
     expect(valueOf(metrics, 'messaging_consumer_paused', { queue: EVENT_QUEUE })).toBe(0);
@@ -219,9 +284,19 @@ describe('order-service applies its mounted consumer policy without a restart', 
     expect(service.child.pid).toBe(pid);
     expect(service.child.exitCode).toBeNull();
     const lines = service.logLines();
-    expect(lines.filter((line) => typeof line.msg === 'string' && (line.msg as string).includes('listening on'))).toHaveLength(1);
-    expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['consumer paused by its policy: channel open, nothing consumed', 'consumer resumed', 'consumer policy in force']));
-    expect(lines.filter((line) => Number(line.level) >= 50).map((line) => line.msg)).toEqual(['invalid consumer policy: keeping the last good one']);
+    expect(
+      lines.filter((line) => typeof line.msg === 'string' && (line.msg as string).includes('listening on')),
+    ).toHaveLength(1);
+    expect(lines.map((line) => line.msg)).toEqual(
+      expect.arrayContaining([
+        'consumer paused by its policy: channel open, nothing consumed',
+        'consumer resumed',
+        'consumer policy in force',
+      ]),
+    );
+    expect(lines.filter((line) => Number(line.level) >= 50).map((line) => line.msg)).toEqual([
+      'invalid consumer policy: keeping the last good one',
+    ]);
 
     service.child.kill('SIGTERM');
     expect(await service.exit).toEqual({ code: 0, signal: null });

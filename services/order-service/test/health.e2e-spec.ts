@@ -13,7 +13,10 @@ describe('order-service health probes', () => {
   let unreachable: INestApplication;
 
   beforeAll(async () => {
-    [db, vhost] = await Promise.all([createTestDatabase('orders_health', SCHEMA_PATH), createTestVhost('orders_health')]);
+    [db, vhost] = await Promise.all([
+      createTestDatabase('orders_health', SCHEMA_PATH),
+      createTestVhost('orders_health'),
+    ]);
     app = await startOrderServiceApp(db.url, vhost.url);
     unreachable = await startOrderServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_orders', vhost.url);
   });

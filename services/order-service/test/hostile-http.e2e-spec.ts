@@ -56,18 +56,34 @@ let deletedCustomer: string;
 /** Profiles come from user events; these tests apply them through the same service methods the handlers call. */
 async function knownCustomer(): Promise<string> {
   const userId = randomUUID();
-  const event = { userId, email: `${userId}@example.com`, name: 'Customer', marketingOptIn: false, locale: 'en', occurredAt: new Date(Date.now() - 60_000).toISOString() };
+  const event = {
+    userId,
+    email: `${userId}@example.com`,
+    name: 'Customer',
+    marketingOptIn: false,
+    locale: 'en',
+    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+  };
   await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserCreated(tx, event));
   return userId;
 }
 
 beforeAll(async () => {
-  [db, vhost] = await Promise.all([createTestDatabase('orders_hostile', SCHEMA_PATH), createTestVhost('orders_hostile')]);
+  [db, vhost] = await Promise.all([
+    createTestDatabase('orders_hostile', SCHEMA_PATH),
+    createTestVhost('orders_hostile'),
+  ]);
   app = await startOrderServiceApp(db.url, vhost.url, { BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES) });
   http = request(app.getHttpServer());
   customer = await knownCustomer();
   deletedCustomer = await knownCustomer();
-  await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserDeleted(tx, { userId: deletedCustomer, occurredAt: new Date().toISOString() }, randomUUID()));
+  await app
+    .get(PrismaService)
+    .$transaction((tx) =>
+      app
+        .get(CustomerProfilesService)
+        .applyUserDeleted(tx, { userId: deletedCustomer, occurredAt: new Date().toISOString() }, randomUUID()),
+    );
 }, 60_000);
 
 afterAll(async () => {
@@ -87,7 +103,9 @@ const send = (sent: Sent): Promise<request.Response> => sendHostile(http, sent);
 const overLimit = (body: unknown): boolean => isOverLimit(body, BODY_LIMIT_BYTES);
 
 const validItem = fc.record({
-  sku: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((sku) => placeOrderBody.shape.items.element.shape.sku.safeParse(sku).success),
+  sku: fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 20 })
+    .filter((sku) => placeOrderBody.shape.items.element.shape.sku.safeParse(sku).success),
   quantity: fc.integer({ min: 1, max: MAX_QUANTITY }),
   unitPriceCents: fc.integer({ min: 0, max: MAX_UNIT_PRICE_CENTS }),
 });
@@ -117,208 +135,320 @@ async function checkOrderAnswer(sent: Sent, body: unknown): Promise<void> {
 }
 
 describe('POST /orders with hostile input', () => {
-  it('answers any JSON value as a body with 201, 422 or a 400 naming the fields, never a 5xx', async () => {
-    await fc.assert(
-      fc.asyncProperty(hostileJsonValue(3), async (body) => {
-        const sent: Sent = { method: 'POST', path: '/orders', contentType: 'application/json', body: JSON.stringify(body) };
-        await checkOrderAnswer(sent, body);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers any JSON value as a body with 201, 422 or a 400 naming the fields, never a 5xx',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(hostileJsonValue(3), async (body) => {
+          const sent: Sent = {
+            method: 'POST',
+            path: '/orders',
+            contentType: 'application/json',
+            body: JSON.stringify(body),
+          };
+          await checkOrderAnswer(sent, body);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('names exactly the broken fields of an otherwise valid order, down to the item field', async () => {
-    const item = { sku: 'SKU-1', quantity: 2, unitPriceCents: 150 };
-    const body = fc.oneof(
-      mutatedBody({ userId: customer, items: [item] }),
-      fc.array(mutatedBody(item), { minLength: 1, maxLength: 4 }).map((items) => ({ userId: customer, items })),
-      fc.constantFrom(deletedCustomer, randomUUID()).chain((userId) => fc.array(validItem, { minLength: 1, maxLength: 3 }).map((items) => ({ userId, items }))),
-    );
-    await fc.assert(
-      fc.asyncProperty(body, async (order) => {
-        await checkOrderAnswer({ method: 'POST', path: '/orders', body: order }, order);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'names exactly the broken fields of an otherwise valid order, down to the item field',
+    async () => {
+      const item = { sku: 'SKU-1', quantity: 2, unitPriceCents: 150 };
+      const body = fc.oneof(
+        mutatedBody({ userId: customer, items: [item] }),
+        fc.array(mutatedBody(item), { minLength: 1, maxLength: 4 }).map((items) => ({ userId: customer, items })),
+        fc
+          .constantFrom(deletedCustomer, randomUUID())
+          .chain((userId) => fc.array(validItem, { minLength: 1, maxLength: 3 }).map((items) => ({ userId, items }))),
+      );
+      await fc.assert(
+        fc.asyncProperty(body, async (order) => {
+          await checkOrderAnswer({ method: 'POST', path: '/orders', body: order }, order);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('places any valid order with an exact integer total, reads it back, and cancels it exactly once', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(validItem, { minLength: 1, maxLength: 8 }), async (items) => {
-        const placed = await http.post('/orders').send({ userId: customer, items }).expect(201);
-        const order = placed.body as { id: string; totalCents: number };
-        expect(order.totalCents).toBe(items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0));
-        expect((await http.get(`/orders/${order.id}`).expect(200)).body).toEqual(placed.body);
-        await http.post(`/orders/${order.id}/cancel`).expect(200);
-        const again = await http.post(`/orders/${order.id}/cancel`);
-        expect(again.status).toBe(409);
-        expectAcceptable({ method: 'POST', path: `/orders/${order.id}/cancel` }, again);
-      }),
-      { numRuns: 20 },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'places any valid order with an exact integer total, reads it back, and cancels it exactly once',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(validItem, { minLength: 1, maxLength: 8 }), async (items) => {
+          const placed = await http.post('/orders').send({ userId: customer, items }).expect(201);
+          const order = placed.body as { id: string; totalCents: number };
+          expect(order.totalCents).toBe(items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0));
+          expect((await http.get(`/orders/${order.id}`).expect(200)).body).toEqual(placed.body);
+          await http.post(`/orders/${order.id}/cancel`).expect(200);
+          const again = await http.post(`/orders/${order.id}/cancel`);
+          expect(again.status).toBe(409);
+          expectAcceptable({ method: 'POST', path: `/orders/${order.id}/cancel` }, again);
+        }),
+        { numRuns: 20 },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('takes the largest order the bounds allow, and refuses one item more', async () => {
-    const max = Array.from({ length: MAX_ITEMS }, (_, i) => ({ sku: `S${i}`, quantity: MAX_QUANTITY, unitPriceCents: MAX_UNIT_PRICE_CENTS }));
-    const placed = await http.post('/orders').send({ userId: customer, items: max }).expect(201);
-    expect(placed.body.totalCents).toBe(MAX_ITEMS * MAX_QUANTITY * MAX_UNIT_PRICE_CENTS);
-    const tooMany = await http.post('/orders').send({ userId: customer, items: [...max, max[0]] });
-    expect(tooMany.status).toBe(400);
-    expect(problemFields(tooMany)).toEqual(['items']);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'takes the largest order the bounds allow, and refuses one item more',
+    async () => {
+      const max = Array.from({ length: MAX_ITEMS }, (_, i) => ({
+        sku: `S${i}`,
+        quantity: MAX_QUANTITY,
+        unitPriceCents: MAX_UNIT_PRICE_CENTS,
+      }));
+      const placed = await http.post('/orders').send({ userId: customer, items: max }).expect(201);
+      expect(placed.body.totalCents).toBe(MAX_ITEMS * MAX_QUANTITY * MAX_UNIT_PRICE_CENTS);
+      const tooMany = await http.post('/orders').send({ userId: customer, items: [...max, max[0]] });
+      expect(tooMany.status).toBe(400);
+      expect(problemFields(tooMany)).toEqual(['items']);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('answers bodies of any content type and encoding with a JSON 4xx, never a 5xx', async () => {
-    const contentType = fc.constantFrom(
-      undefined,
-      'text/plain',
-      'application/x-www-form-urlencoded',
-      'multipart/form-data; boundary=xyz',
-      'application/json; charset=utf-16',
-      'application/json; charset=nonsense',
-      'application/json',
-      ';;;',
-    );
-    const encoding = fc.constantFrom(undefined, undefined, 'gzip', 'deflate', 'br', 'x-unknown');
-    const payload = fc.oneof(
-      fc.uint8Array({ maxLength: 2_000 }).map((bytes) => Buffer.from(bytes)),
-      hostileString({ maxLength: 200 }).map((text) => Buffer.from(text, 'utf8')),
-      fc.constant(Buffer.from(JSON.stringify({ userId: randomUUID(), items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }] }))),
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/orders', `/orders/${randomUUID()}/cancel`), contentType, encoding, payload, async (path, type, contentEncoding, body) => {
-        const sent: Sent = { method: 'POST', path, contentType: type ?? '', contentEncoding, body };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers bodies of any content type and encoding with a JSON 4xx, never a 5xx',
+    async () => {
+      const contentType = fc.constantFrom(
+        undefined,
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=xyz',
+        'application/json; charset=utf-16',
+        'application/json; charset=nonsense',
+        'application/json',
+        ';;;',
+      );
+      const encoding = fc.constantFrom(undefined, undefined, 'gzip', 'deflate', 'br', 'x-unknown');
+      const payload = fc.oneof(
+        fc.uint8Array({ maxLength: 2_000 }).map((bytes) => Buffer.from(bytes)),
+        hostileString({ maxLength: 200 }).map((text) => Buffer.from(text, 'utf8')),
+        fc.constant(
+          Buffer.from(JSON.stringify({ userId: randomUUID(), items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }] })),
+        ),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('/orders', `/orders/${randomUUID()}/cancel`),
+          contentType,
+          encoding,
+          payload,
+          async (path, type, contentEncoding, body) => {
+            const sent: Sent = { method: 'POST', path, contentType: type ?? '', contentEncoding, body };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('refuses a body above the limit with 413 naming the limit, however it is sent', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: BODY_LIMIT_BYTES + 1, max: BODY_LIMIT_BYTES * 8 }), fc.constantFrom('plain', 'gzip'), async (size, how) => {
-        const json = JSON.stringify({ userId: customer, items: [{ sku: 'x'.repeat(size), quantity: 1, unitPriceCents: 1 }] });
-        // A gzip bomb: small on the wire, over the limit once inflated.
-        const sent: Sent = { method: 'POST', path: '/orders', contentType: 'application/json', ...(how === 'gzip' ? { contentEncoding: 'gzip', body: gzipSync(json) } : { body: json }) };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        expect(answer.status).toBe(413);
-        expect((answer.body as { message: string }).message).toContain(String(BODY_LIMIT_BYTES));
-      }),
-      { numRuns: 12 },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'refuses a body above the limit with 413 naming the limit, however it is sent',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: BODY_LIMIT_BYTES + 1, max: BODY_LIMIT_BYTES * 8 }),
+          fc.constantFrom('plain', 'gzip'),
+          async (size, how) => {
+            const json = JSON.stringify({
+              userId: customer,
+              items: [{ sku: 'x'.repeat(size), quantity: 1, unitPriceCents: 1 }],
+            });
+            // A gzip bomb: small on the wire, over the limit once inflated.
+            const sent: Sent = {
+              method: 'POST',
+              path: '/orders',
+              contentType: 'application/json',
+              ...(how === 'gzip' ? { contentEncoding: 'gzip', body: gzipSync(json) } : { body: json }),
+            };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            expect(answer.status).toBe(413);
+            expect((answer.body as { message: string }).message).toContain(String(BODY_LIMIT_BYTES));
+          },
+        ),
+        { numRuns: 12 },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('survives deeply nested JSON under the limit', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: Math.floor((BODY_LIMIT_BYTES - 200) / 6) }), fc.constantFrom<'array' | 'object'>('array', 'object'), fc.constantFrom('whole', 'items', 'sku'), async (depth, kind, where) => {
-        const nested = deeplyNestedJson(depth, kind);
-        const json =
-          where === 'whole' ? nested : where === 'items' ? `{"userId":"${customer}","items":${nested}}` : `{"userId":"${customer}","items":[{"sku":${nested},"quantity":1,"unitPriceCents":1}]}`;
-        const sent: Sent = { method: 'POST', path: '/orders', contentType: 'application/json', body: json };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        expect(answer.status).toBe(400);
-      }),
-      { numRuns: 20 },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'survives deeply nested JSON under the limit',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: Math.floor((BODY_LIMIT_BYTES - 200) / 6) }),
+          fc.constantFrom<'array' | 'object'>('array', 'object'),
+          fc.constantFrom('whole', 'items', 'sku'),
+          async (depth, kind, where) => {
+            const nested = deeplyNestedJson(depth, kind);
+            const json =
+              where === 'whole'
+                ? nested
+                : where === 'items'
+                  ? `{"userId":"${customer}","items":${nested}}`
+                  : `{"userId":"${customer}","items":[{"sku":${nested},"quantity":1,"unitPriceCents":1}]}`;
+            const sent: Sent = { method: 'POST', path: '/orders', contentType: 'application/json', body: json };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            expect(answer.status).toBe(400);
+          },
+        ),
+        { numRuns: 20 },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('routes with an id, given hostile ids', () => {
-  it('answers any path segment with 400 naming the parameter (or the path), or 404', async () => {
-    const route = fc.constantFrom(
-      { method: 'GET' as const, path: (id: string) => `/orders/${id}`, param: 'id' },
-      { method: 'POST' as const, path: (id: string) => `/orders/${id}/cancel`, param: 'id' },
-      { method: 'GET' as const, path: (id: string) => `/customers/${id}`, param: 'userId' },
-    );
-    await fc.assert(
-      fc.asyncProperty(hostilePathSegment(), route, async (segment, { method, path, param }) => {
-        const sent: Sent = { method, path: path(segment) };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        let decoded: string | undefined;
-        try {
-          decoded = decodeURIComponent(segment);
-        } catch {
-          decoded = undefined;
-        }
-        if (decoded === undefined) {
-          expect(answer.status).toBe(400);
-          expect(problemFields(answer)).toEqual(['path']);
-        } else if (UUID.test(decoded)) {
-          expect(answer.status).toBe(404);
-        } else {
-          expect(answer.status).toBe(400);
-          expect(problemFields(answer)).toEqual([param]);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers any path segment with 400 naming the parameter (or the path), or 404',
+    async () => {
+      const route = fc.constantFrom(
+        { method: 'GET' as const, path: (id: string) => `/orders/${id}`, param: 'id' },
+        { method: 'POST' as const, path: (id: string) => `/orders/${id}/cancel`, param: 'id' },
+        { method: 'GET' as const, path: (id: string) => `/customers/${id}`, param: 'userId' },
+      );
+      await fc.assert(
+        fc.asyncProperty(hostilePathSegment(), route, async (segment, { method, path, param }) => {
+          const sent: Sent = { method, path: path(segment) };
+          const answer = await send(sent);
+          expectAcceptable(sent, answer);
+          let decoded: string | undefined;
+          try {
+            decoded = decodeURIComponent(segment);
+          } catch {
+            decoded = undefined;
+          }
+          if (decoded === undefined) {
+            expect(answer.status).toBe(400);
+            expect(problemFields(answer)).toEqual(['path']);
+          } else if (UUID.test(decoded)) {
+            expect(answer.status).toBe(404);
+          } else {
+            expect(answer.status).toBe(400);
+            expect(problemFields(answer)).toEqual([param]);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('GET /orders with hostile query strings', () => {
-  it('answers any userId, limit and cursor with a page or a 400 naming the parameter', async () => {
-    for (let i = 0; i < 3; i += 1) await http.post('/orders').send({ userId: customer, items: [{ sku: `Q${i}`, quantity: 1, unitPriceCents: 1 }] }).expect(201);
-    const value = fc.oneof(
-      hostileString({ maxLength: 40, longRuns: false }),
-      fc.constantFrom('0', '1', '100', '101', '1e2', '1.5', '-0', '0x10', ' 5', '', 'Infinity', '9'.repeat(400)),
-      fc.constantFrom(customer, deletedCustomer),
-      fc.uuid().map((id) => Buffer.from(id).toString('base64url')),
-      fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes).toString('base64url')),
-    );
-    const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom('userId', 'limit', 'cursor'), hostileString({ maxLength: 10, longRuns: false })), value), { maxLength: 4 });
-    await fc.assert(
-      fc.asyncProperty(query, async (pairs) => {
-        const search = pairs.map(([key, val]) => `${percentEncodeAll(key)}=${percentEncodeAll(val)}`).join('&');
-        const sent: Sent = { method: 'GET', path: `/orders?${search}` };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        expect([200, 400]).toContain(answer.status);
-        if (answer.status === 400) {
-          const keys = pairs.map(([key]) => Buffer.from(key, 'utf8').toString('utf8'));
-          expectFieldsAmong(answer, ['query', 'userId', 'limit', 'cursor', ...keys]);
-        } else {
-          expect(Array.isArray((answer.body as { items: unknown[] }).items)).toBe(true);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers any userId, limit and cursor with a page or a 400 naming the parameter',
+    async () => {
+      for (let i = 0; i < 3; i += 1)
+        await http
+          .post('/orders')
+          .send({ userId: customer, items: [{ sku: `Q${i}`, quantity: 1, unitPriceCents: 1 }] })
+          .expect(201);
+      const value = fc.oneof(
+        hostileString({ maxLength: 40, longRuns: false }),
+        fc.constantFrom('0', '1', '100', '101', '1e2', '1.5', '-0', '0x10', ' 5', '', 'Infinity', '9'.repeat(400)),
+        fc.constantFrom(customer, deletedCustomer),
+        fc.uuid().map((id) => Buffer.from(id).toString('base64url')),
+        fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes).toString('base64url')),
+      );
+      const query = fc.array(
+        fc.tuple(
+          fc.oneof(fc.constantFrom('userId', 'limit', 'cursor'), hostileString({ maxLength: 10, longRuns: false })),
+          value,
+        ),
+        { maxLength: 4 },
+      );
+      await fc.assert(
+        fc.asyncProperty(query, async (pairs) => {
+          const search = pairs.map(([key, val]) => `${percentEncodeAll(key)}=${percentEncodeAll(val)}`).join('&');
+          const sent: Sent = { method: 'GET', path: `/orders?${search}` };
+          const answer = await send(sent);
+          expectAcceptable(sent, answer);
+          expect([200, 400]).toContain(answer.status);
+          if (answer.status === 400) {
+            const keys = pairs.map(([key]) => Buffer.from(key, 'utf8').toString('utf8'));
+            expectFieldsAmong(answer, ['query', 'userId', 'limit', 'cursor', ...keys]);
+          } else {
+            expect(Array.isArray((answer.body as { items: unknown[] }).items)).toBe(true);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('pages through a customer’s orders with the cursors it hands out, and only those', async () => {
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: request.Response = await http.get('/orders').query({ userId: customer, limit: 7, ...(cursor ? { cursor } : {}) }).expect(200);
-      const body = page.body as { items: Array<{ id: string }>; nextCursor: string | null };
-      seen.push(...body.items.map((item) => item.id));
-      cursor = body.nextCursor;
-    } while (cursor);
-    expect(new Set(seen).size).toBe(seen.length);
-    expect(seen).toEqual([...seen].sort());
-  }, TEST_TIMEOUT_MS);
+  it(
+    'pages through a customer’s orders with the cursors it hands out, and only those',
+    async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: request.Response = await http
+          .get('/orders')
+          .query({ userId: customer, limit: 7, ...(cursor ? { cursor } : {}) })
+          .expect(200);
+        const body = page.body as { items: Array<{ id: string }>; nextCursor: string | null };
+        seen.push(...body.items.map((item) => item.id));
+        cursor = body.nextCursor;
+      } while (cursor);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen).toEqual([...seen].sort());
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('every other route', () => {
-  const routes = ['/orders', '/customers', '/health/live', '/health/ready', '/health/startup', '/docs', '/docs/openapi.json', '/docs/openapi.yaml', '/metrics'];
+  const routes = [
+    '/orders',
+    '/customers',
+    '/health/live',
+    '/health/ready',
+    '/health/startup',
+    '/docs',
+    '/docs/openapi.json',
+    '/docs/openapi.yaml',
+    '/metrics',
+  ];
 
-  it('answers any method, query and body on the known routes without a 5xx, and unknown routes with a JSON 404 naming the route', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.oneof(fc.constantFrom(...routes), hostilePathSegment().map((segment) => `/${segment}`), hostilePathSegment().map((segment) => `/orders/${randomUUID()}/${segment}`)),
-        fc.constantFrom<Method>('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
-        fc.option(hostileString({ maxLength: 30, longRuns: false }).map(percentEncodeAll), { nil: undefined }),
-        fc.option(hostileJsonValue(2), { nil: undefined }),
-        async (path, method, query, body) => {
-          const sent: Sent = { method, path: query === undefined ? path : `${path}?q=${query}` };
-          if (body !== undefined && method !== 'GET' && method !== 'HEAD') Object.assign(sent, { contentType: 'application/json', body: JSON.stringify(body) });
-          const answer = await send(sent);
-          expectAcceptable(sent, answer);
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers any method, query and body on the known routes without a 5xx, and unknown routes with a JSON 404 naming the route',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.constantFrom(...routes),
+            hostilePathSegment().map((segment) => `/${segment}`),
+            hostilePathSegment().map((segment) => `/orders/${randomUUID()}/${segment}`),
+          ),
+          fc.constantFrom<Method>('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
+          fc.option(hostileString({ maxLength: 30, longRuns: false }).map(percentEncodeAll), { nil: undefined }),
+          fc.option(hostileJsonValue(2), { nil: undefined }),
+          async (path, method, query, body) => {
+            const sent: Sent = { method, path: query === undefined ? path : `${path}?q=${query}` };
+            if (body !== undefined && method !== 'GET' && method !== 'HEAD')
+              Object.assign(sent, { contentType: 'application/json', body: JSON.stringify(body) });
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

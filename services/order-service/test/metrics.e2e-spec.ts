@@ -2,7 +2,16 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { toWireMessage, UserCreatedV2 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, promtoolProblems, samples, type TestDatabase, type TestVhost, valueOf, waitFor } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  promtoolProblems,
+  samples,
+  type TestDatabase,
+  type TestVhost,
+  valueOf,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
@@ -20,7 +29,10 @@ let channel: ConfirmChannel;
 let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
-  [db, vhost] = await Promise.all([createTestDatabase('orders_metrics', SCHEMA_PATH), createTestVhost('orders_metrics')]);
+  [db, vhost] = await Promise.all([
+    createTestDatabase('orders_metrics', SCHEMA_PATH),
+    createTestVhost('orders_metrics'),
+  ]);
   app = await startOrderServiceApp(db.url, vhost.url);
   http = request(app.getHttpServer());
   broker = await amqp.connect(vhost.url);
@@ -42,12 +54,22 @@ async function scrape(): Promise<string> {
 describe('GET /metrics on order-service', () => {
   it('exposes HTTP, messaging, outbox and runtime series, each labelled with the service, and passes promtool', async () => {
     const userId = randomUUID();
-    const data = { userId, email: `${userId}@example.com`, name: 'Mia', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() };
+    const data = {
+      userId,
+      email: `${userId}@example.com`,
+      name: 'Mia',
+      marketingOptIn: false,
+      locale: 'en',
+      occurredAt: new Date().toISOString(),
+    };
     const wire = toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' });
     channel.publish('switchyard.events', wire.routingKey, wire.content, { persistent: true, ...wire.properties });
     await channel.waitForConfirms();
     await waitFor('the customer profile', async () => (await http.get(`/customers/${userId}`)).status === 200);
-    await http.post('/orders').send({ userId, items: [{ sku: 'sku-1', quantity: 2, unitPriceCents: 250 }] }).expect(201);
+    await http
+      .post('/orders')
+      .send({ userId, items: [{ sku: 'sku-1', quantity: 2, unitPriceCents: 250 }] })
+      .expect(201);
     await http.get('/no-such-route').expect(404);
 
     const consumed = { queue: EVENT_QUEUE, event_type: 'user.created' };
@@ -57,11 +79,15 @@ describe('GET /metrics on order-service', () => {
     await waitFor('the consumed event and queue depths in a scrape', async () => {
       text = await scrape();
       const all = samples(text);
-      return valueOf(all, 'messaging_messages_consumed_total', { ...consumed, outcome: 'ack' }) === 1 && queues.every((queue) => valueOf(all, 'messaging_queue_depth', { queue }) !== undefined) &&
+      return (
+        valueOf(all, 'messaging_messages_consumed_total', { ...consumed, outcome: 'ack' }) === 1 &&
+        queues.every((queue) => valueOf(all, 'messaging_queue_depth', { queue }) !== undefined) &&
         valueOf(all, 'messaging_published_total', { event_type: 'order.placed' }) !== undefined
+      );
     }).catch(() => undefined);
     const all = samples(text);
-    const value = (name: string, labels: Record<string, string> = {}) => valueOf(all, name, { service: SERVICE, ...labels });
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      valueOf(all, name, { service: SERVICE, ...labels });
 
     expect(value('messaging_messages_consumed_total', { ...consumed, outcome: 'ack' })).toBe(1);
     expect(value('messaging_consumer_lag_seconds_count', consumed)).toBe(1);
@@ -75,9 +101,15 @@ describe('GET /metrics on order-service', () => {
     expect(value('messaging_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(text).toMatch(/^# TYPE messaging_retries_total counter$/m);
     expect(text).toMatch(/^# TYPE messaging_dead_lettered_total counter$/m);
-    expect(value('http_request_duration_seconds_count', { method: 'POST', route: '/orders', status_code: '201' })).toBe(1);
-    expect(value('http_request_duration_seconds_count', { method: 'GET', route: '/customers/:userId', status_code: '200' })).toBe(1);
-    expect(value('http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
+    expect(value('http_request_duration_seconds_count', { method: 'POST', route: '/orders', status_code: '201' })).toBe(
+      1,
+    );
+    expect(
+      value('http_request_duration_seconds_count', { method: 'GET', route: '/customers/:userId', status_code: '200' }),
+    ).toBe(1);
+    expect(
+      value('http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' }),
+    ).toBe(1);
     expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(text).not.toContain(userId);
     expect(all.filter((s) => s.labels.service !== SERVICE)).toEqual([]);

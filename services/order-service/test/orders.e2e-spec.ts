@@ -29,7 +29,14 @@ afterAll(async () => {
 /** Profiles come from user events; these tests apply one through the same service method the handler calls. */
 async function knownCustomer(): Promise<string> {
   const userId = randomUUID();
-  const event = { userId, email: `${userId}@example.com`, name: 'Customer', marketingOptIn: false, locale: 'en', occurredAt: new Date().toISOString() };
+  const event = {
+    userId,
+    email: `${userId}@example.com`,
+    name: 'Customer',
+    marketingOptIn: false,
+    locale: 'en',
+    occurredAt: new Date().toISOString(),
+  };
   await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserCreated(tx, event));
   return userId;
 }
@@ -40,7 +47,11 @@ const items = [
 ];
 
 async function placeOrder(userId: string) {
-  return (await http.post('/orders').send({ userId, items }).expect(201)).body as { id: string; status: string; totalCents: number };
+  return (await http.post('/orders').send({ userId, items }).expect(201)).body as {
+    id: string;
+    status: string;
+    totalCents: number;
+  };
 }
 
 describe('GET /customers/:userId', () => {
@@ -52,7 +63,9 @@ describe('GET /customers/:userId', () => {
 
   it('answers an unknown user with 404 and a malformed id with 400', async () => {
     await http.get(`/customers/${randomUUID()}`).expect(404);
-    expect((await http.get('/customers/nope').expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
+    expect((await http.get('/customers/nope').expect(400)).body.details).toEqual([
+      { field: 'userId', message: 'must be a UUID' },
+    ]);
   });
 });
 
@@ -67,7 +80,11 @@ describe('POST /orders', () => {
 
   it('keeps totals exact far beyond 32-bit cents', async () => {
     const userId = await knownCustomer();
-    const big = Array.from({ length: 100 }, (_, i) => ({ sku: `GOLD-${i}`, quantity: 10_000, unitPriceCents: 100_000_000 }));
+    const big = Array.from({ length: 100 }, (_, i) => ({
+      sku: `GOLD-${i}`,
+      quantity: 10_000,
+      unitPriceCents: 100_000_000,
+    }));
     const response = await http.post('/orders').send({ userId, items: big }).expect(201);
     expect(response.body.totalCents).toBe(100 * 10_000 * 100_000_000);
     expect((await http.get(`/orders/${response.body.id}`).expect(200)).body.totalCents).toBe(100_000_000_000_000);
@@ -84,7 +101,9 @@ describe('POST /orders', () => {
   it('answers a deleted customer with 422', async () => {
     const userId = await knownCustomer();
     const deleted = { userId, occurredAt: new Date().toISOString() };
-    await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserDeleted(tx, deleted, randomUUID()));
+    await app
+      .get(PrismaService)
+      .$transaction((tx) => app.get(CustomerProfilesService).applyUserDeleted(tx, deleted, randomUUID()));
     const response = await http.post('/orders').send({ userId, items }).expect(422);
     expect(response.body.message).toBe(`customer ${userId} was deleted and cannot place orders`);
   });
@@ -92,25 +111,64 @@ describe('POST /orders', () => {
   it.each([
     ['no items', { items: [] }, [{ field: 'items', message: 'must contain at least one item' }]],
     ['items not an array', { items: 'BOOK-1' }, [{ field: 'items', message: 'must be an array of items' }]],
-    ['an empty sku', { items: [{ sku: '  ', quantity: 1, unitPriceCents: 1 }] }, [{ field: 'items.0.sku', message: 'must be a non-empty string' }]],
-    ['a sku of the wrong type', { items: [{ sku: 5, quantity: 1, unitPriceCents: 1 }] }, [{ field: 'items.0.sku', message: 'must be a string' }]],
-    ['a zero quantity', { items: [{ sku: 'A', quantity: 0, unitPriceCents: 1 }] }, [{ field: 'items.0.quantity', message: 'must be a positive integer' }]],
-    ['a fractional quantity', { items: [{ sku: 'A', quantity: 1.5, unitPriceCents: 1 }] }, [{ field: 'items.0.quantity', message: 'must be a positive integer' }]],
-    ['a quantity as a string', { items: [{ sku: 'A', quantity: '2', unitPriceCents: 1 }] }, [{ field: 'items.0.quantity', message: 'must be a number' }]],
-    ['a negative price', { items: [{ sku: 'A', quantity: 1, unitPriceCents: -1 }] }, [{ field: 'items.0.unitPriceCents', message: 'must be a non-negative integer (cents)' }]],
-    ['a fractional price', { items: [{ sku: 'A', quantity: 1, unitPriceCents: 9.99 }] }, [{ field: 'items.0.unitPriceCents', message: 'must be a non-negative integer (cents)' }]],
-    ['an unknown item field', { items: [{ sku: 'A', quantity: 1, unitPriceCents: 1, discount: 5 }] }, [{ field: 'items.0.discount', message: 'is not an allowed field' }]],
+    [
+      'an empty sku',
+      { items: [{ sku: '  ', quantity: 1, unitPriceCents: 1 }] },
+      [{ field: 'items.0.sku', message: 'must be a non-empty string' }],
+    ],
+    [
+      'a sku of the wrong type',
+      { items: [{ sku: 5, quantity: 1, unitPriceCents: 1 }] },
+      [{ field: 'items.0.sku', message: 'must be a string' }],
+    ],
+    [
+      'a zero quantity',
+      { items: [{ sku: 'A', quantity: 0, unitPriceCents: 1 }] },
+      [{ field: 'items.0.quantity', message: 'must be a positive integer' }],
+    ],
+    [
+      'a fractional quantity',
+      { items: [{ sku: 'A', quantity: 1.5, unitPriceCents: 1 }] },
+      [{ field: 'items.0.quantity', message: 'must be a positive integer' }],
+    ],
+    [
+      'a quantity as a string',
+      { items: [{ sku: 'A', quantity: '2', unitPriceCents: 1 }] },
+      [{ field: 'items.0.quantity', message: 'must be a number' }],
+    ],
+    [
+      'a negative price',
+      { items: [{ sku: 'A', quantity: 1, unitPriceCents: -1 }] },
+      [{ field: 'items.0.unitPriceCents', message: 'must be a non-negative integer (cents)' }],
+    ],
+    [
+      'a fractional price',
+      { items: [{ sku: 'A', quantity: 1, unitPriceCents: 9.99 }] },
+      [{ field: 'items.0.unitPriceCents', message: 'must be a non-negative integer (cents)' }],
+    ],
+    [
+      'an unknown item field',
+      { items: [{ sku: 'A', quantity: 1, unitPriceCents: 1, discount: 5 }] },
+      [{ field: 'items.0.discount', message: 'is not an allowed field' }],
+    ],
   ])('rejects %s with 400 naming the field', async (_case, body, details) => {
-    const response = await http.post('/orders').send({ userId: randomUUID(), ...body }).expect(400);
+    const response = await http
+      .post('/orders')
+      .send({ userId: randomUUID(), ...body })
+      .expect(400);
     expect(response.body.details).toEqual(details);
   });
 
   it('names a missing or malformed userId and unknown top-level fields', async () => {
-    expect((await http.post('/orders').send({ items }).expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
-    expect((await http.post('/orders').send({ userId: 'u-1', items }).expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
-    expect((await http.post('/orders').send({ userId: randomUUID(), items, status: 'CANCELLED' }).expect(400)).body.details).toEqual([
-      { field: 'status', message: 'is not an allowed field' },
+    expect((await http.post('/orders').send({ items }).expect(400)).body.details).toEqual([
+      { field: 'userId', message: 'must be a UUID' },
     ]);
+    expect((await http.post('/orders').send({ userId: 'u-1', items }).expect(400)).body.details).toEqual([
+      { field: 'userId', message: 'must be a UUID' },
+    ]);
+    expect(
+      (await http.post('/orders').send({ userId: randomUUID(), items, status: 'CANCELLED' }).expect(400)).body.details,
+    ).toEqual([{ field: 'status', message: 'is not an allowed field' }]);
   });
 
   it('answers malformed JSON with 400 and an oversized body with 413', async () => {
@@ -127,14 +185,21 @@ describe('GET /orders', () => {
     await placeOrder(bob);
     const first = await http.get('/orders').query({ userId: alice, limit: 2 }).expect(200);
     expect(first.body.items.map((o: { id: string }) => o.id)).toEqual(placed.slice(0, 2).map((o) => o.id));
-    const second = await http.get('/orders').query({ userId: alice, limit: 2, cursor: first.body.nextCursor }).expect(200);
+    const second = await http
+      .get('/orders')
+      .query({ userId: alice, limit: 2, cursor: first.body.nextCursor })
+      .expect(200);
     expect(second.body.items.map((o: { id: string }) => o.id)).toEqual([placed[2]!.id]);
     expect(second.body.nextCursor).toBeNull();
   });
 
   it('requires a valid userId', async () => {
-    expect((await http.get('/orders').expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
-    expect((await http.get('/orders?userId=7').expect(400)).body.details).toEqual([{ field: 'userId', message: 'must be a UUID' }]);
+    expect((await http.get('/orders').expect(400)).body.details).toEqual([
+      { field: 'userId', message: 'must be a UUID' },
+    ]);
+    expect((await http.get('/orders?userId=7').expect(400)).body.details).toEqual([
+      { field: 'userId', message: 'must be a UUID' },
+    ]);
   });
 });
 
@@ -159,12 +224,19 @@ describe('POST /orders/:id/cancel', () => {
     expect(response.body).toMatchObject({ id: order.id, status: 'CANCELLED', cancelReason: 'requested' });
     expect(response.body.cancelledAt).not.toBeNull();
     const again = await http.post(`/orders/${order.id}/cancel`).expect(409);
-    expect(again.body).toEqual({ statusCode: 409, error: 'Conflict', message: `order ${order.id} is CANCELLED and cannot be cancelled` });
+    expect(again.body).toEqual({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `order ${order.id} is CANCELLED and cannot be cancelled`,
+    });
   });
 
   it('lets exactly one of two concurrent cancels win', async () => {
     const order = await placeOrder(await knownCustomer());
-    const statuses = await Promise.all([http.post(`/orders/${order.id}/cancel`), http.post(`/orders/${order.id}/cancel`)]).then((r) => r.map((x) => x.status).sort());
+    const statuses = await Promise.all([
+      http.post(`/orders/${order.id}/cancel`),
+      http.post(`/orders/${order.id}/cancel`),
+    ]).then((r) => r.map((x) => x.status).sort());
     expect(statuses).toEqual([200, 409]);
   });
 

@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, createTestVhost, freePort, startServiceProcess, type TestDatabase, type TestVhost, waitUntilReady } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  freePort,
+  startServiceProcess,
+  type TestDatabase,
+  type TestVhost,
+  waitUntilReady,
+} from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 
@@ -11,7 +19,10 @@ describe('order-service as a process', () => {
   let vhost: TestVhost;
 
   beforeAll(async () => {
-    [db, vhost] = await Promise.all([createTestDatabase('orders_process', SCHEMA_PATH), createTestVhost('orders_process')]);
+    [db, vhost] = await Promise.all([
+      createTestDatabase('orders_process', SCHEMA_PATH),
+      createTestVhost('orders_process'),
+    ]);
   });
 
   afterAll(async () => {
@@ -20,9 +31,15 @@ describe('order-service as a process', () => {
   });
 
   it('stops with one line naming DATABASE_URL when it is not a Postgres URL', async () => {
-    const service = startServiceProcess(MAIN, { DATABASE_URL: 'mysql://root:secret@db/orders', RABBITMQ_URL: vhost.url, PORT: String(await freePort()) });
+    const service = startServiceProcess(MAIN, {
+      DATABASE_URL: 'mysql://root:secret@db/orders',
+      RABBITMQ_URL: vhost.url,
+      PORT: String(await freePort()),
+    });
     expect(await service.exit).toEqual({ code: 1, signal: null });
-    expect(service.output().trim()).toBe('invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL');
+    expect(service.output().trim()).toBe(
+      'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL',
+    );
   });
 
   it('listens on PORT and exits 0 within 10 s of SIGTERM, logging no error', async () => {
@@ -33,7 +50,10 @@ describe('order-service as a process', () => {
     const unknownCustomer = await fetch(`http://127.0.0.1:${port}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ userId: '0190a5e4-0000-7000-8000-000000000000', items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }] }),
+      body: JSON.stringify({
+        userId: '0190a5e4-0000-7000-8000-000000000000',
+        items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }],
+      }),
     });
     expect(unknownCustomer.status).toBe(422);
 

@@ -47,7 +47,14 @@ afterAll(async () => {
 
 function userCreated(overrides: Partial<{ userId: string; email: string; occurredAt: string }> = {}) {
   const userId = overrides.userId ?? randomUUID();
-  return { userId, email: overrides.email ?? `${userId}@example.com`, name: 'Eve', marketingOptIn: true, locale: 'en-GB', occurredAt: overrides.occurredAt ?? new Date().toISOString() };
+  return {
+    userId,
+    email: overrides.email ?? `${userId}@example.com`,
+    name: 'Eve',
+    marketingOptIn: true,
+    locale: 'en-GB',
+    occurredAt: overrides.occurredAt ?? new Date().toISOString(),
+  };
 }
 
 async function publishRaw(routingKey: string, content: Buffer, properties: Record<string, unknown>): Promise<void> {
@@ -65,7 +72,13 @@ function envelope(type: string, version: number, eventId = randomUUID()) {
     type,
     appId: 'test-producer',
     contentType: 'application/json',
-    headers: { 'ce-specversion': '1.0', 'ce-id': eventId, 'ce-type': type, 'ce-source': 'test-producer', 'x-event-version': version },
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': eventId,
+      'ce-type': type,
+      'ce-source': 'test-producer',
+      'x-event-version': version,
+    },
   };
 }
 
@@ -94,15 +107,27 @@ describe('order-service consuming user events', () => {
   it('creates a profile from user.created', async () => {
     const data = userCreated();
     await publish(toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' }));
-    const profile = await waitFor('the profile', () => profiles().findUnique({ where: { userId: data.userId } }).then((p) => p ?? undefined));
+    const profile = await waitFor('the profile', () =>
+      profiles()
+        .findUnique({ where: { userId: data.userId } })
+        .then((p) => p ?? undefined),
+    );
     expect(profile).toMatchObject({ email: data.email, name: 'Eve', deletedAt: null });
     await request(app.getHttpServer()).get(`/customers/${data.userId}`).expect(200);
   });
 
   it('accepts a v1 user.created, upcast to the version the handler is written against', async () => {
     const { userId, email, name, occurredAt } = userCreated();
-    await publishRaw('user.created', Buffer.from(JSON.stringify({ userId, email, name, occurredAt })), envelope('user.created', 1));
-    await waitFor('the profile from a v1 event', () => profiles().findUnique({ where: { userId } }).then((p) => p ?? undefined));
+    await publishRaw(
+      'user.created',
+      Buffer.from(JSON.stringify({ userId, email, name, occurredAt })),
+      envelope('user.created', 1),
+    );
+    await waitFor('the profile from a v1 event', () =>
+      profiles()
+        .findUnique({ where: { userId } })
+        .then((p) => p ?? undefined),
+    );
   });
 
   it('applies an event delivered twice exactly once', async () => {
@@ -132,14 +157,20 @@ describe('order-service consuming user events', () => {
     await waitFor(
       'the update in a retry tier',
       async () => {
-        const counts = await Promise.all(retryQueues.map((queue) => channel.checkQueue(queue).then((q) => q.messageCount)));
+        const counts = await Promise.all(
+          retryQueues.map((queue) => channel.checkQueue(queue).then((q) => q.messageCount)),
+        );
         return counts.some((n) => n > 0);
       },
       5_000,
       10,
     );
     await publish(toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' }));
-    const renamed = await waitFor('the retried update', () => profiles().findFirst({ where: { userId: data.userId, name: 'Eve Renamed' } }).then((p) => p ?? undefined));
+    const renamed = await waitFor('the retried update', () =>
+      profiles()
+        .findFirst({ where: { userId: data.userId, name: 'Eve Renamed' } })
+        .then((p) => p ?? undefined),
+    );
     expect(renamed.email).toBe(data.email);
   });
 
@@ -166,8 +197,20 @@ describe('order-service consuming user events', () => {
 
   it.each([
     ['malformed JSON', 'malformed_json', 'user.created', 1, Buffer.from('{"userId": ')],
-    ['a schema-invalid payload', 'schema_invalid', 'user.created', 2, Buffer.from(JSON.stringify({ userId: 'nope', occurredAt: 'then' }))],
-    ['a version newer than the consumer knows', 'unsupported_version', 'user.created', 3, Buffer.from(JSON.stringify(userCreated()))],
+    [
+      'a schema-invalid payload',
+      'schema_invalid',
+      'user.created',
+      2,
+      Buffer.from(JSON.stringify({ userId: 'nope', occurredAt: 'then' })),
+    ],
+    [
+      'a version newer than the consumer knows',
+      'unsupported_version',
+      'user.created',
+      3,
+      Buffer.from(JSON.stringify(userCreated())),
+    ],
     ['an unknown event type', 'unknown_event_type', 'user.teleported', 1, Buffer.from(JSON.stringify(userCreated()))],
   ])('dead-letters %s at once with reason %s', async (_case, reason, type, version, body) => {
     const props = envelope(type, version);
@@ -184,12 +227,21 @@ describe('order-service consuming user events', () => {
     const data = userCreated({ occurredAt: at(0) });
     await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
     // Newest first: the name changed at t3, then (arriving later) an email change from t2 and a name change from t1.
-    for (const [changes, seconds] of [[{ name: 'Name at t3' }, 3], [{ email: 'email-at-t2@example.com' }, 2], [{ name: 'Name at t1' }, 1]] as const) {
-      await prisma.$transaction((tx) => profilesService.applyUserUpdated(tx, { userId: data.userId, changes, occurredAt: at(seconds) }));
+    for (const [changes, seconds] of [
+      [{ name: 'Name at t3' }, 3],
+      [{ email: 'email-at-t2@example.com' }, 2],
+      [{ name: 'Name at t1' }, 1],
+    ] as const) {
+      await prisma.$transaction((tx) =>
+        profilesService.applyUserUpdated(tx, { userId: data.userId, changes, occurredAt: at(seconds) }),
+      );
     }
     // A replayed user.created from t0 changes nothing either.
     await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
-    expect(await profiles().findUnique({ where: { userId: data.userId } })).toMatchObject({ name: 'Name at t3', email: 'email-at-t2@example.com' });
+    expect(await profiles().findUnique({ where: { userId: data.userId } })).toMatchObject({
+      name: 'Name at t3',
+      email: 'email-at-t2@example.com',
+    });
   });
 
   it('applies concurrent updates of one user one after the other', async () => {
@@ -197,8 +249,14 @@ describe('order-service consuming user events', () => {
     const prisma = app.get(PrismaService);
     const data = userCreated({ occurredAt: new Date(Date.now() - 10_000).toISOString() });
     await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
-    const updates = Array.from({ length: 10 }, (_, i) => ({ userId: data.userId, changes: { name: `Name ${i}` }, occurredAt: new Date(Date.now() - 5_000 + i * 100).toISOString() }));
-    await Promise.all(updates.map((update) => prisma.$transaction((tx) => profilesService.applyUserUpdated(tx, update))));
+    const updates = Array.from({ length: 10 }, (_, i) => ({
+      userId: data.userId,
+      changes: { name: `Name ${i}` },
+      occurredAt: new Date(Date.now() - 5_000 + i * 100).toISOString(),
+    }));
+    await Promise.all(
+      updates.map((update) => prisma.$transaction((tx) => profilesService.applyUserUpdated(tx, update))),
+    );
     expect((await profiles().findUnique({ where: { userId: data.userId } }))?.name).toBe('Name 9');
   });
 
@@ -212,7 +270,14 @@ describe('order-service consuming user events', () => {
     await publish(stuck);
     const data = userCreated();
     await publish(toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' }));
-    await waitFor('the next event, not blocked behind the failing one', () => profiles().findUnique({ where: { userId: data.userId } }).then((p) => p ?? undefined), 2_000);
+    await waitFor(
+      'the next event, not blocked behind the failing one',
+      () =>
+        profiles()
+          .findUnique({ where: { userId: data.userId } })
+          .then((p) => p ?? undefined),
+      2_000,
+    );
     await deadLetter(stuck.properties.messageId);
   });
 });

@@ -33,7 +33,11 @@ async function main(): Promise<void> {
   void connection.start().catch(() => undefined);
 
   const operator = new TopologyOperator({ kubeConfig, broker: connectionChannels(connection), config, logger });
-  const http = new OperatorHttpServer({ port: config.port, registry: operator.metrics.registry, readiness: () => operator.readiness() });
+  const http = new OperatorHttpServer({
+    port: config.port,
+    registry: operator.metrics.registry,
+    readiness: () => operator.readiness(),
+  });
 
   // Handlers first: a SIGTERM during start-up (a quick rollout) still stops cleanly.
   let stopping = false;
@@ -66,10 +70,21 @@ async function main(): Promise<void> {
 
   const port = await http.listen();
   await operator.start();
-  logger.info({ port, apiServer: server, watchNamespace: config.watchNamespace ?? '(all)', lease: `${config.podNamespace}/${config.leaseName}`, identity: config.podName }, 'topology operator started');
+  logger.info(
+    {
+      port,
+      apiServer: server,
+      watchNamespace: config.watchNamespace ?? '(all)',
+      lease: `${config.podNamespace}/${config.leaseName}`,
+      identity: config.podName,
+    },
+    'topology operator started',
+  );
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${OPERATOR_NAME}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `${OPERATOR_NAME}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

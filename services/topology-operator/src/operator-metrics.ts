@@ -21,9 +21,38 @@ export class OperatorMetrics {
 
   constructor(registry: Registry = createMetricsRegistry({ service: OPERATOR_NAME })) {
     this.registry = registry;
-    this.reconciles = registerOnce(registry, 'reconcile_total', (registers) => new Counter({ name: 'reconcile_total', help: 'EventSubscription reconciles by result (success, error, requeue).', labelNames: ['result'], registers }));
-    this.duration = registerOnce(registry, 'reconcile_duration_seconds', (registers) => new Histogram({ name: 'reconcile_duration_seconds', help: 'Time one EventSubscription reconcile took, in seconds.', buckets: DURATION_BUCKETS, registers }));
-    this.leader = registerOnce(registry, 'topology_operator_leader', (registers) => new Gauge({ name: 'topology_operator_leader', help: '1 while this replica holds the leader Lease and reconciles, else 0.', registers }));
+    this.reconciles = registerOnce(
+      registry,
+      'reconcile_total',
+      (registers) =>
+        new Counter({
+          name: 'reconcile_total',
+          help: 'EventSubscription reconciles by result (success, error, requeue).',
+          labelNames: ['result'],
+          registers,
+        }),
+    );
+    this.duration = registerOnce(
+      registry,
+      'reconcile_duration_seconds',
+      (registers) =>
+        new Histogram({
+          name: 'reconcile_duration_seconds',
+          help: 'Time one EventSubscription reconcile took, in seconds.',
+          buckets: DURATION_BUCKETS,
+          registers,
+        }),
+    );
+    this.leader = registerOnce(
+      registry,
+      'topology_operator_leader',
+      (registers) =>
+        new Gauge({
+          name: 'topology_operator_leader',
+          help: '1 while this replica holds the leader Lease and reconciles, else 0.',
+          registers,
+        }),
+    );
     const depth = (): number => this.depthSource();
     registerOnce(
       registry,

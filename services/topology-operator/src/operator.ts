@@ -16,7 +16,10 @@ import type { RequeueBackoffOptions } from './workqueue/requeue-backoff.js';
 export interface TopologyOperatorOptions {
   kubeConfig: KubeConfig;
   broker: ChannelFactory;
-  config: Pick<OperatorConfig, 'watchNamespace' | 'podName' | 'podNamespace' | 'leaseName' | 'resyncSeconds' | 'statusRefreshSeconds'>;
+  config: Pick<
+    OperatorConfig,
+    'watchNamespace' | 'podName' | 'podNamespace' | 'leaseName' | 'resyncSeconds' | 'statusRefreshSeconds'
+  >;
   logger: OperatorLogger;
   metrics?: OperatorMetrics;
   /** Lease timing; defaults 15 s / 10 s / 2 s (tests shorten them). */
@@ -53,7 +56,12 @@ export class TopologyOperator {
       cache: this.informer,
       writer: new SubscriptionWriter(clients.customObjects),
       configMaps: new ConsumerPolicyConfigMap(clients.core),
-      recorder: new EventRecorder({ core: clients.core, logger, instance: config.podName, repeatIntervalMs: options.eventRepeatIntervalMs }),
+      recorder: new EventRecorder({
+        core: clients.core,
+        logger,
+        instance: config.podName,
+        repeatIntervalMs: options.eventRepeatIntervalMs,
+      }),
       broker: options.broker,
       metrics: this.metrics,
       logger,
@@ -110,7 +118,11 @@ export class TopologyOperator {
   readiness(): Readiness {
     return {
       ready: this.informer.hasSynced,
-      detail: { informerSynced: this.informer.hasSynced, leader: this.controller.isLeading, watchFailures: this.informer.failuresSinceLastList },
+      detail: {
+        informerSynced: this.informer.hasSynced,
+        leader: this.controller.isLeading,
+        watchFailures: this.informer.failuresSinceLastList,
+      },
     };
   }
 }

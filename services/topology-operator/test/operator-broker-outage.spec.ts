@@ -3,7 +3,14 @@ import { parseConsumerPolicy, RabbitMqConnection } from '@switchyard/messaging';
 import { createTestVhost, type FaultProxy, startFaultProxy, type TestVhost, waitFor } from '@switchyard/testing';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import type { TopologyOperator } from '../src/operator.js';
-import { type ClusterUser, condition, type OperatorCluster, startOperatorCluster, testOperator, waitForLeader } from './operator-harness.js';
+import {
+  type ClusterUser,
+  condition,
+  type OperatorCluster,
+  startOperatorCluster,
+  testOperator,
+  waitForLeader,
+} from './operator-harness.js';
 
 // RabbitMQ becoming unreachable while the operator runs. The shared broker must not be stopped, so the operator
 // reaches it through a TCP fault proxy of its own, which the test switches to "reset" (every connection refused)
@@ -26,7 +33,12 @@ beforeAll(async () => {
   proxy = await startFaultProxy('topology-operator → rabbitmq', { port: 5672 });
   const url = new URL(vhost.url);
   url.port = String(proxy.port);
-  connection = new RabbitMqConnection({ url: url.toString(), reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500, heartbeatSeconds: 5 });
+  connection = new RabbitMqConnection({
+    url: url.toString(),
+    reconnectInitialDelayMs: 100,
+    reconnectMaxDelayMs: 500,
+    heartbeatSeconds: 5,
+  });
   await connection.start();
   user = cluster.user;
   operator = testOperator(cluster, connectionChannels(connection), 'operator-outage');
@@ -56,7 +68,11 @@ describe('the operator while RabbitMQ is unreachable', () => {
   it('reconciles normally through the proxy', async () => {
     // Classic: quorum queues are not the point here, and each one costs the shared broker a Raft cluster.
     await user.create(NAME, { queue: 'order-service.outage', queueType: 'classic', prefetch: 10 });
-    await waitFor('the topology to be applied', async () => condition(await user.get(NAME), 'TopologyReconciled')?.status === 'True', 30_000);
+    await waitFor(
+      'the topology to be applied',
+      async () => condition(await user.get(NAME), 'TopologyReconciled')?.status === 'True',
+      30_000,
+    );
     expect(await prefetchInPolicy()).toBe(10);
   }, 60_000);
 
@@ -77,11 +93,19 @@ describe('the operator while RabbitMQ is unreachable', () => {
     expect(await prefetchInPolicy()).toBe(10);
 
     proxy.passThrough();
-    await waitFor('the change to be applied once the broker is back', async () => (await prefetchInPolicy()) === 30, 30_000);
-    const recovered = await waitFor('TopologyReconciled True again', async () => {
-      const current = await user.get(NAME);
-      return condition(current, 'TopologyReconciled')?.status === 'True' ? current : undefined;
-    }, 30_000);
+    await waitFor(
+      'the change to be applied once the broker is back',
+      async () => (await prefetchInPolicy()) === 30,
+      30_000,
+    );
+    const recovered = await waitFor(
+      'TopologyReconciled True again',
+      async () => {
+        const current = await user.get(NAME);
+        return condition(current, 'TopologyReconciled')?.status === 'True' ? current : undefined;
+      },
+      30_000,
+    );
     expect(recovered.status?.observedGeneration).toBe(recovered.metadata.generation);
     await waitFor('a successful reconcile counted', async () => (await results()).success! > before.success!);
   }, 90_000);

@@ -3,7 +3,14 @@
 // or a private one where a test restarts it), and the real RabbitMQ through a fresh vhost. Each test file works in
 // a namespace of its own; the operator runs as a ServiceAccount bound to exactly the RBAC objects the chart
 // renders, so a verb the chart lacks is a real 403, and the test acts as an admin (kubectl's user).
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+} from '@kubernetes/client-node';
 import { type ChannelFactory } from '@switchyard/messaging';
 import {
   applyCrd,
@@ -55,7 +62,8 @@ function renderOperatorChart(namespace: string, values: Record<string, string>):
   const dir = mkdtempSync(join(tmpdir(), 'operator-chart-'));
   try {
     const skipBuildOutput = (source: string) => !/[/\\](charts|Chart\.lock)$/.test(source.slice(CHARTS_DIR.length));
-    for (const chart of ['topology-operator', 'switchyard-lib']) cpSync(join(CHARTS_DIR, chart), join(dir, chart), { recursive: true, filter: skipBuildOutput });
+    for (const chart of ['topology-operator', 'switchyard-lib'])
+      cpSync(join(CHARTS_DIR, chart), join(dir, chart), { recursive: true, filter: skipBuildOutput });
     helm(['dependency', 'build', join(dir, 'topology-operator')]);
     const sets = Object.entries(values).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
     const rendered = helm(['template', RELEASE, join(dir, 'topology-operator'), '--namespace', namespace, ...sets]);
@@ -84,15 +92,30 @@ export interface ChartRbacOptions {
 export function chartRbac(namespace: string, options: ChartRbacOptions = {}): Manifest[] {
   const leaseNames = options.leaseNames ?? [DEFAULT_LEASE];
   const placeholder = 'lease-named-by-the-test';
-  const values: Record<string, string> = { leaseName: placeholder, ...(options.clusterWide ? {} : { watchNamespace: namespace }) };
-  const rbac = renderOperatorChart(namespace, values).filter((object) => /^(Cluster)?Role(Binding)?$/.test(object.kind));
-  if (!rbac.some((object) => object.rules?.length)) throw new Error('no RBAC rules rendered from charts/topology-operator');
+  const values: Record<string, string> = {
+    leaseName: placeholder,
+    ...(options.clusterWide ? {} : { watchNamespace: namespace }),
+  };
+  const rbac = renderOperatorChart(namespace, values).filter((object) =>
+    /^(Cluster)?Role(Binding)?$/.test(object.kind),
+  );
+  if (!rbac.some((object) => object.rules?.length))
+    throw new Error('no RBAC rules rendered from charts/topology-operator');
   for (const object of rbac) {
     object.rules = object.rules
       ?.map((rule) => ({
         ...rule,
-        ...(rule.resourceNames ? { resourceNames: rule.resourceNames.flatMap((name) => (name === placeholder ? leaseNames : [name])) } : {}),
-        verbs: rule.verbs.filter((verb) => !(options.withoutVerb && rule.resources.includes(options.withoutVerb.resource) && verb === options.withoutVerb.verb)),
+        ...(rule.resourceNames
+          ? { resourceNames: rule.resourceNames.flatMap((name) => (name === placeholder ? leaseNames : [name])) }
+          : {}),
+        verbs: rule.verbs.filter(
+          (verb) =>
+            !(
+              options.withoutVerb &&
+              rule.resources.includes(options.withoutVerb.resource) &&
+              verb === options.withoutVerb.verb
+            ),
+        ),
       }))
       .filter((rule) => rule.verbs.length > 0);
   }
@@ -125,16 +148,30 @@ export function clusterUser(kubeConfig: KubeConfig, namespace: string): ClusterU
     custom,
     core,
     create: async (name, spec, inNamespace = namespace) => {
-      const body = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: KIND, metadata: { name, namespace: inNamespace }, spec: subscriptionSpec(spec) };
+      const body = {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind: KIND,
+        metadata: { name, namespace: inNamespace },
+        spec: subscriptionSpec(spec),
+      };
       return (await custom.createNamespacedCustomObject({ ...crd, namespace: inNamespace, body })) as EventSubscription;
     },
-    get: async (name) => (await custom.getNamespacedCustomObject({ ...crd, namespace, name }).catch(notFoundAsUndefined)) as EventSubscription | undefined,
-    list: async () => ((await custom.listNamespacedCustomObject({ ...crd, namespace })) as { items: EventSubscription[] }).items,
-    patchSpec: async (name, spec) => (await custom.patchNamespacedCustomObject({ ...crd, namespace, name, body: { spec } }, mergePatch)) as EventSubscription,
+    get: async (name) =>
+      (await custom.getNamespacedCustomObject({ ...crd, namespace, name }).catch(notFoundAsUndefined)) as
+        EventSubscription | undefined,
+    list: async () =>
+      ((await custom.listNamespacedCustomObject({ ...crd, namespace })) as { items: EventSubscription[] }).items,
+    patchSpec: async (name, spec) =>
+      (await custom.patchNamespacedCustomObject(
+        { ...crd, namespace, name, body: { spec } },
+        mergePatch,
+      )) as EventSubscription,
     delete: async (name) => {
       await custom.deleteNamespacedCustomObject({ ...crd, namespace, name });
     },
-    configMapData: async (service) => (await core.readNamespacedConfigMap({ name: `${service}-consumer-policy`, namespace }).catch(notFoundAsUndefined))?.data,
+    configMapData: async (service) =>
+      (await core.readNamespacedConfigMap({ name: `${service}-consumer-policy`, namespace }).catch(notFoundAsUndefined))
+        ?.data,
   };
 }
 
@@ -198,22 +235,46 @@ function kubeConfigFrom(path: string, server?: string): KubeConfig {
  * A namespace of the test file's own on the API server (the shared control plane unless `plane` is given), the
  * CRD installed, and the operator's ServiceAccount there with the chart's RBAC applied and in effect.
  */
-export async function startOperatorCluster(label: string, options: ChartRbacOptions & { plane?: ControlPlane } = {}): Promise<OperatorCluster> {
+export async function startOperatorCluster(
+  label: string,
+  options: ChartRbacOptions & { plane?: ControlPlane } = {},
+): Promise<OperatorCluster> {
   const plane = options.plane ?? (await sharedControlPlane());
   await applyCrd(plane, CRD_MANIFEST);
   const testNamespace: TestNamespace = await createTestNamespace(plane, `op-${label}`);
   const namespace = testNamespace.name;
   const rbac = chartRbac(namespace, options);
-  const serviceAccount = rbac.flatMap((object) => object.subjects ?? []).find((subject) => subject.kind === 'ServiceAccount')!.name;
-  await plane.kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+  const serviceAccount = rbac
+    .flatMap((object) => object.subjects ?? [])
+    .find((subject) => subject.kind === 'ServiceAccount')!.name;
+  await plane.kubectl(
+    ['apply', '-n', namespace, '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }),
+  );
   const kubeconfigPath = await serviceAccountKubeconfig(plane, namespace, serviceAccount);
   // The authorizer learns of new bindings through its own informer: wait until it grants what the operator needs first.
   const canI = (verb: string, resource: string) =>
-    plane.kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', `system:serviceaccount:${namespace}:${serviceAccount}`]).then(
-      (answer) => answer.trim() === 'yes',
-      () => false,
-    );
-  await waitFor('the chart RBAC in effect', async () => (await canI('watch', `${PLURAL}.${API_GROUP}`)) && (await canI('create', 'leases.coordination.k8s.io')), 30_000, 200);
+    plane
+      .kubectl([
+        'auth',
+        'can-i',
+        verb,
+        resource,
+        '-n',
+        namespace,
+        '--as',
+        `system:serviceaccount:${namespace}:${serviceAccount}`,
+      ])
+      .then(
+        (answer) => answer.trim() === 'yes',
+        () => false,
+      );
+  await waitFor(
+    'the chart RBAC in effect',
+    async () => (await canI('watch', `${PLURAL}.${API_GROUP}`)) && (await canI('create', 'leases.coordination.k8s.io')),
+    30_000,
+    200,
+  );
 
   const admin = new KubeConfig();
   admin.loadFromFile(plane.kubeconfigPath);
@@ -240,19 +301,32 @@ export async function startOperatorCluster(label: string, options: ChartRbacOpti
         }));
     },
     drop: async () => {
-      for (const object of clusterScoped) await plane.kubectl(['delete', object.kind, object.metadata.name, '--ignore-not-found']).catch(() => undefined);
+      for (const object of clusterScoped)
+        await plane.kubectl(['delete', object.kind, object.metadata.name, '--ignore-not-found']).catch(() => undefined);
       await testNamespace.drop();
     },
   };
 }
 
 /** Operator options for tests: the test namespace watched, short Lease timings so elections take a second, not fifteen. */
-export function testOperator(cluster: OperatorCluster, broker: ChannelFactory, identity: string, overrides: Partial<TopologyOperatorOptions> & { server?: string } = {}): TopologyOperator {
+export function testOperator(
+  cluster: OperatorCluster,
+  broker: ChannelFactory,
+  identity: string,
+  overrides: Partial<TopologyOperatorOptions> & { server?: string } = {},
+): TopologyOperator {
   const { server, ...options } = overrides;
   return new TopologyOperator({
     kubeConfig: cluster.operatorKubeConfig(server),
     broker,
-    config: { watchNamespace: cluster.namespace, podName: identity, podNamespace: cluster.namespace, leaseName: DEFAULT_LEASE, resyncSeconds: 300, statusRefreshSeconds: 30 },
+    config: {
+      watchNamespace: cluster.namespace,
+      podName: identity,
+      podNamespace: cluster.namespace,
+      leaseName: DEFAULT_LEASE,
+      resyncSeconds: 300,
+      statusRefreshSeconds: 30,
+    },
     logger: silentOperatorLogger(),
     metrics: new OperatorMetrics(),
     leaderElection: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 },
@@ -264,12 +338,16 @@ export function testOperator(cluster: OperatorCluster, broker: ChannelFactory, i
 /** A logger that keeps every line (debug and up) as parsed JSON, for assertions on what the operator reported. */
 export function recordingLogger(): { logger: OperatorLogger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { logger, lines };
 }
 
 /** Log lines that report a request the API server refused (403): the operator asked for more than the chart grants. */
-export const forbiddenIn = (lines: Array<Record<string, unknown>>): Array<Record<string, unknown>> => lines.filter((line) => /HTTP 403|forbidden/i.test(JSON.stringify(line)));
+export const forbiddenIn = (lines: Array<Record<string, unknown>>): Array<Record<string, unknown>> =>
+  lines.filter((line) => /HTTP 403|forbidden/i.test(JSON.stringify(line)));
 
 export interface WatchRecord {
   path: string;
@@ -311,12 +389,17 @@ export function recordWatches(): { watches: WatchRecord[]; restore(): void } {
   return { watches, restore: () => (Watch.prototype.watch = original) };
 }
 
-export function condition(subscription: EventSubscription | undefined, type: string): { status: string; reason: string; message: string } | undefined {
+export function condition(
+  subscription: EventSubscription | undefined,
+  type: string,
+): { status: string; reason: string; message: string } | undefined {
   return subscription?.status?.conditions?.find((c) => c.type === type);
 }
 
 /** A plain connection for the test's own look at the broker. */
-export async function brokerProbe(url: string): Promise<{ model: ChannelModel; queueExists(name: string): Promise<boolean>; close(): Promise<void> }> {
+export async function brokerProbe(
+  url: string,
+): Promise<{ model: ChannelModel; queueExists(name: string): Promise<boolean>; close(): Promise<void> }> {
   const model = await amqp.connect(url);
   // A lost connection fails the next probe call; unheard, its 'error' event would crash the test run instead.
   model.on('error', () => undefined);

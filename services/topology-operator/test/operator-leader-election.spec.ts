@@ -6,7 +6,13 @@ import { connectionChannels } from '../src/controller/broker-channels.js';
 import { LeaderElector } from '../src/leader-election/leader-elector.js';
 import type { TopologyOperator } from '../src/operator.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
-import { condition, type OperatorCluster, startOperatorCluster, testOperator, waitForLeader } from './operator-harness.js';
+import {
+  condition,
+  type OperatorCluster,
+  startOperatorCluster,
+  testOperator,
+  waitForLeader,
+} from './operator-harness.js';
 
 // Two replicas against the real API server and the real RabbitMQ, electing their leader on a real
 // coordination.k8s.io Lease in the test namespace as their ServiceAccount (the chart's Lease rules, with the
@@ -62,7 +68,14 @@ function elector(name: string, identity: string, log: string[]): LeaderElector {
 
 function operator(identity: string): TopologyOperator {
   const instance = testOperator(cluster, connectionChannels(connection), identity, {
-    config: { watchNamespace: cluster.namespace, podName: identity, podNamespace: cluster.namespace, leaseName: 'topology-leader-test', resyncSeconds: 300, statusRefreshSeconds: 30 },
+    config: {
+      watchNamespace: cluster.namespace,
+      podName: identity,
+      podNamespace: cluster.namespace,
+      leaseName: 'topology-leader-test',
+      resyncSeconds: 300,
+      statusRefreshSeconds: 30,
+    },
     // A long Lease, so a hand-over by release (one retry period) cannot be mistaken for one by expiry (15 s).
     leaderElection: { leaseDurationMs: 15_000, renewDeadlineMs: 5000, retryPeriodMs: 300 },
   });
@@ -83,7 +96,9 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     expect(candidates.filter((candidate) => candidate.isLeader)).toHaveLength(1);
     expect(log).toHaveLength(1);
     const lease = await coordination.readNamespacedLease({ name: 'race', namespace: cluster.namespace });
-    expect(candidates.find((candidate) => candidate.isLeader)).toBe(candidates[['a', 'b', 'c'].indexOf(lease.spec!.holderIdentity!)]);
+    expect(candidates.find((candidate) => candidate.isLeader)).toBe(
+      candidates[['a', 'b', 'c'].indexOf(lease.spec!.holderIdentity!)],
+    );
   }, 30_000);
 
   it('hands over only after the Lease expires when the leader dies without releasing it', async () => {
@@ -110,7 +125,11 @@ describe('leader election on a coordination.k8s.io Lease', () => {
     leader.start();
     await waitFor('leader to lead', () => leader.isLeader);
     const lease = await coordination.readNamespacedLease({ name: 'taken', namespace: cluster.namespace });
-    await admin.replaceNamespacedLease({ name: 'taken', namespace: cluster.namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
+    await admin.replaceNamespacedLease({
+      name: 'taken',
+      namespace: cluster.namespace,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } },
+    });
     const takenAt = Date.now();
     await waitFor('the leader to step down', () => !leader.isLeader, 5000);
     expect(Date.now() - takenAt).toBeLessThan(1500);
@@ -131,9 +150,15 @@ describe('two operator replicas', () => {
     await waitFor('both informers synced', () => replicas.every((replica) => replica.readiness().ready));
 
     await user.create('leader-test', { queueType: 'classic' });
-    await waitFor('the leader to reconcile it', async () => condition(await user.get('leader-test'), 'TopologyReconciled')?.status === 'True', 30_000);
+    await waitFor(
+      'the leader to reconcile it',
+      async () => condition(await user.get('leader-test'), 'TopologyReconciled')?.status === 'True',
+      30_000,
+    );
     const reconcilesOf = async (replica: TopologyOperator) =>
-      (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'reconcile_total')!.values.reduce((sum, value) => sum + value.value, 0);
+      (await replica.metrics.registry.getMetricsAsJSON())
+        .find((metric) => metric.name === 'reconcile_total')!
+        .values.reduce((sum, value) => sum + value.value, 0);
     // Counted when the reconcile has finished (Events come after the status write).
     await waitFor('the leader to count its reconcile', async () => (await reconcilesOf(leader)) > 0);
     expect(await reconcilesOf(standby)).toBe(0);
@@ -143,7 +168,10 @@ describe('two operator replicas', () => {
     await leader.stop();
     await waitFor('the standby to lead', () => standby.isLeader, 10_000);
     expect(Date.now() - stoppedAt).toBeLessThan(8000);
-    const lease = await coordination.readNamespacedLease({ name: 'topology-leader-test', namespace: cluster.namespace });
+    const lease = await coordination.readNamespacedLease({
+      name: 'topology-leader-test',
+      namespace: cluster.namespace,
+    });
     expect(lease.spec?.holderIdentity).toBe(standby === replicas[0] ? 'replica-a' : 'replica-b');
     // The new leader queues everything from its warm cache and reconciles it.
     await waitFor('the new leader to reconcile', async () => (await reconcilesOf(standby)) > 0, 30_000);
@@ -152,7 +180,14 @@ describe('two operator replicas', () => {
   it('stop writing the moment the Lease is taken, and resume once they hold it again', async () => {
     const user = cluster.user;
     const replica = testOperator(cluster, connectionChannels(connection), 'replica-c', {
-      config: { watchNamespace: cluster.namespace, podName: 'replica-c', podNamespace: cluster.namespace, leaseName: 'taken-from-operator', resyncSeconds: 300, statusRefreshSeconds: 1 },
+      config: {
+        watchNamespace: cluster.namespace,
+        podName: 'replica-c',
+        podNamespace: cluster.namespace,
+        leaseName: 'taken-from-operator',
+        resyncSeconds: 300,
+        statusRefreshSeconds: 1,
+      },
     });
     running.push(replica);
     await replica.start();
@@ -162,19 +197,31 @@ describe('two operator replicas', () => {
       const text = (await user.configMapData('order-service'))?.['order-service.refreshed.json'];
       return text ? (JSON.parse(text) as { prefetch: number }).prefetch : undefined;
     };
-    await waitFor('reconciled', async () => condition(await user.get('refreshed'), 'TopologyReconciled')?.status === 'True', 30_000);
+    await waitFor(
+      'reconciled',
+      async () => condition(await user.get('refreshed'), 'TopologyReconciled')?.status === 'True',
+      30_000,
+    );
     await waitFor('the policy written', async () => (await policyPrefetch()) === 10, 30_000);
     const reconciles = async () =>
-      (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'reconcile_total')!.values.reduce((sum, value) => sum + value.value, 0);
+      (await replica.metrics.registry.getMetricsAsJSON())
+        .find((metric) => metric.name === 'reconcile_total')!
+        .values.reduce((sum, value) => sum + value.value, 0);
     // Refreshed every second while it leads.
     const leadingSince = await reconciles();
     await waitFor('two refreshes', async () => (await reconciles()) >= leadingSince + 2, 30_000);
 
     const lease = await admin.readNamespacedLease({ name: 'taken-from-operator', namespace: cluster.namespace });
-    await admin.replaceNamespacedLease({ name: 'taken-from-operator', namespace: cluster.namespace, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } } });
+    await admin.replaceNamespacedLease({
+      name: 'taken-from-operator',
+      namespace: cluster.namespace,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime() } },
+    });
     await waitFor('the replica to step down', () => !replica.isLeader, 5000);
     const steppedDownAt = Date.now();
-    const leaderGauge = async () => (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'topology_operator_leader')!.values[0]!.value;
+    const leaderGauge = async () =>
+      (await replica.metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === 'topology_operator_leader')!
+        .values[0]!.value;
     expect(await leaderGauge()).toBe(0);
     // A reconcile already under way when the Lease was lost may still finish; after that, nothing. The intruder's
     // Lease lasts 3 s from when the replica saw it, so [0.3 s, 2 s] after stepping down is safely leaderless. A spec
@@ -191,6 +238,10 @@ describe('two operator replicas', () => {
     await waitFor('the replica to lead again', () => replica.isLeader, 20_000);
     expect(await leaderGauge()).toBe(1);
     await waitFor('the change applied once it leads again', async () => (await policyPrefetch()) === 11, 30_000);
-    await waitFor('observedGeneration of the change', async () => (await user.get('refreshed'))?.status?.observedGeneration === changed.metadata.generation, 30_000);
+    await waitFor(
+      'observedGeneration of the change',
+      async () => (await user.get('refreshed'))?.status?.observedGeneration === changed.metadata.generation,
+      30_000,
+    );
   }, 60_000);
 });

@@ -13,7 +13,15 @@ import type { TopologyOperator } from '../src/operator.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
 import { OperatorMetrics } from '../src/operator-metrics.js';
 import type { EventSubscription } from '../src/subscription/event-subscription.js';
-import { brokerProbe, type ClusterUser, condition, type OperatorCluster, startOperatorCluster, testOperator, waitForLeader } from './operator-harness.js';
+import {
+  brokerProbe,
+  type ClusterUser,
+  condition,
+  type OperatorCluster,
+  startOperatorCluster,
+  testOperator,
+  waitForLeader,
+} from './operator-harness.js';
 
 // Broker writes are fenced to the leader: a replica that stops leading in the middle of a cleanup stops before its
 // next destructive broker call (the new leader finishes the job), and a new term of the same replica starts only
@@ -95,8 +103,16 @@ describe('leader fencing', () => {
     await waitForLeader([first]);
     const queue = 'order-service.fenced-cleanup';
     const names = [queue, `${queue}.dlq`];
-    await user.create('fenced-cleanup', { queue, deletionPolicy: 'Delete', events: [{ type: 'user.created' }, { type: 'user.deleted' }] });
-    await waitFor('reconciled', async () => condition(await user.get('fenced-cleanup'), 'TopologyReconciled')?.status === 'True', 30_000);
+    await user.create('fenced-cleanup', {
+      queue,
+      deletionPolicy: 'Delete',
+      events: [{ type: 'user.created' }, { type: 'user.deleted' }],
+    });
+    await waitFor(
+      'reconciled',
+      async () => condition(await user.get('fenced-cleanup'), 'TopologyReconciled')?.status === 'True',
+      30_000,
+    );
 
     // The replica loses leadership (here: it is stopped) right as the cleanup makes its first destructive call.
     let stopping: Promise<void> | undefined;
@@ -163,16 +179,24 @@ describe('leader fencing', () => {
     });
     // A window for a second worker to start on the same key, if one could (it must not).
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect({ leading: controller.isLeading, reopened, channelsAsked }).toEqual({ leading: false, reopened: false, channelsAsked: 1 });
+    expect({ leading: controller.isLeading, reopened, channelsAsked }).toEqual({
+      leading: false,
+      reopened: false,
+      channelsAsked: 1,
+    });
 
     release();
     await stopped;
     await started;
     expect(controller.isLeading).toBe(true);
-    const reconciled = await waitFor('the new term to reconcile the key', async () => {
-      const current = (await user.get('overlap')) as EventSubscription | undefined;
-      return condition(current, 'TopologyReconciled')?.status === 'True' ? current : undefined;
-    }, 30_000);
+    const reconciled = await waitFor(
+      'the new term to reconcile the key',
+      async () => {
+        const current = (await user.get('overlap')) as EventSubscription | undefined;
+        return condition(current, 'TopologyReconciled')?.status === 'True' ? current : undefined;
+      },
+      30_000,
+    );
     expect(reconciled.status?.observedGeneration).toBe(created.metadata.generation);
   }, 60_000);
 });

@@ -6,7 +6,15 @@ import { PLURAL } from '../src/api-names.js';
 import { DEFAULT_WATCH_TIMEOUT_SECONDS } from '../src/kube/bookmark-watch.js';
 import { SubscriptionInformer } from '../src/kube/subscription-informer.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
-import { type ClusterUser, type OperatorCluster, recordWatches, startOperatorCluster, testOperator, waitForLeader, type WatchRecord } from './operator-harness.js';
+import {
+  type ClusterUser,
+  type OperatorCluster,
+  recordWatches,
+  startOperatorCluster,
+  testOperator,
+  waitForLeader,
+  type WatchRecord,
+} from './operator-harness.js';
 
 // The watch of EventSubscriptions asks for bookmarks and a server-side timeout, so a quiet watch keeps a current
 // resourceVersion (no 410 and full re-list on every reconnect) and ends cleanly before client-node's 30 s
@@ -55,12 +63,22 @@ function informer(watchTimeoutSeconds?: number): { subject: SubscriptionInformer
     lists++;
     return list(...args);
   };
-  const subject = new SubscriptionInformer({ kubeConfig, customObjects, namespace: cluster.namespace, resyncMs: 300_000, logger: silentOperatorLogger(), watchTimeoutSeconds });
+  const subject = new SubscriptionInformer({
+    kubeConfig,
+    customObjects,
+    namespace: cluster.namespace,
+    resyncMs: 300_000,
+    logger: silentOperatorLogger(),
+    watchTimeoutSeconds,
+  });
   stopAfter.push(subject);
   return { subject, lists: () => lists };
 }
 
-const subscriptionWatches = (): WatchRecord[] => recorded.watches.slice(firstWatchOfTest).filter((watch) => watch.path.endsWith(`/namespaces/${cluster.namespace}/${PLURAL}`));
+const subscriptionWatches = (): WatchRecord[] =>
+  recorded.watches
+    .slice(firstWatchOfTest)
+    .filter((watch) => watch.path.endsWith(`/namespaces/${cluster.namespace}/${PLURAL}`));
 const openWatch = (): WatchRecord | undefined => subscriptionWatches().find((watch) => watch.opened && !watch.ended);
 
 describe('the operator watch of EventSubscriptions', () => {
@@ -73,7 +91,11 @@ describe('the operator watch of EventSubscriptions', () => {
     await waitForLeader([operator]);
     const opened = await waitFor('a watch of eventsubscriptions open on the server', openWatch, 15_000);
     for (const watch of subscriptionWatches()) {
-      expect(watch.query).toMatchObject({ allowWatchBookmarks: true, timeoutSeconds: DEFAULT_WATCH_TIMEOUT_SECONDS, resourceVersion: expect.stringMatching(/^\d+$/) });
+      expect(watch.query).toMatchObject({
+        allowWatchBookmarks: true,
+        timeoutSeconds: DEFAULT_WATCH_TIMEOUT_SECONDS,
+        resourceVersion: expect.stringMatching(/^\d+$/),
+      });
     }
     expect(opened.events.filter((event) => event.type === 'ERROR')).toEqual([]);
     expect(DEFAULT_WATCH_TIMEOUT_SECONDS).toBeLessThan(CLIENT_NODE_INACTIVITY_TIMEOUT_SECONDS);
@@ -89,11 +111,20 @@ describe('the operator watch of EventSubscriptions', () => {
     // learns etcd's current revision from a progress notification, which the server asks etcd for whenever a client
     // makes a consistent list (on a busy server, all the time; etcd also sends one every 10 minutes on its own): the
     // test lists once, so the bookmark does not depend on what other tests happen to do.
-    const other = await user.core.createNamespacedConfigMap({ namespace: cluster.namespace, body: { metadata: { name: 'unrelated' }, data: { a: '1' } } });
+    const other = await user.core.createNamespacedConfigMap({
+      namespace: cluster.namespace,
+      body: { metadata: { name: 'unrelated' }, data: { a: '1' } },
+    });
     const otherVersion = Number(other.metadata?.resourceVersion);
     await user.list();
-    await waitFor('a bookmark past the unrelated change', () => Number(subject.resourceVersion) >= otherVersion, (SHORT_WATCH_SECONDS + 10) * 1000);
-    const bookmarks = subscriptionWatches().flatMap((watch) => watch.events.filter((event) => event.type === 'BOOKMARK'));
+    await waitFor(
+      'a bookmark past the unrelated change',
+      () => Number(subject.resourceVersion) >= otherVersion,
+      (SHORT_WATCH_SECONDS + 10) * 1000,
+    );
+    const bookmarks = subscriptionWatches().flatMap((watch) =>
+      watch.events.filter((event) => event.type === 'BOOKMARK'),
+    );
     expect(bookmarks.map((event) => Number(event.resourceVersion))).toContainEqual(expect.any(Number));
     expect(Math.max(...bookmarks.map((event) => Number(event.resourceVersion)))).toBeGreaterThanOrEqual(otherVersion);
     expect(first.events.filter((event) => event.type !== 'BOOKMARK')).toEqual([]);

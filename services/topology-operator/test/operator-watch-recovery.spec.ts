@@ -77,7 +77,10 @@ afterAll(async () => {
 }, 60_000);
 
 /** An informer as the operator's ServiceAccount, through the fault proxy, counting its lists. */
-function informer(keys: string[], options: { resyncMs?: number; namespace?: string | null; logger?: OperatorLogger } = {}): { subject: SubscriptionInformer; lists: () => number } {
+function informer(
+  keys: string[],
+  options: { resyncMs?: number; namespace?: string | null; logger?: OperatorLogger } = {},
+): { subject: SubscriptionInformer; lists: () => number } {
   const kubeConfig = cluster.operatorKubeConfig(viaProxy);
   const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   let lists = 0;
@@ -102,9 +105,12 @@ function informer(keys: string[], options: { resyncMs?: number; namespace?: stri
   return { subject, lists: () => lists };
 }
 
-const watchesOf = (namespace: string): WatchRecord[] => recorded.watches.slice(firstWatchOfTest).filter((watch) => watch.path.endsWith(`/namespaces/${namespace}/${PLURAL}`));
-const openWatchIn = (namespace: string): WatchRecord | undefined => watchesOf(namespace).find((watch) => watch.opened && !watch.ended);
-const expiredWatches = (namespace: string): WatchRecord[] => watchesOf(namespace).filter((watch) => watch.events.some((event) => event.type === 'ERROR' && event.code === 410));
+const watchesOf = (namespace: string): WatchRecord[] =>
+  recorded.watches.slice(firstWatchOfTest).filter((watch) => watch.path.endsWith(`/namespaces/${namespace}/${PLURAL}`));
+const openWatchIn = (namespace: string): WatchRecord | undefined =>
+  watchesOf(namespace).find((watch) => watch.opened && !watch.ended);
+const expiredWatches = (namespace: string): WatchRecord[] =>
+  watchesOf(namespace).filter((watch) => watch.events.some((event) => event.type === 'ERROR' && event.code === 410));
 
 /**
  * While the operator cannot reach the server (its connections refused at the proxy, so its watch ends and cannot
@@ -133,10 +139,25 @@ describe('SubscriptionInformer', () => {
     await Promise.all([inTest.start(), inAll.start()]);
     expect(inTest.path).toBe(`/apis/switchyard.io/v1alpha1/namespaces/${cluster.namespace}/eventsubscriptions`);
     expect(inAll.path).toBe('/apis/switchyard.io/v1alpha1/eventsubscriptions');
-    await user.custom.createNamespacedCustomObject({ ...crd, namespace: elsewhere, body: { apiVersion: 'switchyard.io/v1alpha1', kind: 'EventSubscription', metadata: { name: 'far', namespace: elsewhere }, spec: subscriptionSpec() } });
+    await user.custom.createNamespacedCustomObject({
+      ...crd,
+      namespace: elsewhere,
+      body: {
+        apiVersion: 'switchyard.io/v1alpha1',
+        kind: 'EventSubscription',
+        metadata: { name: 'far', namespace: elsewhere },
+        spec: subscriptionSpec(),
+      },
+    });
     await user.create('near', {});
-    await waitFor('both seen by the cluster-wide informer', () => everywhere.includes(`${elsewhere}/far`) && everywhere.includes(`${cluster.namespace}/near`), 15_000);
-    await waitFor('the near one seen by the namespaced informer', () => namespaced.includes(`${cluster.namespace}/near`));
+    await waitFor(
+      'both seen by the cluster-wide informer',
+      () => everywhere.includes(`${elsewhere}/far`) && everywhere.includes(`${cluster.namespace}/near`),
+      15_000,
+    );
+    await waitFor('the near one seen by the namespaced informer', () =>
+      namespaced.includes(`${cluster.namespace}/near`),
+    );
     expect(namespaced).not.toContain(`${elsewhere}/far`);
     expect(inTest.get(`${elsewhere}/far`)).toBeUndefined();
   }, 30_000);
@@ -155,26 +176,41 @@ describe('SubscriptionInformer', () => {
     expect(subject.get(`${cluster.namespace}/after-drop`)?.metadata.name).toBe('after-drop');
   }, 30_000);
 
-  it('re-lists after 410 Gone from a restarted server and notices what changed meanwhile, deletions included', async () => {
-    await user.create('expiring', {});
-    await user.create('deleted-while-away', {});
-    const keys: string[] = [];
-    const { subject, lists } = informer(keys);
-    await subject.start();
-    await waitFor('both objects', () => subject.get(`${cluster.namespace}/expiring`) && subject.get(`${cluster.namespace}/deleted-while-away`));
-    const listsBefore = lists();
-    const compactedAt = await expireWhileAway(cluster.namespace, async () => {
-      await user.patchSpec('expiring', { prefetch: 7 });
-      await user.delete('deleted-while-away');
-    });
-    await waitFor('the spec change after the 410', () => subject.get(`${cluster.namespace}/expiring`)?.spec.prefetch === 7, RESTART_TIMEOUT_MS);
-    await waitFor('the deletion after the 410', () => subject.get(`${cluster.namespace}/deleted-while-away`) === undefined, 15_000);
-    expect(keys.filter((key) => key === `${cluster.namespace}/deleted-while-away`).length).toBeGreaterThanOrEqual(2);
-    // The server's own answer: a watch from a version before the compaction, ended by ERROR 410, then a fresh list.
-    const [expired] = expiredWatches(cluster.namespace);
-    expect(Number(expired?.query.resourceVersion)).toBeLessThan(compactedAt);
-    expect(lists()).toBeGreaterThan(listsBefore);
-  }, RESTART_TIMEOUT_MS + 60_000);
+  it(
+    're-lists after 410 Gone from a restarted server and notices what changed meanwhile, deletions included',
+    async () => {
+      await user.create('expiring', {});
+      await user.create('deleted-while-away', {});
+      const keys: string[] = [];
+      const { subject, lists } = informer(keys);
+      await subject.start();
+      await waitFor(
+        'both objects',
+        () => subject.get(`${cluster.namespace}/expiring`) && subject.get(`${cluster.namespace}/deleted-while-away`),
+      );
+      const listsBefore = lists();
+      const compactedAt = await expireWhileAway(cluster.namespace, async () => {
+        await user.patchSpec('expiring', { prefetch: 7 });
+        await user.delete('deleted-while-away');
+      });
+      await waitFor(
+        'the spec change after the 410',
+        () => subject.get(`${cluster.namespace}/expiring`)?.spec.prefetch === 7,
+        RESTART_TIMEOUT_MS,
+      );
+      await waitFor(
+        'the deletion after the 410',
+        () => subject.get(`${cluster.namespace}/deleted-while-away`) === undefined,
+        15_000,
+      );
+      expect(keys.filter((key) => key === `${cluster.namespace}/deleted-while-away`).length).toBeGreaterThanOrEqual(2);
+      // The server's own answer: a watch from a version before the compaction, ended by ERROR 410, then a fresh list.
+      const [expired] = expiredWatches(cluster.namespace);
+      expect(Number(expired?.query.resourceVersion)).toBeLessThan(compactedAt);
+      expect(lists()).toBeGreaterThan(listsBefore);
+    },
+    RESTART_TIMEOUT_MS + 60_000,
+  );
 
   it('restarts with backoff after a failed list and a failed watch', async () => {
     const keys: string[] = [];
@@ -195,11 +231,17 @@ describe('SubscriptionInformer', () => {
     proxy.setMode({ kind: 'reset' });
     await waitFor('the watch cut', () => open.ended, 15_000);
     await waitFor('three failed attempts to watch again', () => failures().length >= failedBefore + 3, 15_000);
-    const delays = failures().slice(failedBefore).map((line) => Number(line.retryInMs));
+    const delays = failures()
+      .slice(failedBefore)
+      .map((line) => Number(line.retryInMs));
     expect(delays.slice(0, 3)).toEqual([100, 200, 400]);
     proxy.passThrough();
     await user.create('after-failed-watch', {});
-    await waitFor('the object created while the watch was failing', () => keys.includes(`${cluster.namespace}/after-failed-watch`), 20_000);
+    await waitFor(
+      'the object created while the watch was failing',
+      () => keys.includes(`${cluster.namespace}/after-failed-watch`),
+      20_000,
+    );
   }, 60_000);
 
   it('hands every cached key over again at each resync', async () => {
@@ -219,7 +261,10 @@ describe('SubscriptionInformer', () => {
     const target = `${cluster.namespace}/expiring`;
     await waitFor('the object in the cache', () => subject.get(target));
     keys.length = 0;
-    await user.custom.patchNamespacedCustomObjectStatus({ ...crd, namespace: cluster.namespace, name: 'expiring', body: { status: { queueDepth: 3 } } }, mergePatch);
+    await user.custom.patchNamespacedCustomObjectStatus(
+      { ...crd, namespace: cluster.namespace, name: 'expiring', body: { status: { queueDepth: 3 } } },
+      mergePatch,
+    );
     await waitFor('the status update in the cache', () => subject.get(target)?.status?.queueDepth === 3);
     expect(keys).not.toContain(target);
     await user.patchSpec('expiring', { prefetch: 8 });
@@ -236,25 +281,33 @@ describe('the operator after a watch expiry', () => {
     await vhost?.drop();
   }, 30_000);
 
-  it('still reconciles spec changes made while it could not reach the server, which then answered its watch 410', async () => {
-    vhost = await createTestVhost('operator_watch');
-    connection = new RabbitMqConnection({ url: vhost.url });
-    await connection.start();
-    const operator = testOperator(cluster, connectionChannels(connection), 'operator-watch', { server: viaProxy });
-    stopAfter.push(operator);
-    await operator.start();
-    await waitForLeader([operator]);
-    await user.create('watched', { queue: 'order-service.watched', service: 'order-service', queueType: 'classic' });
-    const policyOf = async () => {
-      const text = (await user.configMapData('order-service'))?.['order-service.watched.json'];
-      return text ? parseConsumerPolicy(text) : undefined;
-    };
-    await waitFor('the first policy', async () => (await policyOf()) !== undefined, 30_000);
-    const expiredBefore = expiredWatches(cluster.namespace).length;
-    await expireWhileAway(cluster.namespace, async () => {
-      await user.patchSpec('watched', { prefetch: 3 });
-    });
-    await waitFor('the change made while away to reach the ConfigMap', async () => (await policyOf())?.prefetch === 3, RESTART_TIMEOUT_MS);
-    expect(expiredWatches(cluster.namespace).length).toBeGreaterThan(expiredBefore);
-  }, RESTART_TIMEOUT_MS + 60_000);
+  it(
+    'still reconciles spec changes made while it could not reach the server, which then answered its watch 410',
+    async () => {
+      vhost = await createTestVhost('operator_watch');
+      connection = new RabbitMqConnection({ url: vhost.url });
+      await connection.start();
+      const operator = testOperator(cluster, connectionChannels(connection), 'operator-watch', { server: viaProxy });
+      stopAfter.push(operator);
+      await operator.start();
+      await waitForLeader([operator]);
+      await user.create('watched', { queue: 'order-service.watched', service: 'order-service', queueType: 'classic' });
+      const policyOf = async () => {
+        const text = (await user.configMapData('order-service'))?.['order-service.watched.json'];
+        return text ? parseConsumerPolicy(text) : undefined;
+      };
+      await waitFor('the first policy', async () => (await policyOf()) !== undefined, 30_000);
+      const expiredBefore = expiredWatches(cluster.namespace).length;
+      await expireWhileAway(cluster.namespace, async () => {
+        await user.patchSpec('watched', { prefetch: 3 });
+      });
+      await waitFor(
+        'the change made while away to reach the ConfigMap',
+        async () => (await policyOf())?.prefetch === 3,
+        RESTART_TIMEOUT_MS,
+      );
+      expect(expiredWatches(cluster.namespace).length).toBeGreaterThan(expiredBefore);
+    },
+    RESTART_TIMEOUT_MS + 60_000,
+  );
 });

@@ -29,11 +29,14 @@ interface Schema {
   [keyword: string]: unknown;
 }
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-const crd = parse(readFileSync(path.join(repoRoot, 'charts', 'topology-operator', 'crds', `${CRD_NAME}.yaml`), 'utf8')) as {
+const crd = parse(
+  readFileSync(path.join(repoRoot, 'charts', 'topology-operator', 'crds', `${CRD_NAME}.yaml`), 'utf8'),
+) as {
   spec: { versions: { schema: { openAPIV3Schema: Schema } }[] };
 };
 const spec = crd.spec.versions[0]!.schema.openAPIV3Schema.properties!['spec']!;
-const field = (...names: string[]): Schema => names.reduce<Schema>((schema, name) => (name === '[]' ? schema.items! : schema.properties![name]!), spec);
+const field = (...names: string[]): Schema =>
+  names.reduce<Schema>((schema, name) => (name === '[]' ? schema.items! : schema.properties![name]!), spec);
 
 const examplesDir = path.join(repoRoot, 'k8s', 'examples');
 const examples = (dir: string) =>
@@ -50,10 +53,17 @@ describe('the operator and the CRD agree', () => {
     expect(field('exchange')['pattern']).toBe(AMQP_NAME_PATTERN);
     expect(field('deadLetter', 'queue')['pattern']).toBe(AMQP_NAME_PATTERN);
     expect(field('events', '[]', 'type')['pattern']).toBe(EVENT_TYPE_PATTERN);
-    for (const duration of [field('retry', 'backoff', 'delays', '[]'), field('retry', 'backoff', 'exponential', 'initial'), field('retry', 'backoff', 'exponential', 'max'), field('deadLetter', 'messageTtl')]) {
+    for (const duration of [
+      field('retry', 'backoff', 'delays', '[]'),
+      field('retry', 'backoff', 'exponential', 'initial'),
+      field('retry', 'backoff', 'exponential', 'max'),
+      field('deadLetter', 'messageTtl'),
+    ]) {
       expect(duration['pattern']).toBe(DURATION_PATTERN);
       // The CEL rule caps each duration at the operator's maximum.
-      expect(duration['x-kubernetes-validations']).toEqual([expect.objectContaining({ rule: `duration(self) <= duration('${MAX_DURATION_MS}ms')` })]);
+      expect(duration['x-kubernetes-validations']).toEqual([
+        expect.objectContaining({ rule: `duration(self) <= duration('${MAX_DURATION_MS}ms')` }),
+      ]);
     }
   });
 
@@ -79,16 +89,32 @@ describe('the operator and the CRD agree', () => {
     }
     const { minimum, maximum } = field('retry', 'maxAttempts') as { minimum: number; maximum: number };
     const exponential = { initial: '1ms', multiplier: 2, max: '1h' };
-    expect(() => resolveSubscriptionSpec({ ...base, retry: { maxAttempts: maximum, backoff: { exponential } } })).not.toThrow();
-    expect(() => resolveSubscriptionSpec({ ...base, retry: { maxAttempts: maximum + 1, backoff: { exponential } } })).toThrow(/spec\.retry\.maxAttempts/);
-    expect(() => resolveSubscriptionSpec({ ...base, retry: { maxAttempts: minimum - 1, backoff: { delays: [] } } })).toThrow(/spec\.retry\.maxAttempts/);
+    expect(() =>
+      resolveSubscriptionSpec({ ...base, retry: { maxAttempts: maximum, backoff: { exponential } } }),
+    ).not.toThrow();
+    expect(() =>
+      resolveSubscriptionSpec({ ...base, retry: { maxAttempts: maximum + 1, backoff: { exponential } } }),
+    ).toThrow(/spec\.retry\.maxAttempts/);
+    expect(() =>
+      resolveSubscriptionSpec({ ...base, retry: { maxAttempts: minimum - 1, backoff: { delays: [] } } }),
+    ).toThrow(/spec\.retry\.maxAttempts/);
   });
 
-  it.each(valid.map((file) => [path.relative(repoRoot, file), file]))('resolves the valid example %s', (_name, file) => {
-    expect(() => resolveSubscriptionSpec((parse(readFileSync(file, 'utf8')) as { spec: unknown }).spec)).not.toThrow();
-  });
+  it.each(valid.map((file) => [path.relative(repoRoot, file), file]))(
+    'resolves the valid example %s',
+    (_name, file) => {
+      expect(() =>
+        resolveSubscriptionSpec((parse(readFileSync(file, 'utf8')) as { spec: unknown }).spec),
+      ).not.toThrow();
+    },
+  );
 
-  it.each(invalid.map((file) => [path.relative(repoRoot, file), file]))('refuses the invalid example %s, like the API server', (_name, file) => {
-    expect(() => resolveSubscriptionSpec((parse(readFileSync(file, 'utf8')) as { spec: unknown }).spec)).toThrow(InvalidSubscriptionSpecError);
-  });
+  it.each(invalid.map((file) => [path.relative(repoRoot, file), file]))(
+    'refuses the invalid example %s, like the API server',
+    (_name, file) => {
+      expect(() => resolveSubscriptionSpec((parse(readFileSync(file, 'utf8')) as { spec: unknown }).spec)).toThrow(
+        InvalidSubscriptionSpecError,
+      );
+    },
+  );
 });

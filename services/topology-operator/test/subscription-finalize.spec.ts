@@ -2,8 +2,18 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { retryQueueName } from '@switchyard/messaging';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
-import { finalizeSubscription, LeadershipLostError, reconcileSubscription } from '../src/subscription/reconcile-subscription.js';
-import { startTestBroker, subscriptionOf, type TestBroker, uniqueQueue, withMetadata } from './subscription-fixtures.js';
+import {
+  finalizeSubscription,
+  LeadershipLostError,
+  reconcileSubscription,
+} from '../src/subscription/reconcile-subscription.js';
+import {
+  startTestBroker,
+  subscriptionOf,
+  type TestBroker,
+  uniqueQueue,
+  withMetadata,
+} from './subscription-fixtures.js';
 import { waitFor } from '@switchyard/testing';
 
 const EXCHANGE = 'switchyard.events';
@@ -19,15 +29,27 @@ afterAll(async () => {
 }, 120_000);
 
 /** A subscription whose topology is on the broker (two tiers), as it looks when it is being deleted. */
-async function appliedSubscription(label: string, spec: Partial<EventSubscriptionSpec> = {}): Promise<{ subscription: EventSubscription; queue: string; names: string[] }> {
+async function appliedSubscription(
+  label: string,
+  spec: Partial<EventSubscriptionSpec> = {},
+): Promise<{ subscription: EventSubscription; queue: string; names: string[] }> {
   const queue = uniqueQueue(label);
   const subscription = subscriptionOf({ queue, retry: { maxAttempts: 3, backoff: { delays: ['1s', '1h'] } }, ...spec });
   const outcome = await reconcileSubscription(subscription, broker.connection);
   expect(outcome.status.appliedTopology).toBeDefined();
   const names = [queue, retryQueueName(queue, 1_000), retryQueueName(queue, 3_600_000), `${queue}.dlq`];
-  return { subscription: { ...subscription, metadata: { ...subscription.metadata, deletionTimestamp: '2026-11-27T09:00:00Z' }, status: outcome.status }, queue, names };
+  return {
+    subscription: {
+      ...subscription,
+      metadata: { ...subscription.metadata, deletionTimestamp: '2026-11-27T09:00:00Z' },
+      status: outcome.status,
+    },
+    queue,
+    names,
+  };
 }
-const exists = async (names: string[]) => Promise.all(names.map(async (name) => [name, (await broker.queueState(name)) !== undefined]));
+const exists = async (names: string[]) =>
+  Promise.all(names.map(async (name) => [name, (await broker.queueState(name)) !== undefined]));
 
 describe('finalizeSubscription', () => {
   it('leaves everything on the broker with deletionPolicy Retain (the default)', async () => {
@@ -84,14 +106,23 @@ describe('finalizeSubscription', () => {
   });
 
   it('deletes queues with their messages when nonEmptyQueuePolicy is Delete, and says so', async () => {
-    const { subscription, queue, names } = await appliedSubscription('force', { deletionPolicy: 'Delete', nonEmptyQueuePolicy: 'Delete' });
+    const { subscription, queue, names } = await appliedSubscription('force', {
+      deletionPolicy: 'Delete',
+      nonEmptyQueuePolicy: 'Delete',
+    });
     await broker.publish(EXCHANGE, 'user.created');
     await broker.waitForDepth(queue, 1);
 
     const outcome = await finalizeSubscription(subscription, broker.connection);
     expect(outcome.done).toBe(true);
     expect(await exists(names)).toEqual(names.map((name) => [name, false]));
-    expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'QueuesDeletedWithMessages', message: expect.stringContaining(`'${queue}' (1)`) }));
+    expect(outcome.events).toContainEqual(
+      expect.objectContaining({
+        type: 'Warning',
+        reason: 'QueuesDeletedWithMessages',
+        message: expect.stringContaining(`'${queue}' (1)`),
+      }),
+    );
   });
 
   it('deletes nothing it never declared, even when a queue of that name exists', async () => {
@@ -112,7 +143,12 @@ describe('finalizeSubscription', () => {
       await consumer.prefetch(10);
       await consumer.consume(queue, () => undefined); // never acks
       // All three delivered and unacked: the depth RabbitMQ reports is 0, only the consumer betrays them.
-      await waitFor('3 unacked deliveries', async () => JSON.stringify(await broker.queueState(queue)) === JSON.stringify({ messageCount: 0, consumerCount: 1 }), 20_000);
+      await waitFor(
+        '3 unacked deliveries',
+        async () =>
+          JSON.stringify(await broker.queueState(queue)) === JSON.stringify({ messageCount: 0, consumerCount: 1 }),
+        20_000,
+      );
 
       const outcome = await finalizeSubscription(subscription, broker.connection);
       expect(outcome).toMatchObject({ done: true, error: undefined });
@@ -122,7 +158,13 @@ describe('finalizeSubscription', () => {
         [names[2], false],
         [`${queue}.dlq`, true],
       ]);
-      expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'QueuesInUse', message: expect.stringContaining(`'${queue}' (1 consumer(s))`) }));
+      expect(outcome.events).toContainEqual(
+        expect.objectContaining({
+          type: 'Warning',
+          reason: 'QueuesInUse',
+          message: expect.stringContaining(`'${queue}' (1 consumer(s))`),
+        }),
+      );
     } finally {
       await consumer.close();
     }
@@ -131,7 +173,10 @@ describe('finalizeSubscription', () => {
   });
 
   it('deletes a queue in use when nonEmptyQueuePolicy is Delete', async () => {
-    const { subscription, queue } = await appliedSubscription('in-use-force', { deletionPolicy: 'Delete', nonEmptyQueuePolicy: 'Delete' });
+    const { subscription, queue } = await appliedSubscription('in-use-force', {
+      deletionPolicy: 'Delete',
+      nonEmptyQueuePolicy: 'Delete',
+    });
     const consumer = await broker.connection.createChannel();
     consumer.on('error', () => undefined);
     consumer.on('close', () => undefined);
@@ -148,7 +193,9 @@ describe('finalizeSubscription', () => {
     const second = await appliedSubscription('share-b', { deadLetter: { queue: sharedDlq } });
     const other = withMetadata(second.subscription, { namespace: 'billing', deletionTimestamp: undefined });
 
-    const outcome = await finalizeSubscription(first.subscription, broker.connection, { otherSubscriptions: [first.subscription, other] });
+    const outcome = await finalizeSubscription(first.subscription, broker.connection, {
+      otherSubscriptions: [first.subscription, other],
+    });
     expect(outcome).toMatchObject({ done: true, error: undefined });
     expect(await exists([first.queue, first.names[1]!, sharedDlq])).toEqual([
       [first.queue, false],
@@ -156,19 +203,36 @@ describe('finalizeSubscription', () => {
       [sharedDlq, true],
     ]);
     expect(outcome.events).toContainEqual(
-      expect.objectContaining({ type: 'Warning', reason: 'QueuesShared', message: expect.stringContaining(`'${sharedDlq}' (also used by billing/${second.queue})`) }),
+      expect.objectContaining({
+        type: 'Warning',
+        reason: 'QueuesShared',
+        message: expect.stringContaining(`'${sharedDlq}' (also used by billing/${second.queue})`),
+      }),
     );
   });
 
   it('keeps a work queue another subscription claims, and its bindings for the events that one consumes', async () => {
-    const { subscription, queue, names } = await appliedSubscription('claimed', { deletionPolicy: 'Delete', events: [{ type: 'user.created' }, { type: 'user.deleted' }] });
-    const claimant = withMetadata(subscriptionOf({ queue, events: [{ type: 'user.created' }] }), { namespace: 'other' });
+    const { subscription, queue, names } = await appliedSubscription('claimed', {
+      deletionPolicy: 'Delete',
+      events: [{ type: 'user.created' }, { type: 'user.deleted' }],
+    });
+    const claimant = withMetadata(subscriptionOf({ queue, events: [{ type: 'user.created' }] }), {
+      namespace: 'other',
+    });
 
     const outcome = await finalizeSubscription(subscription, broker.connection, { otherSubscriptions: [claimant] });
     expect(outcome).toMatchObject({ done: true, error: undefined });
     expect(outcome.keepPolicyKey).toBeUndefined(); // another namespace: another ConfigMap
     const sameNamespace = withMetadata(claimant, { namespace: 'test', name: 'second-claim' });
-    expect((await finalizeSubscription({ ...subscription, spec: { ...subscription.spec, deletionPolicy: 'Retain' } }, broker.connection, { otherSubscriptions: [sameNamespace] })).keepPolicyKey).toBe(true);
+    expect(
+      (
+        await finalizeSubscription(
+          { ...subscription, spec: { ...subscription.spec, deletionPolicy: 'Retain' } },
+          broker.connection,
+          { otherSubscriptions: [sameNamespace] },
+        )
+      ).keepPolicyKey,
+    ).toBe(true);
     // The other subscription (default retry policy) uses the 1s tier too, not the 1h one.
     expect(await exists(names)).toEqual([
       [queue, true],
@@ -176,7 +240,13 @@ describe('finalizeSubscription', () => {
       [names[2], false],
       [`${queue}.dlq`, true],
     ]);
-    expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'QueuesShared', message: expect.stringContaining(`'${queue}' (also used by other/${queue})`) }));
+    expect(outcome.events).toContainEqual(
+      expect.objectContaining({
+        type: 'Warning',
+        reason: 'QueuesShared',
+        message: expect.stringContaining(`'${queue}' (also used by other/${queue})`),
+      }),
+    );
     await broker.publish(EXCHANGE, 'user.deleted'); // unbound: only this subscription wanted it
     await broker.publish(EXCHANGE, 'user.created'); // still bound for the other one
     await broker.waitForDepth(queue, 1);

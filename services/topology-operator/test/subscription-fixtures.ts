@@ -2,7 +2,11 @@
 // (a fresh vhost of the machine's RabbitMQ) with a few probes the tests assert with.
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import type { EventSubscription, EventSubscriptionSpec, EventSubscriptionStatus } from '../src/subscription/event-subscription.js';
+import type {
+  EventSubscription,
+  EventSubscriptionSpec,
+  EventSubscriptionStatus,
+} from '../src/subscription/event-subscription.js';
 
 let counter = 0;
 /** A unique work queue for one test, `order-service.<label>-<n>`. */
@@ -11,7 +15,11 @@ export function uniqueQueue(label: string): string {
 }
 
 /** An EventSubscription as a test hands it to reconcileSubscription directly: not defaulted by an API server. */
-export function subscriptionOf(spec: Partial<EventSubscriptionSpec> & { queue: string }, generation = 1, status?: EventSubscriptionStatus): EventSubscription {
+export function subscriptionOf(
+  spec: Partial<EventSubscriptionSpec> & { queue: string },
+  generation = 1,
+  status?: EventSubscriptionStatus,
+): EventSubscription {
   return {
     apiVersion: 'switchyard.io/v1alpha1',
     kind: 'EventSubscription',
@@ -22,7 +30,10 @@ export function subscriptionOf(spec: Partial<EventSubscriptionSpec> & { queue: s
 }
 
 /** The same subscription under other metadata: another namespace or name, an older or newer creationTimestamp. */
-export function withMetadata(subscription: EventSubscription, metadata: Partial<EventSubscription['metadata']>): EventSubscription {
+export function withMetadata(
+  subscription: EventSubscription,
+  metadata: Partial<EventSubscription['metadata']>,
+): EventSubscription {
   const merged = { ...subscription.metadata, ...metadata };
   return { ...subscription, metadata: { ...merged, uid: `uid-${merged.namespace ?? ''}-${merged.name}` } };
 }
@@ -79,13 +90,21 @@ export async function startTestBroker(label: string): Promise<TestBroker> {
     drain: (queue) =>
       onThrowaway(async (channel) => {
         const keys: string[] = [];
-        for (let message = await channel.get(queue, { noAck: true }); message !== false; message = await channel.get(queue, { noAck: true })) {
+        for (
+          let message = await channel.get(queue, { noAck: true });
+          message !== false;
+          message = await channel.get(queue, { noAck: true })
+        ) {
           keys.push(message.fields.routingKey);
         }
         return keys;
       }),
     waitForDepth: async (queue, count) => {
-      await waitFor(`${count} message(s) in ${queue}`, async () => (await queueState(queue))?.messageCount === count, 20_000);
+      await waitFor(
+        `${count} message(s) in ${queue}`,
+        async () => (await queueState(queue))?.messageCount === count,
+        20_000,
+      );
     },
     close: async () => {
       await connection.close().catch(() => undefined);

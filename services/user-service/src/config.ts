@@ -13,7 +13,12 @@ export const userServiceConfigSchema = z.object({
    */
   CONSUMER_POLICY_DIR: z.string().min(1).optional(),
   /** How often the policy file is re-read, in ms. 2 s: changes apply within seconds of the kubelet updating the volume. */
-  CONSUMER_POLICY_POLL_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int({ error: 'must be a whole number of milliseconds' }).min(100, { error: 'must be between 100 and 600000' }).max(600_000, { error: 'must be between 100 and 600000' }).default(2_000),
+  CONSUMER_POLICY_POLL_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(100, { error: 'must be between 100 and 600000' })
+    .max(600_000, { error: 'must be between 100 and 600000' })
+    .default(2_000),
 });
 
 export type UserServiceConfig = z.infer<typeof userServiceConfigSchema>;

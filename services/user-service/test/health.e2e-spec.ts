@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { dropDatabase, ensureDatabase, withDatabaseName } from '@switchyard/db-migrate';
 import { LifecycleState } from '@switchyard/service-kit';
-import { createTestDatabase, createTestVhost, TEST_POSTGRES_URL, type TestDatabase, type TestVhost } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  TEST_POSTGRES_URL,
+  type TestDatabase,
+  type TestVhost,
+} from '@switchyard/testing';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 import { startUserServiceApp } from './user-service-app.js';
@@ -34,7 +40,10 @@ describe('health probes on a migrated, reachable database and broker', () => {
 
   it('reports live, ready and started with 200 and JSON details', async () => {
     const http = request(app.getHttpServer());
-    expect((await http.get('/health/live').expect(200)).body).toMatchObject({ status: 'ok', info: { process: { status: 'up' } } });
+    expect((await http.get('/health/live').expect(200)).body).toMatchObject({
+      status: 'ok',
+      info: { process: { status: 'up' } },
+    });
     expect((await http.get('/health/ready').expect(200)).body).toMatchObject({
       status: 'ok',
       info: { lifecycle: { status: 'up' }, database: { status: 'up' }, broker: { status: 'up' } },
@@ -49,7 +58,10 @@ describe('health probes on a migrated, reachable database and broker', () => {
     app.get(LifecycleState).beginShutdown();
     const http = request(app.getHttpServer());
     const response = await http.get('/health/ready').expect(503);
-    expect(response.body).toMatchObject({ status: 'error', error: { lifecycle: { status: 'down', message: 'shutting down' } } });
+    expect(response.body).toMatchObject({
+      status: 'error',
+      error: { lifecycle: { status: 'down', message: 'shutting down' } },
+    });
     await http.get('/health/live').expect(200);
   });
 });
@@ -100,7 +112,11 @@ describe('health probes with the database unreachable', () => {
 
   it('answers an API call with a 503 and Retry-After that reveals nothing about the database', async () => {
     const response = await request(app.getHttpServer()).get('/users/0190a5e4-0000-7000-8000-000000000000').expect(503);
-    expect(response.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'database unavailable, retry later' });
+    expect(response.body).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'database unavailable, retry later',
+    });
     expect(response.headers['retry-after']).toBe('5');
   });
 });

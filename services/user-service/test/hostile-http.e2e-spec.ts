@@ -75,7 +75,11 @@ const overLimit = (body: unknown): boolean => isOverLimit(body, BODY_LIMIT_BYTES
 let sequence = 0;
 function validUser(): { email: string; name: string; password: string } {
   sequence += 1;
-  return { email: `hostile${sequence}.${randomUUID()}@example.com`, name: `Hostile ${sequence}`, password: 'correct horse battery staple' };
+  return {
+    email: `hostile${sequence}.${randomUUID()}@example.com`,
+    name: `Hostile ${sequence}`,
+    password: 'correct horse battery staple',
+  };
 }
 
 async function createUser(): Promise<{ id: string; email: string }> {
@@ -83,250 +87,372 @@ async function createUser(): Promise<{ id: string; email: string }> {
 }
 
 describe('POST /users with hostile input', () => {
-  it('answers any JSON value as a body with 201, 409 or a 400 naming the fields, never a 5xx', async () => {
-    await fc.assert(
-      fc.asyncProperty(hostileJsonValue(3), async (body) => {
-        const sent: Sent = { method: 'POST', path: '/users', body: body === null ? 'null' : (body as object), contentType: 'application/json' };
-        if (typeof body !== 'object' || body === null) sent.body = JSON.stringify(body);
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        const valid = createUserBody.safeParse(asSent(body)).success;
-        expect(overLimit(body) ? [413] : valid ? [201, 409] : [400]).toContain(answer.status);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
-
-  it('names exactly the broken or unknown fields of an otherwise valid body', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constant(null).chain(() => mutatedBody(validUser())),
-        async (body) => {
-          const sent: Sent = { method: 'POST', path: '/users', body };
+  it(
+    'answers any JSON value as a body with 201, 409 or a 400 naming the fields, never a 5xx',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(hostileJsonValue(3), async (body) => {
+          const sent: Sent = {
+            method: 'POST',
+            path: '/users',
+            body: body === null ? 'null' : (body as object),
+            contentType: 'application/json',
+          };
+          if (typeof body !== 'object' || body === null) sent.body = JSON.stringify(body);
           const answer = await send(sent);
           expectAcceptable(sent, answer);
-          const parsed = createUserBody.safeParse(asSent(body));
-          if (overLimit(body)) {
+          const valid = createUserBody.safeParse(asSent(body)).success;
+          expect(overLimit(body) ? [413] : valid ? [201, 409] : [400]).toContain(answer.status);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'names exactly the broken or unknown fields of an otherwise valid body',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constant(null).chain(() => mutatedBody(validUser())),
+          async (body) => {
+            const sent: Sent = { method: 'POST', path: '/users', body };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            const parsed = createUserBody.safeParse(asSent(body));
+            if (overLimit(body)) {
+              expect(answer.status).toBe(413);
+            } else if (parsed.success) {
+              expect([201, 409]).toContain(answer.status);
+              if (answer.status === 201)
+                expect(answer.body).toMatchObject({ email: parsed.data.email, name: parsed.data.name });
+            } else {
+              expect(answer.status).toBe(400);
+              expectFieldsAmong(answer, [...fieldsOf(body), 'email', 'name', 'password']);
+            }
+            expect(JSON.stringify(answer.body)).not.toContain('"password":');
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'creates users with any valid unicode name and reads back exactly what it stored',
+    async () => {
+      const name = fc
+        .oneof(
+          fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
+          fc.array(nastyFragment(), { minLength: 1, maxLength: 4 }).map((parts) => `n${parts.join('')}`),
+        )
+        .filter((candidate) => createUserBody.shape.name.safeParse(candidate).success);
+      const password = fc
+        .string({ unit: 'grapheme', minLength: 8, maxLength: 30 })
+        .filter((candidate) => createUserBody.shape.password.safeParse(candidate).success);
+      await fc.assert(
+        fc.asyncProperty(
+          name,
+          password,
+          fc.boolean(),
+          fc.constantFrom('en', 'en-GB', 'zh-Hant-TW', 'ar'),
+          async (userName, userPassword, marketingOptIn, locale) => {
+            const body = { ...validUser(), name: userName, password: userPassword, marketingOptIn, locale };
+            const created = await http.post('/users').send(body).expect(201);
+            const expected = createUserBody.parse(body);
+            expect(created.body).toMatchObject({ name: expected.name, marketingOptIn, locale });
+            const read = await http.get(`/users/${created.body.id as string}`).expect(200);
+            expect(read.body).toEqual(created.body);
+          },
+        ),
+        { numRuns: 25 },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'answers bodies of any content type and encoding with a JSON 4xx, never a 5xx',
+    async () => {
+      const contentType = fc.constantFrom(
+        undefined,
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=xyz',
+        'application/xml',
+        'application/json; charset=utf-16',
+        'application/json; charset=latin1',
+        'application/json; charset=nonsense',
+        'application/merge-patch+json',
+        'application/json',
+        '*/*',
+        ';;;',
+      );
+      const encoding = fc.constantFrom(undefined, undefined, 'gzip', 'deflate', 'br', 'identity', 'x-unknown');
+      const payload = fc.oneof(
+        fc.uint8Array({ maxLength: 2_000 }).map((bytes) => Buffer.from(bytes)),
+        hostileString({ maxLength: 200 }).map((text) => Buffer.from(text, 'utf8')),
+        fc.constant(Buffer.from(JSON.stringify(validUser()))),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom<Method>('POST', 'PATCH'),
+          contentType,
+          encoding,
+          payload,
+          async (method, type, contentEncoding, body) => {
+            const path = method === 'POST' ? '/users' : `/users/${randomUUID()}`;
+            const sent: Sent = { method, path, contentType: type ?? '', contentEncoding, body };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a body above the limit with 413 naming the limit, however it is sent',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: BODY_LIMIT_BYTES + 1, max: BODY_LIMIT_BYTES * 8 }),
+          fc.constantFrom('plain', 'gzip'),
+          fc.constantFrom<Method>('POST', 'PATCH'),
+          async (size, how, method) => {
+            const json = JSON.stringify({ ...validUser(), name: 'x'.repeat(size) });
+            const path = method === 'POST' ? '/users' : `/users/${randomUUID()}`;
+            // A gzip bomb: small on the wire, over the limit once inflated.
+            const sent: Sent =
+              how === 'gzip'
+                ? { method, path, contentType: 'application/json', contentEncoding: 'gzip', body: gzipSync(json) }
+                : { method, path, contentType: 'application/json', body: json };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
             expect(answer.status).toBe(413);
-          } else if (parsed.success) {
-            expect([201, 409]).toContain(answer.status);
-            if (answer.status === 201) expect(answer.body).toMatchObject({ email: parsed.data.email, name: parsed.data.name });
-          } else {
+            expect((answer.body as { message: string }).message).toContain(String(BODY_LIMIT_BYTES));
+          },
+        ),
+        { numRuns: 12 },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'survives deeply nested JSON under the limit',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: Math.floor((BODY_LIMIT_BYTES - 200) / 6) }),
+          fc.constantFrom<'array' | 'object'>('array', 'object'),
+          fc.constantFrom('whole', 'name', 'unknown'),
+          async (depth, kind, where) => {
+            const nested = deeplyNestedJson(depth, kind);
+            const user = validUser();
+            const json =
+              where === 'whole'
+                ? nested
+                : where === 'name'
+                  ? `{"email":"${user.email}","password":"${user.password}","name":${nested}}`
+                  : `{"email":"${user.email}","password":"${user.password}","name":"n","deep":${nested}}`;
+            const sent: Sent = { method: 'POST', path: '/users', contentType: 'application/json', body: json };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
             expect(answer.status).toBe(400);
-            expectFieldsAmong(answer, [...fieldsOf(body), 'email', 'name', 'password']);
-          }
-          expect(JSON.stringify(answer.body)).not.toContain('"password":');
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
-
-  it('creates users with any valid unicode name and reads back exactly what it stored', async () => {
-    const name = fc
-      .oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), fc.array(nastyFragment(), { minLength: 1, maxLength: 4 }).map((parts) => `n${parts.join('')}`))
-      .filter((candidate) => createUserBody.shape.name.safeParse(candidate).success);
-    const password = fc.string({ unit: 'grapheme', minLength: 8, maxLength: 30 }).filter((candidate) => createUserBody.shape.password.safeParse(candidate).success);
-    await fc.assert(
-      fc.asyncProperty(name, password, fc.boolean(), fc.constantFrom('en', 'en-GB', 'zh-Hant-TW', 'ar'), async (userName, userPassword, marketingOptIn, locale) => {
-        const body = { ...validUser(), name: userName, password: userPassword, marketingOptIn, locale };
-        const created = await http.post('/users').send(body).expect(201);
-        const expected = createUserBody.parse(body);
-        expect(created.body).toMatchObject({ name: expected.name, marketingOptIn, locale });
-        const read = await http.get(`/users/${created.body.id as string}`).expect(200);
-        expect(read.body).toEqual(created.body);
-      }),
-      { numRuns: 25 },
-    );
-  }, TEST_TIMEOUT_MS);
-
-  it('answers bodies of any content type and encoding with a JSON 4xx, never a 5xx', async () => {
-    const contentType = fc.constantFrom(
-      undefined,
-      'text/plain',
-      'application/x-www-form-urlencoded',
-      'multipart/form-data; boundary=xyz',
-      'application/xml',
-      'application/json; charset=utf-16',
-      'application/json; charset=latin1',
-      'application/json; charset=nonsense',
-      'application/merge-patch+json',
-      'application/json',
-      '*/*',
-      ';;;',
-    );
-    const encoding = fc.constantFrom(undefined, undefined, 'gzip', 'deflate', 'br', 'identity', 'x-unknown');
-    const payload = fc.oneof(
-      fc.uint8Array({ maxLength: 2_000 }).map((bytes) => Buffer.from(bytes)),
-      hostileString({ maxLength: 200 }).map((text) => Buffer.from(text, 'utf8')),
-      fc.constant(Buffer.from(JSON.stringify(validUser()))),
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom<Method>('POST', 'PATCH'), contentType, encoding, payload, async (method, type, contentEncoding, body) => {
-        const path = method === 'POST' ? '/users' : `/users/${randomUUID()}`;
-        const sent: Sent = { method, path, contentType: type ?? '', contentEncoding, body };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
-
-  it('refuses a body above the limit with 413 naming the limit, however it is sent', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: BODY_LIMIT_BYTES + 1, max: BODY_LIMIT_BYTES * 8 }),
-        fc.constantFrom('plain', 'gzip'),
-        fc.constantFrom<Method>('POST', 'PATCH'),
-        async (size, how, method) => {
-          const json = JSON.stringify({ ...validUser(), name: 'x'.repeat(size) });
-          const path = method === 'POST' ? '/users' : `/users/${randomUUID()}`;
-          // A gzip bomb: small on the wire, over the limit once inflated.
-          const sent: Sent = how === 'gzip' ? { method, path, contentType: 'application/json', contentEncoding: 'gzip', body: gzipSync(json) } : { method, path, contentType: 'application/json', body: json };
-          const answer = await send(sent);
-          expectAcceptable(sent, answer);
-          expect(answer.status).toBe(413);
-          expect((answer.body as { message: string }).message).toContain(String(BODY_LIMIT_BYTES));
-        },
-      ),
-      { numRuns: 12 },
-    );
-  }, TEST_TIMEOUT_MS);
-
-  it('survives deeply nested JSON under the limit', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: Math.floor((BODY_LIMIT_BYTES - 200) / 6) }), fc.constantFrom<'array' | 'object'>('array', 'object'), fc.constantFrom('whole', 'name', 'unknown'), async (depth, kind, where) => {
-        const nested = deeplyNestedJson(depth, kind);
-        const user = validUser();
-        const json =
-          where === 'whole' ? nested : where === 'name' ? `{"email":"${user.email}","password":"${user.password}","name":${nested}}` : `{"email":"${user.email}","password":"${user.password}","name":"n","deep":${nested}}`;
-        const sent: Sent = { method: 'POST', path: '/users', contentType: 'application/json', body: json };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        expect(answer.status).toBe(400);
-      }),
-      { numRuns: 20 },
-    );
-  }, TEST_TIMEOUT_MS);
+          },
+        ),
+        { numRuns: 20 },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('routes with an id, given hostile ids', () => {
-  it('answers any path segment with 400 naming `id` or 404, on every method', async () => {
-    await fc.assert(
-      fc.asyncProperty(hostilePathSegment(), fc.constantFrom<Method>('GET', 'PATCH', 'DELETE'), async (segment, method) => {
-        const sent: Sent = { method, path: `/users/${segment}`, ...(method === 'PATCH' ? { body: { name: 'Renamed' } } : {}) };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        let decoded: string | undefined;
-        try {
-          decoded = decodeURIComponent(segment);
-        } catch {
-          decoded = undefined;
-        }
-        if (decoded === undefined) {
-          expect(answer.status).toBe(400);
-          expect(problemFields(answer)).toEqual(['path']);
-        } else if (UUID.test(decoded)) {
-          expect(answer.status).toBe(404);
-        } else {
-          expect(answer.status).toBe(400);
-          expect(problemFields(answer)).toEqual(['id']);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers any path segment with 400 naming `id` or 404, on every method',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          hostilePathSegment(),
+          fc.constantFrom<Method>('GET', 'PATCH', 'DELETE'),
+          async (segment, method) => {
+            const sent: Sent = {
+              method,
+              path: `/users/${segment}`,
+              ...(method === 'PATCH' ? { body: { name: 'Renamed' } } : {}),
+            };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            let decoded: string | undefined;
+            try {
+              decoded = decodeURIComponent(segment);
+            } catch {
+              decoded = undefined;
+            }
+            if (decoded === undefined) {
+              expect(answer.status).toBe(400);
+              expect(problemFields(answer)).toEqual(['path']);
+            } else if (UUID.test(decoded)) {
+              expect(answer.status).toBe(404);
+            } else {
+              expect(answer.status).toBe(400);
+              expect(problemFields(answer)).toEqual(['id']);
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('answers hostile PATCH bodies for a real user with 200, 409 or a 400 naming the fields', async () => {
-    const user = await createUser();
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(hostileJsonValue(2), mutatedBody({ email: `x.${randomUUID()}@example.com`, name: 'Patched' })), async (body) => {
-        const sent: Sent = { method: 'PATCH', path: `/users/${user.id}`, contentType: 'application/json', body: typeof body === 'object' && body !== null ? body : JSON.stringify(body) };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        const parsed = updateUserBody.safeParse(asSent(body));
-        if (overLimit(body)) {
-          expect(answer.status).toBe(413);
-        } else if (parsed.success) {
-          expect([200, 409]).toContain(answer.status);
-          if (answer.status === 200 && parsed.data.name !== undefined) expect((answer.body as { name: string }).name).toBe(parsed.data.name);
-        } else {
-          expect(answer.status).toBe(400);
-          expectFieldsAmong(answer, [...fieldsOf(body), 'email', 'name']);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-    await http.get(`/users/${user.id}`).expect(200);
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers hostile PATCH bodies for a real user with 200, 409 or a 400 naming the fields',
+    async () => {
+      const user = await createUser();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(hostileJsonValue(2), mutatedBody({ email: `x.${randomUUID()}@example.com`, name: 'Patched' })),
+          async (body) => {
+            const sent: Sent = {
+              method: 'PATCH',
+              path: `/users/${user.id}`,
+              contentType: 'application/json',
+              body: typeof body === 'object' && body !== null ? body : JSON.stringify(body),
+            };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            const parsed = updateUserBody.safeParse(asSent(body));
+            if (overLimit(body)) {
+              expect(answer.status).toBe(413);
+            } else if (parsed.success) {
+              expect([200, 409]).toContain(answer.status);
+              if (answer.status === 200 && parsed.data.name !== undefined)
+                expect((answer.body as { name: string }).name).toBe(parsed.data.name);
+            } else {
+              expect(answer.status).toBe(400);
+              expectFieldsAmong(answer, [...fieldsOf(body), 'email', 'name']);
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+      await http.get(`/users/${user.id}`).expect(200);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('GET /users with hostile query strings', () => {
-  it('answers any limit and cursor with a page or a 400 naming the parameter', async () => {
-    for (let i = 0; i < 3; i += 1) await createUser();
-    const value = fc.oneof(
-      hostileString({ maxLength: 40, longRuns: false }),
-      fc.integer({ min: -1_000, max: 1_000 }).map(String),
-      fc.constantFrom('0', '1', '100', '101', '1e2', '1.5', '-0', '0x10', ' 5', '', 'Infinity', '9'.repeat(400)),
-      fc.uuid().map((id) => Buffer.from(id).toString('base64url')),
-      fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes).toString('base64url')),
-    );
-    const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom('limit', 'cursor'), hostileString({ maxLength: 10, longRuns: false })), value), { maxLength: 4 });
-    await fc.assert(
-      fc.asyncProperty(query, async (pairs) => {
-        const search = pairs.map(([key, val]) => `${percentEncodeAll(key)}=${percentEncodeAll(val)}`).join('&');
-        const sent: Sent = { method: 'GET', path: `/users?${search}` };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        expect([200, 400]).toContain(answer.status);
-        if (answer.status === 400) {
-          const keys = pairs.map(([key]) => Buffer.from(key, 'utf8').toString('utf8'));
-          expectFieldsAmong(answer, ['query', 'limit', 'cursor', ...keys]);
-        } else {
-          const page = answer.body as { items: unknown[]; nextCursor: string | null };
-          expect(Array.isArray(page.items)).toBe(true);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers any limit and cursor with a page or a 400 naming the parameter',
+    async () => {
+      for (let i = 0; i < 3; i += 1) await createUser();
+      const value = fc.oneof(
+        hostileString({ maxLength: 40, longRuns: false }),
+        fc.integer({ min: -1_000, max: 1_000 }).map(String),
+        fc.constantFrom('0', '1', '100', '101', '1e2', '1.5', '-0', '0x10', ' 5', '', 'Infinity', '9'.repeat(400)),
+        fc.uuid().map((id) => Buffer.from(id).toString('base64url')),
+        fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes).toString('base64url')),
+      );
+      const query = fc.array(
+        fc.tuple(
+          fc.oneof(fc.constantFrom('limit', 'cursor'), hostileString({ maxLength: 10, longRuns: false })),
+          value,
+        ),
+        { maxLength: 4 },
+      );
+      await fc.assert(
+        fc.asyncProperty(query, async (pairs) => {
+          const search = pairs.map(([key, val]) => `${percentEncodeAll(key)}=${percentEncodeAll(val)}`).join('&');
+          const sent: Sent = { method: 'GET', path: `/users?${search}` };
+          const answer = await send(sent);
+          expectAcceptable(sent, answer);
+          expect([200, 400]).toContain(answer.status);
+          if (answer.status === 400) {
+            const keys = pairs.map(([key]) => Buffer.from(key, 'utf8').toString('utf8'));
+            expectFieldsAmong(answer, ['query', 'limit', 'cursor', ...keys]);
+          } else {
+            const page = answer.body as { items: unknown[]; nextCursor: string | null };
+            expect(Array.isArray(page.items)).toBe(true);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('answers a raw, malformed query string without a 5xx', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.string({ unit: fc.constantFrom('%', '&', '=', '[', ']', 'a', '1', '+', ';', 'limit', 'cursor', '%ff', '%zz', '%00'), maxLength: 30 }), async (raw) => {
-        const sent: Sent = { method: 'GET', path: `/users?${raw}` };
-        const answer = await send(sent);
-        expectAcceptable(sent, answer);
-        expect([200, 400]).toContain(answer.status);
-      }),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers a raw, malformed query string without a 5xx',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.string({
+            unit: fc.constantFrom('%', '&', '=', '[', ']', 'a', '1', '+', ';', 'limit', 'cursor', '%ff', '%zz', '%00'),
+            maxLength: 30,
+          }),
+          async (raw) => {
+            const sent: Sent = { method: 'GET', path: `/users?${raw}` };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            expect([200, 400]).toContain(answer.status);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('every other route', () => {
-  const routes = ['/users', '/health/live', '/health/ready', '/health/startup', '/docs', '/docs/openapi.json', '/docs/openapi.yaml', '/metrics'];
+  const routes = [
+    '/users',
+    '/health/live',
+    '/health/ready',
+    '/health/startup',
+    '/docs',
+    '/docs/openapi.json',
+    '/docs/openapi.yaml',
+    '/metrics',
+  ];
 
-  it('answers any method, query and body on the known routes without a 5xx, and unknown routes with a JSON 404 naming the route', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.oneof(fc.constantFrom(...routes), hostilePathSegment().map((segment) => `/${segment}`), hostilePathSegment().map((segment) => `/health/${segment}`)),
-        fc.constantFrom<Method>('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
-        fc.option(hostileString({ maxLength: 30, longRuns: false }).map(percentEncodeAll), { nil: undefined }),
-        fc.option(hostileJsonValue(2), { nil: undefined }),
-        async (path, method, query, body) => {
-          const sent: Sent = { method, path: query === undefined ? path : `${path}?q=${query}` };
-          if (body !== undefined && method !== 'GET' && method !== 'HEAD') Object.assign(sent, { contentType: 'application/json', body: JSON.stringify(body) });
-          const answer = await send(sent);
-          expectAcceptable(sent, answer);
-          if (answer.status === 404 && method !== 'HEAD' && !path.startsWith('/users')) {
-            expect((answer.body as { message: string }).message).toMatch(/^Cannot [A-Z]+ \//);
-          }
-        },
-      ),
-      { numRuns: RUNS },
-    );
-  }, TEST_TIMEOUT_MS);
+  it(
+    'answers any method, query and body on the known routes without a 5xx, and unknown routes with a JSON 404 naming the route',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.constantFrom(...routes),
+            hostilePathSegment().map((segment) => `/${segment}`),
+            hostilePathSegment().map((segment) => `/health/${segment}`),
+          ),
+          fc.constantFrom<Method>('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
+          fc.option(hostileString({ maxLength: 30, longRuns: false }).map(percentEncodeAll), { nil: undefined }),
+          fc.option(hostileJsonValue(2), { nil: undefined }),
+          async (path, method, query, body) => {
+            const sent: Sent = { method, path: query === undefined ? path : `${path}?q=${query}` };
+            if (body !== undefined && method !== 'GET' && method !== 'HEAD')
+              Object.assign(sent, { contentType: 'application/json', body: JSON.stringify(body) });
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            if (answer.status === 404 && method !== 'HEAD' && !path.startsWith('/users')) {
+              expect((answer.body as { message: string }).message).toMatch(/^Cannot [A-Z]+ \//);
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('requests Node rejects before the app sees them', () => {
@@ -350,11 +476,19 @@ describe('requests Node rejects before the app sees them', () => {
 
   it('answers oversized headers with a JSON 431 naming the headers', async () => {
     const answer = await sendRaw(`GET /users HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
-    expect(answer).toEqual({ status: 431, contentType: 'application/json; charset=utf-8', body: expect.objectContaining({ statusCode: 431, details: [{ field: 'headers', message: 'are too large' }] }) });
+    expect(answer).toEqual({
+      status: 431,
+      contentType: 'application/json; charset=utf-8',
+      body: expect.objectContaining({ statusCode: 431, details: [{ field: 'headers', message: 'are too large' }] }),
+    });
   });
 
   it('answers a malformed request line with a JSON 400 naming the request', async () => {
     const answer = await sendRaw('NOT HTTP AT ALL\r\n\r\n');
-    expect(answer).toEqual({ status: 400, contentType: 'application/json; charset=utf-8', body: expect.objectContaining({ statusCode: 400, details: [expect.objectContaining({ field: 'request' })] }) });
+    expect(answer).toEqual({
+      status: 400,
+      contentType: 'application/json; charset=utf-8',
+      body: expect.objectContaining({ statusCode: 400, details: [expect.objectContaining({ field: 'request' })] }),
+    });
   });
 });

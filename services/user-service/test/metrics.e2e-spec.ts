@@ -2,7 +2,16 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { OrderPlacedV1, toWireMessage } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, promtoolProblems, samples, type TestDatabase, type TestVhost, valueOf, waitFor } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  promtoolProblems,
+  samples,
+  type TestDatabase,
+  type TestVhost,
+  valueOf,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
@@ -41,11 +50,27 @@ async function scrape(): Promise<string> {
 
 describe('GET /metrics on user-service', () => {
   it('exposes HTTP, messaging, outbox and runtime series, each labelled with the service, and passes promtool', async () => {
-    const user = (await http.post('/users').send({ email: `metrics.${Date.now()}@example.com`, name: 'Mia', password: 'correct horse battery staple' }).expect(201)).body as { id: string };
+    const user = (
+      await http
+        .post('/users')
+        .send({ email: `metrics.${Date.now()}@example.com`, name: 'Mia', password: 'correct horse battery staple' })
+        .expect(201)
+    ).body as { id: string };
     await http.get(`/users/${user.id}`).expect(200);
     await http.get('/no-such-route').expect(404);
-    const order = { orderId: randomUUID(), userId: user.id, items: [{ sku: 'sku-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, occurredAt: new Date().toISOString() };
-    const wire = toWireMessage({ eventId: randomUUID(), contract: OrderPlacedV1, data: order, source: 'order-service' });
+    const order = {
+      orderId: randomUUID(),
+      userId: user.id,
+      items: [{ sku: 'sku-1', quantity: 1, unitPriceCents: 100 }],
+      totalCents: 100,
+      occurredAt: new Date().toISOString(),
+    };
+    const wire = toWireMessage({
+      eventId: randomUUID(),
+      contract: OrderPlacedV1,
+      data: order,
+      source: 'order-service',
+    });
     channel.publish('switchyard.events', wire.routingKey, wire.content, { persistent: true, ...wire.properties });
     await channel.waitForConfirms();
 
@@ -56,10 +81,14 @@ describe('GET /metrics on user-service', () => {
     await waitFor('the consumed event and queue depths in a scrape', async () => {
       text = await scrape();
       const all = samples(text);
-      return valueOf(all, 'messaging_messages_consumed_total', { ...consumed, outcome: 'ack' }) === 1 && queues.every((queue) => valueOf(all, 'messaging_queue_depth', { queue }) !== undefined);
+      return (
+        valueOf(all, 'messaging_messages_consumed_total', { ...consumed, outcome: 'ack' }) === 1 &&
+        queues.every((queue) => valueOf(all, 'messaging_queue_depth', { queue }) !== undefined)
+      );
     }).catch(() => undefined);
     const all = samples(text);
-    const value = (name: string, labels: Record<string, string> = {}) => valueOf(all, name, { service: SERVICE, ...labels });
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      valueOf(all, name, { service: SERVICE, ...labels });
 
     expect(value('messaging_messages_consumed_total', { ...consumed, outcome: 'ack' })).toBe(1);
     expect(value('messaging_consumer_lag_seconds_count', consumed)).toBe(1);
@@ -73,9 +102,15 @@ describe('GET /metrics on user-service', () => {
     expect(value('messaging_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(text).toMatch(/^# TYPE messaging_retries_total counter$/m);
     expect(text).toMatch(/^# TYPE messaging_dead_lettered_total counter$/m);
-    expect(value('http_request_duration_seconds_count', { method: 'POST', route: '/users', status_code: '201' })).toBe(1);
-    expect(value('http_request_duration_seconds_count', { method: 'GET', route: '/users/:id', status_code: '200' })).toBe(1);
-    expect(value('http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
+    expect(value('http_request_duration_seconds_count', { method: 'POST', route: '/users', status_code: '201' })).toBe(
+      1,
+    );
+    expect(
+      value('http_request_duration_seconds_count', { method: 'GET', route: '/users/:id', status_code: '200' }),
+    ).toBe(1);
+    expect(
+      value('http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status_code: '404' }),
+    ).toBe(1);
     expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(text).not.toContain(user.id);
     expect(all.filter((s) => s.labels.service !== SERVICE)).toEqual([]);

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestDatabase, createTestVhost, freePort, startServiceProcess, type TestDatabase, type TestVhost, waitFor, waitUntilReady } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  freePort,
+  startServiceProcess,
+  type TestDatabase,
+  type TestVhost,
+  waitFor,
+  waitUntilReady,
+} from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../src/database/database.module.js';
 
@@ -12,7 +21,10 @@ describe('user-service as a process', () => {
   let vhost: TestVhost;
 
   beforeAll(async () => {
-    [db, vhost] = await Promise.all([createTestDatabase('users_process', SCHEMA_PATH), createTestVhost('users_process')]);
+    [db, vhost] = await Promise.all([
+      createTestDatabase('users_process', SCHEMA_PATH),
+      createTestVhost('users_process'),
+    ]);
   });
 
   afterAll(async () => {
@@ -39,7 +51,13 @@ describe('user-service as a process', () => {
     const password = 'never-log-this-passphrase';
     // The delay stands in for Kubernetes taking the pod out of its endpoints; it also makes sure the whole burst
     // below has reached the server before the listener closes, so every request in it is truly in flight.
-    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: String(port), LOG_LEVEL: 'trace', SHUTDOWN_DELAY_MS: '1000' });
+    const service = startServiceProcess(MAIN, {
+      DATABASE_URL: db.url,
+      RABBITMQ_URL: vhost.url,
+      PORT: String(port),
+      LOG_LEVEL: 'trace',
+      SHUTDOWN_DELAY_MS: '1000',
+    });
     await waitUntilReady(service, port);
 
     const created = await fetch(`http://127.0.0.1:${port}/users`, {
@@ -92,6 +110,8 @@ describe('user-service as a process', () => {
     expect(lines.filter((line) => Number(line.level) >= 50)).toEqual([]);
     const requestLine = lines.find((line) => (line.req as { id?: string } | undefined)?.id === 'test-request-1');
     expect(requestLine).toBeDefined();
-    expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['shutting down: readiness is now 503', 'stopped']));
+    expect(lines.map((line) => line.msg)).toEqual(
+      expect.arrayContaining(['shutting down: readiness is now 503', 'stopped']),
+    );
   }, 30_000);
 });

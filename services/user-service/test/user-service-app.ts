@@ -9,8 +9,17 @@ import { connectUserServiceTransport } from '../src/messaging.js';
  * The real service, wired exactly as main.ts wires it (event transport included), against the given database and
  * broker; not listening on a port (supertest drives it).
  */
-export async function startUserServiceApp(databaseUrl: string, rabbitmqUrl: string, env: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
-  const config = loadUserServiceConfig({ DATABASE_URL: databaseUrl, RABBITMQ_URL: rabbitmqUrl, LOG_LEVEL: 'silent', ...env });
+export async function startUserServiceApp(
+  databaseUrl: string,
+  rabbitmqUrl: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<INestApplication> {
+  const config = loadUserServiceConfig({
+    DATABASE_URL: databaseUrl,
+    RABBITMQ_URL: rabbitmqUrl,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
   const app = await createServiceApp(AppModule.forRoot(config), {
     name: SERVICE_NAME,
     description: 'test',

@@ -38,7 +38,12 @@ export const baseConfigShape = {
   /** Pino level; `info` in production keeps one line per request. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** Largest JSON body accepted, in bytes; bigger bodies get 413. 100 KiB is plenty for our payloads. */
-  BODY_LIMIT_BYTES: z.coerce.number({ error: 'must be a number of bytes' }).int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number({ error: 'must be a number of bytes' })
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(100 * 1024),
   /**
    * Wait between turning readiness to 503 and closing the listener, so Kubernetes can take the pod out of its
    * endpoints first. 0 locally; the charts set a few seconds.
@@ -48,7 +53,12 @@ export const baseConfigShape = {
    * Hard stop for closing (counted after SHUTDOWN_DELAY_MS): past it the process exits 1. 9 s keeps our 10 s promise
    * with no delay, and delay + timeout inside the pod's termination grace period (the charts set 5 s + 9 s < 20 s).
    */
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(120_000).default(9_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(9_000),
 };
 
 /** TCP port for the HTTP listener, with the service's own default. */

@@ -1,7 +1,12 @@
 import { applyDecorators, Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiJsonResponse } from '../http/api-json-response.js';
-import { HealthCheckService, type HealthCheckResult, HealthIndicatorService, type HealthIndicatorFunction } from '@nestjs/terminus';
+import {
+  HealthCheckService,
+  type HealthCheckResult,
+  HealthIndicatorService,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
 import type { Response } from 'express';
 import { LifecycleState } from '../lifecycle/lifecycle-state.js';
 import { type DependencyCheck, HealthChecks } from './health-checks.js';
@@ -13,7 +18,10 @@ const CHECK_TIMEOUT_MS = 1_500;
 /** Kubernetes probes: 200 when healthy, 503 with the failing parts named otherwise. */
 /** Every probe answers with the same body, 200 or 503 (on each method: a class-level response loses to the method's default 200). */
 const HealthResponses = () =>
-  applyDecorators(ApiJsonResponse(200, 'Healthy', healthResultSchema), ApiJsonResponse(503, 'Unhealthy: the failing indicators are under `error`', healthResultSchema));
+  applyDecorators(
+    ApiJsonResponse(200, 'Healthy', healthResultSchema),
+    ApiJsonResponse(503, 'Unhealthy: the failing indicators are under `error`', healthResultSchema),
+  );
 
 @ApiTags('health')
 @Controller('health')
@@ -38,7 +46,10 @@ export class HealthController {
   @Get('ready')
   @HealthResponses()
   ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
-    return this.run(res, [this.lifecycleIndicator(() => this.lifecycle.isShuttingDown, 'shutting down'), ...this.indicatorsFor(this.checks.readiness)]);
+    return this.run(res, [
+      this.lifecycleIndicator(() => this.lifecycle.isShuttingDown, 'shutting down'),
+      ...this.indicatorsFor(this.checks.readiness),
+    ]);
   }
 
   /** Started: migrations applied and the application initialised. */
@@ -54,11 +65,16 @@ export class HealthController {
   }
 
   private lifecycleIndicator(isDown: () => boolean, reason: string): HealthIndicatorFunction {
-    return () => (isDown() ? this.indicators.check('lifecycle').down({ message: reason }) : this.indicators.check('lifecycle').up());
+    return () =>
+      isDown() ? this.indicators.check('lifecycle').down({ message: reason }) : this.indicators.check('lifecycle').up();
   }
 
   private indicatorsFor(checks: Map<string, DependencyCheck>): HealthIndicatorFunction[] {
-    return [...checks].map(([name, check]) => () => this.indicators.check(name).attempt(check).withTimeout(CHECK_TIMEOUT_MS));
+    return [...checks].map(
+      ([name, check]) =>
+        () =>
+          this.indicators.check(name).attempt(check).withTimeout(CHECK_TIMEOUT_MS),
+    );
   }
 
   /** Terminus throws 503 with the result as its body; we answer with that body instead of the generic error shape. */

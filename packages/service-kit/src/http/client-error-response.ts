@@ -25,10 +25,14 @@ export function answerClientErrorsWithJson(server: Server): void {
 export function clientErrorBody(code: string | undefined): ErrorBody {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return errorBody(431, 'request headers are larger than the server accepts (16 KiB)', [{ field: 'headers', message: 'are too large' }]);
+      return errorBody(431, 'request headers are larger than the server accepts (16 KiB)', [
+        { field: 'headers', message: 'are too large' },
+      ]);
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return errorBody(408, 'the request was not received in time', [{ field: 'request', message: 'timed out' }]);
     default:
-      return errorBody(400, 'the request is not valid HTTP/1.1', [{ field: 'request', message: `could not be parsed (${code ?? 'unknown parser error'})` }]);
+      return errorBody(400, 'the request is not valid HTTP/1.1', [
+        { field: 'request', message: `could not be parsed (${code ?? 'unknown parser error'})` },
+      ]);
   }
 }

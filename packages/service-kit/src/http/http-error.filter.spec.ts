@@ -3,7 +3,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Controller, Get, type INestApplication, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { createTestDatabase, type FaultProxy, freePort, startFaultProxy, type TestDatabase, waitFor } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  type FaultProxy,
+  freePort,
+  startFaultProxy,
+  type TestDatabase,
+  waitFor,
+} from '@switchyard/testing';
 import pg from 'pg';
 import request from 'supertest';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { PrismaClient } from '../../../../services/user-service/src/generated/prisma/client.js';
 import { DATABASE_RETRY_AFTER_SECONDS, HttpErrorFilter, isDatabaseUnavailable } from './http-error.filter.js';
 
-const USER_SERVICE_SCHEMA = fileURLToPath(new URL('../../../../services/user-service/prisma/schema.prisma', import.meta.url));
+const USER_SERVICE_SCHEMA = fileURLToPath(
+  new URL('../../../../services/user-service/prisma/schema.prisma', import.meta.url),
+);
 const UNAVAILABLE = { statusCode: 503, error: 'Service Unavailable', message: 'database unavailable, retry later' };
 const SLOW_QUERY = 'SELECT pg_sleep(30) /* http-error.filter.spec */';
 
@@ -20,7 +29,10 @@ const SLOW_QUERY = 'SELECT pg_sleep(30) /* http-error.filter.spec */';
 const database: { client: PrismaClient } = { client: undefined as unknown as PrismaClient };
 
 function prismaClient(connectionString: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString, connectionTimeoutMillis: 2_000 }), errorFormat: 'minimal' });
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString, connectionTimeoutMillis: 2_000 }),
+    errorFormat: 'minimal',
+  });
 }
 
 @Controller()
@@ -89,11 +101,18 @@ afterAll(async () => {
 beforeEach(async () => {
   proxy.passThrough();
   database.client = viaProxy;
-  await waitFor('the database to answer through the proxy', async () => (await http.get('/users/count')).status === 200);
+  await waitFor(
+    'the database to answer through the proxy',
+    async () => (await http.get('/users/count')).status === 200,
+  );
 });
 
 function expectUnavailable(response: request.Response): void {
-  expect({ status: response.status, body: response.body as unknown, retryAfter: response.headers['retry-after'] }).toEqual({
+  expect({
+    status: response.status,
+    body: response.body as unknown,
+    retryAfter: response.headers['retry-after'],
+  }).toEqual({
     status: 503,
     body: UNAVAILABLE,
     retryAfter: String(DATABASE_RETRY_AFTER_SECONDS),
@@ -128,8 +147,16 @@ describe('HttpErrorFilter: a database that cannot be reached is a 503 with Retry
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     try {
-      await waitFor('the slow query to run', async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query = $2', [db.name, SLOW_QUERY])).rowCount === 1);
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2', [db.name, SLOW_QUERY]);
+      await waitFor(
+        'the slow query to run',
+        async () =>
+          (await admin.query('SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query = $2', [db.name, SLOW_QUERY]))
+            .rowCount === 1,
+      );
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = $2', [
+        db.name,
+        SLOW_QUERY,
+      ]);
     } finally {
       await admin.end();
     }
@@ -147,7 +174,11 @@ describe('HttpErrorFilter: a database that cannot be reached is a 503 with Retry
     for (const path of ['/bug', '/bad-sql']) {
       const response = await http.get(path);
       expect(response.status).toBe(500);
-      expect(response.body).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal server error' });
+      expect(response.body).toEqual({
+        statusCode: 500,
+        error: 'Internal Server Error',
+        message: 'internal server error',
+      });
       expect(response.headers['retry-after']).toBeUndefined();
     }
   });
@@ -155,15 +186,24 @@ describe('HttpErrorFilter: a database that cannot be reached is a 503 with Retry
 
 describe('isDatabaseUnavailable', () => {
   // Shapes observed from @prisma/adapter-pg above; these SQLSTATEs need a server starting up or shutting down.
-  const adapterPostgresError = (code: string) => ({ code: 'P2010', meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'postgres', code } } } });
-
-  it.each(['57P03', '08006', '08001', '57P02', '53300'])('recognises SQLSTATE %s inside a Prisma raw-query error', (code) => {
-    expect(isDatabaseUnavailable(adapterPostgresError(code))).toBe(true);
+  const adapterPostgresError = (code: string) => ({
+    code: 'P2010',
+    meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'postgres', code } } },
   });
 
-  it.each(['23505', '42601', '57014', '40001', '08P01'])('leaves SQLSTATE %s (a request or data problem, or our own protocol bug) alone', (code) => {
-    expect(isDatabaseUnavailable(adapterPostgresError(code))).toBe(false);
-  });
+  it.each(['57P03', '08006', '08001', '57P02', '53300'])(
+    'recognises SQLSTATE %s inside a Prisma raw-query error',
+    (code) => {
+      expect(isDatabaseUnavailable(adapterPostgresError(code))).toBe(true);
+    },
+  );
+
+  it.each(['23505', '42601', '57014', '40001', '08P01'])(
+    'leaves SQLSTATE %s (a request or data problem, or our own protocol bug) alone',
+    (code) => {
+      expect(isDatabaseUnavailable(adapterPostgresError(code))).toBe(false);
+    },
+  );
 
   it('follows `cause` and AggregateError members (pg on a dual-stack host), and ignores non-errors', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });

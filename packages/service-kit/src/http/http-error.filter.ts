@@ -10,7 +10,13 @@ interface BodyParserError {
 }
 
 function isBodyParserError(error: unknown): error is BodyParserError {
-  return typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' && 'type' in error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'status' in error &&
+    typeof error.status === 'number' &&
+    'type' in error
+  );
 }
 
 /** Express could not percent-decode a path parameter (`/users/%80`): the request's path is at fault, not us. */
@@ -23,7 +29,13 @@ const DECOMPRESSION_ERROR_CODE = /^(Z_|ERR_ZLIB|ERR_BROTLI|ERR__ERROR_)/;
 
 /** zlib rejected a body whose Content-Encoding (gzip, deflate, br) does not match its bytes. */
 function isUndecodableBody(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && DECOMPRESSION_ERROR_CODE.test(error.code);
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    DECOMPRESSION_ERROR_CODE.test(error.code)
+  );
 }
 
 /** Seconds a client is told to wait (`Retry-After`) when the database is unavailable: a restart or failover. */
@@ -40,16 +52,31 @@ const UNAVAILABLE_SQLSTATE = /^(08(?!P01)[0-9A-Z]{3}|57P01|57P02|57P03|53300)$/;
  * Socket errors on the way to the database (pg and @prisma/adapter-pg pass Node's codes through). The HTTP handlers
  * call nothing but the database today; one that calls another service must map that service's errors itself.
  */
-const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 /**
  * Prisma: P1001 can't reach the server, P1002 reached but timed out, P1017 server closed the connection, P2024 no
  * pool connection in time.
  */
 const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
 /** What @prisma/adapter-pg calls these (`meta.driverAdapterError.cause.kind`), also inside P2010 "raw query failed". */
-const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
 /** pg and pg-pool errors without a code: the socket went away mid-query, or a connect timed out. */
-const UNAVAILABLE_PG_MESSAGE = /^(Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect)$/;
+const UNAVAILABLE_PG_MESSAGE =
+  /^(Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect)$/;
 
 /**
  * Whether `error` (or what it wraps: `cause`, Prisma's driver adapter error, an AggregateError's members) says the
@@ -57,11 +84,25 @@ const UNAVAILABLE_PG_MESSAGE = /^(Connection terminated unexpectedly|Connection 
  */
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 5) return false;
-  const { code, message, cause, meta, kind, errors } = error as { code?: unknown; message?: unknown; cause?: unknown; meta?: unknown; kind?: unknown; errors?: unknown };
-  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET_CODES.has(code) || UNAVAILABLE_PRISMA_CODES.has(code))) return true;
+  const { code, message, cause, meta, kind, errors } = error as {
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    meta?: unknown;
+    kind?: unknown;
+    errors?: unknown;
+  };
+  if (
+    typeof code === 'string' &&
+    (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET_CODES.has(code) || UNAVAILABLE_PRISMA_CODES.has(code))
+  )
+    return true;
   if (typeof kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(kind)) return true;
   if (typeof message === 'string' && UNAVAILABLE_PG_MESSAGE.test(message)) return true;
-  const adapterError = typeof meta === 'object' && meta !== null ? (meta as { driverAdapterError?: unknown }).driverAdapterError : undefined;
+  const adapterError =
+    typeof meta === 'object' && meta !== null
+      ? (meta as { driverAdapterError?: unknown }).driverAdapterError
+      : undefined;
   const wrapped = [cause, adapterError, ...(Array.isArray(errors) ? errors : [])];
   return wrapped.some((inner) => inner !== error && isDatabaseUnavailable(inner, depth + 1));
 }
@@ -70,10 +111,14 @@ function toErrorBody(thrown: unknown): ErrorBody {
   const cause = thrown instanceof HttpException ? thrown.cause : undefined;
   // Express' own messages here echo the raw input; ours name the part of the request that is wrong instead.
   if (isUndecodablePath(cause) || isUndecodablePath(thrown)) {
-    return errorBody(400, 'request path is not valid percent-encoded UTF-8', [{ field: 'path', message: 'is not valid percent-encoded UTF-8' }]);
+    return errorBody(400, 'request path is not valid percent-encoded UTF-8', [
+      { field: 'path', message: 'is not valid percent-encoded UTF-8' },
+    ]);
   }
   if (isUndecodableBody(cause)) {
-    return errorBody(400, 'request body could not be decoded with its Content-Encoding', [{ field: 'body', message: 'does not match its Content-Encoding' }]);
+    return errorBody(400, 'request body could not be decoded with its Content-Encoding', [
+      { field: 'body', message: 'does not match its Content-Encoding' },
+    ]);
   }
   // Nest wraps Express' body-parser errors in an HttpException; the original says what went wrong.
   const exception = thrown instanceof HttpException && isBodyParserError(cause) ? cause : thrown;
@@ -96,9 +141,14 @@ function toErrorBody(thrown: unknown): ErrorBody {
         return errorBody(400, 'request body is not valid JSON', [{ field: 'body', message: 'malformed JSON' }]);
       case 'encoding.unsupported':
       case 'charset.unsupported':
-        return errorBody(415, 'request body encoding is not supported', [{ field: 'body', message: 'has an unsupported Content-Encoding or charset' }]);
+        return errorBody(415, 'request body encoding is not supported', [
+          { field: 'body', message: 'has an unsupported Content-Encoding or charset' },
+        ]);
       default:
-        if (exception.status >= 400 && exception.status < 500) return errorBody(exception.status, 'request body could not be read', [{ field: 'body', message: 'could not be read' }]);
+        if (exception.status >= 400 && exception.status < 500)
+          return errorBody(exception.status, 'request body could not be read', [
+            { field: 'body', message: 'could not be read' },
+          ]);
     }
   }
   if (isDatabaseUnavailable(thrown)) return errorBody(503, DATABASE_UNAVAILABLE_MESSAGE);

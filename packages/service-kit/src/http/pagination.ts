@@ -11,7 +11,9 @@ export interface Page<T> {
 }
 
 /** The zod schema of a `Page` of `item`, for the OpenAPI document of a list route. */
-export function pageSchema<Item extends z.ZodType>(item: Item): z.ZodObject<{ items: z.ZodArray<Item>; nextCursor: z.ZodNullable<z.ZodString> }> {
+export function pageSchema<Item extends z.ZodType>(
+  item: Item,
+): z.ZodObject<{ items: z.ZodArray<Item>; nextCursor: z.ZodNullable<z.ZodString> }> {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
@@ -44,7 +46,11 @@ export const paginationQueryShape = {
 };
 
 /** Fetch `limit + 1` rows; this turns them into a page and says where the next one starts. */
-export function toPage<Row extends { id: string }, Item>(rows: Row[], limit: number, toItem: (row: Row) => Item): Page<Item> {
+export function toPage<Row extends { id: string }, Item>(
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+): Page<Item> {
   const hasMore = rows.length > limit;
   const pageRows = hasMore ? rows.slice(0, limit) : rows;
   const last = pageRows.at(-1);

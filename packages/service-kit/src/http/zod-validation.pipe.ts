@@ -13,7 +13,10 @@ export function fieldProblems(error: z.ZodError, root: string): FieldProblem[] {
   return error.issues.flatMap((issue): FieldProblem[] => {
     const at = issue.path.map(segmentName);
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: [...at, segmentName(key)].join('.'), message: 'is not an allowed field' }));
+      return issue.keys.map((key) => ({
+        field: [...at, segmentName(key)].join('.'),
+        message: 'is not an allowed field',
+      }));
     }
     return [{ field: at.length ? at.join('.') : root, message: issue.message }];
   });
@@ -36,6 +39,8 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
     if (result.success) return result.data;
     const details = fieldProblems(result.error, this.root);
     const fields = [...new Set(details.map((d) => d.field))];
-    throw new BadRequestException(errorBody(400, `invalid ${this.root === 'body' ? 'request body' : this.root}: ${fields.join(', ')}`, details));
+    throw new BadRequestException(
+      errorBody(400, `invalid ${this.root === 'body' ? 'request body' : this.root}: ${fields.join(', ')}`, details),
+    );
   }
 }

@@ -26,7 +26,10 @@ export interface ServiceAppOptions {
  * body limit, pino logger, OpenAPI at `/docs`, request durations when the app imports `MetricsModule`. Listening (`app.init()` + `app.startAllMicroservices()`, or
  * `runService`) and signal handling are left to the caller.
  */
-export async function createServiceApp(module: Type | DynamicModule, options: ServiceAppOptions): Promise<INestApplication> {
+export async function createServiceApp(
+  module: Type | DynamicModule,
+  options: ServiceAppOptions,
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(module, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   // First middleware, so rejected bodies (413, malformed JSON) are timed too.
@@ -47,9 +50,16 @@ export async function createServiceApp(module: Type | DynamicModule, options: Se
 
   const document = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder().setTitle(options.name).setDescription(options.description).setVersion(options.version).build(),
+    new DocumentBuilder()
+      .setTitle(options.name)
+      .setDescription(options.description)
+      .setVersion(options.version)
+      .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs/openapi.json',
+    yamlDocumentUrl: 'docs/openapi.yaml',
+  });
   await options.configure?.(app);
   return app;
 }

@@ -55,6 +55,10 @@ export async function runService(module: Type | DynamicModule, options: RunServi
   // Consumers start before the listener: by the time readiness can say yes, events are flowing too.
   await app.startAllMicroservices();
   await app.listen(options.port, '0.0.0.0');
-  logger.log({ msg: `${options.name} listening on http://localhost:${options.port}`, port: options.port, docs: `http://localhost:${options.port}/docs` });
+  logger.log({
+    msg: `${options.name} listening on http://localhost:${options.port}`,
+    port: options.port,
+    docs: `http://localhost:${options.port}/docs`,
+  });
   return app;
 }

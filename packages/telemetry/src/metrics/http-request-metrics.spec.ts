@@ -8,7 +8,12 @@ class FakeResponse extends EventEmitter {
 }
 
 /** Runs one request through the middleware: routing (if any) happens before the response finishes, as in Express. */
-function serve(middleware: ReturnType<typeof httpRequestMetrics>, req: HttpRequestLike, status: number, route?: string): void {
+function serve(
+  middleware: ReturnType<typeof httpRequestMetrics>,
+  req: HttpRequestLike,
+  status: number,
+  route?: string,
+): void {
   const res = new FakeResponse();
   middleware(req, res, () => {
     if (route !== undefined) req.route = { path: route };
@@ -31,11 +36,21 @@ describe('httpRequestMetrics', () => {
     serve(middleware, { method: 'GET' }, 404, '{/*splat}');
     serve(middleware, { method: 'POST' }, 413);
     const text = await registry.metrics();
-    expect(text).toContain('http_request_duration_seconds_count{service="svc",method="GET",route="/users/:id",status_code="200"} 2');
-    expect(text).toContain('http_request_duration_seconds_count{service="svc",method="GET",route="/users/:id",status_code="404"} 1');
-    expect(text).toContain('http_request_duration_seconds_count{service="svc",method="GET",route="/v1/orders",status_code="201"} 1');
-    expect(text).toContain('http_request_duration_seconds_count{service="svc",method="GET",route="unmatched",status_code="404"} 2');
-    expect(text).toContain('http_request_duration_seconds_count{service="svc",method="POST",route="unmatched",status_code="413"} 1');
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="svc",method="GET",route="/users/:id",status_code="200"} 2',
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="svc",method="GET",route="/users/:id",status_code="404"} 1',
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="svc",method="GET",route="/v1/orders",status_code="201"} 1',
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="svc",method="GET",route="unmatched",status_code="404"} 2',
+    );
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="svc",method="POST",route="unmatched",status_code="413"} 1',
+    );
   });
 
   it('never throws into the request, even with its registry cleared', () => {

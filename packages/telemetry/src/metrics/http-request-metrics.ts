@@ -51,7 +51,9 @@ export function httpRequestMetrics(registry: Registry): HttpMetricsMiddleware {
   };
 }
 
-function safelyStartTimer(histogram: Histogram<'method' | 'route' | 'status_code'>): ((labels: Record<string, string>) => void) | undefined {
+function safelyStartTimer(
+  histogram: Histogram<'method' | 'route' | 'status_code'>,
+): ((labels: Record<string, string>) => void) | undefined {
   try {
     return histogram.startTimer();
   } catch {

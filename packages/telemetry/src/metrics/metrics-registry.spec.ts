@@ -26,7 +26,11 @@ describe('createMetricsRegistry', () => {
   it('keeps two apps in one process apart', async () => {
     const a = new ServiceMetrics({ service: 'a', defaultMetrics: false });
     const b = new ServiceMetrics({ service: 'b', defaultMetrics: false });
-    registerOnce(a.registry, 'things_total', (registers) => new Counter({ name: 'things_total', help: 'Things.', registers })).inc();
+    registerOnce(
+      a.registry,
+      'things_total',
+      (registers) => new Counter({ name: 'things_total', help: 'Things.', registers }),
+    ).inc();
     const scrape = await a.scrape();
     expect(scrape.contentType).toBe(METRICS_CONTENT_TYPE);
     expect(scrape.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -36,7 +40,8 @@ describe('createMetricsRegistry', () => {
 
   it('registerOnce returns the metric already registered under that name', () => {
     const { registry } = new ServiceMetrics({ service: 'a', defaultMetrics: false });
-    const create = (registers: typeof registry[]) => new Counter({ name: 'things_total', help: 'Things.', registers });
+    const create = (registers: (typeof registry)[]) =>
+      new Counter({ name: 'things_total', help: 'Things.', registers });
     expect(registerOnce(registry, 'things_total', create)).toBe(registerOnce(registry, 'things_total', create));
   });
 });

@@ -7,7 +7,11 @@ export const METRICS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
  * prom-client's defaults include gauges named `*_total`, which Prometheus reserves for counters (`promtool check
  * metrics` flags them). The per-type `nodejs_active_handles`/`_requests`/`_resources` gauges carry the same numbers.
  */
-const NON_CONFORMING_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const NON_CONFORMING_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export interface MetricsRegistryOptions {
   /** Becomes the `service` label of every series. */

@@ -4,7 +4,11 @@ import type { Metric, Registry } from 'prom-client';
  * The metric named `name` in `registry`, created by `create` the first time. prom-client throws when a name is
  * registered twice; with this, several instruments (or a re-created app) sharing a registry share the metric.
  */
-export function registerOnce<T extends Metric>(registry: Registry, name: string, create: (registers: Registry[]) => T): T {
+export function registerOnce<T extends Metric>(
+  registry: Registry,
+  name: string,
+  create: (registers: Registry[]) => T,
+): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create([registry]);
 }
 

@@ -22,5 +22,7 @@ try {
     });
   }
 } catch (error) {
-  process.stderr.write(`${JSON.stringify({ level: 40, msg: 'tracing disabled: could not start OpenTelemetry', error: error instanceof Error ? error.message : String(error) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 40, msg: 'tracing disabled: could not start OpenTelemetry', error: error instanceof Error ? error.message : String(error) })}\n`,
+  );
 }

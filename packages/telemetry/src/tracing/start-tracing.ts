@@ -21,7 +21,14 @@ export async function startTracing(resourceAttributes: TracingResourceAttributes
   // ES modules can only be patched through a loader hook registered before they are imported.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-  const [{ startNodeSdk }, { defaultResource, resourceFromAttributes }, { HttpInstrumentation }, { ExpressInstrumentation }, { NestInstrumentation }, { PgInstrumentation }] = await Promise.all([
+  const [
+    { startNodeSdk },
+    { defaultResource, resourceFromAttributes },
+    { HttpInstrumentation },
+    { ExpressInstrumentation },
+    { NestInstrumentation },
+    { PgInstrumentation },
+  ] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation-http'),

@@ -15,17 +15,31 @@ describe('tracingConfigFromEnv', () => {
 
   it('is on with a general or a traces endpoint, or the console exporter', () => {
     expect(tracingConfigFromEnv(ENDPOINT, USER_SERVICE_MAIN).enabled).toBe(true);
-    expect(tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }, USER_SERVICE_MAIN).enabled).toBe(true);
+    expect(
+      tracingConfigFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }, USER_SERVICE_MAIN)
+        .enabled,
+    ).toBe(true);
     expect(tracingConfigFromEnv({ OTEL_TRACES_EXPORTER: 'console' }, USER_SERVICE_MAIN).enabled).toBe(true);
   });
 
   it('names the service after its package unless told otherwise, and describes where it runs', () => {
     expect(tracingConfigFromEnv(ENDPOINT, USER_SERVICE_MAIN)).toEqual({
       enabled: true,
-      resourceAttributes: { 'service.name': 'user-service', 'service.version': '0.1.0', 'deployment.environment.name': 'local' },
+      resourceAttributes: {
+        'service.name': 'user-service',
+        'service.version': '0.1.0',
+        'deployment.environment.name': 'local',
+      },
     });
     const config = tracingConfigFromEnv(
-      { ...ENDPOINT, SWITCHYARD_SERVICE_NAME: 'users', SWITCHYARD_SERVICE_VERSION: '2.0.0', DEPLOYMENT_ENVIRONMENT: 'staging', K8S_POD_NAME: 'users-7f9c-abcde', K8S_NAMESPACE_NAME: 'switchyard' },
+      {
+        ...ENDPOINT,
+        SWITCHYARD_SERVICE_NAME: 'users',
+        SWITCHYARD_SERVICE_VERSION: '2.0.0',
+        DEPLOYMENT_ENVIRONMENT: 'staging',
+        K8S_POD_NAME: 'users-7f9c-abcde',
+        K8S_NAMESPACE_NAME: 'switchyard',
+      },
       USER_SERVICE_MAIN,
     );
     expect(config).toEqual({

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 /** Resource attributes a process is described by, before `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` (which win). */
 export type TracingResourceAttributes = Record<string, string>;
 
-export type TracingConfig = { enabled: false; reason: string } | { enabled: true; resourceAttributes: TracingResourceAttributes };
+export type TracingConfig =
+  { enabled: false; reason: string } | { enabled: true; resourceAttributes: TracingResourceAttributes };
 
 /** `deployment.environment.name` when `DEPLOYMENT_ENVIRONMENT` is not set. */
 export const DEFAULT_DEPLOYMENT_ENVIRONMENT = 'local';
@@ -14,7 +15,10 @@ export const DEFAULT_DEPLOYMENT_ENVIRONMENT = 'local';
  * send spans is configured: without an OTLP endpoint (or `OTEL_TRACES_EXPORTER=console`) nothing is started, so
  * there is no exporter retrying against localhost:4318 and no cost.
  */
-export function tracingConfigFromEnv(env: NodeJS.ProcessEnv = process.env, entryPoint: string | undefined = process.argv[1]): TracingConfig {
+export function tracingConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  entryPoint: string | undefined = process.argv[1],
+): TracingConfig {
   if (isTrue(env.OTEL_SDK_DISABLED)) return { enabled: false, reason: 'OTEL_SDK_DISABLED' };
   const exporters = list(env.OTEL_TRACES_EXPORTER);
   if (exporters.includes('none')) return { enabled: false, reason: 'OTEL_TRACES_EXPORTER=none' };
@@ -45,7 +49,10 @@ function nearestPackage(entryPoint: string | undefined): { name: string; version
       if (existsSync(file)) {
         const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
         if (typeof pkg.name !== 'string' || pkg.name === '') return undefined;
-        return { name: pkg.name.replace(/^@[^/]+\//, ''), ...(typeof pkg.version === 'string' ? { version: pkg.version } : {}) };
+        return {
+          name: pkg.name.replace(/^@[^/]+\//, ''),
+          ...(typeof pkg.version === 'string' ? { version: pkg.version } : {}),
+        };
       }
       if (dirname(dir) === dir) return undefined;
     }

@@ -19,7 +19,11 @@ export function hostileJsonValue(maxDepth = 3): fc.Arbitrary<unknown> {
       { depthSize: 'small', maxDepth },
       leaf,
       fc.array(tie('value'), { maxLength: 4 }),
-      fc.dictionary(fc.oneof(hostileString({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'prototype')), tie('value'), { maxKeys: 4 }),
+      fc.dictionary(
+        fc.oneof(hostileString({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'prototype')),
+        tie('value'),
+        { maxKeys: 4 },
+      ),
     ),
   }));
   return value;
@@ -27,7 +31,9 @@ export function hostileJsonValue(maxDepth = 3): fc.Arbitrary<unknown> {
 
 /** `depth` nested arrays or objects around a value, as JSON text (built as text: a recursive JSON.stringify could overflow). */
 export function deeplyNestedJson(depth: number, kind: 'array' | 'object', inner = '1'): string {
-  return kind === 'array' ? `${'['.repeat(depth)}${inner}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}${inner}${'}'.repeat(depth)}`;
+  return kind === 'array'
+    ? `${'['.repeat(depth)}${inner}${']'.repeat(depth)}`
+    : `${'{"a":'.repeat(depth)}${inner}${'}'.repeat(depth)}`;
 }
 
 /**
@@ -50,7 +56,8 @@ export function mutatedBody(valid: Record<string, unknown>): fc.Arbitrary<Record
         else body[key] = values[index];
       });
       // Object.assign would treat a `__proto__` key as the prototype; defineProperty makes it an own field, as JSON.parse does.
-      for (const [key, value] of Object.entries(extra)) Object.defineProperty(body, key, { value, enumerable: true, writable: true, configurable: true });
+      for (const [key, value] of Object.entries(extra))
+        Object.defineProperty(body, key, { value, enumerable: true, writable: true, configurable: true });
       return body;
     });
 }

@@ -29,7 +29,25 @@ export type MessageDefect =
   | { kind: 'type_mismatch' };
 
 /** Wrong or unusable values for `x-event-version`: strings, negatives, zero, fractions, beyond 2^53, other types. */
-const BAD_VERSIONS: unknown[] = ['two', '', ' 2', '2.0', '02', '-1', '0x2', '1e0', -1, 0, 1.5, 2 ** 53, 99, 1_000_000, true, ['2'], { v: 2 }];
+const BAD_VERSIONS: unknown[] = [
+  'two',
+  '',
+  ' 2',
+  '2.0',
+  '02',
+  '-1',
+  '0x2',
+  '1e0',
+  -1,
+  0,
+  1.5,
+  2 ** 53,
+  99,
+  1_000_000,
+  true,
+  ['2'],
+  { v: 2 },
+];
 
 /**
  * A random list of defects (at least one). `isValidData` says whether a JSON value would be accepted as the
@@ -37,15 +55,44 @@ const BAD_VERSIONS: unknown[] = ['two', '', ' 2', '2.0', '02', '-1', '0x2', '1e0
  */
 export function messageDefects(isValidData: (json: unknown) => boolean): fc.Arbitrary<MessageDefect[]> {
   const defect: fc.Arbitrary<MessageDefect> = fc.oneof(
-    fc.uint8Array({ maxLength: 256 }).filter((bytes) => !isJsonObject(bytes)).map((bytes) => ({ kind: 'random_bytes' as const, bytes })),
-    hostileJsonValue(3).filter((json) => !isValidData(json)).map((json) => ({ kind: 'wrong_shape' as const, json })),
-    fc.oneof(fc.constantFrom('text/plain', 'application/octet-stream', 'application/xml', 'application/json; charset=utf-16', 'application/x-protobuf', 'Application/JSON; charset=latin1'), hostileString({ maxLength: 30, longRuns: false }))
+    fc
+      .uint8Array({ maxLength: 256 })
+      .filter((bytes) => !isJsonObject(bytes))
+      .map((bytes) => ({ kind: 'random_bytes' as const, bytes })),
+    hostileJsonValue(3)
+      .filter((json) => !isValidData(json))
+      .map((json) => ({ kind: 'wrong_shape' as const, json })),
+    fc
+      .oneof(
+        fc.constantFrom(
+          'text/plain',
+          'application/octet-stream',
+          'application/xml',
+          'application/json; charset=utf-16',
+          'application/x-protobuf',
+          'Application/JSON; charset=latin1',
+        ),
+        hostileString({ maxLength: 30, longRuns: false }),
+      )
       .filter((type) => type !== '' && !/^\s*application\/json\s*(;\s*charset\s*=\s*"?utf-?8"?\s*)?$/i.test(type))
       .map((contentType) => ({ kind: 'wrong_content_type' as const, contentType })),
-    fc.constantFrom('gzip', 'deflate', 'br', 'x-custom').map((contentEncoding) => ({ kind: 'content_encoding' as const, contentEncoding })),
+    fc
+      .constantFrom('gzip', 'deflate', 'br', 'x-custom')
+      .map((contentEncoding) => ({ kind: 'content_encoding' as const, contentEncoding })),
     fc.constant({ kind: 'no_type' as const }),
-    fc.oneof(fc.constantFrom('user.teleported', 'order.refunded', '*', '#'), fc.stringMatching(/^[a-z]{1,8}\.[a-z]{1,8}$/)).map((type) => ({ kind: 'unknown_type' as const, type })),
-    fc.oneof(hostileString({ maxLength: 40, longRuns: false }).filter((id) => id !== ''), fc.integer(), fc.constant('00000000-0000-0000-0000-00000000000g')).map((id) => ({ kind: 'bad_id' as const, id })),
+    fc
+      .oneof(
+        fc.constantFrom('user.teleported', 'order.refunded', '*', '#'),
+        fc.stringMatching(/^[a-z]{1,8}\.[a-z]{1,8}$/),
+      )
+      .map((type) => ({ kind: 'unknown_type' as const, type })),
+    fc
+      .oneof(
+        hostileString({ maxLength: 40, longRuns: false }).filter((id) => id !== ''),
+        fc.integer(),
+        fc.constant('00000000-0000-0000-0000-00000000000g'),
+      )
+      .map((id) => ({ kind: 'bad_id' as const, id })),
     fc.constant({ kind: 'no_id' as const }),
     fc.constantFrom(...BAD_VERSIONS).map((version) => ({ kind: 'bad_version' as const, version })),
     fc.constant({ kind: 'no_source' as const }),
@@ -113,10 +160,25 @@ export function withDefects(base: RawMessage, defects: readonly MessageDefect[],
  * of tables). Never put a history on a message that could fail in its handler: RabbitMQ 3.10 crashes its node-wide
  * dead-letter worker when a retry tier dead-letters a malformed one (the transport strips it from retry copies).
  */
-export function misleadingHeaders(queue: string, options: { history?: boolean } = {}): fc.Arbitrary<Record<string, unknown>> {
+export function misleadingHeaders(
+  queue: string,
+  options: { history?: boolean } = {},
+): fc.Arbitrary<Record<string, unknown>> {
   const lyingDeath = fc.oneof(
-    fc.constant([{ count: 1000, reason: 'expired', queue: `${queue}.retry.1s`, exchange: '', 'routing-keys': [queue], time: new Date(0) }]),
-    fc.constant([{ count: 1000, reason: 'rejected', queue, exchange: 'switchyard.events', 'routing-keys': ['user.created'] }, { count: -5, reason: 'delivery_limit', queue }]),
+    fc.constant([
+      {
+        count: 1000,
+        reason: 'expired',
+        queue: `${queue}.retry.1s`,
+        exchange: '',
+        'routing-keys': [queue],
+        time: new Date(0),
+      },
+    ]),
+    fc.constant([
+      { count: 1000, reason: 'rejected', queue, exchange: 'switchyard.events', 'routing-keys': ['user.created'] },
+      { count: -5, reason: 'delivery_limit', queue },
+    ]),
     fc.constant('x-death'),
     fc.constant([1, 'two', null]),
     fc.integer(),

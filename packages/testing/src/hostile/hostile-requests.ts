@@ -13,7 +13,10 @@ export interface HostileRequest {
 }
 
 /** Sends `sent` exactly as given through a supertest agent: headers as set, a Buffer body as its bytes. */
-export async function sendHostile(http: ReturnType<typeof request>, { method, path, contentType, contentEncoding, body }: HostileRequest): Promise<request.Response> {
+export async function sendHostile(
+  http: ReturnType<typeof request>,
+  { method, path, contentType, contentEncoding, body }: HostileRequest,
+): Promise<request.Response> {
   let req = http[method.toLowerCase() as 'get'](path);
   if (contentType !== undefined) req = req.set('Content-Type', contentType);
   if (contentEncoding !== undefined) req = req.set('Content-Encoding', contentEncoding);
@@ -33,9 +36,11 @@ export function expectAcceptable(sent: HostileRequest, answer: request.Response)
 export const asSent = (body: unknown): unknown => JSON.parse(JSON.stringify(body));
 
 /** A body over the limit is refused before anyone looks at it. */
-export const isOverLimit = (body: unknown, limitBytes: number): boolean => Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body)) > limitBytes;
+export const isOverLimit = (body: unknown, limitBytes: number): boolean =>
+  Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body)) > limitBytes;
 
-export const fieldsOf = (body: unknown): string[] => (typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.keys(body) : []);
+export const fieldsOf = (body: unknown): string[] =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.keys(body) : [];
 
 /** Each field a 400 names is the body itself, or one of `candidates` (or a path inside one); at least one is named. */
 export function expectFieldsAmong(answer: request.Response, candidates: string[]): void {
@@ -43,6 +48,7 @@ export function expectFieldsAmong(answer: request.Response, candidates: string[]
   if (fields.length === 0) throw new Error(`the ${answer.status} names no field: ${JSON.stringify(answer.body)}`);
   const names = ['body', ...candidates].map((c) => (c === '' ? '""' : c));
   for (const field of fields) {
-    if (!names.some((c) => field === c || field.startsWith(`${c}.`))) throw new Error(`the 400 names '${field}', which was not sent or required`);
+    if (!names.some((c) => field === c || field.startsWith(`${c}.`)))
+      throw new Error(`the 400 names '${field}', which was not sent or required`);
   }
 }

@@ -48,10 +48,23 @@ export function hostileString(options: { maxLength?: number; longRuns?: boolean 
   const short = [
     { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength }) },
     { weight: 3, arbitrary: fc.string({ unit: 'grapheme', maxLength }) },
-    { weight: 3, arbitrary: fc.array(fc.oneof(nastyFragment(), fc.string({ unit: 'grapheme-ascii', maxLength: 4 })), { minLength: 1, maxLength: 6 }).map((parts) => parts.join('')) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .array(fc.oneof(nastyFragment(), fc.string({ unit: 'grapheme-ascii', maxLength: 4 })), {
+          minLength: 1,
+          maxLength: 6,
+        })
+        .map((parts) => parts.join('')),
+    },
   ];
   if (options.longRuns === false) return fc.oneof(...short);
-  return fc.oneof(...short, { weight: 1, arbitrary: fc.tuple(fc.oneof(nastyFragment(), fc.constant('a')), fc.integer({ min: 200, max: 5_000 })).map(([part, times]) => part.repeat(times)) });
+  return fc.oneof(...short, {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.oneof(nastyFragment(), fc.constant('a')), fc.integer({ min: 200, max: 5_000 }))
+      .map(([part, times]) => part.repeat(times)),
+  });
 }
 
 /** Percent-encodes every byte of the UTF-8 form (lone surrogates become U+FFFD, as any client would send them). */
@@ -68,7 +81,9 @@ export function hostilePathSegment(): fc.Arbitrary<string> {
   return fc
     .oneof(
       hostileString({ maxLength: 60, longRuns: false }).map(percentEncodeAll),
-      fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')),
+      fc
+        .uint8Array({ minLength: 1, maxLength: 40 })
+        .map((bytes) => [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')),
       fc.stringMatching(/^[A-Za-z0-9_~-]{1,80}$/),
     )
     .filter((segment) => segment.length > 0 && !/^(%2e|\.){1,2}$/i.test(segment));

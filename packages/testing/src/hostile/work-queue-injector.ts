@@ -19,10 +19,17 @@ export class WorkQueueInjector {
     readonly options: { exchange: string; workQueue: string; deadLetterQueue: string },
   ) {}
 
-  static async connect(url: string, options: { exchange: string; workQueue: string; deadLetterQueue: string }): Promise<WorkQueueInjector> {
+  static async connect(
+    url: string,
+    options: { exchange: string; workQueue: string; deadLetterQueue: string },
+  ): Promise<WorkQueueInjector> {
     const broker = await amqp.connect(url);
     const injector = new WorkQueueInjector(broker, await broker.createConfirmChannel(), options);
-    await waitFor('the consumer on the work queue', async () => (await injector.checkQueue(options.workQueue)).consumerCount > 0, 30_000);
+    await waitFor(
+      'the consumer on the work queue',
+      async () => (await injector.checkQueue(options.workQueue)).consumerCount > 0,
+      30_000,
+    );
     const reader = await broker.createChannel();
     await reader.consume(
       options.deadLetterQueue,
@@ -38,10 +45,16 @@ export class WorkQueueInjector {
 
   /** Publishes with a tag and waits for the broker's confirm; returns the tag. */
   async publish(message: RawMessage, tag: string = randomUUID()): Promise<string> {
-    const properties = { ...message.properties, persistent: true, headers: { ...message.properties.headers, [INJECTION_TAG_HEADER]: tag } };
+    const properties = {
+      ...message.properties,
+      persistent: true,
+      headers: { ...message.properties.headers, [INJECTION_TAG_HEADER]: tag },
+    };
     await new Promise<void>((resolve, reject) => {
-      const done = (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve());
-      if (message.via === 'exchange') this.channel.publish(this.options.exchange, message.routingKey, message.content, properties, done);
+      const done = (error: unknown) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve();
+      if (message.via === 'exchange')
+        this.channel.publish(this.options.exchange, message.routingKey, message.content, properties, done);
       else this.channel.sendToQueue(this.options.workQueue, message.content, properties, done);
     });
     return tag;
@@ -72,12 +85,19 @@ export class WorkQueueInjector {
  * Throws unless `dead` is a dead letter our transport wrote for `service`'s `queue` with one of `reasons`, naming
  * the error's class and message.
  */
-export function assertDeadLettered(dead: ConsumeMessage, expected: { reasons: ReadonlySet<string>; service: string; queue: string }): void {
+export function assertDeadLettered(
+  dead: ConsumeMessage,
+  expected: { reasons: ReadonlySet<string>; service: string; queue: string },
+): void {
   const headers = dead.properties.headers ?? {};
   const reason = String(headers['x-death-reason']);
-  if (!expected.reasons.has(reason)) throw new Error(`dead-lettered with reason '${reason}', expected one of ${[...expected.reasons].join(', ')}`);
+  if (!expected.reasons.has(reason))
+    throw new Error(`dead-lettered with reason '${reason}', expected one of ${[...expected.reasons].join(', ')}`);
   const by = { service: String(headers['x-consumer-service']), queue: String(headers['x-consumer-queue']) };
-  if (by.service !== expected.service || by.queue !== expected.queue) throw new Error(`dead-lettered by ${by.service} from ${by.queue}, expected ${expected.service} from ${expected.queue}`);
+  if (by.service !== expected.service || by.queue !== expected.queue)
+    throw new Error(
+      `dead-lettered by ${by.service} from ${by.queue}, expected ${expected.service} from ${expected.queue}`,
+    );
   for (const name of ['x-error-class', 'x-error-message']) {
     if (headers[name] === undefined || String(headers[name]) === '') throw new Error(`the dead letter has no ${name}`);
   }

@@ -1,5 +1,11 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { type EventData, OrderCancelledV1, type UserCreatedV2, type UserDeletedV1, type UserUpdatedV1 } from '@switchyard/contracts';
+import {
+  type EventData,
+  OrderCancelledV1,
+  type UserCreatedV2,
+  type UserDeletedV1,
+  type UserUpdatedV1,
+} from '@switchyard/contracts';
 import { addToOutbox } from '@switchyard/messaging';
 import { errorBody } from '@switchyard/service-kit';
 import { PrismaService } from '../database/prisma.service.js';
@@ -53,10 +59,17 @@ export class CustomerProfilesService {
   }
 
   /** Sets each field whose last change is older than `at`; a field changed later by another event keeps its value. */
-  private async applyChanges(tx: Prisma.TransactionClient, existing: CustomerProfile, changes: { email?: string; name?: string }, at: Date): Promise<void> {
+  private async applyChanges(
+    tx: Prisma.TransactionClient,
+    existing: CustomerProfile,
+    changes: { email?: string; name?: string },
+    at: Date,
+  ): Promise<void> {
     const data: Prisma.CustomerProfileUpdateInput = {};
-    if (changes.email !== undefined && existing.emailChangedAt < at) Object.assign(data, { email: changes.email, emailChangedAt: at });
-    if (changes.name !== undefined && existing.nameChangedAt < at) Object.assign(data, { name: changes.name, nameChangedAt: at });
+    if (changes.email !== undefined && existing.emailChangedAt < at)
+      Object.assign(data, { email: changes.email, emailChangedAt: at });
+    if (changes.name !== undefined && existing.nameChangedAt < at)
+      Object.assign(data, { name: changes.name, nameChangedAt: at });
     if (Object.keys(data).length > 0) await tx.customerProfile.update({ where: { userId: existing.userId }, data });
   }
 
@@ -64,11 +77,16 @@ export class CustomerProfilesService {
    * Marks the profile deleted and cancels its placed orders, each publishing `order.cancelled`, all in the
    * handler's transaction.
    */
-  async applyUserDeleted(tx: Prisma.TransactionClient, event: EventData<typeof UserDeletedV1>, correlationId: string): Promise<void> {
+  async applyUserDeleted(
+    tx: Prisma.TransactionClient,
+    event: EventData<typeof UserDeletedV1>,
+    correlationId: string,
+  ): Promise<void> {
     const at = new Date(event.occurredAt);
     const existing = await this.lockProfile(tx, event.userId);
     if (!existing) throw new ProfileNotYetKnownError(`user.deleted for ${event.userId} arrived before user.created`);
-    if (!existing.deletedAt) await tx.customerProfile.update({ where: { userId: event.userId }, data: { deletedAt: at } });
+    if (!existing.deletedAt)
+      await tx.customerProfile.update({ where: { userId: event.userId }, data: { deletedAt: at } });
     const placed = await tx.order.findMany({ where: { userId: event.userId, status: 'PLACED' }, select: { id: true } });
     for (const order of placed) {
       const cancelled = await tx.order.update({

@@ -12,17 +12,26 @@ export class UserEventsController {
 
   /** Written against the latest version; v1 events arrive upcast with the documented defaults. */
   @OnEvent(UserCreatedV2)
-  async onUserCreated(@Payload() event: EventData<typeof UserCreatedV2>, @Ctx() ctx: EventContext<Prisma.TransactionClient>): Promise<void> {
+  async onUserCreated(
+    @Payload() event: EventData<typeof UserCreatedV2>,
+    @Ctx() ctx: EventContext<Prisma.TransactionClient>,
+  ): Promise<void> {
     await this.profiles.applyUserCreated(ctx.tx, event);
   }
 
   @OnEvent(UserUpdatedV1)
-  async onUserUpdated(@Payload() event: EventData<typeof UserUpdatedV1>, @Ctx() ctx: EventContext<Prisma.TransactionClient>): Promise<void> {
+  async onUserUpdated(
+    @Payload() event: EventData<typeof UserUpdatedV1>,
+    @Ctx() ctx: EventContext<Prisma.TransactionClient>,
+  ): Promise<void> {
     await this.profiles.applyUserUpdated(ctx.tx, event);
   }
 
   @OnEvent(UserDeletedV1)
-  async onUserDeleted(@Payload() event: EventData<typeof UserDeletedV1>, @Ctx() ctx: EventContext<Prisma.TransactionClient>): Promise<void> {
+  async onUserDeleted(
+    @Payload() event: EventData<typeof UserDeletedV1>,
+    @Ctx() ctx: EventContext<Prisma.TransactionClient>,
+  ): Promise<void> {
     await this.profiles.applyUserDeleted(ctx.tx, event, ctx.correlationId ?? ctx.eventId);
   }
 }

@@ -17,10 +17,15 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
     // The next query on a fresh connection decides whether the database is really gone.
     const adapter = new PrismaPg(
       // A connect that hangs (a blackholed link) fails after 5 s and becomes a 503, instead of holding the request forever.
-      { connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS },
+      {
+        connectionString: config.DATABASE_URL,
+        max: config.DATABASE_POOL_MAX,
+        connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+      },
       {
         onPoolError: (error) => DATABASE_LOG.warn(`idle database connection failed: ${error.message}`),
-        onConnectionError: (error) => DATABASE_LOG.warn(`database connection failed during a transaction: ${error.message}`),
+        onConnectionError: (error) =>
+          DATABASE_LOG.warn(`database connection failed during a transaction: ${error.message}`),
       },
     );
     // 'minimal' keeps call arguments (which can include a password hash) out of error messages, and so out of logs.

@@ -1,6 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ApiErrorResponses, ApiJsonResponse, openApiSchema, uuidParam, ZodValidationPipe } from '@switchyard/service-kit';
+import {
+  ApiErrorResponses,
+  ApiJsonResponse,
+  openApiSchema,
+  uuidParam,
+  ZodValidationPipe,
+} from '@switchyard/service-kit';
 import { type ListOrdersQuery, listOrdersQuery, type PlaceOrderBody, placeOrderBody } from './order.schemas.js';
 import { orderPage, type OrderPage, type OrderResponse, orderResponse } from './order.response.js';
 import { OrdersService } from './orders.service.js';
@@ -14,7 +20,10 @@ export class OrdersController {
   @ApiOperation({ summary: 'Place an order for a known customer; money is integer cents' })
   @ApiBody({ schema: openApiSchema(placeOrderBody) })
   @ApiJsonResponse(201, 'Placed', orderResponse)
-  @ApiErrorResponses({ 400: 'A field is missing, has the wrong type, or is not allowed', 422: 'order-service knows no (live) customer with this userId' })
+  @ApiErrorResponses({
+    400: 'A field is missing, has the wrong type, or is not allowed',
+    422: 'order-service knows no (live) customer with this userId',
+  })
   place(@Body(new ZodValidationPipe(placeOrderBody)) body: PlaceOrderBody): Promise<OrderResponse> {
     return this.orders.place(body);
   }

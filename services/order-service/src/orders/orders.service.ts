@@ -25,7 +25,8 @@ export class OrdersService {
           'is not a known customer',
         );
       }
-      if (customer.deleted_at) throw unprocessable(`customer ${body.userId} was deleted and cannot place orders`, 'is a deleted customer');
+      if (customer.deleted_at)
+        throw unprocessable(`customer ${body.userId} was deleted and cannot place orders`, 'is a deleted customer');
       const order = await tx.order.create({
         data: {
           userId: body.userId,
@@ -66,11 +67,20 @@ export class OrdersService {
   async cancel(id: string, reason: CancelReason): Promise<OrderResponse> {
     return this.prisma.$transaction(async (tx) => {
       const cancelledAt = new Date();
-      const { count } = await tx.order.updateMany({ where: { id, status: 'PLACED' }, data: { status: 'CANCELLED', cancelledAt, cancelReason: reason } });
+      const { count } = await tx.order.updateMany({
+        where: { id, status: 'PLACED' },
+        data: { status: 'CANCELLED', cancelledAt, cancelReason: reason },
+      });
       const order = await tx.order.findUnique({ where: { id }, include: { items: true } });
       if (!order) throw notFound(id);
-      if (count === 0) throw new ConflictException(errorBody(409, `order ${id} is ${order.status} and cannot be cancelled`));
-      await addToOutbox(tx, OrderCancelledV1, { orderId: id, userId: order.userId, reason, occurredAt: cancelledAt.toISOString() });
+      if (count === 0)
+        throw new ConflictException(errorBody(409, `order ${id} is ${order.status} and cannot be cancelled`));
+      await addToOutbox(tx, OrderCancelledV1, {
+        orderId: id,
+        userId: order.userId,
+        reason,
+        occurredAt: cancelledAt.toISOString(),
+      });
       return toOrderResponse(order);
     });
   }

@@ -31,7 +31,16 @@ describe('operatorConfigFromEnv', () => {
       RESYNC_SECONDS: '60',
       STATUS_REFRESH_SECONDS: '10',
     });
-    expect(config).toMatchObject({ watchNamespace: 'shop', podName: 'switchyard-topology-operator-7d9c-abcde', podNamespace: 'switchyard-system', leaseName: 'topology.switchyard.io', port: 9090, logLevel: 'debug', resyncSeconds: 60, statusRefreshSeconds: 10 });
+    expect(config).toMatchObject({
+      watchNamespace: 'shop',
+      podName: 'switchyard-topology-operator-7d9c-abcde',
+      podNamespace: 'switchyard-system',
+      leaseName: 'topology.switchyard.io',
+      port: 9090,
+      logLevel: 'debug',
+      resyncSeconds: 60,
+      statusRefreshSeconds: 10,
+    });
   });
 
   it('treats an empty WATCH_NAMESPACE as all namespaces', () => {

@@ -76,14 +76,18 @@ function rabbitmqUrl(env: NodeJS.ProcessEnv): string {
     throw new OperatorConfigError('RABBITMQ_URL is not a URL: expected amqp://user:password@host:5672/vhost');
   }
   // Never echo the value: it holds the broker password.
-  if (protocol !== 'amqp:' && protocol !== 'amqps:') throw new OperatorConfigError(`RABBITMQ_URL must start with amqp:// or amqps://, got ${protocol}//`);
+  if (protocol !== 'amqp:' && protocol !== 'amqps:')
+    throw new OperatorConfigError(`RABBITMQ_URL must start with amqp:// or amqps://, got ${protocol}//`);
   return value;
 }
 
 function optionalName(env: NodeJS.ProcessEnv, variable: string, pattern: RegExp): string | undefined {
   const value = nonEmpty(env[variable]);
   if (value === undefined) return undefined;
-  if (!pattern.test(value)) throw new OperatorConfigError(`${variable} must be a valid Kubernetes name (lower-case letters, digits and '-'), got ${JSON.stringify(value)}`);
+  if (!pattern.test(value))
+    throw new OperatorConfigError(
+      `${variable} must be a valid Kubernetes name (lower-case letters, digits and '-'), got ${JSON.stringify(value)}`,
+    );
   return value;
 }
 
@@ -100,6 +104,7 @@ function integer(env: NodeJS.ProcessEnv, variable: string, fallback: number, min
 function logLevel(env: NodeJS.ProcessEnv): LogLevel {
   const value = nonEmpty(env.LOG_LEVEL)?.toLowerCase();
   if (value === undefined) return 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new OperatorConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(value))
+    throw new OperatorConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
   return value as LogLevel;
 }

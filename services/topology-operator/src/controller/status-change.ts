@@ -12,10 +12,15 @@ import type { EventSubscriptionStatus } from '../subscription/event-subscription
 export const LAST_OBSERVED_TIME_REFRESH_MS = 5 * 60_000;
 
 /** Whether merge-patching `next` over `current` is worth a write (see LAST_OBSERVED_TIME_REFRESH_MS). */
-export function statusNeedsWrite(current: EventSubscriptionStatus | undefined, next: EventSubscriptionStatus, now: Date): boolean {
+export function statusNeedsWrite(
+  current: EventSubscriptionStatus | undefined,
+  next: EventSubscriptionStatus,
+  now: Date,
+): boolean {
   if (current === undefined) return true;
   // A merge patch keeps top-level fields it does not mention; JSON drops undefined values, as the wire does.
-  const comparable = ({ lastObservedTime: _lastObservedTime, ...rest }: EventSubscriptionStatus): unknown => JSON.parse(JSON.stringify(rest)) as unknown;
+  const comparable = ({ lastObservedTime: _lastObservedTime, ...rest }: EventSubscriptionStatus): unknown =>
+    JSON.parse(JSON.stringify(rest)) as unknown;
   if (!isDeepStrictEqual(comparable({ ...current, ...next }), comparable(current))) return true;
   if (next.lastObservedTime === undefined || next.lastObservedTime === current.lastObservedTime) return false;
   const lastWritten = current.lastObservedTime === undefined ? Number.NaN : Date.parse(current.lastObservedTime);

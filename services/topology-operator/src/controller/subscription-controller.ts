@@ -148,7 +148,8 @@ export class SubscriptionController {
       const message = describeFailure(error);
       this.options.logger.error({ key, error: message, retryInMs: delayMs }, 'reconcile failed');
       const subscription = this.options.cache.get(key);
-      if (subscription && term.active) await this.options.recorder.record(subscription, { type: 'Warning', reason: 'ReconcileFailed', message });
+      if (subscription && term.active)
+        await this.options.recorder.record(subscription, { type: 'Warning', reason: 'ReconcileFailed', message });
     }
     this.options.metrics.observeReconcile(result, (performance.now() - started) / 1000);
   }
@@ -162,14 +163,25 @@ export class SubscriptionController {
     try {
       assertActive(term);
       // Added for Delete, removed for Retain (also after a change Delete → Retain, and from objects of older versions).
-      subscription = needsFinalizer(cached) ? await this.options.writer.ensureFinalizer(cached) : await this.options.writer.removeFinalizer(cached);
+      subscription = needsFinalizer(cached)
+        ? await this.options.writer.ensureFinalizer(cached)
+        : await this.options.writer.removeFinalizer(cached);
     } catch (error) {
       return this.handleWriteConflict(key, term, error);
     }
 
-    const outcome = await reconcileSubscription(subscription, this.options.broker, undefined, this.contextFor(key, term));
+    const outcome = await reconcileSubscription(
+      subscription,
+      this.options.broker,
+      undefined,
+      this.contextFor(key, term),
+    );
     assertActive(term);
-    if (outcome.policy) await this.options.configMaps.write({ namespace: namespaceOf(subscription), service: outcome.policy.service, queue: outcome.policy.queue }, outcome.policy);
+    if (outcome.policy)
+      await this.options.configMaps.write(
+        { namespace: namespaceOf(subscription), service: outcome.policy.service, queue: outcome.policy.queue },
+        outcome.policy,
+      );
     assertActive(term);
     if (statusNeedsWrite(subscription.status, outcome.status, new Date())) {
       try {
@@ -184,7 +196,10 @@ export class SubscriptionController {
 
     if (outcome.error) {
       const delayMs = term.queue.addRateLimited(key);
-      this.options.logger.warn({ key, error: describeFailure(outcome.error), retryInMs: delayMs }, 'reconcile hit a transient failure; requeued');
+      this.options.logger.warn(
+        { key, error: describeFailure(outcome.error), retryInMs: delayMs },
+        'reconcile hit a transient failure; requeued',
+      );
       return 'error';
     }
     term.queue.forget(key);
@@ -205,7 +220,10 @@ export class SubscriptionController {
     await this.recordAll(subscription, outcome.events, outcome.error, term);
     if (outcome.error) {
       const delayMs = term.queue.addRateLimited(key);
-      this.options.logger.warn({ key, error: describeFailure(outcome.error), retryInMs: delayMs }, 'cleanup hit a transient failure; requeued');
+      this.options.logger.warn(
+        { key, error: describeFailure(outcome.error), retryInMs: delayMs },
+        'cleanup hit a transient failure; requeued',
+      );
       return 'error';
     }
     if (!outcome.done) {
@@ -248,10 +266,17 @@ export class SubscriptionController {
     if (typeof spec?.service !== 'string' || typeof spec.queue !== 'string') return;
     const location = { namespace: namespaceOf(subscription), service: spec.service, queue: spec.queue };
     const sharedWith = this.others(key).find(
-      (other) => !other.metadata.deletionTimestamp && namespaceOf(other) === location.namespace && other.spec?.service === location.service && other.spec.queue === location.queue,
+      (other) =>
+        !other.metadata.deletionTimestamp &&
+        namespaceOf(other) === location.namespace &&
+        other.spec?.service === location.service &&
+        other.spec.queue === location.queue,
     );
     if (sharedWith) {
-      this.options.logger.info({ key, keptFor: `${namespaceOf(sharedWith)}/${sharedWith.metadata.name}` }, 'consumer policy key kept: another subscription writes it');
+      this.options.logger.info(
+        { key, keptFor: `${namespaceOf(sharedWith)}/${sharedWith.metadata.name}` },
+        'consumer policy key kept: another subscription writes it',
+      );
       return;
     }
     await this.options.configMaps.remove(location);
@@ -280,9 +305,15 @@ export class SubscriptionController {
   }
 
   /** Records the outcome's Events, and a Warning for a failure that came without one: every failure is visible on the object. */
-  private async recordAll(subscription: EventSubscription, events: RecordedEvent[], error: Error | undefined, term: Term): Promise<void> {
+  private async recordAll(
+    subscription: EventSubscription,
+    events: RecordedEvent[],
+    error: Error | undefined,
+    term: Term,
+  ): Promise<void> {
     const all = [...events];
-    if (error && !all.some((event) => event.type === 'Warning')) all.push({ type: 'Warning', reason: 'ReconcileFailed', message: describeFailure(error) });
+    if (error && !all.some((event) => event.type === 'Warning'))
+      all.push({ type: 'Warning', reason: 'ReconcileFailed', message: describeFailure(error) });
     for (const event of all) {
       if (!term.active) return;
       await this.options.recorder.record(subscription, event);

@@ -25,7 +25,9 @@ export class OperatorHttpServer {
 
   constructor(private readonly options: OperatorHttpServerOptions) {
     this.server = createServer((request, response) => {
-      this.handle(request, response).catch((error: unknown) => send(response, 500, { error: error instanceof Error ? error.message : String(error) }));
+      this.handle(request, response).catch((error: unknown) =>
+        send(response, 500, { error: error instanceof Error ? error.message : String(error) }),
+      );
     });
   }
 
@@ -50,7 +52,8 @@ export class OperatorHttpServer {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const known = path === '/healthz' || path === '/readyz' || path === '/metrics';
     if (!known) return send(response, 404, { error: `no route ${path}; try /healthz, /readyz or /metrics` });
-    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, { error: `${request.method} not allowed on ${path}; use GET` });
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return send(response, 405, { error: `${request.method} not allowed on ${path}; use GET` });
     if (path === '/healthz') return send(response, 200, { status: 'ok' });
     if (path === '/readyz') {
       const { ready, detail } = this.options.readiness();

@@ -30,6 +30,11 @@ export class BookmarkWatch extends Watch {
     done: (err: unknown) => void,
   ): Promise<AbortController> {
     this.onOpen();
-    return super.watch(path, { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.timeoutSeconds }, callback, done);
+    return super.watch(
+      path,
+      { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.timeoutSeconds },
+      callback,
+      done,
+    );
   }
 }

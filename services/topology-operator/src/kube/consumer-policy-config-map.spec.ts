@@ -38,13 +38,19 @@ function policy(queue: string, prefetch = 20): ConsumerPolicy {
   };
 }
 
-const read = async () => cluster.user.core.readNamespacedConfigMap({ name: 'order-service-consumer-policy', namespace });
+const read = async () =>
+  cluster.user.core.readNamespacedConfigMap({ name: 'order-service-consumer-policy', namespace });
 
 describe('ConsumerPolicyConfigMap', () => {
   it('creates the service ConfigMap with the managed-by label and the queue key', async () => {
-    expect(await writer.write({ namespace, service: 'order-service', queue: 'order-service.a' }, policy('order-service.a'))).toBe(true);
+    expect(
+      await writer.write({ namespace, service: 'order-service', queue: 'order-service.a' }, policy('order-service.a')),
+    ).toBe(true);
     const configMap = await read();
-    expect(configMap.metadata?.labels).toEqual({ 'app.kubernetes.io/managed-by': 'switchyard-topology-operator', 'switchyard.io/service': 'order-service' });
+    expect(configMap.metadata?.labels).toEqual({
+      'app.kubernetes.io/managed-by': 'switchyard-topology-operator',
+      'switchyard.io/service': 'order-service',
+    });
     expect(parseConsumerPolicy(configMap.data!['order-service.a.json']!)).toEqual(policy('order-service.a'));
   });
 
@@ -56,18 +62,30 @@ describe('ConsumerPolicyConfigMap', () => {
     expect(parseConsumerPolicy(data['order-service.a.json']!).prefetch).toBe(5);
     // Any write would give the ConfigMap a new resourceVersion.
     const versionBefore = (await read()).metadata?.resourceVersion;
-    expect(await writer.write({ namespace, service: 'order-service', queue: 'order-service.a' }, policy('order-service.a', 5))).toBe(false);
+    expect(
+      await writer.write(
+        { namespace, service: 'order-service', queue: 'order-service.a' },
+        policy('order-service.a', 5),
+      ),
+    ).toBe(false);
     expect((await read()).metadata?.resourceVersion).toBe(versionBefore);
   });
 
   it('removes only its key, and a missing ConfigMap is not an error', async () => {
     await writer.remove({ namespace, service: 'order-service', queue: 'order-service.a' });
     expect(Object.keys((await read()).data!)).toEqual(['order-service.b.json']);
-    await expect(writer.remove({ namespace, service: 'no-such-service', queue: 'no-such-service.q' })).resolves.toBeUndefined();
+    await expect(
+      writer.remove({ namespace, service: 'no-such-service', queue: 'no-such-service.q' }),
+    ).resolves.toBeUndefined();
   });
 
   it('surfaces an API failure to the caller', async () => {
     // The chart grants ConfigMaps in the watched namespace only: anywhere else the server answers 403.
-    await expect(writer.write({ namespace: 'default', service: 'order-service', queue: 'order-service.c' }, policy('order-service.c'))).rejects.toMatchObject({ code: 403 });
+    await expect(
+      writer.write(
+        { namespace: 'default', service: 'order-service', queue: 'order-service.c' },
+        policy('order-service.c'),
+      ),
+    ).rejects.toMatchObject({ code: 403 });
   });
 });

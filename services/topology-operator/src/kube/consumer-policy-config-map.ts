@@ -44,7 +44,16 @@ export class ConsumerPolicyConfigMap {
         await this.core.createNamespacedConfigMap({
           namespace: location.namespace,
           fieldManager: OPERATOR_NAME,
-          body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: location.namespace, labels: { ...MANAGED_BY_LABELS, [SERVICE_LABEL]: location.service } }, data: { [key]: text } },
+          body: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name,
+              namespace: location.namespace,
+              labels: { ...MANAGED_BY_LABELS, [SERVICE_LABEL]: location.service },
+            },
+            data: { [key]: text },
+          },
         });
         return true;
       } catch (error) {
@@ -52,7 +61,10 @@ export class ConsumerPolicyConfigMap {
         if (!isAlreadyExists(error)) throw error;
       }
     }
-    await this.core.patchNamespacedConfigMap({ name, namespace: location.namespace, fieldManager: OPERATOR_NAME, body: { data: { [key]: text } } }, MERGE_PATCH_OPTIONS);
+    await this.core.patchNamespacedConfigMap(
+      { name, namespace: location.namespace, fieldManager: OPERATOR_NAME, body: { data: { [key]: text } } },
+      MERGE_PATCH_OPTIONS,
+    );
     return true;
   }
 
@@ -61,7 +73,12 @@ export class ConsumerPolicyConfigMap {
     const name = consumerPolicyConfigMapName(location.service);
     try {
       await this.core.patchNamespacedConfigMap(
-        { name, namespace: location.namespace, fieldManager: OPERATOR_NAME, body: { data: { [consumerPolicyFileName(location.queue)]: null } } },
+        {
+          name,
+          namespace: location.namespace,
+          fieldManager: OPERATOR_NAME,
+          body: { data: { [consumerPolicyFileName(location.queue)]: null } },
+        },
         MERGE_PATCH_OPTIONS,
       );
     } catch (error) {

@@ -15,7 +15,9 @@ let core: CoreV1Api;
 
 beforeAll(async () => {
   cluster = await startOperatorCluster('events');
-  proxy = await startFaultProxy('event recorder → kube-apiserver', { port: Number(new URL(cluster.plane.server).port) });
+  proxy = await startFaultProxy('event recorder → kube-apiserver', {
+    port: Number(new URL(cluster.plane.server).port),
+  });
   core = cluster.operatorKubeConfig(`https://127.0.0.1:${proxy.port}`).makeApiClient(CoreV1Api);
 }, 90_000);
 
@@ -24,20 +26,39 @@ afterAll(async () => {
   await cluster?.drop();
 }, 90_000);
 
-const subscriptionIn = (namespace: string) => ({ apiVersion: 'switchyard.io/v1alpha1', kind: 'EventSubscription', metadata: { name: 'orders', namespace, uid: 'uid-1', resourceVersion: '7' } });
+const subscriptionIn = (namespace: string) => ({
+  apiVersion: 'switchyard.io/v1alpha1',
+  kind: 'EventSubscription',
+  metadata: { name: 'orders', namespace, uid: 'uid-1', resourceVersion: '7' },
+});
 /** The Events about `name` in the test namespace, as the admin reads them. */
 const eventsAbout = async (name: string): Promise<CoreV1Event[]> =>
-  (await cluster.user.core.listNamespacedEvent({ namespace: cluster.namespace, fieldSelector: `involvedObject.name=${name}` })).items;
+  (
+    await cluster.user.core.listNamespacedEvent({
+      namespace: cluster.namespace,
+      fieldSelector: `involvedObject.name=${name}`,
+    })
+  ).items;
 
 describe('EventRecorder', () => {
   it('creates a core/v1 Event about the object with type, reason, message and the operator as source', async () => {
     const recorder = new EventRecorder({ core, logger: silentOperatorLogger(), instance: 'operator-0' });
-    await recorder.record(subscriptionIn(cluster.namespace), { type: 'Warning', reason: 'BrokerError', message: 'RabbitMQ is not connected' });
+    await recorder.record(subscriptionIn(cluster.namespace), {
+      type: 'Warning',
+      reason: 'BrokerError',
+      message: 'RabbitMQ is not connected',
+    });
     const [event, ...more] = await eventsAbout('orders');
     expect(more).toEqual([]);
     expect(event).toMatchObject({
       metadata: { namespace: cluster.namespace },
-      involvedObject: { apiVersion: 'switchyard.io/v1alpha1', kind: 'EventSubscription', name: 'orders', namespace: cluster.namespace, uid: 'uid-1' },
+      involvedObject: {
+        apiVersion: 'switchyard.io/v1alpha1',
+        kind: 'EventSubscription',
+        name: 'orders',
+        namespace: cluster.namespace,
+        uid: 'uid-1',
+      },
       type: 'Warning',
       reason: 'BrokerError',
       message: 'RabbitMQ is not connected',
@@ -51,7 +72,13 @@ describe('EventRecorder', () => {
 
   it('does not repeat an identical Event within the interval, but records a different one and repeats after it', async () => {
     let now = 1_000_000;
-    const recorder = new EventRecorder({ core, logger: silentOperatorLogger(), instance: 'operator-0', repeatIntervalMs: 60_000, now: () => now });
+    const recorder = new EventRecorder({
+      core,
+      logger: silentOperatorLogger(),
+      instance: 'operator-0',
+      repeatIntervalMs: 60_000,
+      now: () => now,
+    });
     const subscription = subscriptionIn(cluster.namespace);
     const about = { ...subscription, metadata: { ...subscription.metadata, name: 'dedupe', uid: 'uid-2' } };
     const count = async () => (await eventsAbout('dedupe')).length;
@@ -88,7 +115,9 @@ describe('EventRecorder', () => {
     const logger = silentOperatorLogger();
     logger.warn = ((fields: { error: string }) => void warnings.push(fields.error)) as typeof logger.warn;
     const recorder = new EventRecorder({ core, logger, instance: 'operator-0' });
-    await expect(recorder.record(subscriptionIn('default'), { type: 'Normal', reason: 'X', message: 'm' })).resolves.toBeUndefined();
+    await expect(
+      recorder.record(subscriptionIn('default'), { type: 'Normal', reason: 'X', message: 'm' }),
+    ).resolves.toBeUndefined();
     expect(warnings).toEqual([expect.stringMatching(/^HTTP 403: events is forbidden: User "system:serviceaccount:/)]);
   });
 });

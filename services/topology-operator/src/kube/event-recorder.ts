@@ -71,7 +71,10 @@ export class EventRecorder {
       },
       type: event.type,
       reason: event.reason,
-      message: event.message.length > MAX_MESSAGE_LENGTH ? `${event.message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : event.message,
+      message:
+        event.message.length > MAX_MESSAGE_LENGTH
+          ? `${event.message.slice(0, MAX_MESSAGE_LENGTH - 1)}…`
+          : event.message,
       source: { component: OPERATOR_NAME },
       reportingComponent: OPERATOR_NAME,
       reportingInstance: this.options.instance,
@@ -84,13 +87,17 @@ export class EventRecorder {
     } catch (error) {
       // Let the next identical Event try again instead of being suppressed by one that never got written.
       this.lastRecorded.delete(fingerprint);
-      this.options.logger.warn({ namespace, name: object.metadata.name, reason: event.reason, error: describeKubeError(error) }, 'could not record event');
+      this.options.logger.warn(
+        { namespace, name: object.metadata.name, reason: event.reason, error: describeKubeError(error) },
+        'could not record event',
+      );
     }
   }
 
   /** Forgets fingerprints older than the repeat interval, so the map does not grow with every object ever seen. */
   private prune(now: number): void {
     if (this.lastRecorded.size < 1000) return;
-    for (const [fingerprint, at] of this.lastRecorded) if (now - at >= this.repeatIntervalMs) this.lastRecorded.delete(fingerprint);
+    for (const [fingerprint, at] of this.lastRecorded)
+      if (now - at >= this.repeatIntervalMs) this.lastRecorded.delete(fingerprint);
   }
 }

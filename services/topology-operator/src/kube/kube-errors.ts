@@ -12,7 +12,13 @@ export function kubeStatusOf(error: unknown): number | undefined {
 
 /** A failed API server call (client-node's ApiException carries the response's `code`, `body` and `headers`), as opposed to a broker or code error. */
 export function isKubeApiError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'headers' in error && 'body' in error && kubeStatusOf(error) !== undefined;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'headers' in error &&
+    'body' in error &&
+    kubeStatusOf(error) !== undefined
+  );
 }
 
 export const isNotFound = (error: unknown): boolean => kubeStatusOf(error) === 404;

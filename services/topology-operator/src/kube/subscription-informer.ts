@@ -1,4 +1,10 @@
-import { type CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
+import {
+  type CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  ListWatch,
+} from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION, PLURAL } from '../api-names.js';
 import type { OperatorLogger } from '../operator-logger.js';
 import type { EventSubscription } from '../subscription/event-subscription.js';
@@ -38,7 +44,11 @@ export function subscriptionKey(object: { metadata?: { namespace?: string; name?
  * the next reconcile, forever (controller-runtime's GenerationChangedPredicate does the same).
  */
 function changeSignature(object: EventSubscription): string {
-  return JSON.stringify([object.metadata.generation ?? null, object.metadata.deletionTimestamp ?? null, object.spec ?? null]);
+  return JSON.stringify([
+    object.metadata.generation ?? null,
+    object.metadata.deletionTimestamp ?? null,
+    object.spec ?? null,
+  ]);
 }
 
 /**
@@ -67,18 +77,29 @@ export class SubscriptionInformer {
     this.path = `/apis/${API_GROUP}/${API_VERSION}${namespace ? `/namespaces/${namespace}` : ''}/${PLURAL}`;
     this.restartDelayMs = options.restartInitialDelayMs ?? DEFAULT_WATCH_RESTART_INITIAL_DELAY_MS;
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = (namespace
-        ? await customObjects.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL, namespace })
-        : await customObjects.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL })) as KubernetesListObject<KubernetesObject>;
+      const result = (
+        namespace
+          ? await customObjects.listNamespacedCustomObject({
+              group: API_GROUP,
+              version: API_VERSION,
+              plural: PLURAL,
+              namespace,
+            })
+          : await customObjects.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: PLURAL })
+      ) as KubernetesListObject<KubernetesObject>;
       // Not synced yet: ListWatch puts the items into its cache after this returns, and then opens the watch.
       this.consecutiveFailures = 0;
       this.restartDelayMs = options.restartInitialDelayMs ?? DEFAULT_WATCH_RESTART_INITIAL_DELAY_MS;
       return result;
     };
     // ListWatch opens a watch only once the list's items are in its cache: from then on the cache is complete.
-    const watch = new BookmarkWatch(options.kubeConfig, options.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS, () => {
-      this.listed = true;
-    });
+    const watch = new BookmarkWatch(
+      options.kubeConfig,
+      options.watchTimeoutSeconds ?? DEFAULT_WATCH_TIMEOUT_SECONDS,
+      () => {
+        this.listed = true;
+      },
+    );
     this.listWatch = new ListWatch(this.path, watch, list, false);
     this.listWatch.on('add', (object) => this.observed(object as EventSubscription, true));
     this.listWatch.on('update', (object) => this.observed(object as EventSubscription, false));
@@ -182,8 +203,14 @@ export class SubscriptionInformer {
     if (this.stopped) return;
     this.consecutiveFailures++;
     const delayMs = this.restartDelayMs;
-    this.restartDelayMs = Math.min(this.restartDelayMs * 2, this.options.restartMaxDelayMs ?? DEFAULT_WATCH_RESTART_MAX_DELAY_MS);
-    this.options.logger.warn({ path: this.path, error: describeKubeError(error), retryInMs: delayMs }, 'list/watch of eventsubscriptions failed; restarting');
+    this.restartDelayMs = Math.min(
+      this.restartDelayMs * 2,
+      this.options.restartMaxDelayMs ?? DEFAULT_WATCH_RESTART_MAX_DELAY_MS,
+    );
+    this.options.logger.warn(
+      { path: this.path, error: describeKubeError(error), retryInMs: delayMs },
+      'list/watch of eventsubscriptions failed; restarting',
+    );
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       if (this.stopped) return;

@@ -39,12 +39,28 @@ export class SubscriptionWriter {
 
   private async patchFinalizers(subscription: EventSubscription, finalizers: string[]): Promise<EventSubscription> {
     return (await this.customObjects.patchNamespacedCustomObject(
-      { ...this.target(subscription), fieldManager: OPERATOR_NAME, body: { metadata: { finalizers, resourceVersion: subscription.metadata.resourceVersion } } },
+      {
+        ...this.target(subscription),
+        fieldManager: OPERATOR_NAME,
+        body: { metadata: { finalizers, resourceVersion: subscription.metadata.resourceVersion } },
+      },
       MERGE_PATCH_OPTIONS,
     )) as EventSubscription;
   }
 
-  private target(subscription: EventSubscription): { group: string; version: string; plural: string; namespace: string; name: string } {
-    return { group: API_GROUP, version: API_VERSION, plural: PLURAL, namespace: subscription.metadata.namespace ?? 'default', name: subscription.metadata.name };
+  private target(subscription: EventSubscription): {
+    group: string;
+    version: string;
+    plural: string;
+    namespace: string;
+    name: string;
+  } {
+    return {
+      group: API_GROUP,
+      version: API_VERSION,
+      plural: PLURAL,
+      namespace: subscription.metadata.namespace ?? 'default',
+      name: subscription.metadata.name,
+    };
   }
 }

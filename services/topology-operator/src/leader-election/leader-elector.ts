@@ -62,8 +62,10 @@ export class LeaderElector {
     this.leaseDurationMs = options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS;
     this.retryPeriodMs = options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
-    if (!(this.renewDeadlineMs < this.leaseDurationMs)) throw new RangeError('renew deadline must be shorter than the lease duration');
-    if (!(this.retryPeriodMs < this.renewDeadlineMs)) throw new RangeError('retry period must be shorter than the renew deadline');
+    if (!(this.renewDeadlineMs < this.leaseDurationMs))
+      throw new RangeError('renew deadline must be shorter than the lease duration');
+    if (!(this.retryPeriodMs < this.renewDeadlineMs))
+      throw new RangeError('retry period must be shorter than the renew deadline');
   }
 
   get isLeader(): boolean {
@@ -101,21 +103,32 @@ export class LeaderElector {
       await coordination.replaceNamespacedLease({
         name,
         namespace,
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now } },
+        body: {
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now },
+        },
       });
       this.options.logger.info({ lease: `${namespace}/${name}` }, 'released the leader lease');
     } catch (error) {
       // It will expire by itself; releasing only makes the hand-over faster.
-      this.options.logger.warn({ lease: `${namespace}/${name}`, error: describeKubeError(error) }, 'could not release the leader lease; it will expire');
+      this.options.logger.warn(
+        { lease: `${namespace}/${name}`, error: describeKubeError(error) },
+        'could not release the leader lease; it will expire',
+      );
     }
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       const started = Date.now();
-      const budget = this.leading ? Math.max(0, this.lastRenewAt + this.renewDeadlineMs - started) : this.renewDeadlineMs;
+      const budget = this.leading
+        ? Math.max(0, this.lastRenewAt + this.renewDeadlineMs - started)
+        : this.renewDeadlineMs;
       const outcome = await withTimeout(this.tryAcquireOrRenew(), budget).catch((error: unknown) => {
-        this.options.logger.warn({ lease: this.leaseName, error: describeKubeError(error) }, 'leader lease attempt failed');
+        this.options.logger.warn(
+          { lease: this.leaseName, error: describeKubeError(error) },
+          'leader lease attempt failed',
+        );
         return 'failed' as const;
       });
       if (!this.running) return;
@@ -127,7 +140,11 @@ export class LeaderElector {
           this.options.onStartedLeading();
         }
       } else if (this.leading && (outcome === 'taken' || Date.now() - this.lastRenewAt >= this.renewDeadlineMs)) {
-        this.stepDown(outcome === 'taken' ? 'another replica holds the lease' : `could not renew the lease for ${this.renewDeadlineMs} ms`);
+        this.stepDown(
+          outcome === 'taken'
+            ? 'another replica holds the lease'
+            : `could not renew the lease for ${this.renewDeadlineMs} ms`,
+        );
       }
       await this.sleep(this.leading ? this.retryPeriodMs : jittered(this.retryPeriodMs));
     }
@@ -150,7 +167,13 @@ export class LeaderElector {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
             metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), acquireTime: time, renewTime: time, leaseTransitions: 0 },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
+              acquireTime: time,
+              renewTime: time,
+              leaseTransitions: 0,
+            },
           },
         });
         this.observe(created, now);

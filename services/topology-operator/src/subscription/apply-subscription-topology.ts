@@ -1,4 +1,10 @@
-import { declareTopology, formatDelay, retryQueueName, type ChannelFactory, type TopologyPlan } from '@switchyard/messaging';
+import {
+  declareTopology,
+  formatDelay,
+  retryQueueName,
+  type ChannelFactory,
+  type TopologyPlan,
+} from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue } from './broker-queues.js';
 import type { AppliedTopology, DroppedRetryTier, SubscriptionEvent } from './event-subscription.js';
 import type { BrokerFence } from './subscription-context.js';
@@ -56,13 +62,18 @@ export async function applySubscriptionTopology(
     await unbindQueue(broker, queue, previous!.exchange, type);
   }
   if (unbound.length > 0) {
-    events.push({ type: 'Normal', reason: 'EventTypesUnbound', message: `unbound ${unbound.join(', ')} from queue '${queue}': those events no longer reach it` });
+    events.push({
+      type: 'Normal',
+      reason: 'EventTypesUnbound',
+      message: `unbound ${unbound.join(', ')} from queue '${queue}': those events no longer reach it`,
+    });
   }
 
   // Dropped now (in the previous policy, not in this one) or earlier and still kept; a tier back in the policy is no longer dropped.
   const droppedSince = new Map<number, string>();
   for (const tier of previous?.droppedTiers ?? []) droppedSince.set(tier.delayMs, tier.since);
-  for (const delayMs of previous?.retryDelaysMs ?? []) if (!droppedSince.has(delayMs)) droppedSince.set(delayMs, options.now.toISOString());
+  for (const delayMs of previous?.retryDelaysMs ?? [])
+    if (!droppedSince.has(delayMs)) droppedSince.set(delayMs, options.now.toISOString());
   for (const delayMs of next.retryDelaysMs) droppedSince.delete(delayMs);
 
   const kept: DroppedRetryTier[] = [];
@@ -91,12 +102,25 @@ export async function applySubscriptionTopology(
     const lost = await deleteQueue(broker, tier);
     events.push(
       lost === 0
-        ? { type: 'Normal', reason: 'RetryTierDeleted', message: `deleted empty retry tier '${tier}', no longer in the retry policy` }
-        : { type: 'Warning', reason: 'RetryTierDeleted', message: `deleted retry tier '${tier}'; ${lost} message(s) arrived after it was found empty and were deleted with it` },
+        ? {
+            type: 'Normal',
+            reason: 'RetryTierDeleted',
+            message: `deleted empty retry tier '${tier}', no longer in the retry policy`,
+          }
+        : {
+            type: 'Warning',
+            reason: 'RetryTierDeleted',
+            message: `deleted retry tier '${tier}'; ${lost} message(s) arrived after it was found empty and were deleted with it`,
+          },
     );
   }
 
   // Always present, [] when none: status is written as a JSON merge patch, where an absent field would keep the old list.
-  const applied: AppliedTopology = { ...next, queue, retryDelaysMs: [...new Set(next.retryDelaysMs)].sort((a, b) => a - b), droppedTiers: kept };
+  const applied: AppliedTopology = {
+    ...next,
+    queue,
+    retryDelaysMs: [...new Set(next.retryDelaysMs)].sort((a, b) => a - b),
+    droppedTiers: kept,
+  };
   return { applied, events, nextTierDeadlineMs };
 }

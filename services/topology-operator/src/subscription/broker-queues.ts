@@ -53,7 +53,12 @@ export async function deleteQueue(broker: ChannelFactory, queue: string): Promis
 }
 
 /** Removes a binding; a binding, queue or exchange that is already gone counts as removed. */
-export async function unbindQueue(broker: ChannelFactory, queue: string, exchange: string, routingKey: string): Promise<void> {
+export async function unbindQueue(
+  broker: ChannelFactory,
+  queue: string,
+  exchange: string,
+  routingKey: string,
+): Promise<void> {
   try {
     await onThrowawayChannel(broker, (channel) => channel.unbindQueue(queue, exchange, routingKey));
   } catch (error) {

@@ -12,10 +12,13 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(['', '0s', '1', '1.5s', '1h30m', '5 seconds', '-1s', '1d', 's', '01s'])('refuses %j with an example of the format', (text) => {
-    expect(() => parseDuration(text)).toThrow(InvalidDurationError);
-    expect(() => parseDuration(text)).toThrow(/like 500ms, 1s, 2m or 1h/);
-  });
+  it.each(['', '0s', '1', '1.5s', '1h30m', '5 seconds', '-1s', '1d', 's', '01s'])(
+    'refuses %j with an example of the format',
+    (text) => {
+      expect(() => parseDuration(text)).toThrow(InvalidDurationError);
+      expect(() => parseDuration(text)).toThrow(/like 500ms, 1s, 2m or 1h/);
+    },
+  );
 
   it('refuses durations over the maximum, naming it', () => {
     expect(parseDuration('596h')).toBeLessThanOrEqual(MAX_DURATION_MS);

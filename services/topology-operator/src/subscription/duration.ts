@@ -25,6 +25,7 @@ export function parseDuration(text: string): number {
   const match = durationRegExp.exec(text);
   if (!match) throw new InvalidDurationError(`'${text}' is not a duration like 500ms, 1s, 2m or 1h`);
   const ms = Number(text.slice(0, -match[1]!.length)) * UNIT_MS[match[1] as keyof typeof UNIT_MS];
-  if (ms > MAX_DURATION_MS) throw new InvalidDurationError(`'${text}' is longer than the maximum of ${MAX_DURATION_MS} ms (about 24 days)`);
+  if (ms > MAX_DURATION_MS)
+    throw new InvalidDurationError(`'${text}' is longer than the maximum of ${MAX_DURATION_MS} ms (about 24 days)`);
   return ms;
 }

@@ -39,7 +39,11 @@ export interface FinalizeOutcome {
  * Depth is checked and the queue deleted in two steps (quorum queues refuse if-empty deletes); a message that
  * arrives in between is deleted with the queue and reported in a Warning.
  */
-export async function finalizeSubscription(subscription: EventSubscription, broker: ChannelFactory, context?: SubscriptionContext): Promise<FinalizeOutcome> {
+export async function finalizeSubscription(
+  subscription: EventSubscription,
+  broker: ChannelFactory,
+  context?: SubscriptionContext,
+): Promise<FinalizeOutcome> {
   const outcome = await finalizeOnBroker(subscription, broker, context);
   const raw = subscription.spec as Partial<EventSubscription['spec']> | undefined;
   const keepPolicyKey = (context?.otherSubscriptions ?? []).some(
@@ -52,23 +56,44 @@ export async function finalizeSubscription(subscription: EventSubscription, brok
   return keepPolicyKey ? { ...outcome, keepPolicyKey } : outcome;
 }
 
-async function finalizeOnBroker(subscription: EventSubscription, broker: ChannelFactory, context: SubscriptionContext | undefined): Promise<FinalizeOutcome> {
+async function finalizeOnBroker(
+  subscription: EventSubscription,
+  broker: ChannelFactory,
+  context: SubscriptionContext | undefined,
+): Promise<FinalizeOutcome> {
   const fence = fenceOf(context);
   const applied = subscription.status?.appliedTopology;
   // Read raw: finalizing must work even for a spec that no longer resolves. Anything but Delete retains.
   const spec = subscription.spec as Partial<EventSubscription['spec']> | undefined;
   const queue = applied?.queue ?? spec?.queue ?? '';
   if (spec?.deletionPolicy !== 'Delete') {
-    const message = applied === undefined ? 'deletionPolicy Retain: nothing on the broker was changed' : `deletionPolicy Retain: queue '${queue}', its retry tiers and dead-letter queue '${applied.deadLetterQueue}' stay on the broker`;
+    const message =
+      applied === undefined
+        ? 'deletionPolicy Retain: nothing on the broker was changed'
+        : `deletionPolicy Retain: queue '${queue}', its retry tiers and dead-letter queue '${applied.deadLetterQueue}' stay on the broker`;
     return { done: true, events: [{ type: 'Normal', reason: 'TopologyRetained', message }], error: undefined };
   }
   if (applied === undefined) {
-    return { done: true, events: [{ type: 'Normal', reason: 'NothingToDelete', message: 'no topology was ever applied for this subscription; nothing was deleted' }], error: undefined };
+    return {
+      done: true,
+      events: [
+        {
+          type: 'Normal',
+          reason: 'NothingToDelete',
+          message: 'no topology was ever applied for this subscription; nothing was deleted',
+        },
+      ],
+      error: undefined,
+    };
   }
   const retainNonEmpty = spec.nonEmptyQueuePolicy !== 'Delete';
   const users = queueUsers(subscription, context?.otherSubscriptions);
   // Event types another subscription of the same queue binds stay bound: that subscription still consumes them.
-  const stillWanted = new Set((context?.otherSubscriptions ?? []).filter((other) => users.get(queue)?.length && usesQueueAs(other, queue)).flatMap(boundEventTypes));
+  const stillWanted = new Set(
+    (context?.otherSubscriptions ?? [])
+      .filter((other) => users.get(queue)?.length && usesQueueAs(other, queue))
+      .flatMap(boundEventTypes),
+  );
 
   try {
     const unbound = applied.eventTypes.filter((type) => !stillWanted.has(type));
@@ -77,7 +102,9 @@ async function finalizeOnBroker(subscription: EventSubscription, broker: Channel
       await unbindQueue(broker, queue, applied.exchange, type);
     }
 
-    const delays = [...new Set([...applied.retryDelaysMs, ...(applied.droppedTiers ?? []).map((tier) => tier.delayMs)])];
+    const delays = [
+      ...new Set([...applied.retryDelaysMs, ...(applied.droppedTiers ?? []).map((tier) => tier.delayMs)]),
+    ];
     const tiers = delays.map((delay) => retryQueueName(queue, delay));
     const stateOf = new Map<string, QueueState | undefined>();
     for (const name of [...tiers, queue, applied.deadLetterQueue]) stateOf.set(name, await inspectQueue(broker, name));
@@ -139,7 +166,9 @@ async function finalizeOnBroker(subscription: EventSubscription, broker: Channel
     }
     const retained = [...kept].filter((name) => !shared(name) && !inUse(name));
     if (retained.length > 0) {
-      const described = retained.map((name) => `'${name}' (${stateOf.get(name)?.messageCount ?? 0} message(s))`).join(', ');
+      const described = retained
+        .map((name) => `'${name}' (${stateOf.get(name)?.messageCount ?? 0} message(s))`)
+        .join(', ');
       events.push({
         type: 'Warning',
         reason: 'QueuesRetained',
@@ -155,10 +184,15 @@ async function finalizeOnBroker(subscription: EventSubscription, broker: Channel
 }
 
 function usesQueueAs(other: EventSubscription, queue: string): boolean {
-  return (other.status?.appliedTopology?.queue ?? (other.spec as Partial<EventSubscription['spec']> | undefined)?.queue) === queue;
+  return (
+    (other.status?.appliedTopology?.queue ?? (other.spec as Partial<EventSubscription['spec']> | undefined)?.queue) ===
+    queue
+  );
 }
 
 function boundEventTypes(other: EventSubscription): string[] {
-  const fromSpec = ((other.spec as Partial<EventSubscription['spec']> | undefined)?.events ?? []).map((event) => event.type);
+  const fromSpec = ((other.spec as Partial<EventSubscription['spec']> | undefined)?.events ?? []).map(
+    (event) => event.type,
+  );
   return [...(other.status?.appliedTopology?.eventTypes ?? []), ...fromSpec];
 }

@@ -15,8 +15,16 @@ export interface QueueObservation {
 }
 
 /** Observes the work queue and its DLQ (a missing queue is reported, not thrown). */
-export async function observeQueues(broker: ChannelFactory, queue: string, deadLetterQueue: string): Promise<QueueObservation> {
+export async function observeQueues(
+  broker: ChannelFactory,
+  queue: string,
+  deadLetterQueue: string,
+): Promise<QueueObservation> {
   const work = await inspectQueue(broker, queue);
   const deadLetter = await inspectQueue(broker, deadLetterQueue);
-  return { queueDepth: work?.messageCount, deadLetterDepth: deadLetter?.messageCount, consumers: work?.consumerCount ?? 0 };
+  return {
+    queueDepth: work?.messageCount,
+    deadLetterDepth: deadLetter?.messageCount,
+    consumers: work?.consumerCount ?? 0,
+  };
 }

@@ -1,6 +1,18 @@
-import { planConsumerTopology, TopologyConflictError, topologyInputOf, type ChannelFactory, type ConsumerPolicy, type TopologyPlan } from '@switchyard/messaging';
+import {
+  planConsumerTopology,
+  TopologyConflictError,
+  topologyInputOf,
+  type ChannelFactory,
+  type ConsumerPolicy,
+  type TopologyPlan,
+} from '@switchyard/messaging';
 import { applySubscriptionTopology, type ApplyOptions } from './apply-subscription-topology.js';
-import type { AppliedTopology, EventSubscription, EventSubscriptionStatus, SubscriptionEvent } from './event-subscription.js';
+import type {
+  AppliedTopology,
+  EventSubscription,
+  EventSubscriptionStatus,
+  SubscriptionEvent,
+} from './event-subscription.js';
 import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
 import { observeQueues, type QueueObservation } from './queue-observation.js';
 import { findCondition, mergeConditions, readyCondition, type ConditionUpdate } from './subscription-conditions.js';
@@ -64,16 +76,26 @@ export async function reconcileSubscription(
   const firstLookAtGeneration = previous.observedGeneration !== generation;
   const resolved = resolve(subscription);
   const fence = fenceOf(context);
-  const claimant = resolved instanceof InvalidSubscriptionSpecError ? undefined : earlierClaimant(subscription, resolved.spec.queue, context?.otherSubscriptions);
+  const claimant =
+    resolved instanceof InvalidSubscriptionSpecError
+      ? undefined
+      : earlierClaimant(subscription, resolved.spec.queue, context?.otherSubscriptions);
   const { topology, policy, events, ...applying } =
-    claimant !== undefined ? queueClaimedBy(claimant, previous.appliedTopology) : await reconcileTopology(resolved, previous.appliedTopology, broker, { now, fence });
+    claimant !== undefined
+      ? queueClaimedBy(claimant, previous.appliedTopology)
+      : await reconcileTopology(resolved, previous.appliedTopology, broker, { now, fence });
   // A replica that lost the lease says nothing: status, policy and events are the new leader's to write.
-  if (applying.error instanceof LeadershipLostError) return { status: previous, policy: undefined, events: [], requeueAfterMs: undefined, error: applying.error };
+  if (applying.error instanceof LeadershipLostError)
+    return { status: previous, policy: undefined, events: [], requeueAfterMs: undefined, error: applying.error };
   const applied = applying.applied;
   let error = applying.error;
   const previousTopology = findCondition(previous.conditions, 'TopologyReconciled');
   if (firstLookAtGeneration || previousTopology?.reason !== topology.reason) {
-    events.unshift({ type: topology.status === 'True' ? 'Normal' : 'Warning', reason: topology.reason, message: topology.message });
+    events.unshift({
+      type: topology.status === 'True' ? 'Normal' : 'Warning',
+      reason: topology.reason,
+      message: topology.message,
+    });
   }
 
   const spec = resolved instanceof InvalidSubscriptionSpecError ? undefined : resolved.spec;
@@ -91,12 +113,22 @@ export async function reconcileSubscription(
   // The raw spec may be anything when it is invalid (even absent, from a client that skipped the API server).
   const raw = subscription.spec as Partial<EventSubscription['spec']> | undefined;
   const paused = spec?.paused ?? raw?.paused === true;
-  const consumer = consumerCondition(queue, spec?.service ?? raw?.service ?? 'the consuming service', paused, observation);
+  const consumer = consumerCondition(
+    queue,
+    spec?.service ?? raw?.service ?? 'the consuming service',
+    paused,
+    observation,
+  );
 
   const status: EventSubscriptionStatus = {
     ...previous,
     ...(generation !== undefined && { observedGeneration: generation }),
-    conditions: mergeConditions(previous.conditions, [readyCondition(topology, consumer), topology, consumer], now, generation),
+    conditions: mergeConditions(
+      previous.conditions,
+      [readyCondition(topology, consumer), topology, consumer],
+      now,
+      generation,
+    ),
     ...(observation !== undefined && {
       queueDepth: observation.queueDepth ?? 0,
       deadLetterDepth: observation.deadLetterDepth ?? 0,
@@ -106,7 +138,10 @@ export async function reconcileSubscription(
     ...(applied !== undefined && { appliedTopology: applied }),
   };
   // Look again when a dropped retry tier's grace period ends, if that comes before the next refresh.
-  const requeueAfterMs = error === undefined ? Math.min(DEFAULT_STATUS_REFRESH_MS, applying.nextTierDeadlineMs ?? DEFAULT_STATUS_REFRESH_MS) : undefined;
+  const requeueAfterMs =
+    error === undefined
+      ? Math.min(DEFAULT_STATUS_REFRESH_MS, applying.nextTierDeadlineMs ?? DEFAULT_STATUS_REFRESH_MS)
+      : undefined;
   return { status, policy, events, requeueAfterMs, error };
 }
 
@@ -151,23 +186,63 @@ async function reconcileTopology(
   const type = 'TopologyReconciled';
   const unchanged = { applied, policy: undefined, events: [], error: undefined };
   if (resolved instanceof InvalidSubscriptionSpecError) {
-    return { ...unchanged, topology: { type, status: 'False', reason: 'InvalidSpec', message: `spec is invalid, nothing was changed on the broker: ${resolved.message}` } };
+    return {
+      ...unchanged,
+      topology: {
+        type,
+        status: 'False',
+        reason: 'InvalidSpec',
+        message: `spec is invalid, nothing was changed on the broker: ${resolved.message}`,
+      },
+    };
   }
   const next = appliedTopologyOf(resolved.policy);
   const unsafe = findUnsafeTopologyChange(applied, next);
   if (unsafe !== undefined) {
-    return { ...unchanged, topology: { type, status: 'False', reason: unsafe.reason, message: `${unsafe.message} Nothing was changed; consumers keep the last applied policy.` } };
+    return {
+      ...unchanged,
+      topology: {
+        type,
+        status: 'False',
+        reason: unsafe.reason,
+        message: `${unsafe.message} Nothing was changed; consumers keep the last applied policy.`,
+      },
+    };
   }
   try {
     options.fence('declare the topology');
     const change = await applySubscriptionTopology(broker, resolved.plan, applied, next, options);
-    return { applied: change.applied, policy: resolved.policy, events: change.events, error: undefined, nextTierDeadlineMs: change.nextTierDeadlineMs, topology: { type, status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) } };
+    return {
+      applied: change.applied,
+      policy: resolved.policy,
+      events: change.events,
+      error: undefined,
+      nextTierDeadlineMs: change.nextTierDeadlineMs,
+      topology: { type, status: 'True', reason: 'TopologyApplied', message: describeTopology(resolved.spec) },
+    };
   } catch (caught) {
     if (caught instanceof TopologyConflictError) {
-      return { ...unchanged, topology: { type, status: 'False', reason: 'TopologyConflict', message: `${caught.message}. Consumers keep the last applied policy.` } };
+      return {
+        ...unchanged,
+        topology: {
+          type,
+          status: 'False',
+          reason: 'TopologyConflict',
+          message: `${caught.message}. Consumers keep the last applied policy.`,
+        },
+      };
     }
     const error = caught instanceof Error ? caught : new Error(String(caught));
-    return { ...unchanged, error, topology: { type, status: 'False', reason: 'BrokerError', message: `could not apply the topology: ${error.message}` } };
+    return {
+      ...unchanged,
+      error,
+      topology: {
+        type,
+        status: 'False',
+        reason: 'BrokerError',
+        message: `could not apply the topology: ${error.message}`,
+      },
+    };
   }
 }
 
@@ -193,16 +268,42 @@ function describeTopology(spec: ResolvedSubscriptionSpec): string {
 }
 
 /** ConsumerHealthy from what the broker reports; a paused subscription is healthy without consumers. */
-export function consumerCondition(queue: string | undefined, service: string, paused: boolean, observation: QueueObservation | undefined): ConditionUpdate {
+export function consumerCondition(
+  queue: string | undefined,
+  service: string,
+  paused: boolean,
+  observation: QueueObservation | undefined,
+): ConditionUpdate {
   const type = 'ConsumerHealthy';
-  if (observation === undefined || queue === undefined) return { type, status: 'Unknown', reason: 'NotObserved', message: 'the queues could not be observed' };
-  if (observation.queueDepth === undefined) return { type, status: 'Unknown', reason: 'QueueMissing', message: `queue '${queue}' does not exist on the broker` };
+  if (observation === undefined || queue === undefined)
+    return { type, status: 'Unknown', reason: 'NotObserved', message: 'the queues could not be observed' };
+  if (observation.queueDepth === undefined)
+    return {
+      type,
+      status: 'Unknown',
+      reason: 'QueueMissing',
+      message: `queue '${queue}' does not exist on the broker`,
+    };
   if (paused) {
-    return { type, status: 'True', reason: 'Paused', message: `consumption is paused (spec.paused); ${observation.queueDepth} message(s) waiting in '${queue}'` };
+    return {
+      type,
+      status: 'True',
+      reason: 'Paused',
+      message: `consumption is paused (spec.paused); ${observation.queueDepth} message(s) waiting in '${queue}'`,
+    };
   }
   if (observation.consumers === 0) {
-    return { type, status: 'False', reason: 'NoConsumers', message: `no consumer on queue '${queue}' (${observation.queueDepth} message(s) waiting): is ${service} running?` };
+    return {
+      type,
+      status: 'False',
+      reason: 'NoConsumers',
+      message: `no consumer on queue '${queue}' (${observation.queueDepth} message(s) waiting): is ${service} running?`,
+    };
   }
-  return { type, status: 'True', reason: 'ConsumersAttached', message: `${observation.consumers} consumer(s) on queue '${queue}'` };
+  return {
+    type,
+    status: 'True',
+    reason: 'ConsumersAttached',
+    message: `${observation.consumers} consumer(s) on queue '${queue}'`,
+  };
 }
-

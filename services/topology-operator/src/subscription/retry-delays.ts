@@ -31,7 +31,11 @@ export function retryDelaysOf(retry: RetrySpec): number[] {
   const { initial, multiplier, max } = exponential!;
   const initialMs = durationField('spec.retry.backoff.exponential.initial', initial);
   const maxMs = durationField('spec.retry.backoff.exponential.max', max);
-  if (initialMs > maxMs) throw new InvalidSubscriptionSpecError('spec.retry.backoff.exponential', `initial (${initial}) must not exceed max (${max})`);
+  if (initialMs > maxMs)
+    throw new InvalidSubscriptionSpecError(
+      'spec.retry.backoff.exponential',
+      `initial (${initial}) must not exceed max (${max})`,
+    );
   const delaysMs: number[] = [];
   for (let i = 0; i < retries; i++) {
     delaysMs.push(Math.min(Math.round(initialMs * multiplier ** i), maxMs));

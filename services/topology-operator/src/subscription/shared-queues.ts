@@ -60,11 +60,19 @@ export function queueUsers(self: EventSubscription, others: readonly EventSubscr
  * The subscription that owns `queue` when several claim it as their `spec.queue`: the oldest (creationTimestamp),
  * then the first by namespace/name, so every replica and every reconcile picks the same one.
  */
-export function earlierClaimant(self: EventSubscription, queue: string, others: readonly EventSubscription[] = []): EventSubscription | undefined {
-  const claims = (other: EventSubscription) => (other.status?.appliedTopology?.queue ?? (other.spec as Partial<EventSubscription['spec']> | undefined)?.queue) === queue;
+export function earlierClaimant(
+  self: EventSubscription,
+  queue: string,
+  others: readonly EventSubscription[] = [],
+): EventSubscription | undefined {
+  const claims = (other: EventSubscription) =>
+    (other.status?.appliedTopology?.queue ?? (other.spec as Partial<EventSubscription['spec']> | undefined)?.queue) ===
+    queue;
   const order = (a: EventSubscription, b: EventSubscription) => {
     const byAge = (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '');
     return byAge !== 0 ? byAge : subscriptionKey(a).localeCompare(subscriptionKey(b));
   };
-  return others.filter((other) => !isSameSubscription(self, other) && claims(other) && order(other, self) < 0).sort(order)[0];
+  return others
+    .filter((other) => !isSameSubscription(self, other) && claims(other) && order(other, self) < 0)
+    .sort(order)[0];
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseConsumerPolicy, planConsumerTopology, serializeConsumerPolicy, topologyInputOf } from '@switchyard/messaging';
+import {
+  parseConsumerPolicy,
+  planConsumerTopology,
+  serializeConsumerPolicy,
+  topologyInputOf,
+} from '@switchyard/messaging';
 import { appliedTopologyOf, consumerPolicyOf } from './subscription-policy.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 
@@ -17,7 +22,13 @@ const spec = resolveSubscriptionSpec({
 describe('consumerPolicyOf', () => {
   it('renders a policy the services parse back unchanged', () => {
     const policy = consumerPolicyOf(metadata, spec);
-    expect(policy).toMatchObject({ generation: 7, source: 'shop/order-service.user-events', retryDelaysMs: [1_000, 4_000], prefetch: 5, paused: true });
+    expect(policy).toMatchObject({
+      generation: 7,
+      source: 'shop/order-service.user-events',
+      retryDelaysMs: [1_000, 4_000],
+      prefetch: 5,
+      paused: true,
+    });
     expect(parseConsumerPolicy(serializeConsumerPolicy(policy))).toEqual(policy);
   });
 

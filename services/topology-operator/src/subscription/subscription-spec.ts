@@ -1,7 +1,13 @@
 import { DEFAULT_DELIVERY_LIMIT, DEFAULT_EXCHANGE, DEFAULT_PREFETCH, deadLetterQueueName } from '@switchyard/messaging';
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
-import type { DeletionPolicy, EventSubscriptionSpec, NonEmptyQueuePolicy, QueueType, RetrySpec } from './event-subscription.js';
+import type {
+  DeletionPolicy,
+  EventSubscriptionSpec,
+  NonEmptyQueuePolicy,
+  QueueType,
+  RetrySpec,
+} from './event-subscription.js';
 import { durationField, InvalidSubscriptionSpecError } from './invalid-spec-error.js';
 import { retryDelaysOf } from './retry-delays.js';
 
@@ -28,7 +34,10 @@ export interface ResolvedSubscriptionSpec {
 }
 
 /** Default retry policy: 6 attempts, the messaging layer's tiers (1 s, 5 s, 30 s, 2 min, 10 min), as the CRD defaults it. */
-export const DEFAULT_RETRY: Readonly<RetrySpec> = Object.freeze({ maxAttempts: 6, backoff: { delays: ['1s', '5s', '30s', '2m', '10m'] } });
+export const DEFAULT_RETRY: Readonly<RetrySpec> = Object.freeze({
+  maxAttempts: 6,
+  backoff: { delays: ['1s', '5s', '30s', '2m', '10m'] },
+});
 /** Default work-queue type: quorum (replicated, delivery limit, at-least-once dead-lettering). */
 export const DEFAULT_QUEUE_TYPE: QueueType = 'quorum';
 /** Default: broker objects outlive the resource, so deleting YAML never deletes messages. */
@@ -48,7 +57,11 @@ export const EVENT_TYPE_PATTERN = '^[a-z0-9]+([._-][a-z0-9]+)*$';
 export const MAX_QUEUE_NAME_LENGTH = 200;
 
 const duration = z.string().regex(new RegExp(DURATION_PATTERN), 'must be a duration like 500ms, 1s, 2m or 1h');
-const amqpName = z.string().max(255).regex(new RegExp(AMQP_NAME_PATTERN)).refine((name) => !name.startsWith('amq.'), 'must not start with amq. (reserved by RabbitMQ)');
+const amqpName = z
+  .string()
+  .max(255)
+  .regex(new RegExp(AMQP_NAME_PATTERN))
+  .refine((name) => !name.startsWith('amq.'), 'must not start with amq. (reserved by RabbitMQ)');
 
 const specSchema = z
   .object({
@@ -57,14 +70,20 @@ const specSchema = z
       .string()
       .max(MAX_QUEUE_NAME_LENGTH)
       .regex(new RegExp(QUEUE_PATTERN), 'must look like <service>.<purpose>, e.g. order-service.user-events')
-      .refine((queue) => !queue.endsWith('.dlq') && !queue.includes('.retry.'), 'must not end with .dlq or contain .retry. (those names belong to its DLQ and retry tiers)'),
+      .refine(
+        (queue) => !queue.endsWith('.dlq') && !queue.includes('.retry.'),
+        'must not end with .dlq or contain .retry. (those names belong to its DLQ and retry tiers)',
+      ),
     exchange: amqpName.default(DEFAULT_EXCHANGE),
     queueType: z.enum(['quorum', 'classic']).default(DEFAULT_QUEUE_TYPE),
     events: z
       .array(
         z
           .object({
-            type: z.string().max(255).regex(new RegExp(EVENT_TYPE_PATTERN), 'must be an event type like user.created (no wildcards)'),
+            type: z
+              .string()
+              .max(255)
+              .regex(new RegExp(EVENT_TYPE_PATTERN), 'must be an event type like user.created (no wildcards)'),
             versions: z.array(z.number().int().min(1).max(1000)).max(100).default([]),
           })
           .strict(),
@@ -77,7 +96,10 @@ const specSchema = z
         backoff: z
           .object({
             delays: z.array(duration).max(19).optional(),
-            exponential: z.object({ initial: duration, multiplier: z.number().gt(1).max(10), max: duration }).strict().optional(),
+            exponential: z
+              .object({ initial: duration, multiplier: z.number().gt(1).max(10), max: duration })
+              .strict()
+              .optional(),
           })
           .strict(),
       })
@@ -85,7 +107,11 @@ const specSchema = z
       .default(() => structuredClone(DEFAULT_RETRY) as RetrySpec),
     deliveryLimit: z.number().int().min(1).max(1000).default(DEFAULT_DELIVERY_LIMIT),
     deadLetter: z
-      .object({ queue: amqpName.optional(), maxLength: z.number().int().min(1).max(2_147_483_647).optional(), messageTtl: duration.optional() })
+      .object({
+        queue: amqpName.optional(),
+        maxLength: z.number().int().min(1).max(2_147_483_647).optional(),
+        messageTtl: duration.optional(),
+      })
       .strict()
       .default({}),
     prefetch: z.number().int().min(1).max(1000).default(DEFAULT_PREFETCH),
@@ -107,22 +133,31 @@ export function resolveSubscriptionSpec(spec: EventSubscriptionSpec | unknown): 
   }
   const parsed = result.data;
   if (!parsed.queue.startsWith(`${parsed.service}.`)) {
-    throw new InvalidSubscriptionSpecError('spec.queue', `must be named <service>.<purpose>: start with '${parsed.service}.'`);
+    throw new InvalidSubscriptionSpecError(
+      'spec.queue',
+      `must be named <service>.<purpose>: start with '${parsed.service}.'`,
+    );
   }
   const types = parsed.events.map((event) => event.type);
   const duplicate = types.find((type, i) => types.indexOf(type) !== i);
-  if (duplicate !== undefined) throw new InvalidSubscriptionSpecError('spec.events', `event type '${duplicate}' is listed twice`);
+  if (duplicate !== undefined)
+    throw new InvalidSubscriptionSpecError('spec.events', `event type '${duplicate}' is listed twice`);
   parsed.events.forEach((event, i) => {
-    if (new Set(event.versions).size !== event.versions.length) throw new InvalidSubscriptionSpecError(`spec.events.${i}.versions`, 'lists a version twice');
+    if (new Set(event.versions).size !== event.versions.length)
+      throw new InvalidSubscriptionSpecError(`spec.events.${i}.versions`, 'lists a version twice');
   });
 
   const retryDelaysMs = retryDelaysOf(parsed.retry);
   const deadLetterQueue = parsed.deadLetter.queue ?? deadLetterQueueName(parsed.queue);
   if (deadLetterQueue === parsed.queue || deadLetterQueue.startsWith(`${parsed.queue}.retry.`)) {
-    throw new InvalidSubscriptionSpecError('spec.deadLetter.queue', `must differ from the work queue '${parsed.queue}' and its retry tiers`);
+    throw new InvalidSubscriptionSpecError(
+      'spec.deadLetter.queue',
+      `must differ from the work queue '${parsed.queue}' and its retry tiers`,
+    );
   }
   let messageTtlMs: number | undefined;
-  if (parsed.deadLetter.messageTtl !== undefined) messageTtlMs = durationField('spec.deadLetter.messageTtl', parsed.deadLetter.messageTtl);
+  if (parsed.deadLetter.messageTtl !== undefined)
+    messageTtlMs = durationField('spec.deadLetter.messageTtl', parsed.deadLetter.messageTtl);
 
   return {
     service: parsed.service,

@@ -2,7 +2,12 @@ import type { AppliedTopology } from './event-subscription.js';
 
 /** A change RabbitMQ cannot apply in place; `reason` is the TopologyReconciled condition's reason. */
 export interface UnsafeTopologyChange {
-  reason: 'UnsafeQueueRename' | 'UnsafeQueueTypeChange' | 'UnsafeDeliveryLimitChange' | 'UnsafeDeadLetterQueueChange' | 'UnsafeExchangeChange';
+  reason:
+    | 'UnsafeQueueRename'
+    | 'UnsafeQueueTypeChange'
+    | 'UnsafeDeliveryLimitChange'
+    | 'UnsafeDeadLetterQueueChange'
+    | 'UnsafeExchangeChange';
   /** What changed, why it is refused, and how to migrate. */
   message: string;
 }
@@ -14,7 +19,10 @@ export interface UnsafeTopologyChange {
  * are refused before anything is declared, so the broker and the last good consumer policy stay as they are.
  * Retry tiers, bindings and prefetch change safely and are not listed here.
  */
-export function findUnsafeTopologyChange(applied: AppliedTopology | undefined, next: AppliedTopology): UnsafeTopologyChange | undefined {
+export function findUnsafeTopologyChange(
+  applied: AppliedTopology | undefined,
+  next: AppliedTopology,
+): UnsafeTopologyChange | undefined {
   if (applied === undefined) return undefined;
   const queue = applied.queue ?? next.queue;
   const revert = (field: string, value: string | number) => `To keep the queue, set ${field} back to ${String(value)}.`;

@@ -11,12 +11,18 @@ export class OrderEventsController {
   constructor(private readonly stats: OrderStatsService) {}
 
   @OnEvent(OrderPlacedV1)
-  async onOrderPlaced(@Payload() event: EventData<typeof OrderPlacedV1>, @Ctx() ctx: EventContext<Prisma.TransactionClient>): Promise<void> {
+  async onOrderPlaced(
+    @Payload() event: EventData<typeof OrderPlacedV1>,
+    @Ctx() ctx: EventContext<Prisma.TransactionClient>,
+  ): Promise<void> {
     await this.stats.recordPlaced(ctx.tx, event);
   }
 
   @OnEvent(OrderCancelledV1)
-  async onOrderCancelled(@Payload() event: EventData<typeof OrderCancelledV1>, @Ctx() ctx: EventContext<Prisma.TransactionClient>): Promise<void> {
+  async onOrderCancelled(
+    @Payload() event: EventData<typeof OrderCancelledV1>,
+    @Ctx() ctx: EventContext<Prisma.TransactionClient>,
+  ): Promise<void> {
     await this.stats.recordCancelled(ctx.tx, event);
   }
 }

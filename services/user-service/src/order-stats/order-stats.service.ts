@@ -17,7 +17,11 @@ export class OrderStatsService {
 
   async recordPlaced(tx: Prisma.TransactionClient, event: EventData<typeof OrderPlacedV1>): Promise<void> {
     const placed = { userId: event.userId, totalCents: BigInt(event.totalCents), placedAt: new Date(event.occurredAt) };
-    await tx.userOrder.upsert({ where: { orderId: event.orderId }, create: { orderId: event.orderId, ...placed }, update: placed });
+    await tx.userOrder.upsert({
+      where: { orderId: event.orderId },
+      create: { orderId: event.orderId, ...placed },
+      update: placed,
+    });
   }
 
   async recordCancelled(tx: Prisma.TransactionClient, event: EventData<typeof OrderCancelledV1>): Promise<void> {
@@ -41,6 +45,8 @@ export class OrderStatsService {
       _count: { _all: true },
       _sum: { totalCents: true },
     });
-    return new Map(groups.map((g) => [g.userId, { orderCount: g._count._all, lifetimeValueCents: Number(g._sum.totalCents ?? 0n) }]));
+    return new Map(
+      groups.map((g) => [g.userId, { orderCount: g._count._all, lifetimeValueCents: Number(g._sum.totalCents ?? 0n) }]),
+    );
   }
 }

@@ -1,7 +1,20 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiErrorResponses, ApiJsonResponse, openApiSchema, uuidParam, ZodValidationPipe } from '@switchyard/service-kit';
-import { type CreateUserBody, createUserBody, type ListUsersQuery, listUsersQuery, type UpdateUserBody, updateUserBody } from './user.schemas.js';
+import {
+  ApiErrorResponses,
+  ApiJsonResponse,
+  openApiSchema,
+  uuidParam,
+  ZodValidationPipe,
+} from '@switchyard/service-kit';
+import {
+  type CreateUserBody,
+  createUserBody,
+  type ListUsersQuery,
+  listUsersQuery,
+  type UpdateUserBody,
+  updateUserBody,
+} from './user.schemas.js';
 import { userPage, type UserPage, type UserResponse, userResponse } from './user.response.js';
 import { UsersService } from './users.service.js';
 
@@ -45,7 +58,10 @@ export class UsersController {
   @ApiBody({ schema: openApiSchema(updateUserBody) })
   @ApiJsonResponse(200, 'The changed user', userResponse)
   @ApiErrorResponses({ 400: BAD_BODY, 404: 'No such user', 409: 'The email is already registered' })
-  update(@Param('id', uuidParam('id')) id: string, @Body(new ZodValidationPipe(updateUserBody)) body: UpdateUserBody): Promise<UserResponse> {
+  update(
+    @Param('id', uuidParam('id')) id: string,
+    @Body(new ZodValidationPipe(updateUserBody)) body: UpdateUserBody,
+  ): Promise<UserResponse> {
     return this.users.update(id, body);
   }
 

@@ -27,7 +27,13 @@ export class UsersService {
     try {
       const user = await this.prisma.$transaction(async (tx) => {
         const created = await tx.user.create({
-          data: { email: body.email, name: body.name, passwordHash, marketingOptIn: body.marketingOptIn, locale: body.locale },
+          data: {
+            email: body.email,
+            name: body.name,
+            passwordHash,
+            marketingOptIn: body.marketingOptIn,
+            locale: body.locale,
+          },
         });
         await addToOutbox(tx, UserCreatedV2, {
           userId: created.id,
@@ -97,7 +103,11 @@ export class UsersService {
   private mapWriteError(error: unknown, email: string | undefined, id: string | undefined): unknown {
     if (error instanceof Prisma.PrismaClientKnownRequestError) {
       if (error.code === UNIQUE_VIOLATION && email !== undefined) {
-        return new ConflictException(errorBody(409, `email ${email} is already registered`, [{ field: 'email', message: 'is already registered' }]));
+        return new ConflictException(
+          errorBody(409, `email ${email} is already registered`, [
+            { field: 'email', message: 'is already registered' },
+          ]),
+        );
       }
       if (error.code === RECORD_NOT_FOUND && id !== undefined) return notFound(id);
     }
