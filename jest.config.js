@@ -37,6 +37,9 @@ const project = (displayName, rootDir, testMatch) => ({
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^@switchyard/([^/]+)$': `${repoRoot}packages/$1/src/index.ts`,
+    // Subpath entry points: the operator's API types, and a package's `<name>/<subpath>` as `src/<subpath>/index.ts`.
+    '^@switchyard/topology-operator/api$': `${repoRoot}services/topology-operator/src/api/v1alpha1/index.ts`,
+    '^@switchyard/([^/]+)/([^/]+)$': `${repoRoot}packages/$1/src/$2/index.ts`,
   },
   testMatch,
 });
