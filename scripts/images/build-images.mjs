@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // `npm run images`: builds the three images from their real Dockerfiles, with the repository root as context:
 //   switchyard/user-service, switchyard/order-service, switchyard/topology-operator, each tagged :dev and :<git sha>.
+// What to build is skaffold.yaml's build.artifacts: each image's Dockerfile and build args (both services come from
+// services/service.Dockerfile with SERVICE, PORT and DESCRIPTION), so these images are the ones skaffold would
+// build; only VERSION (the root package.json's) and REVISION (the commit) are set here.
 // First makes the pinned Node base image (node:<NODE_VERSION>-bookworm-slim, read from the Dockerfiles) when the
 // engine does not have it: no registry is reachable on CI machines, so scripts/images/build-base-image.sh builds it
 // from Debian's mirror and npm. Shows each Dockerfile step as it finishes, the time per image and the sizes at the
@@ -8,16 +11,16 @@
 //
 //   npm run images                       all three
 //   npm run images -- user-service       only the ones named
-// Needs a Docker engine (bash scripts/docker/ensure-engine.sh starts one) with BuildKit. Full build logs go to
-// ~/.cache/switchyard/images/logs/<image>.log.
+// Needs a Docker engine (bash scripts/docker/ensure-engine.sh starts one) with BuildKit, and `npm ci` done (it reads
+// skaffold.yaml with the `yaml` package). Full build logs go to ~/.cache/switchyard/images/logs/<image>.log.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parse } from 'yaml';
 
 const root = new URL('../..', import.meta.url).pathname;
-const IMAGES = ['user-service', 'order-service', 'topology-operator'];
 /** One image build, cold (npm ci from the registry, tsc): about 3 minutes here; 20 means something hangs. */
 const BUILD_DEADLINE_MS = Number(process.env.SWITCHYARD_IMAGE_BUILD_DEADLINE_MS ?? 20 * 60_000);
 /** Making the base image: debootstrap (~30 s) and two npm tarballs; 20 minutes means the mirror does not answer. */
@@ -57,9 +60,33 @@ function pickDockerClient() {
   );
 }
 
-/** The base images a Dockerfile names, with `ARG X=default` values substituted (what a build without --build-arg uses). */
-function baseImagesOf(dockerfile) {
-  const args = {};
+/**
+ * skaffold.yaml's artifacts as { name, repository, dockerfile, buildArgs }: name is the image without `switchyard/`
+ * (user-service, ...), the build args are literal strings (skaffold's `{{.ENV}}` templates are not expanded here).
+ */
+function skaffoldImages() {
+  const config = parse(readFileSync(join(root, 'skaffold.yaml'), 'utf8'));
+  return (config?.build?.artifacts ?? []).map((artifact) => {
+    const dockerfile = artifact.docker?.dockerfile ?? 'Dockerfile';
+    const buildArgs = artifact.docker?.buildArgs ?? {};
+    for (const [key, value] of Object.entries(buildArgs)) {
+      if (typeof value !== 'string' || value.includes('{{'))
+        fail(
+          `skaffold.yaml: ${artifact.image} build arg ${key} must be a literal string, got ${JSON.stringify(value)}`,
+        );
+    }
+    if ((artifact.context ?? '.') !== '.')
+      fail(`skaffold.yaml: ${artifact.image} must build with the repository root as context`);
+    return { name: artifact.image.replace(/^switchyard\//, ''), repository: artifact.image, dockerfile, buildArgs };
+  });
+}
+
+/**
+ * The base images a Dockerfile names, with the global ARGs substituted: a build arg if given, else the `ARG X=default`
+ * value (what the build itself uses).
+ */
+function baseImagesOf(dockerfile, buildArgs) {
+  const args = { ...buildArgs };
   const bases = new Set();
   const stages = new Set();
   for (const line of dockerfile.split('\n')) {
@@ -156,9 +183,12 @@ function build(docker, name, dockerfilePath, tags, buildArgs, logPath) {
 }
 
 async function main() {
+  const images = skaffoldImages();
+  const known = images.map((image) => image.name);
   const wanted = process.argv.slice(2);
-  for (const name of wanted) if (!IMAGES.includes(name)) fail(`unknown image ${name}; one of ${IMAGES.join(', ')}`);
-  const names = wanted.length ? wanted : IMAGES;
+  for (const name of wanted) if (!known.includes(name)) fail(`unknown image ${name}; one of ${known.join(', ')}`);
+  const selected = wanted.length ? images.filter((image) => wanted.includes(image.name)) : images;
+  const names = selected.map((image) => image.name);
 
   const { client: docker, clientVersion, serverVersion } = pickDockerClient();
   const sha = git(['rev-parse', '--short', 'HEAD']);
@@ -170,12 +200,15 @@ async function main() {
     `images: ${names.join(', ')} at ${sha}${dirty ? ' (work tree has uncommitted changes; the images contain them)' : ''}; docker client ${clientVersion}, engine ${serverVersion} (${docker})`,
   );
 
-  const sources = Object.fromEntries(
-    names.map((name) => [name, readFileSync(join(root, 'services', name, 'Dockerfile'), 'utf8')]),
+  const sources = new Map(
+    [...new Set(selected.map((image) => image.dockerfile))].map((file) => [
+      file,
+      readFileSync(join(root, file), 'utf8'),
+    ]),
   );
 
   // Base images first, each once.
-  const bases = [...new Set(names.flatMap((name) => baseImagesOf(sources[name])))];
+  const bases = [...new Set(selected.flatMap((image) => baseImagesOf(sources.get(image.dockerfile), image.buildArgs)))];
   for (const base of bases) {
     if (imageSize(docker, base) !== undefined) {
       console.log(`images: base ${base} present`);
@@ -203,20 +236,23 @@ async function main() {
   const results = [];
   const started = Date.now();
   try {
-    for (const name of names) {
-      const repository = `switchyard/${name}`;
+    for (const { name, repository, dockerfile, buildArgs } of selected) {
       const tags = [`${repository}:dev`, `${repository}:${sha}`];
       const dockerfilePath = join(work, `${name}.Dockerfile`);
-      writeFileSync(dockerfilePath, dockerfileForEngine(sources[name]));
+      writeFileSync(dockerfilePath, dockerfileForEngine(sources.get(dockerfile)));
       const logPath = join(logDir, `${name}.log`);
-      console.log(`\n▶ ${repository} (services/${name}/Dockerfile; log ${logPath})`);
+      const shown = Object.entries(buildArgs)
+        .filter(([key]) => key === 'SERVICE' || key === 'PORT')
+        .map(([key, value]) => ` ${key}=${value}`)
+        .join('');
+      console.log(`\n▶ ${repository} (${dockerfile}${shown}; log ${logPath})`);
       const t0 = Date.now();
       const failure = await build(
         docker,
         name,
         dockerfilePath,
         tags,
-        { VERSION: version, REVISION: revision },
+        { ...buildArgs, VERSION: version, REVISION: revision },
         logPath,
       );
       const took = Date.now() - t0;

@@ -1,8 +1,13 @@
 # syntax=docker/dockerfile:1.7
-# Image of user-service. Build from the repository root (the npm workspace is the build context):
-#   docker build -f services/user-service/Dockerfile -t switchyard/user-service .
-# skaffold.yaml does exactly this. services/order-service/Dockerfile is the same file with the service's
-# name, port and description swapped; keep the two in step (k8s/test/dockerfiles.spec.ts checks both).
+# Image of a Switchyard service: one file for user-service and order-service, which differ only in the build args
+# (the workspace, its port, the description label). Build from the repository root (the npm workspace is the
+# build context):
+#   docker build -f services/service.Dockerfile --build-arg SERVICE=user-service --build-arg PORT=3001 \
+#     --build-arg DESCRIPTION="..." -t switchyard/user-service .
+# The build args of each service are in skaffold.yaml (build.artifacts[].docker.buildArgs); `npm run images` reads
+# them from there, and k8s/test/dockerfiles.spec.ts checks each service's image contract with them. It sits beside
+# the workspaces, in none of them, because no one service owns it. The topology operator keeps its own Dockerfile
+# (services/topology-operator/Dockerfile says why).
 
 # Pinned Node 24 (the repository's engines range is >=24 <25) on Debian bookworm slim: glibc, so the prebuilt
 # @node-rs/argon2 and Prisma Wasm artifacts in package-lock.json apply as-is. Bump deliberately, never `latest`.
@@ -34,7 +39,8 @@ COPY e2e/package.json e2e/
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --ignore-scripts
 
-# Sources: only what this service's `tsc -b` graph reads (see each tsconfig.json's references).
+# Sources: only what a service's `tsc -b` graph reads (see each tsconfig.json's references). Everything up to here
+# is the same for every service, so the services share these layers in the build cache.
 COPY tsconfig.json ./
 COPY scripts/prisma-generate.mjs scripts/
 COPY packages/telemetry packages/telemetry
@@ -42,12 +48,16 @@ COPY packages/contracts packages/contracts
 COPY packages/db-migrate packages/db-migrate
 COPY packages/service-kit packages/service-kit
 COPY packages/messaging packages/messaging
-COPY services/user-service services/user-service
+# The service's workspace directory under services/: user-service or order-service. No default, so a build that
+# forgets it fails at once instead of building some service.
+ARG SERVICE
+COPY services/${SERVICE} services/${SERVICE}
 
 # = what `npm run build` does for this service: generate the Prisma client into src/generated/, then build the
 # service and the packages it references with TypeScript 7.
-RUN cd services/user-service && node ../../scripts/prisma-generate.mjs \
- && cd /app && node node_modules/tsc7/bin/tsc -b services/user-service
+RUN : "${SERVICE:?build with --build-arg SERVICE=<the service's directory under services/>}" \
+ && cd services/${SERVICE} && node ../../scripts/prisma-generate.mjs \
+ && cd /app && node node_modules/tsc7/bin/tsc -b services/${SERVICE}
 
 # ---------------------------------------------------------------------------------------------------------------
 # runtime: production dependencies of this one workspace, the compiled dist/ of the service and its packages,
@@ -57,17 +67,10 @@ RUN cd services/user-service && node ../../scripts/prisma-generate.mjs \
 # client uses the query compiler with @prisma/adapter-pg (no engine binary), and migrations run through our own
 # Wasm-based `switchyard-migrate` (@switchyard/db-migrate, Prisma's schema engine compiled to Wasm).
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
-
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG SOURCE_URL=https://github.com/switchyard/switchyard
-LABEL org.opencontainers.image.title="switchyard/user-service" \
-      org.opencontainers.image.description="Switchyard user-service: users, password hashing; publishes user events, consumes order events (NestJS, Prisma 7, RabbitMQ)" \
-      org.opencontainers.image.source="${SOURCE_URL}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.vendor="Switchyard"
+# The service (as in the build stage) and the port it listens on by default: 3001 for user-service, 3002 for
+# order-service (each service's src/config.ts and its chart's `port`).
+ARG SERVICE
+ARG PORT
 
 WORKDIR /app
 # Read-only root filesystem: the only writable place is /tmp (an emptyDir in the charts). HOME and npm's cache
@@ -78,7 +81,7 @@ ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false \
-    PORT=3001
+    PORT=${PORT}
 
 COPY package.json package-lock.json .npmrc ./
 COPY packages/contracts/package.json packages/contracts/
@@ -95,14 +98,16 @@ COPY e2e/package.json e2e/
 # `npx switchyard-migrate` would then look for it on the registry instead of node_modules/.bin.
 COPY packages/db-migrate/bin packages/db-migrate/bin
 COPY packages/messaging/bin packages/messaging/bin
-# Production dependencies of this workspace only: --workspace limits the tree to user-service and the workspaces it
+# Production dependencies of this workspace only: --workspace limits the tree to the service and the workspaces it
 # depends on, --omit=dev drops every devDependency (jest, eslint, prisma, tsc7, @swc/*...). Scripts are ignored as
 # in the build stage (native modules come as prebuilt optional packages, nothing needs a postinstall).
 # Then what --omit=dev cannot drop: the test-only workspace @switchyard/testing (messaging and telemetry list it as a
 # devDependency, but a workspace is never marked dev in the lockfile) with fast-check, which only it depends on; and
 # TypeScript sources some packages ship (zod/src, rxjs/src...), which Node never runs from node_modules.
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
-    NPM_CONFIG_CACHE=/root/.npm npm ci --omit=dev --workspace @switchyard/user-service --ignore-scripts \
+    : "${SERVICE:?build with --build-arg SERVICE=<the service's directory under services/>}" \
+      "${PORT:?build with --build-arg PORT=<the port the service listens on>}" \
+ && NPM_CONFIG_CACHE=/root/.npm npm ci --omit=dev --workspace @switchyard/${SERVICE} --ignore-scripts \
  && rm -rf node_modules/@switchyard/testing node_modules/fast-check \
  && find . -path '*/node_modules/*' -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsx' \) \
       ! -name '*.d.ts' ! -name '*.d.mts' ! -name '*.d.cts' -delete
@@ -112,16 +117,31 @@ COPY --from=build /app/packages/contracts/dist packages/contracts/dist
 COPY --from=build /app/packages/db-migrate/dist packages/db-migrate/dist
 COPY --from=build /app/packages/service-kit/dist packages/service-kit/dist
 COPY --from=build /app/packages/messaging/dist packages/messaging/dist
-COPY --from=build /app/services/user-service/dist services/user-service/dist
+COPY --from=build /app/services/${SERVICE}/dist services/${SERVICE}/dist
 # schema.prisma + migrations/: read at start-up by the startup probe (pending migrations) and by the migration Job:
 #   npx switchyard-migrate deploy --schema prisma/schema.prisma
-COPY services/user-service/prisma services/user-service/prisma
+COPY services/${SERVICE}/prisma services/${SERVICE}/prisma
+
+# Labels last: they are metadata, not layers, and VERSION and REVISION change with every commit, so declaring them
+# here keeps the layers above (npm ci above all) cached across commits.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE_URL=https://github.com/switchyard/switchyard
+# What the service does, in one line (skaffold.yaml has each service's).
+ARG DESCRIPTION="Switchyard service (NestJS, Prisma 7, RabbitMQ)"
+LABEL org.opencontainers.image.title="switchyard/${SERVICE}" \
+      org.opencontainers.image.description="${DESCRIPTION}" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.vendor="Switchyard"
 
 # Everything above is owned by root and world-readable; the app runs as an unprivileged numeric user (no entry in
 # /etc/passwd needed, and runAsNonRoot can verify a numeric USER).
 USER 10001:10001
-WORKDIR /app/services/user-service
-EXPOSE 3001
+WORKDIR /app/services/${SERVICE}
+EXPOSE ${PORT}
 # Node runs as PID 1 (exec form, no shell, no tini): the service installs its own SIGTERM handler (readiness 503,
 # drain HTTP and consumers, flush the outbox, exit 0), and it spawns no child processes that would need reaping.
 STOPSIGNAL SIGTERM
