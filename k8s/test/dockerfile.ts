@@ -4,14 +4,16 @@
 export interface Instruction {
   /** Upper-cased keyword: FROM, RUN, COPY, ... */
   keyword: string;
-  /** Everything after the keyword, continuation lines joined with a space. */
+  /** Everything after the keyword, continuation lines joined with a space (build args substituted once resolved). */
   args: string;
+  /** `args` as written, before `resolveDockerfile` substituted the build args. */
+  written?: string;
   /** 1-based line the instruction starts on. */
   line: number;
 }
 
 export interface Stage {
-  /** Image reference as written (ARGs not yet substituted). */
+  /** Image reference as written (ARGs substituted once resolved). */
   from: string;
   /** `AS name`, if any. */
   name?: string;
@@ -54,8 +56,8 @@ export function parseDockerfile(text: string): Dockerfile {
       stages.push({ from: tokens[0] ?? '', ...(name ? { name } : {}), instructions: [] });
     } else if (stages.length === 0) {
       if (instruction.keyword === 'ARG') {
-        const [key, ...value] = instruction.args.split('=');
-        globalArgs.set(key!.trim(), value.length > 0 ? unquote(value.join('=').trim()) : undefined);
+        const [key, value] = argDeclaration(instruction.args);
+        globalArgs.set(key, value);
       }
     } else {
       stages.at(-1)!.instructions.push(instruction);
@@ -73,12 +75,55 @@ function unquote(value: string): string {
   return /^(["']).*\1$/.test(value) ? value.slice(1, -1) : value;
 }
 
-/** `${NAME}` / `$NAME` replaced by the global ARG defaults (what `docker build` does without --build-arg). */
+/** `ARG NAME=default` / `ARG NAME` as [name, default]. */
+function argDeclaration(args: string): [string, string | undefined] {
+  const [key, ...value] = args.split('=');
+  return [key!.trim(), value.length > 0 ? unquote(value.join('=').trim()) : undefined];
+}
+
+/**
+ * `${NAME}` / `$NAME` replaced by the value of NAME in `args`; names without a value stay as written. Also the
+ * shell's `${NAME:?message}` and `${NAME:-default}` (RUN lines use them), which a set NAME replaces the same way.
+ */
 export function substituteArgs(value: string, args: Map<string, string | undefined>): string {
-  return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
-    const found = args.get((braced ?? bare)!);
-    return found ?? whole;
+  return value.replace(
+    /\$\{(\w+)(?::?[-?+][^}]*)?\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => {
+      const found = args.get((braced ?? bare)!);
+      return found ?? whole;
+    },
+  );
+}
+
+/** Build args as `docker build --build-arg NAME=value` (and skaffold's `buildArgs`) pass them. */
+export type BuildArgs = Readonly<Record<string, string | number>>;
+
+/**
+ * The Dockerfile as a build with these build args reads it, with Docker's scoping: a FROM line sees the global ARGs
+ * (before the first FROM), an instruction inside a stage only the ARGs that stage declared above it. An ARG's value
+ * is the build arg if given, else its default, else the global ARG's; a name with no value (or not declared in the
+ * stage) stays as written, so the checks see `${NAME}` and fail. RUN lines are substituted too, as the shell expands
+ * the ARGs it gets as environment; CMD and ENTRYPOINT are not (Docker substitutes nothing in them, and no ARG
+ * reaches the running container). `written` keeps each instruction's text before substitution.
+ */
+export function resolveDockerfile(text: string, buildArgs: BuildArgs = {}): Dockerfile {
+  const parsed = parseDockerfile(text);
+  const given = new Map(Object.entries(buildArgs).map(([key, value]) => [key, String(value)]));
+  const globalArgs = new Map([...parsed.globalArgs].map(([key, value]) => [key, given.get(key) ?? value]));
+  const stages = parsed.stages.map((stage) => {
+    const scope = new Map<string, string | undefined>();
+    const instructions = stage.instructions.map((instruction) => {
+      if (instruction.keyword === 'ARG') {
+        const [key, value] = argDeclaration(instruction.args);
+        scope.set(key, given.get(key) ?? (value === undefined ? globalArgs.get(key) : substituteArgs(value, scope)));
+        return instruction;
+      }
+      if (instruction.keyword === 'CMD' || instruction.keyword === 'ENTRYPOINT') return instruction;
+      return { ...instruction, args: substituteArgs(instruction.args, scope), written: instruction.args };
+    });
+    return { ...stage, from: substituteArgs(stage.from, globalArgs), instructions };
   });
+  return { globalArgs, stages };
 }
 
 /** Exec form (`["node", "x"]`) as an argv array; undefined for shell form. */
@@ -158,10 +203,10 @@ export interface ServiceImageContract {
 
 const TELEMETRY_PRELOAD = '@switchyard/telemetry/register';
 
-/** Every way the Dockerfile breaks the image contract; empty when it keeps it. */
-export function imageProblems(text: string, contract: ServiceImageContract): string[] {
+/** Every way the Dockerfile, built with these build args, breaks the image contract; empty when it keeps it. */
+export function imageProblems(text: string, contract: ServiceImageContract, buildArgs: BuildArgs = {}): string[] {
   const problems: string[] = [];
-  const { globalArgs, stages } = parseDockerfile(text);
+  const { stages } = resolveDockerfile(text, buildArgs);
   const { service, port } = contract;
   const prisma = contract.prisma ?? true;
   const telemetryPreload = contract.telemetryPreload ?? true;
@@ -169,7 +214,7 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
 
   const stageNames = new Set<string>();
   for (const stage of stages) {
-    const image = substituteArgs(stage.from, globalArgs);
+    const image = stage.from;
     if (stageNames.has(image)) {
       // FROM <earlier stage>: pinned by that stage.
     } else if (image.includes('$')) {
@@ -227,13 +272,18 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
   if (labels.has('org.opencontainers.image.licenses') && labels.get('org.opencontainers.image.licenses') !== 'Apache-2.0') {
     problems.push('final stage: org.opencontainers.image.licenses must be Apache-2.0');
   }
-  const version = labels.get('org.opencontainers.image.version') ?? '';
+  const title = labels.get('org.opencontainers.image.title');
+  if (title && title !== `switchyard/${service}`) problems.push(`final stage: org.opencontainers.image.title ${title}, expected switchyard/${service}`);
+  // As written, not resolved: the version must be a build ARG's value, not a literal.
+  const writtenLabels = new Map(all('LABEL').flatMap((i) => [...keyValues(i.written ?? i.args)]));
+  const version = writtenLabels.get('org.opencontainers.image.version') ?? '';
   const versionArg = /^\$\{?(\w+)\}?$/.exec(version)?.[1];
   if (version && (!versionArg || !all('ARG').some((i) => i.args.split('=')[0] === versionArg))) {
     problems.push('final stage: org.opencontainers.image.version must come from a build ARG declared in the stage');
   }
 
   const env = new Map(all('ENV').flatMap((i) => [...keyValues(i.args)]));
+  if (env.get('PORT') !== String(port)) problems.push(`final stage: ENV PORT=${env.get('PORT') ?? '(none)'}, expected PORT=${port} (the port it EXPOSEs)`);
   if (env.get('HOME') !== '/tmp') problems.push('final stage: HOME=/tmp expected (read-only root filesystem)');
   if (prisma && !env.get('NPM_CONFIG_CACHE')?.startsWith('/tmp/')) problems.push('final stage: NPM_CONFIG_CACHE under /tmp expected (npx in the migration Job)');
 
@@ -293,8 +343,8 @@ export function imageProblems(text: string, contract: ServiceImageContract): str
 }
 
 /** Sources (build context paths) of the COPY/ADD instructions that read the context, not another stage. */
-export function contextSources(text: string): string[] {
-  return parseDockerfile(text)
+export function contextSources(text: string, buildArgs: BuildArgs = {}): string[] {
+  return resolveDockerfile(text, buildArgs)
     .stages.flatMap((stage) => stage.instructions)
     .filter((i) => (i.keyword === 'COPY' || i.keyword === 'ADD') && !/--from=/.test(i.args))
     .flatMap((i) => {

@@ -11,7 +11,7 @@ const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
 interface Artifact {
   image: string;
   context?: string;
-  docker?: { dockerfile?: string };
+  docker?: { dockerfile?: string; buildArgs?: Record<string, string> };
   sync?: unknown;
 }
 interface HelmRelease {
@@ -81,10 +81,25 @@ describe('skaffold.yaml', () => {
     for (const artifact of artifacts) {
       const service = contractImages[artifact.image as keyof typeof contractImages];
       expect(artifact.context ?? '.').toBe('.');
-      expect(artifact.docker?.dockerfile).toBe(`services/${service}/Dockerfile`);
+      // Both services from the one service Dockerfile; the operator (no database) from its own.
+      expect(artifact.docker?.dockerfile).toBe(service === 'topology-operator' ? 'services/topology-operator/Dockerfile' : 'services/service.Dockerfile');
       expect(existsSync(path.join(repoRoot, artifact.docker!.dockerfile!))).toBe(true);
       // The images run compiled dist/ with plain node: syncing src/ into them would do nothing.
       expect(artifact.sync).toBeUndefined();
+    }
+  });
+
+  test('passes each service its workspace and the port its chart runs it on as build args; every image gets VERSION dev', () => {
+    for (const artifact of config.build.artifacts) {
+      const service = contractImages[artifact.image as keyof typeof contractImages];
+      const buildArgs = artifact.docker?.buildArgs ?? {};
+      expect(buildArgs['VERSION']).toBe('dev');
+      if (service === 'topology-operator') {
+        expect(Object.keys(buildArgs)).toEqual(['VERSION']);
+        continue;
+      }
+      const values = parse(read(`charts/${service}/values.yaml`)) as { port: number };
+      expect(buildArgs).toEqual({ SERVICE: service, PORT: String(values.port), DESCRIPTION: expect.stringMatching(new RegExp(`^Switchyard ${service}: `)), VERSION: 'dev' });
     }
   });
 
