@@ -49,14 +49,14 @@ COPY packages/db-migrate packages/db-migrate
 COPY packages/service-kit packages/service-kit
 COPY packages/messaging packages/messaging
 # The service's workspace directory under services/: user-service or order-service. No default, so a build that
-# forgets it fails at once instead of building some service.
+# forgets it fails at once (at `COPY services//prisma`, whose cache key BuildKit computes first) instead of
+# building some service.
 ARG SERVICE
 COPY services/${SERVICE} services/${SERVICE}
 
 # = what `npm run build` does for this service: generate the Prisma client into src/generated/, then build the
 # service and the packages it references with TypeScript 7.
-RUN : "${SERVICE:?build with --build-arg SERVICE=<the service's directory under services/>}" \
- && cd services/${SERVICE} && node ../../scripts/prisma-generate.mjs \
+RUN cd services/${SERVICE} && node ../../scripts/prisma-generate.mjs \
  && cd /app && node node_modules/tsc7/bin/tsc -b services/${SERVICE}
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -68,7 +68,8 @@ RUN : "${SERVICE:?build with --build-arg SERVICE=<the service's directory under 
 # Wasm-based `switchyard-migrate` (@switchyard/db-migrate, Prisma's schema engine compiled to Wasm).
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # The service (as in the build stage) and the port it listens on by default: 3001 for user-service, 3002 for
-# order-service (each service's src/config.ts and its chart's `port`).
+# order-service (each service's src/config.ts and its chart's `port`). No default either: the npm ci step below
+# stops a build without PORT with a message.
 ARG SERVICE
 ARG PORT
 
@@ -105,8 +106,7 @@ COPY packages/messaging/bin packages/messaging/bin
 # devDependency, but a workspace is never marked dev in the lockfile) with fast-check, which only it depends on; and
 # TypeScript sources some packages ship (zod/src, rxjs/src...), which Node never runs from node_modules.
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
-    : "${SERVICE:?build with --build-arg SERVICE=<the service's directory under services/>}" \
-      "${PORT:?build with --build-arg PORT=<the port the service listens on>}" \
+    : "${PORT:?build with --build-arg PORT=<the port the service listens on>}" \
  && NPM_CONFIG_CACHE=/root/.npm npm ci --omit=dev --workspace @switchyard/${SERVICE} --ignore-scripts \
  && rm -rf node_modules/@switchyard/testing node_modules/fast-check \
  && find . -path '*/node_modules/*' -type f \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' -o -name '*.tsx' \) \

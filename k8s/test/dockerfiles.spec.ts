@@ -156,7 +156,7 @@ describe(OPERATOR_DOCKERFILE, () => {
     ];
     /** Parts of an instruction only the services' image has. */
     const serviceOnlyParts: Array<[RegExp, string]> = [
-      [/: "[^"]*"(?: "[^"]*")* && /, ''], // the shell's check that the build args are set
+      [/: "[^"]*"(?: "[^"]*")* && /, ''], // the shell's check that PORT is set
       [/cd services\/\S+ && node \.\.\/\.\.\/scripts\/prisma-generate\.mjs && cd \/app && /, ''],
       [/"--import", "@switchyard\/telemetry\/register", /, ''],
     ];
