@@ -2,7 +2,7 @@
 // the service account (or KUBECONFIG / ~/.kube/config outside a cluster), the HTTP probes, and a graceful SIGTERM.
 import { KubeConfig } from '@kubernetes/client-node';
 import { RabbitMqConnection } from '@switchyard/messaging';
-import { OPERATOR_NAME } from './api-names.js';
+import { OPERATOR_NAME } from './api/v1alpha1/index.js';
 import { type OperatorConfig, operatorConfigFromEnv, OperatorConfigError } from './config/operator-config.js';
 import { connectionChannels } from './controller/broker-channels.js';
 import { OperatorHttpServer } from './http/operator-http-server.js';

@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { ChannelFactory } from '@switchyard/messaging';
-import { FINALIZER } from '../api-names.js';
+import { FINALIZER, type EventSubscription } from '../api/v1alpha1/index.js';
 import type { ConsumerPolicyConfigMap } from '../kube/consumer-policy-config-map.js';
 import type { EventRecorder, RecordedEvent } from '../kube/event-recorder.js';
 import { describeKubeError, isConflict, isKubeApiError, isNotFound } from '../kube/kube-errors.js';
 import type { SubscriptionWriter } from '../kube/subscription-writer.js';
 import type { OperatorLogger } from '../operator-logger.js';
 import type { OperatorMetrics, ReconcileResult } from '../operator-metrics.js';
-import type { EventSubscription } from '../subscription/event-subscription.js';
 import { finalizeSubscription, reconcileSubscription } from '../subscription/reconcile-subscription.js';
 import { LeadershipLostError, type SubscriptionContext } from '../subscription/subscription-context.js';
 import type { RequeueBackoffOptions } from '../workqueue/requeue-backoff.js';

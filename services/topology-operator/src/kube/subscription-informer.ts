@@ -5,9 +5,8 @@ import {
   type KubernetesObject,
   ListWatch,
 } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, PLURAL } from '../api-names.js';
+import { API_GROUP, API_VERSION, PLURAL, type EventSubscription } from '../api/v1alpha1/index.js';
 import type { OperatorLogger } from '../operator-logger.js';
-import type { EventSubscription } from '../subscription/event-subscription.js';
 import { BookmarkWatch, DEFAULT_WATCH_TIMEOUT_SECONDS } from './bookmark-watch.js';
 import { describeKubeError } from './kube-errors.js';
 

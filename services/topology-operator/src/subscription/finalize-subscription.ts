@@ -1,6 +1,7 @@
 import { retryQueueName, type ChannelFactory } from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue, type QueueState } from './broker-queues.js';
-import type { EventSubscription, SubscriptionEvent } from './event-subscription.js';
+import type { EventSubscription } from '../api/v1alpha1/index.js';
+import type { SubscriptionEvent } from './subscription-event.js';
 import { isSameSubscription, queueUsers } from './shared-queues.js';
 import { fenceOf, type SubscriptionContext } from './subscription-context.js';
 

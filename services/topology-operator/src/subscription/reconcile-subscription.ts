@@ -7,13 +7,13 @@ import {
   type TopologyPlan,
 } from '@switchyard/messaging';
 import { applySubscriptionTopology, type ApplyOptions } from './apply-subscription-topology.js';
-import type {
-  AppliedTopology,
-  EventSubscription,
-  EventSubscriptionStatus,
-  SubscriptionEvent,
-} from './event-subscription.js';
-import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
+import {
+  InvalidSubscriptionSpecError,
+  type AppliedTopology,
+  type EventSubscription,
+  type EventSubscriptionStatus,
+} from '../api/v1alpha1/index.js';
+import type { SubscriptionEvent } from './subscription-event.js';
 import { observeQueues, type QueueObservation } from './queue-observation.js';
 import { findCondition, mergeConditions, readyCondition, type ConditionUpdate } from './subscription-conditions.js';
 import { appliedTopologyOf, consumerPolicyOf } from './subscription-policy.js';
@@ -22,7 +22,7 @@ import { fenceOf, LeadershipLostError, type SubscriptionContext } from './subscr
 import { resolveSubscriptionSpec, type ResolvedSubscriptionSpec } from './subscription-spec.js';
 import { findUnsafeTopologyChange } from './unsafe-topology-change.js';
 
-export type { SubscriptionEvent } from './event-subscription.js';
+export type { SubscriptionEvent } from './subscription-event.js';
 export { finalizeSubscription } from './finalize-subscription.js';
 export type { FinalizeOutcome } from './finalize-subscription.js';
 export { DROPPED_TIER_GRACE_MS } from './apply-subscription-topology.js';

@@ -1,5 +1,5 @@
 import { deadLetterQueueName, retryQueueName } from '@switchyard/messaging';
-import type { EventSubscription } from './event-subscription.js';
+import type { EventSubscription } from '../api/v1alpha1/index.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 
 /**
