@@ -8,6 +8,7 @@ import { connectionChannels } from './controller/broker-channels.js';
 import { OperatorHttpServer } from './http/operator-http-server.js';
 import { TopologyOperator } from './operator.js';
 import { createOperatorLogger } from './operator-logger.js';
+import { errorMessage } from './errors.js';
 
 /** A stop that takes longer than this (a hung API server or broker) ends the process anyway: Kubernetes would SIGKILL at 30 s. */
 const SHUTDOWN_TIMEOUT_MS = 20_000;
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
       shutdown(received).then(
         () => process.exit(0),
         (error: unknown) => {
-          logger.error({ error: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+          logger.error({ error: errorMessage(error) }, 'shutdown failed');
           process.exit(1);
         },
       );
@@ -83,8 +84,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `${OPERATOR_NAME}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(`${OPERATOR_NAME}: failed to start: ${errorMessage(error)}\n`);
   process.exit(1);
 });

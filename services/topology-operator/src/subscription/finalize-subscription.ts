@@ -4,6 +4,7 @@ import type { EventSubscription } from '../api/v1alpha1/index.js';
 import type { SubscriptionEvent } from './subscription-event.js';
 import { isSameSubscription, queueUsers } from './shared-queues.js';
 import { fenceOf, type SubscriptionContext } from './subscription-context.js';
+import { toError } from '../errors.js';
 
 export interface FinalizeOutcome {
   /** True: the runtime may remove the policy key from the ConfigMap, then the finalizer. */
@@ -180,7 +181,7 @@ async function finalizeOnBroker(
     }
     return { done: true, events, error: undefined };
   } catch (error) {
-    return { done: false, events: [], error: error instanceof Error ? error : new Error(String(error)) };
+    return { done: false, events: [], error: toError(error) };
   }
 }
 

@@ -20,6 +20,14 @@ export interface EventSubscriptionMetadata {
 }
 
 /**
+ * `<namespace>/<name>`: how the operator keys a subscription (its work queue, its informer cache) and names it in
+ * messages. Lenient about what it is given: a watch event's object may lack either.
+ */
+export function subscriptionKey(object: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}
+
+/**
  * The EventSubscription resource as the operator sees it on the wire: the spec exactly as the user wrote it (see
  * `EventSubscriptionSpec`) and the status the operator writes. `resolveSubscriptionSpec` applies the CRD's
  * defaults and checks to the spec.

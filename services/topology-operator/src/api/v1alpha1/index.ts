@@ -51,6 +51,7 @@ export {
 export { CONDITION_TYPES, type Condition, type ConditionStatus, type ConditionType } from './conditions.js';
 export {
   EVENT_SUBSCRIPTION_DESCRIPTION,
+  subscriptionKey,
   type EventSubscription,
   type EventSubscriptionMetadata,
 } from './event-subscription.js';
