@@ -39,6 +39,10 @@ describe('durationSchema', () => {
     expect(durationSchema.safeParse('1 s').error?.issues.map((issue) => issue.message)).toEqual([
       'must be a duration like 500ms, 1s, 2m or 1h',
     ]);
+    // Too long for the pattern too: the pattern's message comes first.
+    expect(durationSchema.safeParse('1234567890ms').error?.issues[0]?.message).toBe(
+      'must be a duration like 500ms, 1s, 2m or 1h',
+    );
     expect(durationSchema.safeParse('597h').error?.issues.map((issue) => issue.message)).toEqual([
       "'597h' is longer than the maximum of 2147483647 ms (about 24 days)",
     ]);

@@ -42,11 +42,14 @@ export function parseDuration(text: string, field = 'duration'): number {
   return read.ms;
 }
 
-/** A duration field of the spec: the pattern (and the length it implies) for the CRD, the maximum checked here. */
+/**
+ * A duration field of the spec: the pattern, and the length it implies (spelled out for the CRD, after the pattern
+ * so a bad duration is reported by the pattern's message); the maximum is checked here, and by a CEL rule in the CRD.
+ */
 export const durationSchema = z
   .string()
-  .max(11)
   .regex(durationRegExp, NOT_A_DURATION)
+  .max(11)
   .superRefine((text, context) => {
     const read = readDuration(text);
     // A malformed duration is already reported by the pattern.

@@ -184,8 +184,6 @@ export const eventSubscriptionSpecSchema = z
  * through an API server (e.g. a unit test's fixture) are not defaulted.
  */
 export type EventSubscriptionSpec = z.input<typeof eventSubscriptionSpecSchema>;
-/** The spec with the CRD's defaults applied, as the API server stores it. */
-export type DefaultedSubscriptionSpec = z.output<typeof eventSubscriptionSpecSchema>;
 export type SubscribedEvent = z.input<typeof subscribedEventSchema>;
 export type ExponentialBackoff = z.input<typeof exponentialBackoffSchema>;
 export type Backoff = z.input<typeof backoffSchema>;

@@ -33,7 +33,6 @@ export {
   SERVICE_PATTERN,
   type Backoff,
   type DeadLetterSpec,
-  type DefaultedSubscriptionSpec,
   type DeletionPolicy,
   type EventSubscriptionSpec,
   type ExponentialBackoff,
