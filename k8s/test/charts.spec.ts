@@ -9,7 +9,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { consumerPolicyConfigMapName, CONSUMER_POLICY_MOUNT_PATH, CRD_NAME } from '../../services/topology-operator/src/api-names.js';
+import {
+  consumerPolicyConfigMapName,
+  CONSUMER_POLICY_MOUNT_PATH,
+  CRD_NAME,
+  LEADER_ELECTION_RULES,
+  OPERATOR_PERMISSIONS,
+  parseDuration,
+  permissionsOf,
+  SUBSCRIPTION_RULES,
+} from '@switchyard/topology-operator/api';
 import { kubernetesModelOf } from './kubernetes-model.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -541,26 +550,13 @@ describe('helm test and NOTES', () => {
 // The topology operator (charts/topology-operator, also inside the umbrella) and the services' side of it.
 
 const OPERATOR = 'topology-operator';
-/**
- * Every Kubernetes API permission the operator needs, as "<group>/<resource>:<verb>" (core group: "core"): the
- * contract between the chart and services/topology-operator. The chart must grant exactly these and the operator's
- * code must use exactly these; adding a verb on either side fails a test below.
- */
-const OPERATOR_PERMISSIONS = [
-  'switchyard.io/eventsubscriptions:list',
-  'switchyard.io/eventsubscriptions:watch',
-  'switchyard.io/eventsubscriptions:patch',
-  'switchyard.io/eventsubscriptions/status:patch',
-  'core/configmaps:get',
-  'core/configmaps:create',
-  'core/configmaps:patch',
-  'coordination.k8s.io/leases:get',
-  'coordination.k8s.io/leases:create',
-  'coordination.k8s.io/leases:update',
-  'core/events:create',
-].sort();
+// Every Kubernetes API permission the operator needs (OPERATOR_PERMISSIONS, "<group>/<resource>:<verb>", core group
+// "core") is the contract between the chart and services/topology-operator, kept beside the operator's API
+// (src/api/v1alpha1/rbac.ts). The chart must grant exactly these and the operator's code must use exactly these;
+// adding a verb on either side fails a test below.
 /** The ones that follow the subscriptions (their namespace, or every namespace); the rest is the Lease's. */
-const SUBSCRIPTION_SCOPED = OPERATOR_PERMISSIONS.filter((permission) => !permission.startsWith('coordination.k8s.io/'));
+const SUBSCRIPTION_SCOPED = permissionsOf(SUBSCRIPTION_RULES);
+const LEADER_ELECTION = permissionsOf(LEADER_ELECTION_RULES);
 
 interface PolicyRule {
   apiGroups: string[];
@@ -574,8 +570,6 @@ interface Binding extends K8sObject {
 }
 
 const isOperatorObject = (obj: K8sObject) => obj.metadata.labels?.['app.kubernetes.io/name'] === OPERATOR;
-const permissionsOf = (rules: PolicyRule[]) =>
-  [...new Set(rules.flatMap((rule) => rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${group || 'core'}/${resource}:${verb}`)))))].sort();
 const rulesOf = (obj: K8sObject) => (obj as unknown as { rules: PolicyRule[] }).rules;
 
 const operatorScenarios = scenarios.filter((scenario) => scenario.chart === OPERATOR || (scenario.chart === 'switchyard' && !scenario.label.includes('minimal'))).map((scenario) => scenario.label);
@@ -586,13 +580,6 @@ function operatorDeployment(label: string): { deployment: K8sObject; spec: PodSp
   const spec = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
   const container = spec.containers[0]!;
   return { deployment, spec, container, env: new Map((container.env ?? []).map((entry) => [entry.name, entry])) };
-}
-
-/** Go-style duration of the CRD ("500ms", "1s", "2m", "1h") in milliseconds. */
-function durationMs(duration: string): number {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(duration);
-  if (!match) throw new Error(`not a duration: ${duration}`);
-  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
 function sourceFiles(dir: string): string[] {
@@ -621,7 +608,7 @@ describe.each(operatorScenarios)('topology-operator in %s', (label) => {
     const leaseRoles = roles.filter((role) => rulesOf(role).some((rule) => rule.resources.includes('leases')));
     expect(leaseRoles).toHaveLength(1);
     expect(leaseRoles[0]!.metadata.namespace).toBeUndefined(); // the release namespace, where POD_NAMESPACE points
-    expect(permissionsOf(rulesOf(leaseRoles[0]!))).toEqual(OPERATOR_PERMISSIONS.filter((permission) => permission.startsWith('coordination.k8s.io/')));
+    expect(permissionsOf(rulesOf(leaseRoles[0]!))).toEqual(LEADER_ELECTION);
     for (const rule of rulesOf(leaseRoles[0]!)) {
       // create cannot be limited by name (the API server authorizes it before the object has one).
       expect(rule.resourceNames).toEqual(rule.verbs.includes('create') ? undefined : [leaseName]);
@@ -630,6 +617,8 @@ describe.each(operatorScenarios)('topology-operator in %s', (label) => {
     expect(clusterRoles).toHaveLength(watchNamespace ? 0 : 1);
     expect(subscriptionRoles).toHaveLength(1);
     expect(permissionsOf(rulesOf(subscriptionRoles[0]!))).toEqual(SUBSCRIPTION_SCOPED);
+    // Rule by rule as the API lists them (same grouping, same verbs, no resourceNames).
+    expect(rulesOf(subscriptionRoles[0]!)).toEqual(SUBSCRIPTION_RULES);
     if (watchNamespace) expect(subscriptionRoles[0]!.metadata.namespace).toBe(watchNamespace);
 
     const serviceAccount = objects.find((obj) => obj.kind === 'ServiceAccount')!;
@@ -721,7 +710,7 @@ describe('topology-operator', () => {
   test.each(Object.keys(SERVICES))('the default subscription of %s keeps the retry tiers and prefetch %s uses without the operator', (service) => {
     const subscription = subscriptionsOf(`${OPERATOR} (defaults)`).find((spec) => spec.service === service)!;
     const values = parse(readFileSync(path.join(chartsDir, service, 'values.yaml'), 'utf8')) as { messaging: { retryDelaysMs: string } };
-    expect(subscription.retry.backoff.delays.map(durationMs)).toEqual(values.messaging.retryDelaysMs.split(',').map(Number));
+    expect(subscription.retry.backoff.delays.map((delay) => parseDuration(delay))).toEqual(values.messaging.retryDelaysMs.split(',').map(Number));
     expect(subscription.retry.maxAttempts).toBe(subscription.retry.backoff.delays.length + 1);
     const defaultPrefetch = /export const DEFAULT_PREFETCH = (\d+);/.exec(readFileSync(path.join(repoRoot, 'packages/messaging/src/switchyard-server.ts'), 'utf8'))?.[1];
     expect(subscription.prefetch).toBe(Number(defaultPrefetch));

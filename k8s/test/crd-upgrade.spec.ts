@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { CRD_NAME } from '../../services/topology-operator/src/api-names.js';
+import { CRD_NAME } from '@switchyard/topology-operator/api';
 import { chartWorkspace, type ChartWorkspace } from './chart-workspace.js';
 import { kubectlOutcome } from './kubectl-outcome.js';
 

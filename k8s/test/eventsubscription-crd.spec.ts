@@ -10,8 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { API_GROUP, API_VERSION, CRD_NAME, KIND, PLURAL, SINGULAR } from '../../services/topology-operator/src/api-names.js';
-import { MAX_DURATION_MS, parseDuration } from '../../services/topology-operator/src/subscription/duration.js';
+import { API_GROUP, API_VERSION, CRD_NAME, KIND, MAX_DURATION_MS, parseDuration, PLURAL, SINGULAR } from '@switchyard/topology-operator/api';
 import { kubectlOutcome, mapLimited, type KubectlOutcome } from './kubectl-outcome.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));

@@ -20,7 +20,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { CRD_NAME } from '../../services/topology-operator/src/api-names.js';
+import { CRD_NAME } from '@switchyard/topology-operator/api';
 import { chartWorkspace, type ChartWorkspace } from './chart-workspace.js';
 import { JobPodFinisher } from './job-pod-finisher.js';
 import { kubectlOutcome, mapLimited } from './kubectl-outcome.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { CRD_NAME } from '../../services/topology-operator/src/api-names.js';
+import { CRD_NAME } from '@switchyard/topology-operator/api';
 import { chartWorkspace, type ChartWorkspace } from './chart-workspace.js';
 import { scaledObjectSchema, triggerAuthenticationSchema } from './keda-schema.js';
 import { kubectlOutcome } from './kubectl-outcome.js';

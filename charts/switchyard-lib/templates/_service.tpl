@@ -558,7 +558,7 @@ affinity:
       key: {{ .brokerKey }}
 {{- end -}}
 
-{{/* Where a service reads its consumer policy: CONSUMER_POLICY_MOUNT_PATH in services/topology-operator/src/api-names.ts. */}}
+{{/* Where a service reads its consumer policy: CONSUMER_POLICY_MOUNT_PATH in services/topology-operator/src/api/v1alpha1/names.ts. */}}
 {{- define "switchyard-lib.consumerPolicyMountPath" -}}
 /etc/switchyard/consumer-policy
 {{- end -}}

@@ -2,12 +2,13 @@
 // the service account (or KUBECONFIG / ~/.kube/config outside a cluster), the HTTP probes, and a graceful SIGTERM.
 import { KubeConfig } from '@kubernetes/client-node';
 import { RabbitMqConnection } from '@switchyard/messaging';
-import { OPERATOR_NAME } from './api-names.js';
+import { OPERATOR_NAME } from './api/v1alpha1/index.js';
 import { type OperatorConfig, operatorConfigFromEnv, OperatorConfigError } from './config/operator-config.js';
 import { connectionChannels } from './controller/broker-channels.js';
 import { OperatorHttpServer } from './http/operator-http-server.js';
 import { TopologyOperator } from './operator.js';
 import { createOperatorLogger } from './operator-logger.js';
+import { errorMessage } from './errors.js';
 
 /** A stop that takes longer than this (a hung API server or broker) ends the process anyway: Kubernetes would SIGKILL at 30 s. */
 const SHUTDOWN_TIMEOUT_MS = 20_000;
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
       shutdown(received).then(
         () => process.exit(0),
         (error: unknown) => {
-          logger.error({ error: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+          logger.error({ error: errorMessage(error) }, 'shutdown failed');
           process.exit(1);
         },
       );
@@ -83,8 +84,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `${OPERATOR_NAME}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(`${OPERATOR_NAME}: failed to start: ${errorMessage(error)}\n`);
   process.exit(1);
 });

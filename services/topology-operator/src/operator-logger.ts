@@ -1,6 +1,6 @@
 import { REDACTED_PATHS } from '@switchyard/telemetry';
 import { pino, type Logger } from 'pino';
-import { OPERATOR_NAME } from './api-names.js';
+import { OPERATOR_NAME } from './api/v1alpha1/index.js';
 import type { LogLevel } from './config/operator-config.js';
 
 export type OperatorLogger = Logger;

@@ -1,6 +1,6 @@
 import { createMetricsRegistry, registerOnce, safely } from '@switchyard/telemetry';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { OPERATOR_NAME } from './api-names.js';
+import { OPERATOR_NAME } from './api/v1alpha1/index.js';
 
 /** How one reconcile of a key ended: the `result` label of `reconcile_total`. */
 export type ReconcileResult = 'success' | 'error' | 'requeue';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { RabbitMqConnection } from '@switchyard/messaging';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
-import { FINALIZER } from '../src/api-names.js';
+import { FINALIZER } from '../src/api/v1alpha1/index.js';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import type { TopologyOperator } from '../src/operator.js';
 import {

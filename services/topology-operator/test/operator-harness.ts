@@ -29,11 +29,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
-import { API_GROUP, API_VERSION, CRD_NAME, KIND, PLURAL } from '../src/api-names.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  CRD_NAME,
+  KIND,
+  PLURAL,
+  type EventSubscription,
+  type EventSubscriptionSpec,
+} from '../src/api/v1alpha1/index.js';
 import { TopologyOperator, type TopologyOperatorOptions } from '../src/operator.js';
 import { type OperatorLogger, silentOperatorLogger } from '../src/operator-logger.js';
 import { OperatorMetrics } from '../src/operator-metrics.js';
-import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
 
 const CHARTS_DIR = fileURLToPath(new URL('../../../charts', import.meta.url));
 /** The CRD as the chart ships it (cluster-scoped and shared by every test file: applied, never deleted). */

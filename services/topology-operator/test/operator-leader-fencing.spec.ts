@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { type ChannelFactory, RabbitMqConnection } from '@switchyard/messaging';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import type { Channel } from 'amqplib';
-import { FINALIZER } from '../src/api-names.js';
+import { FINALIZER, type EventSubscription } from '../src/api/v1alpha1/index.js';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import { type SubscriptionCache, SubscriptionController } from '../src/controller/subscription-controller.js';
 import { ConsumerPolicyConfigMap } from '../src/kube/consumer-policy-config-map.js';
@@ -12,7 +12,6 @@ import { SubscriptionWriter } from '../src/kube/subscription-writer.js';
 import type { TopologyOperator } from '../src/operator.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';
 import { OperatorMetrics } from '../src/operator-metrics.js';
-import type { EventSubscription } from '../src/subscription/event-subscription.js';
 import {
   brokerProbe,
   type ClusterUser,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { parseConsumerPolicy, RabbitMqConnection, retryQueueName } from '@switchyard/messaging';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
-import { FINALIZER, OPERATOR_NAME } from '../src/api-names.js';
+import { FINALIZER, OPERATOR_NAME } from '../src/api/v1alpha1/index.js';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import type { TopologyOperator } from '../src/operator.js';
 import {

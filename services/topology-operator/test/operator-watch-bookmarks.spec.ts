@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { type ChannelFactory } from '@switchyard/messaging';
 import { waitFor } from '@switchyard/testing';
-import { PLURAL } from '../src/api-names.js';
+import { PLURAL } from '../src/api/v1alpha1/index.js';
 import { DEFAULT_WATCH_TIMEOUT_SECONDS } from '../src/kube/bookmark-watch.js';
 import { SubscriptionInformer } from '../src/kube/subscription-informer.js';
 import { silentOperatorLogger } from '../src/operator-logger.js';

@@ -13,7 +13,7 @@ import {
   type TestVhost,
   waitFor,
 } from '@switchyard/testing';
-import { PLURAL } from '../src/api-names.js';
+import { PLURAL } from '../src/api/v1alpha1/index.js';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import { SubscriptionInformer } from '../src/kube/subscription-informer.js';
 import { type OperatorLogger, silentOperatorLogger } from '../src/operator-logger.js';

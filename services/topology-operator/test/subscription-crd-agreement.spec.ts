@@ -7,21 +7,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { CRD_NAME } from '../src/api-names.js';
-import { DURATION_PATTERN, MAX_DURATION_MS } from '../src/subscription/duration.js';
-import { InvalidSubscriptionSpecError } from '../src/subscription/invalid-spec-error.js';
 import {
   AMQP_NAME_PATTERN,
+  CRD_NAME,
   DEFAULT_DELETION_POLICY,
   DEFAULT_NON_EMPTY_QUEUE_POLICY,
   DEFAULT_QUEUE_TYPE,
   DEFAULT_RETRY,
+  DURATION_PATTERN,
   EVENT_TYPE_PATTERN,
+  InvalidSubscriptionSpecError,
+  MAX_DURATION_MS,
   MAX_QUEUE_NAME_LENGTH,
   QUEUE_PATTERN,
-  resolveSubscriptionSpec,
   SERVICE_PATTERN,
-} from '../src/subscription/subscription-spec.js';
+} from '../src/api/v1alpha1/index.js';
+import { resolveSubscriptionSpec } from '../src/subscription/subscription-spec.js';
 
 interface Schema {
   properties?: Record<string, Schema>;

@@ -1,7 +1,7 @@
 // finalizeSubscription against the real RabbitMQ (a fresh vhost): Retain, Delete, and queues that still hold messages.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { retryQueueName } from '@switchyard/messaging';
-import type { EventSubscription, EventSubscriptionSpec } from '../src/subscription/event-subscription.js';
+import type { EventSubscription, EventSubscriptionSpec } from '../src/api/v1alpha1/index.js';
 import {
   finalizeSubscription,
   LeadershipLostError,

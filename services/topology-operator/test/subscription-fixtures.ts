@@ -2,11 +2,7 @@
 // (a fresh vhost of the machine's RabbitMQ) with a few probes the tests assert with.
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import type {
-  EventSubscription,
-  EventSubscriptionSpec,
-  EventSubscriptionStatus,
-} from '../src/subscription/event-subscription.js';
+import type { EventSubscription, EventSubscriptionSpec, EventSubscriptionStatus } from '../src/api/v1alpha1/index.js';
 
 let counter = 0;
 /** A unique work queue for one test, `order-service.<label>-<n>`. */

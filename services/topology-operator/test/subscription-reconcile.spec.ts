@@ -9,7 +9,7 @@ import {
   declareTopology,
 } from '@switchyard/messaging';
 import amqp from 'amqplib';
-import type { EventSubscription } from '../src/subscription/event-subscription.js';
+import { CRD_NAME, type EventSubscription } from '../src/api/v1alpha1/index.js';
 import {
   DEFAULT_STATUS_REFRESH_MS,
   DROPPED_TIER_GRACE_MS,
@@ -20,7 +20,6 @@ import {
 } from '../src/subscription/reconcile-subscription.js';
 import { fileURLToPath } from 'node:url';
 import { crdValidator } from '../../../k8s/test/crd-validator.js';
-import { CRD_NAME } from '../src/api-names.js';
 import {
   startTestBroker,
   subscriptionOf,

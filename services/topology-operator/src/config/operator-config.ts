@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { OPERATOR_NAME } from '../api-names.js';
+import { OPERATOR_NAME } from '../api/v1alpha1/index.js';
 
 /** Lease the replicas compete for unless LEASE_NAME says otherwise. */
 export const DEFAULT_LEASE_NAME = OPERATOR_NAME;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EventSubscriptionStatus } from '../subscription/event-subscription.js';
+import type { EventSubscriptionStatus } from '../api/v1alpha1/index.js';
 import { LAST_OBSERVED_TIME_REFRESH_MS, statusNeedsWrite } from './status-change.js';
 
 const observedAt = new Date('2026-11-27T09:00:00Z');

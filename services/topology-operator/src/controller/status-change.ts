@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { EventSubscriptionStatus } from '../subscription/event-subscription.js';
+import type { EventSubscriptionStatus } from '../api/v1alpha1/index.js';
 
 /**
  * How often `status.lastObservedTime` alone is rewritten: every 5 minutes. Each status refresh (every

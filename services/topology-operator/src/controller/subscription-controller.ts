@@ -1,19 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import type { ChannelFactory } from '@switchyard/messaging';
-import { FINALIZER } from '../api-names.js';
+import { FINALIZER, subscriptionKey, type EventSubscription } from '../api/v1alpha1/index.js';
 import type { ConsumerPolicyConfigMap } from '../kube/consumer-policy-config-map.js';
 import type { EventRecorder, RecordedEvent } from '../kube/event-recorder.js';
 import { describeKubeError, isConflict, isKubeApiError, isNotFound } from '../kube/kube-errors.js';
 import type { SubscriptionWriter } from '../kube/subscription-writer.js';
 import type { OperatorLogger } from '../operator-logger.js';
 import type { OperatorMetrics, ReconcileResult } from '../operator-metrics.js';
-import type { EventSubscription } from '../subscription/event-subscription.js';
 import { finalizeSubscription, reconcileSubscription } from '../subscription/reconcile-subscription.js';
 import { LeadershipLostError, type SubscriptionContext } from '../subscription/subscription-context.js';
 import type { RequeueBackoffOptions } from '../workqueue/requeue-backoff.js';
 import { RequeueBackoff } from '../workqueue/requeue-backoff.js';
 import { WorkQueue } from '../workqueue/work-queue.js';
 import { statusNeedsWrite } from './status-change.js';
+import { errorMessage } from '../errors.js';
 
 /** Two subscriptions reconcile in parallel: broker round trips dominate, and one slow queue must not hold up the rest. */
 export const DEFAULT_WORKERS = 2;
@@ -52,11 +52,6 @@ export interface SubscriptionControllerOptions {
   statusRefreshMs: number;
   workers?: number;
   requeue?: RequeueBackoffOptions;
-}
-
-/** This replica lost the lease while a reconcile was running: the rest of it must not write anything. */
-class NotLeaderError extends Error {
-  override name = 'NotLeaderError';
 }
 
 /** One leadership term: its own queue, so keys and backoffs of a previous term never leak into the next. */
@@ -142,7 +137,7 @@ export class SubscriptionController {
     try {
       result = await this.reconcile(key, term);
     } catch (error) {
-      if (error instanceof NotLeaderError || error instanceof LeadershipLostError) return;
+      if (error instanceof LeadershipLostError) return;
       result = 'error';
       const delayMs = term.queue.addRateLimited(key);
       const message = describeFailure(error);
@@ -194,14 +189,7 @@ export class SubscriptionController {
     }
     await this.recordAll(subscription, outcome.events, outcome.error, term);
 
-    if (outcome.error) {
-      const delayMs = term.queue.addRateLimited(key);
-      this.options.logger.warn(
-        { key, error: describeFailure(outcome.error), retryInMs: delayMs },
-        'reconcile hit a transient failure; requeued',
-      );
-      return 'error';
-    }
+    if (outcome.error) return this.requeueTransient(key, term, outcome.error, 'reconcile');
     term.queue.forget(key);
     // The refresh cadence is the operator's setting (STATUS_REFRESH_SECONDS), whatever default the reconcile suggests.
     term.queue.addAfter(key, this.options.statusRefreshMs);
@@ -218,14 +206,7 @@ export class SubscriptionController {
     const outcome = await finalizeSubscription(subscription, this.options.broker, this.contextFor(key, term));
     assertActive(term);
     await this.recordAll(subscription, outcome.events, outcome.error, term);
-    if (outcome.error) {
-      const delayMs = term.queue.addRateLimited(key);
-      this.options.logger.warn(
-        { key, error: describeFailure(outcome.error), retryInMs: delayMs },
-        'cleanup hit a transient failure; requeued',
-      );
-      return 'error';
-    }
+    if (outcome.error) return this.requeueTransient(key, term, outcome.error, 'cleanup');
     if (!outcome.done) {
       term.queue.addRateLimited(key);
       return 'requeue';
@@ -288,7 +269,7 @@ export class SubscriptionController {
   }
 
   private others(key: string): EventSubscription[] {
-    return this.options.cache.list().filter((other) => subscriptionKeyOf(other) !== key);
+    return this.options.cache.list().filter((other) => subscriptionKey(other) !== key);
   }
 
   /** 409: our cached copy is stale, try again from the next one; 404: the object is gone. Anything else is a failure. */
@@ -302,6 +283,16 @@ export class SubscriptionController {
       return 'success';
     }
     throw error;
+  }
+
+  /** A reconcile or cleanup that failed on something that may pass (the broker, the API server): retried with backoff. */
+  private requeueTransient(key: string, term: Term, error: Error, what: 'reconcile' | 'cleanup'): ReconcileResult {
+    const delayMs = term.queue.addRateLimited(key);
+    this.options.logger.warn(
+      { key, error: describeFailure(error), retryInMs: delayMs },
+      `${what} hit a transient failure; requeued`,
+    );
+    return 'error';
   }
 
   /** Records the outcome's Events, and a Warning for a failure that came without one: every failure is visible on the object. */
@@ -321,12 +312,9 @@ export class SubscriptionController {
   }
 }
 
+/** This replica lost the lease while a reconcile was running: the rest of it must not write anything. */
 function assertActive(term: Term): void {
-  if (!term.active) throw new NotLeaderError('no longer the leader');
-}
-
-function subscriptionKeyOf(subscription: EventSubscription): string {
-  return `${subscription.metadata.namespace ?? ''}/${subscription.metadata.name}`;
+  if (!term.active) throw new LeadershipLostError('write to the API server');
 }
 
 function namespaceOf(subscription: EventSubscription): string {
@@ -335,5 +323,5 @@ function namespaceOf(subscription: EventSubscription): string {
 
 function describeFailure(error: unknown): string {
   if (isKubeApiError(error)) return describeKubeError(error);
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { errorMessage } from '../errors.js';
 
 /** What /readyz reports: ready, or not with the reason a human reading `kubectl describe pod` needs. */
 export interface Readiness {
@@ -25,9 +26,7 @@ export class OperatorHttpServer {
 
   constructor(private readonly options: OperatorHttpServerOptions) {
     this.server = createServer((request, response) => {
-      this.handle(request, response).catch((error: unknown) =>
-        send(response, 500, { error: error instanceof Error ? error.message : String(error) }),
-      );
+      this.handle(request, response).catch((error: unknown) => send(response, 500, { error: errorMessage(error) }));
     });
   }
 

@@ -1,6 +1,6 @@
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
 import { consumerPolicyFileName, type ConsumerPolicy, serializeConsumerPolicy } from '@switchyard/messaging';
-import { consumerPolicyConfigMapName, OPERATOR_NAME } from '../api-names.js';
+import { consumerPolicyConfigMapName, OPERATOR_NAME } from '../api/v1alpha1/index.js';
 import { isAlreadyExists, isNotFound } from './kube-errors.js';
 import { MERGE_PATCH_OPTIONS } from './kube-clients.js';
 

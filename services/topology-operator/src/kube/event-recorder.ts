@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
-import { OPERATOR_NAME } from '../api-names.js';
+import { OPERATOR_NAME } from '../api/v1alpha1/index.js';
 import type { OperatorLogger } from '../operator-logger.js';
 import { describeKubeError } from './kube-errors.js';
 

@@ -1,3 +1,5 @@
+import { errorMessage } from '../errors.js';
+
 /**
  * HTTP status of a failed Kubernetes API call: `ApiException.code` from the generated clients, `statusCode` from
  * `Watch`; undefined for anything else (a refused connection, a DNS failure).
@@ -39,6 +41,6 @@ export function describeKubeError(error: unknown): string {
   } else if (body && typeof body === 'object') {
     message = (body as { message?: string }).message;
   }
-  message ??= error instanceof Error ? error.message : String(error);
+  message ??= errorMessage(error);
   return status === undefined ? message : `HTTP ${status}: ${message}`;
 }

@@ -5,9 +5,8 @@ import {
   type KubernetesObject,
   ListWatch,
 } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, PLURAL } from '../api-names.js';
+import { API_GROUP, API_VERSION, PLURAL, subscriptionKey, type EventSubscription } from '../api/v1alpha1/index.js';
 import type { OperatorLogger } from '../operator-logger.js';
-import type { EventSubscription } from '../subscription/event-subscription.js';
 import { BookmarkWatch, DEFAULT_WATCH_TIMEOUT_SECONDS } from './bookmark-watch.js';
 import { describeKubeError } from './kube-errors.js';
 
@@ -30,11 +29,6 @@ export interface SubscriptionInformerOptions {
   restartMaxDelayMs?: number;
   /** Server-side timeout of each watch (default DEFAULT_WATCH_TIMEOUT_SECONDS, below client-node's inactivity timeout). */
   watchTimeoutSeconds?: number;
-}
-
-/** `<namespace>/<name>`: the work queue key of a subscription. */
-export function subscriptionKey(object: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }
 
 /**

@@ -1,6 +1,13 @@
 import type { CustomObjectsApi } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, FINALIZER, OPERATOR_NAME, PLURAL } from '../api-names.js';
-import type { EventSubscription, EventSubscriptionStatus } from '../subscription/event-subscription.js';
+import {
+  API_GROUP,
+  API_VERSION,
+  FINALIZER,
+  OPERATOR_NAME,
+  PLURAL,
+  type EventSubscription,
+  type EventSubscriptionStatus,
+} from '../api/v1alpha1/index.js';
 import { MERGE_PATCH_OPTIONS } from './kube-clients.js';
 
 /**

@@ -1,6 +1,7 @@
 import { type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { describeKubeError, isConflict, isNotFound } from '../kube/kube-errors.js';
 import type { OperatorLogger } from '../operator-logger.js';
+import { toError } from '../errors.js';
 
 /** How long a Lease is valid without renewal: 15 s, client-go's default; a dead leader is replaced within ~15–17 s. */
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
@@ -259,7 +260,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(toError(error));
       },
     );
   });

@@ -6,7 +6,8 @@ import {
   type TopologyPlan,
 } from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue } from './broker-queues.js';
-import type { AppliedTopology, DroppedRetryTier, SubscriptionEvent } from './event-subscription.js';
+import type { AppliedTopology, DroppedRetryTier } from '../api/v1alpha1/index.js';
+import type { SubscriptionEvent } from './subscription-event.js';
 import type { BrokerFence } from './subscription-context.js';
 
 /**

@@ -1,8 +1,10 @@
 import { retryQueueName, type ChannelFactory } from '@switchyard/messaging';
 import { deleteQueue, inspectQueue, unbindQueue, type QueueState } from './broker-queues.js';
-import type { EventSubscription, SubscriptionEvent } from './event-subscription.js';
+import type { EventSubscription } from '../api/v1alpha1/index.js';
+import type { SubscriptionEvent } from './subscription-event.js';
 import { isSameSubscription, queueUsers } from './shared-queues.js';
 import { fenceOf, type SubscriptionContext } from './subscription-context.js';
+import { toError } from '../errors.js';
 
 export interface FinalizeOutcome {
   /** True: the runtime may remove the policy key from the ConfigMap, then the finalizer. */
@@ -179,7 +181,7 @@ async function finalizeOnBroker(
     }
     return { done: true, events, error: undefined };
   } catch (error) {
-    return { done: false, events: [], error: error instanceof Error ? error : new Error(String(error)) };
+    return { done: false, events: [], error: toError(error) };
   }
 }
 

@@ -7,22 +7,24 @@ import {
   type TopologyPlan,
 } from '@switchyard/messaging';
 import { applySubscriptionTopology, type ApplyOptions } from './apply-subscription-topology.js';
-import type {
-  AppliedTopology,
-  EventSubscription,
-  EventSubscriptionStatus,
-  SubscriptionEvent,
-} from './event-subscription.js';
-import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
+import {
+  InvalidSubscriptionSpecError,
+  subscriptionKey,
+  type AppliedTopology,
+  type EventSubscription,
+  type EventSubscriptionStatus,
+} from '../api/v1alpha1/index.js';
+import type { SubscriptionEvent } from './subscription-event.js';
 import { observeQueues, type QueueObservation } from './queue-observation.js';
 import { findCondition, mergeConditions, readyCondition, type ConditionUpdate } from './subscription-conditions.js';
 import { appliedTopologyOf, consumerPolicyOf } from './subscription-policy.js';
-import { earlierClaimant, subscriptionKey } from './shared-queues.js';
+import { earlierClaimant } from './shared-queues.js';
 import { fenceOf, LeadershipLostError, type SubscriptionContext } from './subscription-context.js';
 import { resolveSubscriptionSpec, type ResolvedSubscriptionSpec } from './subscription-spec.js';
 import { findUnsafeTopologyChange } from './unsafe-topology-change.js';
+import { toError } from '../errors.js';
 
-export type { SubscriptionEvent } from './event-subscription.js';
+export type { SubscriptionEvent } from './subscription-event.js';
 export { finalizeSubscription } from './finalize-subscription.js';
 export type { FinalizeOutcome } from './finalize-subscription.js';
 export { DROPPED_TIER_GRACE_MS } from './apply-subscription-topology.js';
@@ -107,7 +109,7 @@ export async function reconcileSubscription(
     try {
       observation = await observeQueues(broker, queue, deadLetterQueue);
     } catch (caught) {
-      error = caught instanceof Error ? caught : new Error(String(caught));
+      error = toError(caught);
     }
   }
   // The raw spec may be anything when it is invalid (even absent, from a client that skipped the API server).
@@ -232,7 +234,7 @@ async function reconcileTopology(
         },
       };
     }
-    const error = caught instanceof Error ? caught : new Error(String(caught));
+    const error = toError(caught);
     return {
       ...unchanged,
       error,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
+import { InvalidSubscriptionSpecError } from '../api/v1alpha1/index.js';
 import { retryDelaysOf } from './retry-delays.js';
 
 function fieldOf(run: () => unknown): string {

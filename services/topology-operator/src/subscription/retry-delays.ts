@@ -1,5 +1,4 @@
-import type { RetrySpec } from './event-subscription.js';
-import { durationField, InvalidSubscriptionSpecError } from './invalid-spec-error.js';
+import { InvalidSubscriptionSpecError, parseDuration, type RetrySpec } from '../api/v1alpha1/index.js';
 
 /**
  * Expands a retry policy into one delay per retry (`maxAttempts - 1` of them), the form the consumer policy and
@@ -26,11 +25,11 @@ export function retryDelaysOf(retry: RetrySpec): number[] {
         `must list maxAttempts - 1 = ${retries} delays (one per retry), got ${delays.length}`,
       );
     }
-    return delays.map((text, i) => durationField(`spec.retry.backoff.delays.${i}`, text));
+    return delays.map((text, i) => parseDuration(text, `spec.retry.backoff.delays.${i}`));
   }
   const { initial, multiplier, max } = exponential!;
-  const initialMs = durationField('spec.retry.backoff.exponential.initial', initial);
-  const maxMs = durationField('spec.retry.backoff.exponential.max', max);
+  const initialMs = parseDuration(initial, 'spec.retry.backoff.exponential.initial');
+  const maxMs = parseDuration(max, 'spec.retry.backoff.exponential.max');
   if (initialMs > maxMs)
     throw new InvalidSubscriptionSpecError(
       'spec.retry.backoff.exponential',

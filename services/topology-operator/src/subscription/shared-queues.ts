@@ -1,5 +1,5 @@
 import { deadLetterQueueName, retryQueueName } from '@switchyard/messaging';
-import type { EventSubscription } from './event-subscription.js';
+import { subscriptionKey, type EventSubscription } from '../api/v1alpha1/index.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 
 /**
@@ -7,11 +7,6 @@ import { resolveSubscriptionSpec } from './subscription-spec.js';
  * one broker, so two of them can name the same queue (an explicit `deadLetter.queue` is often shared on purpose).
  * These helpers answer "who else uses this queue?" from the other subscriptions the runtime knows.
  */
-
-/** `namespace/name`, how messages name a subscription. */
-export function subscriptionKey(subscription: EventSubscription): string {
-  return `${subscription.metadata.namespace ?? ''}/${subscription.metadata.name}`;
-}
 
 export function isSameSubscription(a: EventSubscription, b: EventSubscription): boolean {
   if (a.metadata.uid !== undefined && b.metadata.uid !== undefined) return a.metadata.uid === b.metadata.uid;

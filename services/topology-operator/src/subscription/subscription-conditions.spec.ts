@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Condition } from './event-subscription.js';
+import type { Condition } from '../api/v1alpha1/index.js';
 import { type ConditionUpdate, mergeConditions, readyCondition } from './subscription-conditions.js';
 
 const topologyOk: ConditionUpdate = {

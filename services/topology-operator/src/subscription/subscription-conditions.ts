@@ -1,4 +1,4 @@
-import type { Condition, ConditionStatus, ConditionType } from './event-subscription.js';
+import type { Condition, ConditionStatus, ConditionType } from '../api/v1alpha1/index.js';
 
 /** A condition before it is stamped with times and generation. */
 export interface ConditionUpdate {

@@ -1,4 +1,4 @@
-import type { EventSubscription } from './event-subscription.js';
+import type { EventSubscription } from '../api/v1alpha1/index.js';
 
 /**
  * What the runtime knows beyond the one subscription being reconciled or finalized.

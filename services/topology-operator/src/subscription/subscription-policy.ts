@@ -1,5 +1,5 @@
 import { CONSUMER_POLICY_API_VERSION, CONSUMER_POLICY_KIND, type ConsumerPolicy } from '@switchyard/messaging';
-import type { AppliedTopology, EventSubscriptionMetadata } from './event-subscription.js';
+import type { AppliedTopology, EventSubscriptionMetadata } from '../api/v1alpha1/index.js';
 import type { ResolvedSubscriptionSpec } from './subscription-spec.js';
 
 /** The consumer policy a resolved spec renders to: what the ConfigMap carries and the service applies. */

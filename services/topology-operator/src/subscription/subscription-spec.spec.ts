@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_RETRY_DELAYS_MS } from '@switchyard/messaging';
-import { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
+import { InvalidSubscriptionSpecError } from '../api/v1alpha1/index.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 
 const minimal = { service: 'order-service', queue: 'order-service.user-events', events: [{ type: 'user.created' }] };

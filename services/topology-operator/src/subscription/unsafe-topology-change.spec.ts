@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { AppliedTopology } from './event-subscription.js';
+import type { AppliedTopology } from '../api/v1alpha1/index.js';
 import { findUnsafeTopologyChange } from './unsafe-topology-change.js';
 
 const applied: AppliedTopology = {

@@ -1,4 +1,4 @@
-import type { AppliedTopology } from './event-subscription.js';
+import type { AppliedTopology } from '../api/v1alpha1/index.js';
 
 /** A change RabbitMQ cannot apply in place; `reason` is the TopologyReconciled condition's reason. */
 export interface UnsafeTopologyChange {

@@ -3,8 +3,13 @@
 export const API_GROUP = 'switchyard.io';
 export const API_VERSION = 'v1alpha1';
 export const KIND = 'EventSubscription';
+export const LIST_KIND = `${KIND}List`;
 export const PLURAL = 'eventsubscriptions';
 export const SINGULAR = 'eventsubscription';
+/** `kubectl get esub`. */
+export const SHORT_NAMES: readonly string[] = ['esub'];
+/** `kubectl get switchyard` lists every resource of the platform. */
+export const CATEGORIES: readonly string[] = ['switchyard'];
 export const CRD_NAME = `${PLURAL}.${API_GROUP}`;
 
 /** Held on every subscription whose broker objects may need cleaning up when it is deleted. */

@@ -1,0 +1,7 @@
+/** A Kubernetes Event to record on the subscription. */
+export interface SubscriptionEvent {
+  type: 'Normal' | 'Warning';
+  /** CamelCase. */
+  reason: string;
+  message: string;
+}
