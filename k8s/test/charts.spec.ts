@@ -3,6 +3,7 @@
 // into a real API server (and sends every scenario there as a dry run, EventSubscriptions included).
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as contracts from '@switchyard/contracts';
+import { messagingConfigShape } from '@switchyard/messaging';
 import { helm, helmAsync, HelmError } from '@switchyard/testing';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -695,13 +696,13 @@ describe('topology-operator', () => {
       .filter((obj) => obj.kind === 'EventSubscription')
       .map((obj) => obj.spec as { service: string; queue: string; events: { type: string }[]; retry: { maxAttempts: number; backoff: { delays: string[] } }; prefetch: number });
 
-  test.each(Object.keys(SERVICES))('the default subscription of %s binds exactly the event types of its @OnEvent handlers, on the queue it consumes', (service) => {
+  test.each(Object.keys(SERVICES))('the default subscription of %s binds exactly the event types of its @ConsumeEvent handlers, on the queue it consumes', (service) => {
     const subscription = subscriptionsOf(`${OPERATOR} (defaults)`).find((spec) => spec.service === service)!;
-    const handlers = sourceFiles(path.join(repoRoot, 'services', service, 'src')).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/@OnEvent\((\w+)\)/g)].map((match) => match[1]!));
+    const handlers = sourceFiles(path.join(repoRoot, 'services', service, 'src')).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/@ConsumeEvent\((\w+)\)/g)].map((match) => match[1]!));
     expect(handlers.length).toBeGreaterThan(0);
     const types = handlers.map((name) => (contracts as unknown as Record<string, { type: string } | undefined>)[name]?.type);
     expect(subscription.events.map((event) => event.type).sort()).toEqual([...new Set(types)].sort());
-    const declared = /EVENT_QUEUE = '([^']+)'/.exec(readFileSync(path.join(repoRoot, 'services', service, 'src/messaging.ts'), 'utf8'))?.[1];
+    const declared = /EVENT_QUEUE = '([^']+)'/.exec(readFileSync(path.join(repoRoot, 'services', service, 'src/app.module.ts'), 'utf8'))?.[1];
     expect(subscription.queue).toBe(declared);
     expect(subscription.queue.startsWith(`${service}.`)).toBe(true); // the CRD's CEL rule, which Ajv cannot run
     expect(subscription.queue).toBe((parse(readFileSync(path.join(chartsDir, service, 'values.yaml'), 'utf8')) as { consumesQueue: string }).consumesQueue);
@@ -799,9 +800,10 @@ describe('the services mount the consumer policy the operator writes', () => {
       expect(mount).toEqual({ name: volume!.name, mountPath: CONSUMER_POLICY_MOUNT_PATH, readOnly: true });
       expect(config.data?.CONSUMER_POLICY_DIR).toBe(CONSUMER_POLICY_MOUNT_PATH);
       expect(Number(config.data?.CONSUMER_POLICY_POLL_MS)).toBeGreaterThan(0);
-      // Both are variables the service reads (a misspelt one would silently leave the code defaults in force).
+      // Both are variables the service reads (a misspelt one would silently leave the code defaults in force): messaging's, composed into the service's config.
       const serviceConfig = readFileSync(path.join(repoRoot, 'services', service, 'src/config.ts'), 'utf8');
-      for (const name of ['CONSUMER_POLICY_DIR', 'CONSUMER_POLICY_POLL_MS']) expect([service, name, serviceConfig.includes(`${name}:`)]).toEqual([service, name, true]);
+      expect([service, serviceConfig.includes('...messagingConfigShape')]).toEqual([service, true]);
+      for (const name of ['CONSUMER_POLICY_DIR', 'CONSUMER_POLICY_POLL_MS']) expect([service, name, name in messagingConfigShape]).toEqual([service, name, true]);
     }
   });
 

@@ -1,7 +1,7 @@
 /**
  * Who consumes what: each consuming service's work queue and the event types it handles, for the AsyncAPI document's
- * `receive` operations and queue channels. The services declare the same queues (their `EVENT_QUEUE`) and handlers
- * (`@OnEvent`); `switchyard-asyncapi.spec.ts` in the messaging package checks the queue names against its topology plan.
+ * `receive` operations and queue channels. The services declare the same queues (their `EVENT_QUEUE` in `src/app.module.ts`) and handlers
+ * (`@ConsumeEvent`); `switchyard-asyncapi.spec.ts` in the messaging package checks the queue names against its topology plan.
  */
 export interface EventSubscription {
   /** The consuming service. */

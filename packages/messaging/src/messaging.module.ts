@@ -1,309 +1,45 @@
-import {
-  type DynamicModule,
-  Global,
-  Inject,
-  Injectable,
-  type INestApplication,
-  Module,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-  Optional,
-} from '@nestjs/common';
-import type { MicroserviceOptions } from '@nestjs/microservices';
-import { HealthChecks } from '@switchyard/service-kit';
-import { ServiceMetrics } from '@switchyard/telemetry';
-import { PinoLogger } from 'nestjs-pino';
-import { EVENTS_EXCHANGE } from '@switchyard/contracts';
-import { ConsumerPolicyMetrics } from './consumer-policy-metrics.js';
-import { ConsumerPolicySource } from './consumer-policy-source.js';
-import { decodeDelivery, outboxRowToWire } from './event-codec.js';
-import type { HandlerRunner } from './event-context.js';
-import { EventPublisher } from './event-publisher.js';
-import { tracePublish } from './message-tracing.js';
-import type { MessagingLogger } from './messaging-logger.js';
-import { noopObserver, notify, type MessagingObserver } from './messaging-observer.js';
-import { OutboxMetrics } from './outbox-metrics.js';
-import { PrometheusMessagingObserver } from './prometheus-observer.js';
-import { consumerQueues, QueueDepthSampler } from './queue-depth-sampler.js';
-import { OutboxRelay } from './outbox-relay.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
-import { SwitchyardServer } from './switchyard-server.js';
-import type { DeadLetterSettings } from './topology-plan.js';
+import { type ConfigurableModuleAsyncOptions, ConfigurableModuleBuilder, Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { TransportConnector } from '@switchyard/service-kit';
+import { EventTransportConnector } from './event-transport-connector.js';
+import { MESSAGING_OPTIONS, type MessagingModuleOptions } from './messaging-options.js';
+import { MessagingRuntime } from './messaging-runtime.js';
 
-export interface MessagingOptions {
-  /** The producing and consuming service, e.g. `user-service`: `appId`/`ce-source` of what it publishes. */
-  service: string;
-  rabbitmqUrl: string;
-  /** The service's own database: the outbox relay reads `outbox_events` there. */
-  databaseUrl: string;
-  /** Default `switchyard.events`. */
-  exchange?: string;
-  /** Relay tuning; defaults in outbox-relay.ts. */
-  relay?: { batchSize?: number; pollIntervalMs?: number; retentionMs?: number };
-  /** Extra metrics hooks; with service-kit's `MetricsModule` imported, the Prometheus series are recorded anyway. */
-  observer?: MessagingObserver;
-  /** How often queue depths and the outbox backlog are sampled for Prometheus; default 15 s. */
-  metricsSampleIntervalMs?: number;
-}
+const { ConfigurableModuleClass } = new ConfigurableModuleBuilder<MessagingModuleOptions>({
+  optionsInjectionToken: MESSAGING_OPTIONS,
+})
+  .setClassMethodName('forRoot')
+  .build();
 
-export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
+/** What `MessagingModule.forRootAsync` takes: `{ imports?, inject, useFactory }` returning `MessagingModuleOptions`. */
+export type MessagingModuleAsyncOptions = ConfigurableModuleAsyncOptions<MessagingModuleOptions>;
 
 /**
- * The process's messaging: two broker connections, the publisher the outbox relay sends through, and the relay.
- * Starts after every module has initialised; stops after the HTTP listener and the consumers (Nest closes those
- * first), so the relay's last drain also publishes what in-flight handlers committed.
+ * A service's messaging in one call (golevelup's nestjs-rabbitmq builds its module the same way):
  *
- * Why two connections (RabbitMQ's own advice): during a memory or disk alarm the broker blocks every connection
- * that publishes, and a blocked connection is not read at all, acks included. `connection` publishes (relay,
- * and the consumers' retry and dead-letter copies); `consumerConnection` only consumes, acks and declares, so
- * successful handlers keep acking through an alarm, which is what drains the queues. A failed delivery's copy
- * waits on the blocked publishing connection (its original stays unacked until the copy is confirmed, or goes back
- * to the queue after the confirm timeout), and queue depths are sampled on the consuming side so they keep coming.
+ * ```ts
+ * MessagingModule.forRootAsync({
+ *   inject: [PrismaClient],
+ *   useFactory: (prisma: PrismaClient) => ({
+ *     service: 'order-service',
+ *     config, // the service's environment, composed with `messagingConfigShape`
+ *     consumer: { queue: 'order-service.user-events', transaction: (work) => prisma.$transaction(work) },
+ *   }),
+ * })
+ * ```
+ *
+ * It holds the outbox relay, the publisher and both broker connections (`MessagingRuntime`), and provides
+ * service-kit's `TransportConnector`, through which `createServiceApp` connects the event consumer. Global, so
+ * handlers and the transport can reach them.
  */
-@Injectable()
-export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationShutdown {
-  /** Publishing: the outbox relay, and retry/dead-letter copies of the consumers. */
-  readonly connection: RabbitMqConnection;
-  /** Consuming (`<service>-consumer`): the event transports' channels, their topology, and queue-depth sampling. */
-  readonly consumerConnection: RabbitMqConnection;
-  readonly publisher: EventPublisher;
-  readonly relay: OutboxRelay;
-  readonly logger: MessagingLogger;
-  readonly exchange: string;
-  /** What the publisher and every transport report to: `options.observer` and, with metrics, Prometheus. */
-  readonly observer: MessagingObserver;
-  /** Present when the app has `ServiceMetrics` (service-kit's `MetricsModule`); transports add their queues. */
-  readonly queueDepth: QueueDepthSampler | undefined;
-  /** Present with metrics: policy errors, pause and generation per consumed queue. */
-  readonly policyMetrics: ConsumerPolicyMetrics | undefined;
-  private readonly outboxMetrics: OutboxMetrics | undefined;
-  /** Set once an event transport consumes: only then does readiness depend on the consuming connection. */
-  private consuming = false;
-
-  constructor(
-    @Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions,
-    private readonly checks: HealthChecks,
-    logger: PinoLogger,
-    @Optional() @Inject(ServiceMetrics) metrics?: ServiceMetrics,
-  ) {
-    logger.setContext('Messaging');
-    this.logger = logger;
-    this.exchange = options.exchange ?? EVENTS_EXCHANGE.name;
-    this.observer = combineObservers([
-      options.observer,
-      metrics ? new PrometheusMessagingObserver(metrics.registry) : undefined,
-    ]);
-    const observer = this.observer;
-    this.connection = new RabbitMqConnection({ url: options.rabbitmqUrl, connectionName: options.service, logger });
-    this.consumerConnection = new RabbitMqConnection({
-      url: options.rabbitmqUrl,
-      connectionName: `${options.service}-consumer`,
-      logger,
-    });
-    this.publisher = new EventPublisher({ connection: this.connection, exchanges: [this.exchange], observer, logger });
-    if (metrics) {
-      const sampling = {
-        registry: metrics.registry,
-        logger,
-        ...(options.metricsSampleIntervalMs ? { intervalMs: options.metricsSampleIntervalMs } : {}),
-      };
-      // On the consuming side: a publishing connection blocked by an alarm would stall the samples just when they matter.
-      // One replica samples at a time: the one whose consuming connection holds the service's exclusive sampler queue.
-      this.queueDepth = new QueueDepthSampler({
-        connection: this.consumerConnection,
-        soleSamplerQueue: `${options.service}.queue-depth-sampler`,
-        ...sampling,
-      });
-      this.outboxMetrics = new OutboxMetrics({ databaseUrl: options.databaseUrl, ...sampling });
-      this.policyMetrics = new ConsumerPolicyMetrics(metrics.registry);
-    } else {
-      this.policyMetrics = undefined;
-    }
-    this.relay = new OutboxRelay({
-      ...options.relay,
-      databaseUrl: options.databaseUrl,
-      logger,
-      canPublish: () => this.publisher.isReady,
-      publish: (row) =>
-        // A PRODUCER span continuing the context stored with the row; its own context goes out in the headers.
-        tracePublish(
-          {
-            exchange: this.exchange,
-            routingKey: row.eventType,
-            messageId: row.id,
-            correlationId: row.correlationId ?? row.id,
-            server: this.publisher.endpoint,
-            traceparent: row.traceparent,
-            tracestate: row.tracestate,
-          },
-          async (traceHeaders) => {
-            const wire = outboxRowToWire(
-              { ...row, traceparent: traceHeaders.traceparent ?? null, tracestate: traceHeaders.tracestate ?? null },
-              options.service,
-            );
-            // The envelope's header type is closed; the publisher takes any header table.
-            return this.publisher.publish(this.exchange, wire.routingKey, wire.content, {
-              ...wire.properties,
-              headers: { ...wire.properties.headers },
-            });
-          },
-        ),
-    });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    this.checks.addReadinessCheck('broker', async () => {
-      const health = this.connection.health();
-      if (!this.connection.isReady)
-        throw new Error(health.connected ? 'connected, still setting up channels' : 'not connected to RabbitMQ');
-      if (health.blocked) throw new Error('RabbitMQ has blocked publishing (memory or disk alarm)');
-      // Consumers set up (declared and consuming, or deliberately paused) on the consuming connection.
-      if (this.consuming && !this.consumerConnection.isReady) {
-        throw new Error(
-          this.consumerConnection.health().connected
-            ? 'consumer connection still setting up consumers'
-            : 'consumer connection not connected to RabbitMQ',
-        );
-      }
-    });
-    // Not awaited: with the broker down the service still starts (live, not ready) and connects when it can.
-    void this.connection.start().catch(() => undefined);
-    await this.publisher.start();
-    this.connection.onConnected(async () => this.relay.nudge()).catch(() => undefined);
-    this.relay.start();
-    void this.queueDepth?.start();
-    this.outboxMetrics?.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.queueDepth?.stop(), this.outboxMetrics?.stop()]);
-    await this.relay.stop();
-    await this.publisher.close();
-    await Promise.all([this.connection.close(), this.consumerConnection.close()]);
-  }
-
-  /**
-   * Called by `connectEventTransport` for each transport: readiness then covers the consuming connection, and
-   * `consumer:<queue>` reports what the consumer runs with (its policy, paused or not). That check never fails on
-   * its own: a paused consumer is healthy, and a bad policy file keeps the last good one (it shows in the details
-   * and in `messaging_consumer_policy_errors_total`).
-   */
-  addConsumer(queue: string, server: SwitchyardServer, policySource: ConsumerPolicySource | undefined): void {
-    this.consuming = true;
-    this.checks.addReadinessCheck(`consumer:${queue}`, async () => consumerDetails(server, policySource));
-  }
-}
-
-/** Readiness details of one consumer. */
-function consumerDetails(
-  server: SwitchyardServer,
-  policySource: ConsumerPolicySource | undefined,
-): Record<string, unknown> {
-  const settings = server.currentSettings();
-  const policy = policySource?.current();
-  return {
-    consuming: server.isConsuming,
-    paused: server.isPaused,
-    ...(settings
-      ? {
-          prefetch: settings.prefetch,
-          retryDelaysMs: settings.retryDelaysMs,
-          deadLetterQueue: settings.deadLetterQueue,
-        }
-      : {}),
-    policy: settings?.policy
-      ? { source: settings.policy.source, generation: settings.policy.generation }
-      : 'code defaults',
-    ...(policy?.error ? { policyError: policy.error } : {}),
-  };
-}
-
-/** Outbox relay, publisher and broker connection for a service; global so handlers and the transport can reach them. */
 @Global()
-@Module({})
-export class MessagingModule {
-  static forRoot(options: MessagingOptions): DynamicModule {
-    return {
-      module: MessagingModule,
-      providers: [{ provide: MESSAGING_OPTIONS, useValue: options }, MessagingRuntime],
-      exports: [MessagingRuntime],
-    };
-  }
-}
-
-export interface EventTransportOptions {
-  /** The work queue, `<service>.<purpose>`, e.g. `order-service.user-events`. */
-  queue: string;
-  /** Usually `inboxHandlerRunner((work) => prisma.$transaction(work))`. */
-  runHandler: HandlerRunner;
-  /** Code defaults, in force while no consumer policy file is there. */
-  retryDelaysMs?: readonly number[];
-  prefetch?: number;
-  deadLetter?: DeadLetterSettings;
-  /**
-   * Directory the topology operator's ConfigMap is mounted at (`CONSUMER_POLICY_DIR`); `<dir>/<queue>.json` is the
-   * live policy. Unset: the code defaults above, for good.
-   */
-  policyDirectory?: string;
-  /** How often the policy file is re-read; default `DEFAULT_CONSUMER_POLICY_POLL_MS` (2 s). */
-  policyPollIntervalMs?: number;
-}
-
-/**
- * Connects the Switchyard transport to a Nest app: `@EventPattern('<event type>')` methods of its controllers
- * become the consumers of `queue`. Call before `app.startAllMicroservices()`.
- */
-export function connectEventTransport(app: INestApplication, options: EventTransportOptions): SwitchyardServer {
-  const runtime = app.get(MessagingRuntime);
-  const { queue } = options;
-  const policySource = options.policyDirectory
-    ? new ConsumerPolicySource({
-        directory: options.policyDirectory,
-        queue,
-        logger: runtime.logger,
-        onInvalid: () => runtime.policyMetrics?.policyError(queue),
-        ...(options.policyPollIntervalMs ? { pollIntervalMs: options.policyPollIntervalMs } : {}),
-      })
-    : undefined;
-  const server = new SwitchyardServer({
-    connection: runtime.consumerConnection,
-    publishConnection: runtime.connection,
-    service: runtime.options.service,
-    queue,
-    exchange: runtime.exchange,
-    decode: decodeDelivery,
-    runHandler: options.runHandler,
-    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
-    ...(options.prefetch ? { prefetch: options.prefetch } : {}),
-    ...(options.deadLetter ? { deadLetter: options.deadLetter } : {}),
-    ...(policySource ? { policySource } : {}),
-    observer: runtime.observer,
-    logger: runtime.logger,
-  });
-  runtime.queueDepth?.watchConsumer(queue, consumerQueues(queue, options.retryDelaysMs, options.deadLetter?.queue));
-  runtime.policyMetrics?.watch(queue);
-  // A policy moves the tiers and the DLQ: sample the queues it names.
-  server.on('settings', (settings) => {
-    runtime.queueDepth?.watchConsumer(queue, consumerQueues(queue, settings.retryDelaysMs, settings.deadLetterQueue));
-    runtime.policyMetrics?.settingsApplied(settings);
-  });
-  server.on('policyRejected', () => runtime.policyMetrics?.policyError(queue));
-  runtime.addConsumer(queue, server, policySource);
-  // Error pass-through is applied per handler by `@OnEvent`: Nest wires a connected microservice's listeners at
-  // once, before global filters could be added to it.
-  app.connectMicroservice<MicroserviceOptions>({ strategy: server });
-  return server;
-}
-
-/** One observer calling each of `observers` (each call isolated: one that throws does not starve the others). */
-function combineObservers(observers: ReadonlyArray<MessagingObserver | undefined>): MessagingObserver {
-  const present = observers.filter((o): o is MessagingObserver => o !== undefined);
-  if (present.length === 0) return noopObserver;
-  if (present.length === 1) return present[0]!;
-  return {
-    consumed: (event) => present.forEach((o) => notify(o, 'consumed', event)),
-    retry: (event) => present.forEach((o) => notify(o, 'retry', event)),
-    deadLettered: (event) => present.forEach((o) => notify(o, 'deadLettered', event)),
-    published: (event) => present.forEach((o) => notify(o, 'published', event)),
-  };
-}
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    MessagingRuntime,
+    EventTransportConnector,
+    { provide: TransportConnector, useExisting: EventTransportConnector },
+  ],
+  exports: [MessagingRuntime, TransportConnector],
+})
+export class MessagingModule extends ConfigurableModuleClass {}

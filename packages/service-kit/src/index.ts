@@ -15,6 +15,7 @@ export { LifecycleState } from './lifecycle/lifecycle-state.js';
 export { runService } from './lifecycle/run-service.js';
 export type { RunServiceOptions } from './lifecycle/run-service.js';
 export { startMain } from './lifecycle/start-main.js';
+export { TransportConnector } from './lifecycle/transport-connector.js';
 export { registerDatabaseChecks } from './health/database-checks.js';
 export type { DatabaseChecksOptions } from './health/database-checks.js';
 export { uuidParam } from './http/id-param.js';

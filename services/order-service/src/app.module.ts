@@ -1,15 +1,22 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule } from '@switchyard/messaging';
 import { HealthModule, MetricsModule } from '@switchyard/service-kit';
+import { DatabaseModule } from '@switchyard/service-kit/database';
 import { loggerOptions } from '@switchyard/telemetry';
 import { LoggerModule } from 'nestjs-pino';
+import { fileURLToPath } from 'node:url';
 import type { OrderServiceConfig } from './config.js';
 import { CustomersModule } from './customers/customers.module.js';
-import { DatabaseModule } from './database/database.module.js';
+import { PrismaClient } from './generated/prisma/client.js';
 import { OrdersModule } from './orders/orders.module.js';
-import { SERVICE_CONFIG } from './service-config.token.js';
 
 export const SERVICE_NAME = 'order-service';
+
+/** The queue this service consumes; its bindings are the event types its `@ConsumeEvent` handlers name. */
+export const EVENT_QUEUE = 'order-service.user-events';
+
+/** The service's schema; its migrations sit beside it (same relative place from `src/` and `dist/`). */
+export const SCHEMA_PATH = fileURLToPath(new URL('../prisma/schema.prisma', import.meta.url));
 
 @Module({})
 export class AppModule {
@@ -17,23 +24,26 @@ export class AppModule {
   static forRoot(config: OrderServiceConfig): DynamicModule {
     return {
       module: AppModule,
-      global: true,
       imports: [
         LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })),
         HealthModule,
         MetricsModule.forRoot({ service: SERVICE_NAME }),
-        DatabaseModule,
-        MessagingModule.forRoot({
-          service: SERVICE_NAME,
-          rabbitmqUrl: config.RABBITMQ_URL,
+        DatabaseModule.forPrisma(PrismaClient, {
           databaseUrl: config.DATABASE_URL,
-          exchange: config.RABBITMQ_EXCHANGE,
+          poolMax: config.DATABASE_POOL_MAX,
+          schemaPath: SCHEMA_PATH,
+        }),
+        MessagingModule.forRootAsync({
+          inject: [PrismaClient],
+          useFactory: (prisma: PrismaClient) => ({
+            service: SERVICE_NAME,
+            config,
+            consumer: { queue: EVENT_QUEUE, transaction: (work) => prisma.$transaction(work) },
+          }),
         }),
         CustomersModule,
         OrdersModule,
       ],
-      providers: [{ provide: SERVICE_CONFIG, useValue: config }],
-      exports: [SERVICE_CONFIG],
     };
   }
 }

@@ -21,8 +21,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
-import { EVENT_QUEUE } from '../src/messaging.js';
+import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 
 // Runs the built service (`dist/main.js`, built by `npm test` before jest): the policy must change in the running process.
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@switchyard/testing';
 import request from 'supertest';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { SCHEMA_PATH } from '../src/app.module.js';
 import { startOrderServiceApp } from './order-service-app.js';
 
 describe('order-service health probes', () => {

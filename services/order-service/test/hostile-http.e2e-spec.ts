@@ -26,9 +26,9 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
+import { SCHEMA_PATH } from '../src/app.module.js';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
-import { PrismaService } from '../src/database/prisma.service.js';
+import { PrismaClient } from '../src/generated/prisma/client.js';
 import { MAX_ITEMS, MAX_QUANTITY, MAX_UNIT_PRICE_CENTS, placeOrderBody } from '../src/orders/order.schemas.js';
 import { startOrderServiceApp } from './order-service-app.js';
 
@@ -64,7 +64,7 @@ async function knownCustomer(): Promise<string> {
     locale: 'en',
     occurredAt: new Date(Date.now() - 60_000).toISOString(),
   };
-  await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserCreated(tx, event));
+  await app.get(PrismaClient).$transaction((tx) => app.get(CustomerProfilesService).applyUserCreated(tx, event));
   return userId;
 }
 
@@ -78,7 +78,7 @@ beforeAll(async () => {
   customer = await knownCustomer();
   deletedCustomer = await knownCustomer();
   await app
-    .get(PrismaService)
+    .get(PrismaClient)
     .$transaction((tx) =>
       app
         .get(CustomerProfilesService)

@@ -4,9 +4,9 @@ import type { INestApplication } from '@nestjs/common';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { SCHEMA_PATH } from '../src/app.module.js';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
-import { PrismaService } from '../src/database/prisma.service.js';
+import { PrismaClient } from '../src/generated/prisma/client.js';
 import { startOrderServiceApp } from './order-service-app.js';
 
 let db: TestDatabase;
@@ -37,7 +37,7 @@ async function knownCustomer(): Promise<string> {
     locale: 'en',
     occurredAt: new Date().toISOString(),
   };
-  await app.get(PrismaService).$transaction((tx) => app.get(CustomerProfilesService).applyUserCreated(tx, event));
+  await app.get(PrismaClient).$transaction((tx) => app.get(CustomerProfilesService).applyUserCreated(tx, event));
   return userId;
 }
 
@@ -102,7 +102,7 @@ describe('POST /orders', () => {
     const userId = await knownCustomer();
     const deleted = { userId, occurredAt: new Date().toISOString() };
     await app
-      .get(PrismaService)
+      .get(PrismaClient)
       .$transaction((tx) => app.get(CustomerProfilesService).applyUserDeleted(tx, deleted, randomUUID()));
     const response = await http.post('/orders').send({ userId, items }).expect(422);
     expect(response.body.message).toBe(`customer ${userId} was deleted and cannot place orders`);

@@ -9,7 +9,7 @@ import {
   waitUntilReady,
 } from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { SCHEMA_PATH } from '../src/app.module.js';
 
 // Runs the built service (`dist/main.js`, built by `npm test` before jest): signals and exit codes are what Kubernetes sees.
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));

@@ -6,10 +6,9 @@ import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost,
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
-import { PrismaService } from '../src/database/prisma.service.js';
+import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
+import { PrismaClient } from '../src/generated/prisma/client.js';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
-import { EVENT_QUEUE } from '../src/messaging.js';
 import { startOrderServiceApp } from './order-service-app.js';
 
 const EXCHANGE = 'switchyard.events';
@@ -82,7 +81,7 @@ function envelope(type: string, version: number, eventId = randomUUID()) {
   };
 }
 
-const profiles = () => app.get(PrismaService).customerProfile;
+const profiles = () => app.get(PrismaClient).customerProfile;
 
 async function deadLetter(eventId: string, timeoutMs = 10_000): Promise<GetMessage> {
   return waitFor(
@@ -136,7 +135,7 @@ describe('order-service consuming user events', () => {
     await publish(wire);
     await publish(wire);
     await waitFor('both deliveries handled', async () => {
-      const inbox = await app.get(PrismaService).inboxEvent.count({ where: { eventId: wire.properties.messageId } });
+      const inbox = await app.get(PrismaClient).inboxEvent.count({ where: { eventId: wire.properties.messageId } });
       const { messageCount } = await channel.checkQueue(EVENT_QUEUE);
       return inbox === 1 && messageCount === 0;
     });
@@ -222,7 +221,7 @@ describe('order-service consuming user events', () => {
 
   it('keeps each field’s newest change when updates arrive out of order, and never lets an older one win', async () => {
     const profilesService = app.get(CustomerProfilesService);
-    const prisma = app.get(PrismaService);
+    const prisma = app.get(PrismaClient);
     const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds)).toISOString();
     const data = userCreated({ occurredAt: at(0) });
     await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
@@ -246,7 +245,7 @@ describe('order-service consuming user events', () => {
 
   it('applies concurrent updates of one user one after the other', async () => {
     const profilesService = app.get(CustomerProfilesService);
-    const prisma = app.get(PrismaService);
+    const prisma = app.get(PrismaClient);
     const data = userCreated({ occurredAt: new Date(Date.now() - 10_000).toISOString() });
     await prisma.$transaction((tx) => profilesService.applyUserCreated(tx, data));
     const updates = Array.from({ length: 10 }, (_, i) => ({

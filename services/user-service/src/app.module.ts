@@ -1,14 +1,21 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule } from '@switchyard/messaging';
 import { HealthModule, MetricsModule } from '@switchyard/service-kit';
+import { DatabaseModule } from '@switchyard/service-kit/database';
 import { loggerOptions } from '@switchyard/telemetry';
 import { LoggerModule } from 'nestjs-pino';
+import { fileURLToPath } from 'node:url';
 import type { UserServiceConfig } from './config.js';
-import { DatabaseModule } from './database/database.module.js';
-import { SERVICE_CONFIG } from './service-config.token.js';
+import { PrismaClient } from './generated/prisma/client.js';
 import { UsersModule } from './users/users.module.js';
 
 export const SERVICE_NAME = 'user-service';
+
+/** The queue this service consumes; its bindings are the event types its `@ConsumeEvent` handlers name. */
+export const EVENT_QUEUE = 'user-service.order-events';
+
+/** The service's schema; its migrations sit beside it (same relative place from `src/` and `dist/`). */
+export const SCHEMA_PATH = fileURLToPath(new URL('../prisma/schema.prisma', import.meta.url));
 
 @Module({})
 export class AppModule {
@@ -16,22 +23,25 @@ export class AppModule {
   static forRoot(config: UserServiceConfig): DynamicModule {
     return {
       module: AppModule,
-      global: true,
       imports: [
         LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })),
         HealthModule,
         MetricsModule.forRoot({ service: SERVICE_NAME }),
-        DatabaseModule,
-        MessagingModule.forRoot({
-          service: SERVICE_NAME,
-          rabbitmqUrl: config.RABBITMQ_URL,
+        DatabaseModule.forPrisma(PrismaClient, {
           databaseUrl: config.DATABASE_URL,
-          exchange: config.RABBITMQ_EXCHANGE,
+          poolMax: config.DATABASE_POOL_MAX,
+          schemaPath: SCHEMA_PATH,
+        }),
+        MessagingModule.forRootAsync({
+          inject: [PrismaClient],
+          useFactory: (prisma: PrismaClient) => ({
+            service: SERVICE_NAME,
+            config,
+            consumer: { queue: EVENT_QUEUE, transaction: (work) => prisma.$transaction(work) },
+          }),
         }),
         UsersModule,
       ],
-      providers: [{ provide: SERVICE_CONFIG, useValue: config }],
-      exports: [SERVICE_CONFIG],
     };
   }
 }

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { runService, startMain } from '@switchyard/service-kit';
 import { AppModule, SERVICE_NAME } from './app.module.js';
 import { loadUserServiceConfig } from './config.js';
-import { connectUserServiceTransport } from './messaging.js';
 
 startMain(async () => {
   const config = loadUserServiceConfig();
@@ -14,6 +13,5 @@ startMain(async () => {
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    configure: (app) => connectUserServiceTransport(app, config),
   });
 });

@@ -11,7 +11,7 @@ import {
   type TestVhost,
 } from '@switchyard/testing';
 import request from 'supertest';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { SCHEMA_PATH } from '../src/app.module.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 let vhost: TestVhost;

@@ -27,7 +27,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { SCHEMA_PATH } from '../src/app.module.js';
 import { createUserBody, updateUserBody } from '../src/users/user.schemas.js';
 import { startUserServiceApp } from './user-service-app.js';
 

@@ -21,9 +21,8 @@ import type { ConsumeMessage } from 'amqplib';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
-import { PrismaService } from '../src/database/prisma.service.js';
-import { EVENT_QUEUE } from '../src/messaging.js';
+import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
+import { PrismaClient } from '../src/generated/prisma/client.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 /**
@@ -98,7 +97,7 @@ const publish = (message: RawMessage, tag?: string): Promise<string> => injector
 
 const deadLetter = (tag: string, timeoutMs?: number): Promise<ConsumeMessage> => injector.deadLetter(tag, timeoutMs);
 
-const prisma = () => app.get(PrismaService);
+const prisma = () => app.get(PrismaClient);
 
 /** Deliveries of order.placed the consumer settled as duplicates (already in the inbox), from its /metrics. */
 async function consumedDuplicates(): Promise<number> {

@@ -15,8 +15,7 @@ import {
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
-import { EVENT_QUEUE } from '../src/messaging.js';
+import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 const SERVICE = 'user-service';

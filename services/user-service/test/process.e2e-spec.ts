@@ -10,7 +10,7 @@ import {
   waitUntilReady,
 } from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { SCHEMA_PATH } from '../src/app.module.js';
 
 // These tests run the built service (`dist/main.js`, built by `npm test` before jest) as its own process,
 // because signals, exit codes and stdout are what Kubernetes sees.

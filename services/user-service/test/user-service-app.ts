@@ -3,10 +3,9 @@ import { MessagingRuntime } from '@switchyard/messaging';
 import { createServiceApp } from '@switchyard/service-kit';
 import { AppModule, SERVICE_NAME } from '../src/app.module.js';
 import { loadUserServiceConfig } from '../src/config.js';
-import { connectUserServiceTransport } from '../src/messaging.js';
 
 /**
- * The real service, wired exactly as main.ts wires it (event transport included), against the given database and
+ * The real service, wired exactly as main.ts wires it (the event transport connected by `createServiceApp`), against the given database and
  * broker; not listening on a port (supertest drives it).
  */
 export async function startUserServiceApp(
@@ -25,7 +24,6 @@ export async function startUserServiceApp(
     description: 'test',
     version: '0.0.0-test',
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    configure: (app) => connectUserServiceTransport(app, config),
   });
   await app.init();
   await app.startAllMicroservices();

@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@switchyard/testing';
 import pg from 'pg';
 import request from 'supertest';
-import { SCHEMA_PATH } from '../src/database/database.module.js';
+import { SCHEMA_PATH } from '../src/app.module.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 let db: TestDatabase;

@@ -8,8 +8,8 @@ export class ConfigError extends Error {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
- * Variables every Switchyard service reads. Services extend this shape with their own
- * (and, with the observability issue, `OTEL_*`).
+ * Variables every Switchyard service reads. Services extend this shape with their own and with those of the
+ * libraries they use (`messagingConfigShape` of `@switchyard/messaging`).
  */
 export const baseConfigShape = {
   /** Postgres connection URL of the service's own database. Required: there is no safe default. */
@@ -19,22 +19,6 @@ export const baseConfigShape = {
    * prefetch) and HTTP requests need room beside them; pg's default of 10 would make handlers queue and time out.
    */
   DATABASE_POOL_MAX: z.coerce.number({ error: 'must be a number of connections' }).int().min(2).max(500).default(25),
-  /** RabbitMQ connection URL (`amqp://user:pass@host:5672/vhost`). Required: events are how services talk. */
-  RABBITMQ_URL: z.url({ protocol: /^amqps?$/, error: 'must be an amqp:// or amqps:// URL' }),
-  /** Topic exchange all events go through; changed only to isolate environments (or tests) sharing a vhost. */
-  RABBITMQ_EXCHANGE: z
-    .string()
-    .regex(/^[\w.:-]{1,255}$/, { error: 'must be an exchange name (letters, digits, . _ - :)' })
-    .default('switchyard.events'),
-  /**
-   * Retry back-off tiers for failed event handlers, in ms, comma-separated; after the last one the event is
-   * dead-lettered. Default 1 s, 5 s, 30 s, 2 min, 10 min: covers blips and short outages without hiding real bugs for long.
-   */
-  MESSAGING_RETRY_DELAYS_MS: z
-    .string()
-    .regex(/^\d+(,\d+)*$/, { error: 'must be a comma-separated list of milliseconds, e.g. 1000,5000,30000' })
-    .transform((list) => list.split(',').map(Number))
-    .default([1_000, 5_000, 30_000, 120_000, 600_000]),
   /** Pino level; `info` in production keeps one line per request. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** Largest JSON body accepted, in bytes; bigger bodies get 413. 100 KiB is plenty for our payloads. */

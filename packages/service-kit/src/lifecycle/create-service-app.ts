@@ -8,6 +8,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { answerClientErrorsWithJson } from '../http/client-error-response.js';
 import { HttpErrorFilter } from '../http/http-error.filter.js';
 import { LifecycleState } from './lifecycle-state.js';
+import { connectTransports } from './transport-connector.js';
 
 export interface ServiceAppOptions {
   /** Service name, used as the OpenAPI title. */
@@ -17,14 +18,13 @@ export interface ServiceAppOptions {
   version: string;
   /** Largest JSON body accepted, in bytes (413 above). */
   bodyLimitBytes: number;
-  /** Last step before the app is returned: services connect their event transport here. */
-  configure?: (app: INestApplication) => void | Promise<void>;
 }
 
 /**
  * Builds a service's Nest application the same way in production and in tests: JSON errors,
- * body limit, pino logger, OpenAPI at `/docs`, request durations when the app imports `MetricsModule`. Listening (`app.init()` + `app.startAllMicroservices()`, or
- * `runService`) and signal handling are left to the caller.
+ * body limit, pino logger, OpenAPI at `/docs`, request durations when the app imports `MetricsModule`, and the transports
+ * its modules provide a `TransportConnector` for (messaging's event consumer) connected. Listening (`app.init()` +
+ * `app.startAllMicroservices()`, or `runService`) and signal handling are left to the caller.
  */
 export async function createServiceApp(
   module: Type | DynamicModule,
@@ -60,7 +60,7 @@ export async function createServiceApp(
     jsonDocumentUrl: 'docs/openapi.json',
     yamlDocumentUrl: 'docs/openapi.yaml',
   });
-  await options.configure?.(app);
+  connectTransports(app);
   return app;
 }
 

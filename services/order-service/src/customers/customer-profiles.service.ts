@@ -8,8 +8,7 @@ import {
 } from '@switchyard/contracts';
 import { addToOutbox } from '@switchyard/messaging';
 import { errorBody } from '@switchyard/service-kit';
-import { PrismaService } from '../database/prisma.service.js';
-import type { CustomerProfile, Prisma } from '../generated/prisma/client.js';
+import { type CustomerProfile, type Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { toCustomerResponse, type CustomerResponse } from './customer.response.js';
 
 /** A user event that needs the profile before it exists (it overtook `user.created`); retried until that arrives. */
@@ -23,7 +22,7 @@ export class ProfileNotYetKnownError extends Error {
  */
 @Injectable()
 export class CustomerProfilesService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   async get(userId: string): Promise<CustomerResponse> {
     const profile = await this.prisma.customerProfile.findUnique({ where: { userId } });

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { type EventData, UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
-import { type EventContext, OnEvent } from '@switchyard/messaging';
+import { type EventContext, ConsumeEvent } from '@switchyard/messaging';
 import type { Prisma } from '../generated/prisma/client.js';
 import { CustomerProfilesService } from './customer-profiles.service.js';
 
@@ -11,7 +11,7 @@ export class UserEventsController {
   constructor(private readonly profiles: CustomerProfilesService) {}
 
   /** Written against the latest version; v1 events arrive upcast with the documented defaults. */
-  @OnEvent(UserCreatedV2)
+  @ConsumeEvent(UserCreatedV2)
   async onUserCreated(
     @Payload() event: EventData<typeof UserCreatedV2>,
     @Ctx() ctx: EventContext<Prisma.TransactionClient>,
@@ -19,7 +19,7 @@ export class UserEventsController {
     await this.profiles.applyUserCreated(ctx.tx, event);
   }
 
-  @OnEvent(UserUpdatedV1)
+  @ConsumeEvent(UserUpdatedV1)
   async onUserUpdated(
     @Payload() event: EventData<typeof UserUpdatedV1>,
     @Ctx() ctx: EventContext<Prisma.TransactionClient>,
@@ -27,7 +27,7 @@ export class UserEventsController {
     await this.profiles.applyUserUpdated(ctx.tx, event);
   }
 
-  @OnEvent(UserDeletedV1)
+  @ConsumeEvent(UserDeletedV1)
   async onUserDeleted(
     @Payload() event: EventData<typeof UserDeletedV1>,
     @Ctx() ctx: EventContext<Prisma.TransactionClient>,

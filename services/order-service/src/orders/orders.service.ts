@@ -2,7 +2,7 @@ import { ConflictException, Injectable, NotFoundException, UnprocessableEntityEx
 import { OrderCancelledV1, OrderPlacedV1 } from '@switchyard/contracts';
 import { addToOutbox } from '@switchyard/messaging';
 import { errorBody, type Page, toPage } from '@switchyard/service-kit';
-import { PrismaService } from '../database/prisma.service.js';
+import { PrismaClient } from '../generated/prisma/client.js';
 import type { ListOrdersQuery, PlaceOrderBody } from './order.schemas.js';
 import { type OrderResponse, toOrderResponse } from './order.response.js';
 
@@ -11,7 +11,7 @@ export type CancelReason = 'requested' | 'customer_deleted';
 
 @Injectable()
 export class OrdersService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   async place(body: PlaceOrderBody): Promise<OrderResponse> {
     const totalCents = body.items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0);

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { type EventData, OrderCancelledV1, OrderPlacedV1 } from '@switchyard/contracts';
-import { type EventContext, OnEvent } from '@switchyard/messaging';
+import { type EventContext, ConsumeEvent } from '@switchyard/messaging';
 import type { Prisma } from '../generated/prisma/client.js';
 import { OrderStatsService } from './order-stats.service.js';
 
@@ -10,7 +10,7 @@ import { OrderStatsService } from './order-stats.service.js';
 export class OrderEventsController {
   constructor(private readonly stats: OrderStatsService) {}
 
-  @OnEvent(OrderPlacedV1)
+  @ConsumeEvent(OrderPlacedV1)
   async onOrderPlaced(
     @Payload() event: EventData<typeof OrderPlacedV1>,
     @Ctx() ctx: EventContext<Prisma.TransactionClient>,
@@ -18,7 +18,7 @@ export class OrderEventsController {
     await this.stats.recordPlaced(ctx.tx, event);
   }
 
-  @OnEvent(OrderCancelledV1)
+  @ConsumeEvent(OrderCancelledV1)
   async onOrderCancelled(
     @Payload() event: EventData<typeof OrderCancelledV1>,
     @Ctx() ctx: EventContext<Prisma.TransactionClient>,

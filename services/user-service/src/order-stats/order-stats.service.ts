@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EventData, OrderCancelledV1, OrderPlacedV1 } from '@switchyard/contracts';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Prisma } from '../generated/prisma/client.js';
+import { type Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { NO_ORDERS, type OrderStats } from '../users/user.response.js';
 
 /** Only orders that were placed and not cancelled count. */
@@ -13,7 +12,7 @@ const COUNTED: Prisma.UserOrderWhereInput = { placedAt: { not: null }, cancelled
  */
 @Injectable()
 export class OrderStatsService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   async recordPlaced(tx: Prisma.TransactionClient, event: EventData<typeof OrderPlacedV1>): Promise<void> {
     const placed = { userId: event.userId, totalCents: BigInt(event.totalCents), placedAt: new Date(event.occurredAt) };

@@ -2,8 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
 import { addToOutbox } from '@switchyard/messaging';
 import { errorBody, type Page, toPage } from '@switchyard/service-kit';
-import { PrismaService } from '../database/prisma.service.js';
-import { Prisma } from '../generated/prisma/client.js';
+import { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { OrderStatsService } from '../order-stats/order-stats.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import type { CreateUserBody, ListUsersQuery, UpdateUserBody } from './user.schemas.js';
@@ -17,7 +16,7 @@ const RECORD_NOT_FOUND = 'P2025';
 @Injectable()
 export class UsersService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly prisma: PrismaClient,
     private readonly hasher: PasswordHasher,
     private readonly stats: OrderStatsService,
   ) {}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from '@jest/globals';
+import { baseConfigShape, ConfigError, loadConfig, portSetting } from '@switchyard/service-kit';
+import { z } from 'zod';
+import { messagingConfigShape } from './messaging-config.js';
+
+/** Composed as the services compose it. */
+const schema = z.object({ ...baseConfigShape, ...messagingConfigShape, PORT: portSetting(3001) });
+const DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/users';
+
+describe('messagingConfigShape', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(schema, { DATABASE_URL, RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672' });
+    expect(config.RABBITMQ_EXCHANGE).toBe('switchyard.events');
+    expect(config.MESSAGING_RETRY_DELAYS_MS).toEqual([1000, 5000, 30000, 120000, 600000]);
+    expect(config.CONSUMER_POLICY_DIR).toBeUndefined();
+    expect(config.CONSUMER_POLICY_POLL_MS).toBe(2000);
+  });
+
+  it('names a missing broker URL', () => {
+    expect(() => loadConfig(schema, { DATABASE_URL: 'postgresql://127.0.0.1/x' })).toThrow(
+      new ConfigError('invalid configuration: RABBITMQ_URL is required but not set'),
+    );
+  });
+
+  it('names every bad variable on one line without echoing values', () => {
+    let message = '';
+    try {
+      loadConfig(schema, {
+        DATABASE_URL,
+        RABBITMQ_URL: 'http://u:hunter2@h',
+        MESSAGING_RETRY_DELAYS_MS: '1s,5s',
+        CONSUMER_POLICY_POLL_MS: '50',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('RABBITMQ_URL must be an amqp:// or amqps:// URL');
+    expect(message).toContain('MESSAGING_RETRY_DELAYS_MS must be a comma-separated list of milliseconds');
+    expect(message).toContain('CONSUMER_POLICY_POLL_MS must be between 100 and 600000');
+    expect(message).not.toContain('hunter2');
+    expect(message.split('\n')).toHaveLength(1);
+  });
+});

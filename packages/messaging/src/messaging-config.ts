@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * The environment variables messaging reads, for a service's config schema to compose:
+ * `z.object({ ...baseConfigShape, ...messagingConfigShape, PORT: portSetting(3001) })`. The names and defaults are a
+ * public contract: the charts set them.
+ */
+export const messagingConfigShape = {
+  /** RabbitMQ connection URL (`amqp://user:pass@host:5672/vhost`). Required: events are how services talk. */
+  RABBITMQ_URL: z.url({ protocol: /^amqps?$/, error: 'must be an amqp:// or amqps:// URL' }),
+  /** Topic exchange all events go through; changed only to isolate environments (or tests) sharing a vhost. */
+  RABBITMQ_EXCHANGE: z
+    .string()
+    .regex(/^[\w.:-]{1,255}$/, { error: 'must be an exchange name (letters, digits, . _ - :)' })
+    .default('switchyard.events'),
+  /**
+   * Retry back-off tiers for failed event handlers, in ms, comma-separated; after the last one the event is
+   * dead-lettered. Default 1 s, 5 s, 30 s, 2 min, 10 min: covers blips and short outages without hiding real bugs for long.
+   */
+  MESSAGING_RETRY_DELAYS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, { error: 'must be a comma-separated list of milliseconds, e.g. 1000,5000,30000' })
+    .transform((list) => list.split(',').map(Number))
+    .default([1_000, 5_000, 30_000, 120_000, 600_000]),
+  /**
+   * Directory holding the live consumer policy `<queue>.json` (the topology operator's ConfigMap, mounted at
+   * /etc/switchyard/consumer-policy by the chart). Unset: the code defaults (MESSAGING_RETRY_DELAYS_MS, prefetch 20).
+   */
+  CONSUMER_POLICY_DIR: z.string().min(1).optional(),
+  /** How often the policy file is re-read, in ms. 2 s: changes apply within seconds of the kubelet updating the volume. */
+  CONSUMER_POLICY_POLL_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(100, { error: 'must be between 100 and 600000' })
+    .max(600_000, { error: 'must be between 100 and 600000' })
+    .default(2_000),
+};
+
+/** Messaging's settings as read from the environment. */
+export type MessagingConfig = z.infer<z.ZodObject<typeof messagingConfigShape>>;
