@@ -14,21 +14,21 @@ import { HealthChecks } from '@switchyard/service-kit';
 import { ServiceMetrics } from '@switchyard/telemetry';
 import { PinoLogger } from 'nestjs-pino';
 import { EVENTS_EXCHANGE } from '@switchyard/contracts';
-import { ConsumerPolicyMetrics } from './consumer-policy-metrics.js';
-import { ConsumerPolicySource } from './consumer-policy-source.js';
-import { decodeDelivery, outboxRowToWire } from './event-codec.js';
-import type { HandlerRunner } from './event-context.js';
-import { EventPublisher } from './event-publisher.js';
-import { tracePublish } from './message-tracing.js';
-import type { MessagingLogger } from './messaging-logger.js';
-import { noopObserver, notify, type MessagingObserver } from './messaging-observer.js';
-import { OutboxMetrics } from './outbox-metrics.js';
-import { PrometheusMessagingObserver } from './prometheus-observer.js';
-import { consumerQueues, QueueDepthSampler } from './queue-depth-sampler.js';
-import { OutboxRelay } from './outbox-relay.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
-import { SwitchyardServer } from './switchyard-server.js';
-import type { DeadLetterSettings } from './topology-plan.js';
+import { ConsumerPolicyMetrics } from './observability/consumer-policy-metrics.js';
+import { ConsumerPolicySource } from './consumer/consumer-policy-source.js';
+import { decodeDelivery, outboxRowToWire } from './publishing/event-codec.js';
+import type { HandlerRunner } from './consumer/event-context.js';
+import { EventPublisher } from './publishing/event-publisher.js';
+import { tracePublish } from './observability/message-tracing.js';
+import type { MessagingLogger } from './observability/messaging-logger.js';
+import { noopObserver, notify, type MessagingObserver } from './observability/messaging-observer.js';
+import { OutboxMetrics } from './observability/outbox-metrics.js';
+import { PrometheusMessagingObserver } from './observability/prometheus-observer.js';
+import { consumerQueues, QueueDepthSampler } from './observability/queue-depth-sampler.js';
+import { OutboxRelay } from './publishing/outbox-relay.js';
+import { RabbitMqConnection } from './connection/rabbitmq-connection.js';
+import { SwitchyardServer } from './consumer/switchyard-server.js';
+import type { DeadLetterSettings } from './topology/topology-plan.js';
 
 export interface MessagingOptions {
   /** The producing and consuming service, e.g. `user-service`: `appId`/`ce-source` of what it publishes. */

@@ -5,8 +5,8 @@ export {
   DEFAULT_RECONNECT_INITIAL_DELAY_MS,
   DEFAULT_RECONNECT_MAX_DELAY_MS,
   RabbitMqConnection,
-} from './rabbitmq-connection.js';
-export type { ConnectedCallback, ConnectionHealth, RabbitMqConnectionOptions } from './rabbitmq-connection.js';
+} from './connection/rabbitmq-connection.js';
+export type { ConnectedCallback, ConnectionHealth, RabbitMqConnectionOptions } from './connection/rabbitmq-connection.js';
 
 export {
   DEFAULT_DELIVERY_LIMIT,
@@ -18,7 +18,7 @@ export {
   planExchange,
   retryQueueName,
   WORK_QUEUE_TYPES,
-} from './topology-plan.js';
+} from './topology/topology-plan.js';
 export type {
   BindingPlan,
   ConsumerTopologyInput,
@@ -29,7 +29,7 @@ export type {
   QueueRole,
   TopologyPlan,
   WorkQueueType,
-} from './topology-plan.js';
+} from './topology/topology-plan.js';
 export {
   CONSUMER_POLICY_API_VERSION,
   CONSUMER_POLICY_KIND,
@@ -39,13 +39,13 @@ export {
   parseConsumerPolicy,
   serializeConsumerPolicy,
   topologyInputOf,
-} from './consumer-policy.js';
-export type { ConsumerPolicy } from './consumer-policy.js';
-export { declareTopology } from './declare-topology.js';
-export type { ChannelFactory } from './declare-topology.js';
+} from './topology/consumer-policy.js';
+export type { ConsumerPolicy } from './topology/consumer-policy.js';
+export { declareTopology } from './topology/declare-topology.js';
+export type { ChannelFactory } from './topology/declare-topology.js';
 
-export { DEFAULT_CONFIRM_TIMEOUT_MS, EventPublisher } from './event-publisher.js';
-export type { EventPublisherOptions, OutgoingMessage, PublisherStats, PublishProperties } from './event-publisher.js';
+export { DEFAULT_CONFIRM_TIMEOUT_MS, EventPublisher } from './publishing/event-publisher.js';
+export type { EventPublisherOptions, OutgoingMessage, PublisherStats, PublishProperties } from './publishing/event-publisher.js';
 
 export {
   DEFAULT_FIRST_CONNECT_WAIT_MS,
@@ -55,23 +55,23 @@ export {
   RESUBSCRIBE_DELAY_MS,
   SWITCHYARD_TRANSPORT,
   SwitchyardServer,
-} from './switchyard-server.js';
+} from './consumer/switchyard-server.js';
 export type {
   ConsumerPolicyFeed,
   ConsumerSettings,
   SwitchyardServerEvents,
   SwitchyardServerOptions,
   SwitchyardServerStatus,
-} from './switchyard-server.js';
-export { ConsumerPolicySource, DEFAULT_CONSUMER_POLICY_POLL_MS } from './consumer-policy-source.js';
+} from './consumer/switchyard-server.js';
+export { ConsumerPolicySource, DEFAULT_CONSUMER_POLICY_POLL_MS } from './consumer/consumer-policy-source.js';
 export type {
   ConsumerPolicyListener,
   ConsumerPolicySourceOptions,
   ConsumerPolicyState,
-} from './consumer-policy-source.js';
-export { ConsumerPolicyMetrics } from './consumer-policy-metrics.js';
-export { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
-export { runHandlerDirectly } from './event-context.js';
+} from './consumer/consumer-policy-source.js';
+export { ConsumerPolicyMetrics } from './observability/consumer-policy-metrics.js';
+export { SwitchyardExceptionFilter } from './consumer/switchyard-exception-filter.js';
+export { runHandlerDirectly } from './consumer/event-context.js';
 export type {
   DecodedEvent,
   DeliveryContext,
@@ -81,9 +81,9 @@ export type {
   HandlerRunner,
   IncomingMessage,
   IncomingProperties,
-} from './event-context.js';
+} from './consumer/event-context.js';
 
-export type { FailureRoutes } from './failure-routing.js';
+export type { FailureRoutes } from './consumer/failure-routing.js';
 export {
   deadLetterHeaders,
   describeFailure,
@@ -92,11 +92,11 @@ export {
   NonRetriableError,
   rejectionReason,
   retryHeaders,
-} from './failure-routing.js';
-export type { FailedDelivery, FailureDecision, FailureDescription, FailureRouterOptions } from './failure-routing.js';
+} from './consumer/failure-routing.js';
+export type { FailedDelivery, FailureDecision, FailureDescription, FailureRouterOptions } from './consumer/failure-routing.js';
 export { BROKER_DEATH_HEADERS, HEADERS } from './message-headers.js';
 
-export { noopObserver } from './messaging-observer.js';
+export { noopObserver } from './observability/messaging-observer.js';
 export type {
   ConsumedEvent,
   ConsumeOutcome,
@@ -105,9 +105,9 @@ export type {
   PublishedEvent,
   PublishOutcome,
   RetryEvent,
-} from './messaging-observer.js';
-export { errorFields, maskUrl, silentLogger } from './messaging-logger.js';
-export type { MessagingLogger } from './messaging-logger.js';
+} from './observability/messaging-observer.js';
+export { errorFields, maskUrl, silentLogger } from './observability/messaging-logger.js';
+export type { MessagingLogger } from './observability/messaging-logger.js';
 export {
   ChannelClosedError,
   ConnectionClosedError,
@@ -126,5 +126,5 @@ export {
   resolveDeadLetterQueue,
   showDeadLetter,
   summarizeDeadLetter,
-} from './dlq-admin.js';
-export type { DeadLetter, DeadLetterList, DeadLetterSummary, ReplayOptions, ReplayResult } from './dlq-admin.js';
+} from './dlq/dlq-admin.js';
+export type { DeadLetter, DeadLetterList, DeadLetterSummary, ReplayOptions, ReplayResult } from './dlq/dlq-admin.js';

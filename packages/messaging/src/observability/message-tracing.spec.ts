@@ -5,7 +5,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerPro
 import { UserDeletedV1 } from '@switchyard/contracts';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@switchyard/telemetry';
 import { randomUUID } from 'node:crypto';
-import { deprecatedSemconvKeys } from '../test/message-tracing-deprecations.js';
+import { deprecatedSemconvKeys } from '../../test/message-tracing-deprecations.js';
 import {
   activeTraceHeaders,
   contextFromTraceHeaders,
@@ -18,8 +18,8 @@ import {
   traceRepublish,
   traceSettle,
 } from './message-tracing.js';
-import { addToOutbox } from './outbox.js';
-import type { SqlTransaction } from './sql-transaction.js';
+import { addToOutbox } from '../publishing/outbox.js';
+import type { SqlTransaction } from '../sql-transaction.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });

@@ -7,9 +7,9 @@ import {
   InvalidConsumerPolicyError,
   parseConsumerPolicy,
   topologyInputOf,
-} from './consumer-policy.js';
-import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
-import { planConsumerTopology } from './topology-plan.js';
+} from '../topology/consumer-policy.js';
+import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
+import { planConsumerTopology } from '../topology/topology-plan.js';
 
 /**
  * Default re-read interval of the policy file: 2 s. The kubelet refreshes a mounted ConfigMap within about a

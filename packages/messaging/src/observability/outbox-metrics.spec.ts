@@ -4,10 +4,10 @@ import { createMetricsRegistry } from '@switchyard/telemetry';
 import { createTestDatabase, pgTransactions, type TestDatabase } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { addToOutbox } from './outbox.js';
+import { addToOutbox } from '../publishing/outbox.js';
 import { OutboxMetrics } from './outbox-metrics.js';
 
-const FIXTURE_SCHEMA = fileURLToPath(new URL('../test/fixtures/schema.prisma', import.meta.url));
+const FIXTURE_SCHEMA = fileURLToPath(new URL('../../test/fixtures/schema.prisma', import.meta.url));
 
 let db: TestDatabase;
 let tx: ReturnType<typeof pgTransactions>;

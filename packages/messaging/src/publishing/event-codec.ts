@@ -6,7 +6,7 @@ import {
   toWireMessage,
   type WireMessage,
 } from '@switchyard/contracts';
-import { BROKER_DEATH_HEADERS, HEADERS } from './message-headers.js';
+import { BROKER_DEATH_HEADERS, HEADERS } from '../message-headers.js';
 import type { OutboxRow } from './outbox-relay.js';
 
 /**

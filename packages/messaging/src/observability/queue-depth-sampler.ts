@@ -1,10 +1,10 @@
 import type { Channel } from 'amqplib';
 import { Gauge, type Registry } from 'prom-client';
 import { registerOnce, safely } from '@switchyard/telemetry';
-import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
+import { CLOSE_TIMEOUT_MS, settledWithin } from '../connection/bounded-wait.js';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
-import type { RabbitMqConnection } from './rabbitmq-connection.js';
-import { deadLetterQueueName, DEFAULT_RETRY_DELAYS_MS, retryQueueName } from './topology-plan.js';
+import type { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
+import { deadLetterQueueName, DEFAULT_RETRY_DELAYS_MS, retryQueueName } from '../topology/topology-plan.js';
 
 /** Default sampling interval of queue depths and the outbox: often enough for alerts, cheap for the broker. */
 export const DEFAULT_METRICS_SAMPLE_INTERVAL_MS = 15_000;

@@ -1,9 +1,9 @@
 import { ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES } from '@switchyard/contracts';
 import type { Channel, ChannelModel, ConfirmChannel, Message } from 'amqplib';
-import { DEFAULT_CONFIRM_TIMEOUT_MS } from './event-publisher.js';
-import { BROKER_DEATH_HEADERS, HEADERS, positiveIntHeader, stringHeader } from './message-headers.js';
-import { PublishNackError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
-import { DEFAULT_EXCHANGE, deadLetterQueueName } from './topology-plan.js';
+import { DEFAULT_CONFIRM_TIMEOUT_MS } from '../publishing/event-publisher.js';
+import { BROKER_DEATH_HEADERS, HEADERS, positiveIntHeader, stringHeader } from '../message-headers.js';
+import { PublishNackError, PublishTimeoutError, UnroutableMessageError } from '../messaging-errors.js';
+import { DEFAULT_EXCHANGE, deadLetterQueueName } from '../topology/topology-plan.js';
 
 /**
  * Inspecting and replaying dead letters. Reading never consumes: messages are fetched without ack on a channel

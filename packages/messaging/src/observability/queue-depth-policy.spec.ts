@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createMetricsRegistry } from '@switchyard/telemetry';
 import { createTestVhost, type TestVhost } from '@switchyard/testing';
 import { consumerQueues, QueueDepthSampler } from './queue-depth-sampler.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 
 const QUEUE = 'depth-policy.events';
 

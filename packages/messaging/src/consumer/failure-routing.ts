@@ -6,12 +6,12 @@ import {
 } from '@switchyard/contracts';
 import type { Message } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import type { EventPublisher, PublishProperties } from './event-publisher.js';
-import { fitHeaders, type HeaderPriorities } from './header-budget.js';
-import { HEADERS, stringHeader } from './message-headers.js';
-import { type RepublishRoute, traceRepublish } from './message-tracing.js';
-import { type MessagingObserver, notify } from './messaging-observer.js';
-import { deadLetterQueueName, retryQueueName } from './topology-plan.js';
+import type { EventPublisher, PublishProperties } from '../publishing/event-publisher.js';
+import { fitHeaders, type HeaderPriorities } from '../publishing/header-budget.js';
+import { HEADERS, stringHeader } from '../message-headers.js';
+import { type RepublishRoute, traceRepublish } from '../observability/message-tracing.js';
+import { type MessagingObserver, notify } from '../observability/messaging-observer.js';
+import { deadLetterQueueName, retryQueueName } from '../topology/topology-plan.js';
 
 /** Longest `x-error-message` / `x-last-error` kept: enough to diagnose, small enough for AMQP headers and logs. */
 export const MAX_ERROR_MESSAGE_LENGTH = 500;

@@ -3,7 +3,7 @@ import { createMetricsRegistry } from '@switchyard/telemetry';
 import { createTestVhost, type TestVhost } from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { consumerQueues, QueueDepthSampler } from './queue-depth-sampler.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 
 const QUEUE = 'depth-test.events';
 

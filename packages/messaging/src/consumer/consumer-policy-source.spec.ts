@@ -3,9 +3,9 @@ import { waitFor } from '@switchyard/testing';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ConsumerPolicy, consumerPolicyFileName, serializeConsumerPolicy } from './consumer-policy.js';
+import { type ConsumerPolicy, consumerPolicyFileName, serializeConsumerPolicy } from '../topology/consumer-policy.js';
 import { ConsumerPolicySource } from './consumer-policy-source.js';
-import type { MessagingLogger } from './messaging-logger.js';
+import type { MessagingLogger } from '../observability/messaging-logger.js';
 
 const QUEUE = 'policy-spec.events';
 

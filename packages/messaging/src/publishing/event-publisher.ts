@@ -1,16 +1,16 @@
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
-import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
-import { declareTopology } from './declare-topology.js';
+import { CLOSE_TIMEOUT_MS, settledWithin } from '../connection/bounded-wait.js';
+import { declareTopology } from '../topology/declare-topology.js';
 import {
   ChannelClosedError,
   PublishNackError,
   PublishTimeoutError,
   UnroutableMessageError,
-} from './messaging-errors.js';
-import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
-import { type MessagingObserver, noopObserver, notify, type PublishOutcome } from './messaging-observer.js';
-import type { RabbitMqConnection } from './rabbitmq-connection.js';
-import { planExchange } from './topology-plan.js';
+} from '../messaging-errors.js';
+import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
+import { type MessagingObserver, noopObserver, notify, type PublishOutcome } from '../observability/messaging-observer.js';
+import type { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
+import { planExchange } from '../topology/topology-plan.js';
 
 /**
  * Default wait for a publisher confirm: 10 s. A healthy broker confirms in milliseconds; past this the outcome

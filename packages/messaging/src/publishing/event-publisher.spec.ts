@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
-import { publishEvent, RecordingObserver } from '../test/broker-harness.js';
-import { startTcpProxy, type TcpProxy } from '../test/tcp-proxy.js';
-import { declareTopology } from './declare-topology.js';
+import { publishEvent, RecordingObserver } from '../../test/broker-harness.js';
+import { startTcpProxy, type TcpProxy } from '../../test/tcp-proxy.js';
+import { declareTopology } from '../topology/declare-topology.js';
 import { EventPublisher } from './event-publisher.js';
-import { ChannelClosedError, PublishTimeoutError, UnroutableMessageError } from './messaging-errors.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
-import { planConsumerTopology } from './topology-plan.js';
+import { ChannelClosedError, PublishTimeoutError, UnroutableMessageError } from '../messaging-errors.js';
+import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
+import { planConsumerTopology } from '../topology/topology-plan.js';
 
 const EXCHANGE = 'test.events';
 const QUEUE = 'svc.published';

@@ -2,9 +2,9 @@ import { type CustomTransportStrategy, type MessageHandler, Server } from '@nest
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
-import { type ConsumerPolicy, InvalidConsumerPolicyError, topologyInputOf } from './consumer-policy.js';
-import { declareTopology } from './declare-topology.js';
+import { CLOSE_TIMEOUT_MS, settledWithin } from '../connection/bounded-wait.js';
+import { type ConsumerPolicy, InvalidConsumerPolicyError, topologyInputOf } from '../topology/consumer-policy.js';
+import { declareTopology } from '../topology/declare-topology.js';
 import {
   type DecodedEvent,
   type DeliveryContext,
@@ -15,20 +15,20 @@ import {
   type IncomingMessage,
   runHandlerDirectly,
 } from './event-context.js';
-import { EventPublisher } from './event-publisher.js';
+import { EventPublisher } from '../publishing/event-publisher.js';
 import { describeFailure, type FailureDescription, FailureRouter, rejectionReason } from './failure-routing.js';
-import { HEADERS, positiveIntHeader, stringHeader } from './message-headers.js';
+import { HEADERS, positiveIntHeader, stringHeader } from '../message-headers.js';
 import {
   type BrokerEndpoint,
   type DeliveryTarget,
   markDeliveryFailed,
   traceDelivery,
   traceSettle,
-} from './message-tracing.js';
-import { TopologyConflictError } from './messaging-errors.js';
-import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
-import { type ConsumeOutcome, type MessagingObserver, noopObserver, notify } from './messaging-observer.js';
-import type { RabbitMqConnection } from './rabbitmq-connection.js';
+} from '../observability/message-tracing.js';
+import { TopologyConflictError } from '../messaging-errors.js';
+import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
+import { type ConsumeOutcome, type MessagingObserver, noopObserver, notify } from '../observability/messaging-observer.js';
+import type { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 import {
   type DeadLetterSettings,
   deadLetterQueueName,
@@ -36,7 +36,7 @@ import {
   DEFAULT_RETRY_DELAYS_MS,
   planConsumerTopology,
   type TopologyPlan,
-} from './topology-plan.js';
+} from '../topology/topology-plan.js';
 
 /** Transport id of `SwitchyardServer`: `@EventPattern('x', SWITCHYARD_TRANSPORT)` pins a handler to it in hybrid apps. */
 export const SWITCHYARD_TRANSPORT: unique symbol = Symbol.for('switchyard.transport');

@@ -7,17 +7,17 @@ import { createTestVhost, freePort, type TestVhost, waitFor } from '@switchyard/
 import type { Channel, GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { delay, of, tap, throwError, timer, mergeMap } from 'rxjs';
-import { decodeJson, gate, publishEvent, RecordingObserver } from '../test/broker-harness.js';
-import { startTcpProxy } from '../test/tcp-proxy.js';
-import { declareTopology } from './declare-topology.js';
+import { decodeJson, gate, publishEvent, RecordingObserver } from '../../test/broker-harness.js';
+import { startTcpProxy } from '../../test/tcp-proxy.js';
+import { declareTopology } from '../topology/declare-topology.js';
 import type { DeliveryContext, EventContext, HandlerRunner } from './event-context.js';
-import { EventPublisher } from './event-publisher.js';
+import { EventPublisher } from '../publishing/event-publisher.js';
 import { NonRetriableError } from './failure-routing.js';
-import { TopologyConflictError } from './messaging-errors.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { TopologyConflictError } from '../messaging-errors.js';
+import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 import { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
 import { SwitchyardServer, type SwitchyardServerOptions } from './switchyard-server.js';
-import { planConsumerTopology } from './topology-plan.js';
+import { planConsumerTopology } from '../topology/topology-plan.js';
 
 const EXCHANGE = 'test.events';
 const TIERS = [200, 400];

@@ -5,13 +5,13 @@ import type { ChannelModel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { Socket } from 'node:net';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
-import { decodeJson, publishEvent, RecordingObserver } from '../test/broker-harness.js';
-import { startTcpProxy } from '../test/tcp-proxy.js';
-import { EventPublisher } from './event-publisher.js';
-import { ChannelClosedError, ConnectionClosedError, PublishTimeoutError } from './messaging-errors.js';
-import { type MessagingLogger } from './messaging-logger.js';
+import { decodeJson, publishEvent, RecordingObserver } from '../../test/broker-harness.js';
+import { startTcpProxy } from '../../test/tcp-proxy.js';
+import { EventPublisher } from '../publishing/event-publisher.js';
+import { ChannelClosedError, ConnectionClosedError, PublishTimeoutError } from '../messaging-errors.js';
+import { type MessagingLogger } from '../observability/messaging-logger.js';
 import { RabbitMqConnection } from './rabbitmq-connection.js';
-import { SwitchyardServer } from './switchyard-server.js';
+import { SwitchyardServer } from '../consumer/switchyard-server.js';
 
 const EXCHANGE = 'test.events';
 

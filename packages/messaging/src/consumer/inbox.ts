@@ -1,4 +1,4 @@
-import type { SqlTransaction, TransactionRunner } from './sql-transaction.js';
+import type { SqlTransaction, TransactionRunner } from '../sql-transaction.js';
 
 /** Delivery facts the inbox needs; the transport's delivery context has them. */
 export interface InboxDelivery {

@@ -1,8 +1,8 @@
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
-import { ConnectionClosedError } from './messaging-errors.js';
-import { errorFields, maskUrl, type MessagingLogger, silentLogger } from './messaging-logger.js';
+import { ConnectionClosedError } from '../messaging-errors.js';
+import { errorFields, maskUrl, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
 
 /** Default heartbeat: 15 s, so a dead peer (or a silently dropped TCP path) is noticed within about 30 s. */
 export const DEFAULT_HEARTBEAT_SECONDS = 15;

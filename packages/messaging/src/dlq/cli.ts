@@ -9,7 +9,7 @@ import {
   replayDeadLetters,
   showDeadLetter,
 } from './dlq-admin.js';
-import { maskUrl } from './messaging-logger.js';
+import { maskUrl } from '../observability/messaging-logger.js';
 
 /** Broker used when `RABBITMQ_URL` is not set: the local development one. */
 export const DEFAULT_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';

@@ -7,13 +7,13 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@switchyard/telemetry';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
-import { decodeJson } from '../test/broker-harness.js';
-import { deprecatedSemconvKeys } from '../test/message-tracing-deprecations.js';
+import { decodeJson } from '../../test/broker-harness.js';
+import { deprecatedSemconvKeys } from '../../test/message-tracing-deprecations.js';
 import type { EventContext } from './event-context.js';
-import { EventPublisher } from './event-publisher.js';
+import { EventPublisher } from '../publishing/event-publisher.js';
 import { NonRetriableError } from './failure-routing.js';
-import { tracePublish } from './message-tracing.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { tracePublish } from '../observability/message-tracing.js';
+import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 import { SwitchyardServer } from './switchyard-server.js';
 
 const EXCHANGE = 'tracing.events';

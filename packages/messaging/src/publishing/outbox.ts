@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EventData, eventCatalog, type LatestEventContract } from '@switchyard/contracts';
-import { activeTraceHeaders } from './message-tracing.js';
-import type { SqlTransaction } from './sql-transaction.js';
+import { activeTraceHeaders } from '../observability/message-tracing.js';
+import type { SqlTransaction } from '../sql-transaction.js';
 
 /** Postgres channel the outbox notifies on commit; the relay listens, and polls in case a notification is missed. */
 export const OUTBOX_NOTIFY_CHANNEL = 'switchyard_outbox';

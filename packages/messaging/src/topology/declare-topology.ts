@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { TopologyConflictError } from './messaging-errors.js';
+import { TopologyConflictError } from '../messaging-errors.js';
 import type { TopologyPlan } from './topology-plan.js';
 
 /** What declaring needs from a connection: amqplib's `ChannelModel` fits. */

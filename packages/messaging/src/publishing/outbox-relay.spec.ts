@@ -16,13 +16,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { outboxRowToWire } from './event-codec.js';
 import { EventPublisher } from './event-publisher.js';
-import { inboxHandlerRunner } from './inbox.js';
-import { type MessagingLogger } from './messaging-logger.js';
+import { inboxHandlerRunner } from '../consumer/inbox.js';
+import { type MessagingLogger } from '../observability/messaging-logger.js';
 import { addToOutbox, OUTBOX_NOTIFY_BURST } from './outbox.js';
 import { OUTBOX_CLAIM_SQL, OutboxRelay, type OutboxRelayOptions, type OutboxRowPublisher } from './outbox-relay.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
+import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 
-const FIXTURE_SCHEMA = fileURLToPath(new URL('../test/fixtures/schema.prisma', import.meta.url));
+const FIXTURE_SCHEMA = fileURLToPath(new URL('../../test/fixtures/schema.prisma', import.meta.url));
 const EXCHANGE = 'switchyard.events';
 const QUEUE = 'relay-test.user-events';
 

@@ -5,8 +5,8 @@ import {
   PublishNackError,
   PublishTimeoutError,
   UnroutableMessageError,
-} from './messaging-errors.js';
-import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
+} from '../messaging-errors.js';
+import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
 import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
 
 /** How many rows one claim takes: they are published pipelined, so a batch costs about one confirm round trip. */

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestVhost, type TestVhost } from '@switchyard/testing';
 import amqp, { type ChannelModel } from 'amqplib';
-import { listQueues } from '../test/broker-harness.js';
+import { listQueues } from '../../test/broker-harness.js';
 import { declareTopology } from './declare-topology.js';
-import { TopologyConflictError } from './messaging-errors.js';
+import { TopologyConflictError } from '../messaging-errors.js';
 import { planConsumerTopology } from './topology-plan.js';
 
 describe('declareTopology', () => {
