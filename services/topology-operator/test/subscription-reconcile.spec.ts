@@ -7,7 +7,7 @@ import {
   serializeConsumerPolicy,
   topologyInputOf,
   declareTopology,
-} from '@switchyard/messaging';
+} from '@switchyard/messaging/topology';
 import amqp from 'amqplib';
 import type { EventSubscription } from '../src/subscription/event-subscription.js';
 import {

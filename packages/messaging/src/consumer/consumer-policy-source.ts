@@ -10,6 +10,7 @@ import {
 } from '../topology/consumer-policy.js';
 import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
 import { planConsumerTopology } from '../topology/topology-plan.js';
+import { toError } from '../to-error.js';
 
 /**
  * Default re-read interval of the policy file: 2 s. The kubelet refreshes a mounted ConfigMap within about a
@@ -216,6 +217,6 @@ function readText(read: () => string): ReadResult {
   } catch (error) {
     // A ConfigMap key removed by the operator, or a directory not (yet) mounted: both mean "no policy".
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'unreadable', error: error instanceof Error ? error : new Error(String(error)) };
+    return { kind: 'unreadable', error: toError(error) };
   }
 }

@@ -8,10 +8,11 @@ import type { Message } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { EventPublisher, PublishProperties } from '../publishing/event-publisher.js';
 import { fitHeaders, type HeaderPriorities } from '../publishing/header-budget.js';
-import { HEADERS, stringHeader } from '../message-headers.js';
+import { HEADERS, headersOf, stringHeader } from '../message-headers.js';
 import { type RepublishRoute, traceRepublish } from '../observability/message-tracing.js';
 import { type MessagingObserver, notify } from '../observability/messaging-observer.js';
 import { deadLetterQueueName, retryQueueName } from '../topology/topology-plan.js';
+import { type DeadLetterReason, isDeadLetterReason } from './dead-letter-reason.js';
 
 /** Longest `x-error-message` / `x-last-error` kept: enough to diagnose, small enough for AMQP headers and logs. */
 export const MAX_ERROR_MESSAGE_LENGTH = 500;
@@ -77,9 +78,9 @@ export function describeFailure(error: unknown): FailureDescription {
   return { errorClass: typeof error, message: clip(String(error)), nonRetriable: false };
 }
 
-/** The `reason` of a decoder's rejection, when it gave one. */
-export function rejectionReason(error: unknown): string | undefined {
-  return isRecord(error) && typeof error.reason === 'string' && error.reason.length > 0 ? error.reason : undefined;
+/** The `reason` of a decoder's rejection, when it gave one this transport knows (else the caller says `decode_failed`). */
+export function rejectionReason(error: unknown): DeadLetterReason | undefined {
+  return isRecord(error) && isDeadLetterReason(error.reason) ? error.reason : undefined;
 }
 
 export interface FailureRouterOptions {
@@ -105,7 +106,7 @@ export interface FailedDelivery {
   attempt: number;
   failure: FailureDescription;
   /** Set to send it straight to the DLQ with this reason (decode error, unknown type, non-retriable). */
-  deadLetterReason?: string | undefined;
+  deadLetterReason?: DeadLetterReason | undefined;
 }
 
 export type FailureDecision = 'retry' | 'dead_letter';
@@ -139,7 +140,7 @@ export class FailureRouter {
     // One snapshot per failure: a policy change in between must not mix two tier lists.
     const { retryDelaysMs, deadLetterQueue } = this.routes;
     const { failure, attempt } = delivery;
-    const reason =
+    const reason: DeadLetterReason | undefined =
       delivery.deadLetterReason ??
       (failure.nonRetriable ? 'non_retriable' : attempt > retryDelaysMs.length ? 'retries_exhausted' : undefined);
     if (reason === undefined) {
@@ -221,7 +222,7 @@ export function retryHeaders(delivery: FailedDelivery, now: Date): Record<string
 /** Headers of the copy sent to the DLQ: the original ones, plus why, what, how often, when and who gave up. */
 export function deadLetterHeaders(
   delivery: FailedDelivery,
-  reason: string,
+  reason: DeadLetterReason,
   service: string,
   queue: string,
   now: Date,
@@ -271,10 +272,6 @@ export function copyProperties(message: Message): PublishProperties {
   if (typeof p.correlationId === 'string') props.correlationId = p.correlationId;
   if (typeof p.priority === 'number') props.priority = p.priority;
   return props;
-}
-
-function headersOf(message: Message): Record<string, unknown> {
-  return { ...((message.properties.headers as Record<string, unknown> | undefined) ?? {}) };
 }
 
 function clip(text: string): string {

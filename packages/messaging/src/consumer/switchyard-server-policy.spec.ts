@@ -16,7 +16,8 @@ import { EventPublisher } from '../publishing/event-publisher.js';
 import type { MessagingLogger } from '../observability/messaging-logger.js';
 import { TopologyConflictError } from '../messaging-errors.js';
 import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
-import { type ConsumerPolicyFeed, SwitchyardServer, type SwitchyardServerOptions } from './switchyard-server.js';
+import { SwitchyardServer } from './switchyard-server.js';
+import type { ConsumerPolicyFeed, SwitchyardServerOptions } from './switchyard-server-options.js';
 import { planConsumerTopology } from '../topology/topology-plan.js';
 
 const EXCHANGE = 'policy.events';

@@ -16,7 +16,8 @@ import { NonRetriableError } from './failure-routing.js';
 import { TopologyConflictError } from '../messaging-errors.js';
 import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 import { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
-import { SwitchyardServer, type SwitchyardServerOptions } from './switchyard-server.js';
+import { SwitchyardServer } from './switchyard-server.js';
+import type { SwitchyardServerOptions } from './switchyard-server-options.js';
 import { planConsumerTopology } from '../topology/topology-plan.js';
 
 const EXCHANGE = 'test.events';

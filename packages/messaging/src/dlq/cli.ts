@@ -1,8 +1,8 @@
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { parseArgs } from 'node:util';
+import type { DeadLetterSummary } from './dead-letter-summary.js';
 import {
-  type DeadLetterSummary,
   DEFAULT_LIST_LIMIT,
   listDeadLetters,
   purgeDeadLetters,
@@ -10,6 +10,7 @@ import {
   showDeadLetter,
 } from './dlq-admin.js';
 import { maskUrl } from '../observability/messaging-logger.js';
+import { errorMessage } from '../to-error.js';
 
 /** Broker used when `RABBITMQ_URL` is not set: the local development one. */
 export const DEFAULT_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -53,7 +54,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     parsed = parse(argv);
   } catch (error) {
-    io.stderr(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    io.stderr(`${errorMessage(error)}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   if (parsed.help) {
@@ -65,9 +66,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     connection = await amqp.connect(url, { timeout: 10_000 });
   } catch (error) {
-    io.stderr(
-      `cannot connect to RabbitMQ at ${maskUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    io.stderr(`cannot connect to RabbitMQ at ${maskUrl(url)}: ${errorMessage(error)}`);
     return EXIT_FAILURE;
   }
   connection.on('error', () => undefined);
@@ -228,7 +227,7 @@ function truncate(text: string, max: number): string {
 }
 
 function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (/NOT_FOUND - no queue/.test(message))
     return `queue not found (${message.replace(/^.*NOT_FOUND - /, '').replace(/"$/, '')})`;
   return message;

@@ -1,9 +1,16 @@
-import { ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES } from '@switchyard/contracts';
-import type { Channel, ChannelModel, ConfirmChannel, Message } from 'amqplib';
-import { DEFAULT_CONFIRM_TIMEOUT_MS } from '../publishing/event-publisher.js';
-import { BROKER_DEATH_HEADERS, HEADERS, positiveIntHeader, stringHeader } from '../message-headers.js';
-import { PublishNackError, PublishTimeoutError, UnroutableMessageError } from '../messaging-errors.js';
+import type { ChannelModel, Message } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import { onThrowawayChannel } from '../connection/throwaway-channel.js';
+import { BROKER_DEATH_HEADERS, HEADERS, headersOf } from '../message-headers.js';
+import {
+  DEFAULT_CONFIRM_TIMEOUT_MS,
+  EventPublisher,
+  type PublishProperties,
+  type PublisherConnection,
+} from '../publishing/event-publisher.js';
+import { errorMessage } from '../to-error.js';
 import { DEFAULT_EXCHANGE, deadLetterQueueName } from '../topology/topology-plan.js';
+import { type DeadLetterSummary, summarizeDeadLetter } from './dead-letter-summary.js';
 
 /**
  * Inspecting and replaying dead letters. Reading never consumes: messages are fetched without ack on a channel
@@ -14,22 +21,6 @@ import { DEFAULT_EXCHANGE, deadLetterQueueName } from '../topology/topology-plan
 
 /** Default number of dead letters `list` shows. */
 export const DEFAULT_LIST_LIMIT = 50;
-
-export interface DeadLetterSummary {
-  eventId: string | undefined;
-  type: string | undefined;
-  /** Ours (`retries_exhausted`, `schema_invalid`, …) or the broker's (`delivery_limit`, `expired`, `maxlen`, `rejected`). */
-  reason: string;
-  attempts: number | undefined;
-  firstFailureAt: string | undefined;
-  lastFailureAt: string | undefined;
-  errorClass: string | undefined;
-  errorMessage: string | undefined;
-  originalExchange: string | undefined;
-  originalRoutingKey: string | undefined;
-  consumerService: string | undefined;
-  consumerQueue: string | undefined;
-}
 
 export interface DeadLetter extends DeadLetterSummary {
   properties: Record<string, unknown>;
@@ -76,7 +67,7 @@ export async function listDeadLetters(
   const dlq = resolveDeadLetterQueue(queue);
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
   let total = 0;
-  const list = await withReadChannel(connection, async (channel) => {
+  const list = await onThrowawayChannel(connection, async (channel) => {
     ({ messageCount: total } = await channel.checkQueue(dlq));
     const items: DeadLetterSummary[] = [];
     for (let i = 0; i < Math.min(limit, total); i++) {
@@ -98,7 +89,7 @@ export async function showDeadLetter(
 ): Promise<DeadLetter | undefined> {
   const dlq = resolveDeadLetterQueue(queue);
   let total = 0;
-  const letter = await withReadChannel(connection, async (channel): Promise<DeadLetter | undefined> => {
+  const letter = await onThrowawayChannel(connection, async (channel): Promise<DeadLetter | undefined> => {
     ({ messageCount: total } = await channel.checkQueue(dlq));
     for (let i = 0; i < total; i++) {
       const message = await channel.get(dlq, { noAck: false });
@@ -137,14 +128,14 @@ export async function replayDeadLetters(
   const now = (options.now ?? new Date()).toISOString();
   const reader = await connection.createChannel();
   reader.on('error', () => undefined);
-  const publisher = await connection.createConfirmChannel();
-  publisher.on('error', () => undefined);
-  let returned: string | undefined;
-  publisher.on('return', (message: Message) => {
-    returned = (message.fields as unknown as { replyText?: string }).replyText ?? 'NO_ROUTE';
+  // The event publisher's confirm handling (persistent, mandatory, returns, nacks, timeout), on this one connection.
+  const publisher = new EventPublisher({
+    connection: fixedConnection(connection),
+    confirmTimeoutMs: options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS,
   });
   let messageCount: number;
   try {
+    await publisher.start();
     // Only as many gets as there were messages: the ones skipped stay unacked, so no message is seen twice.
     ({ messageCount } = await reader.checkQueue(dlq));
     for (let i = 0; i < messageCount; i++) {
@@ -154,27 +145,17 @@ export async function replayDeadLetters(
       if (!options.all && (eventId === undefined || !wanted.has(eventId))) continue;
       if (eventId) seen.add(eventId);
       const target = replayTarget(message, options.exchange);
-      returned = undefined;
+      const properties = replayProperties(message, now);
       try {
-        await publishConfirmed(
-          publisher,
-          target.exchange,
-          target.routingKey,
-          message.content,
-          replayProperties(message, now),
-          options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS,
-        );
-        // A return arrives before the confirm of the same message, and publishes here go one at a time.
-        if (returned !== undefined)
-          throw new UnroutableMessageError(eventId ?? '(no id)', target.exchange, target.routingKey, returned);
+        await publisher.publish(target.exchange, target.routingKey, message.content, properties);
         reader.ack(message);
-        result.replayed.push(eventId ?? '(no id)');
+        result.replayed.push(properties.messageId);
       } catch (error) {
-        result.failed.push({ eventId, error: error instanceof Error ? error.message : String(error) });
+        result.failed.push({ eventId, error: errorMessage(error) });
       }
     }
   } finally {
-    await publisher.close().catch(() => undefined);
+    await publisher.close();
     await reader.close().catch(() => undefined);
   }
   await waitForRequeue(connection, dlq, messageCount - result.replayed.length);
@@ -185,91 +166,11 @@ export async function replayDeadLetters(
 /** Deletes every message of the DLQ; returns how many there were. */
 export async function purgeDeadLetters(connection: ChannelModel, queue: string): Promise<number> {
   const dlq = resolveDeadLetterQueue(queue);
-  const channel = await connection.createChannel();
-  channel.on('error', () => undefined);
-  try {
+  return onThrowawayChannel(connection, async (channel) => {
     await channel.checkQueue(dlq);
     const { messageCount } = await channel.purgeQueue(dlq);
     return messageCount;
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
-}
-
-/** What a dead letter says about itself, whoever dead-lettered it. */
-export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'fields'>): DeadLetterSummary {
-  const headers = headersOf(message);
-  const lastDeath = latestDeath(headers);
-  const deathTime = lastDeath?.time;
-  return {
-    eventId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
-    type:
-      typeof message.properties.type === 'string'
-        ? message.properties.type
-        : ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => stringHeader(headers, `${prefix}type`)).find(
-            (type) => type !== undefined,
-          ),
-    reason:
-      stringHeader(headers, HEADERS.deathReason) ??
-      stringHeader(headers, 'x-last-death-reason') ??
-      lastDeath?.reason ??
-      stringHeader(headers, 'x-first-death-reason') ??
-      'unknown',
-    attempts: positiveIntHeader(headers, HEADERS.attempts) ?? positiveIntHeader(headers, HEADERS.attempt),
-    firstFailureAt: stringHeader(headers, HEADERS.firstFailureAt),
-    lastFailureAt:
-      stringHeader(headers, HEADERS.lastFailureAt) ??
-      (deathTime !== undefined ? new Date(deathTime * 1000).toISOString() : undefined),
-    errorClass: stringHeader(headers, HEADERS.errorClass),
-    errorMessage: stringHeader(headers, HEADERS.errorMessage) ?? stringHeader(headers, HEADERS.lastError),
-    originalExchange:
-      typeof headers[HEADERS.originalExchange] === 'string'
-        ? (headers[HEADERS.originalExchange] as string)
-        : originalFromDeaths(headers)?.exchange,
-    originalRoutingKey: stringHeader(headers, HEADERS.originalRoutingKey) ?? originalFromDeaths(headers)?.routingKey,
-    consumerService: stringHeader(headers, HEADERS.consumerService),
-    consumerQueue: stringHeader(headers, HEADERS.consumerQueue) ?? lastDeath?.queue,
-  };
-}
-
-interface DeathEntry {
-  reason: string | undefined;
-  queue: string | undefined;
-  exchange: string | undefined;
-  routingKeys: string[];
-  /** Seconds since the epoch. */
-  time: number | undefined;
-}
-
-/** `x-death` entries, most recent first (as the broker keeps them). */
-function deaths(headers: Record<string, unknown>): DeathEntry[] {
-  const raw = headers['x-death'];
-  if (!Array.isArray(raw)) return [];
-  return raw
-    .filter((entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null)
-    .map((entry) => {
-      const time = entry.time as { value?: unknown } | number | undefined;
-      const seconds = typeof time === 'number' ? time : typeof time?.value === 'number' ? time.value : undefined;
-      return {
-        reason: typeof entry.reason === 'string' ? entry.reason : undefined,
-        queue: typeof entry.queue === 'string' ? entry.queue : undefined,
-        exchange: typeof entry.exchange === 'string' ? entry.exchange : undefined,
-        routingKeys: Array.isArray(entry['routing-keys'])
-          ? entry['routing-keys'].filter((key): key is string => typeof key === 'string')
-          : [],
-        time: seconds,
-      };
-    });
-}
-
-function latestDeath(headers: Record<string, unknown>): DeathEntry | undefined {
-  return deaths(headers)[0];
-}
-
-/** The first hop that came through a named exchange: where the event was originally published. */
-function originalFromDeaths(headers: Record<string, unknown>): { exchange: string; routingKey: string } | undefined {
-  const entry = [...deaths(headers)].reverse().find((death) => death.exchange && death.routingKeys.length > 0);
-  return entry ? { exchange: entry.exchange!, routingKey: entry.routingKeys[0]! } : undefined;
+  });
 }
 
 function replayTarget(
@@ -282,8 +183,12 @@ function replayTarget(
   return { exchange, routingKey };
 }
 
-/** The original properties and headers, less every failure and death record, plus `x-replayed-at`. */
-function replayProperties(message: Message, replayedAt: string): Record<string, unknown> {
+/**
+ * The original properties and headers, less every failure and death record, plus `x-replayed-at`. A message
+ * without an id (the broker may dead-letter one) gets one, as retry and dead-letter copies do: the publisher
+ * matches returns by id.
+ */
+function replayProperties(message: Message, replayedAt: string): PublishProperties {
   const headers = headersOf(message);
   const dropped = new Set<string>([
     HEADERS.attempt,
@@ -308,53 +213,9 @@ function replayProperties(message: Message, replayedAt: string): Record<string, 
     headers: _headers,
     ...properties
   } = definedProperties(message);
-  return { ...properties, headers: { ...kept, [HEADERS.replayedAt]: replayedAt } };
-}
-
-function publishConfirmed(
-  channel: ConfirmChannel,
-  exchange: string,
-  routingKey: string,
-  content: Buffer,
-  properties: Record<string, unknown>,
-  timeoutMs: number,
-): Promise<void> {
-  const messageId = typeof properties.messageId === 'string' ? properties.messageId : '(no id)';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new PublishTimeoutError(messageId, timeoutMs)), timeoutMs);
-    try {
-      channel.publish(
-        exchange,
-        routingKey,
-        content,
-        { ...properties, persistent: true, mandatory: true },
-        (error: unknown) => {
-          clearTimeout(timer);
-          if (error)
-            reject(
-              error instanceof Error && error.message === 'message nacked' ? new PublishNackError(messageId) : error,
-            );
-          else resolve();
-        },
-      );
-    } catch (error) {
-      clearTimeout(timer);
-      reject(error);
-    }
-  });
-}
-
-async function withReadChannel<T>(connection: ChannelModel, read: (channel: Channel) => Promise<T>): Promise<T> {
-  const channel = await connection.createChannel();
-  let closed = false;
-  channel.on('error', () => undefined);
-  channel.on('close', () => (closed = true));
-  try {
-    return await read(channel);
-  } finally {
-    // Closing returns every unacked message to the queue: reading consumed nothing.
-    if (!closed) await channel.close().catch(() => undefined);
-  }
+  const messageId =
+    typeof properties.messageId === 'string' && properties.messageId ? properties.messageId : randomUUID();
+  return { ...properties, messageId, headers: { ...kept, [HEADERS.replayedAt]: replayedAt } };
 }
 
 /** How long to wait for messages handed back by a closed read channel to be ready again: 2 s. */
@@ -366,24 +227,31 @@ const REQUEUE_SETTLE_TIMEOUT_MS = 2_000;
  */
 async function waitForRequeue(connection: ChannelModel, queue: string, expected: number): Promise<void> {
   if (expected <= 0) return;
-  const channel = await connection.createChannel();
-  channel.on('error', () => undefined);
-  try {
+  await onThrowawayChannel(connection, async (channel) => {
     const deadline = Date.now() + REQUEUE_SETTLE_TIMEOUT_MS;
     while (Date.now() < deadline) {
       const { messageCount } = await channel.checkQueue(queue);
       if (messageCount >= expected) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
-}
-
-function headersOf(message: Pick<Message, 'properties'>): Record<string, unknown> {
-  return { ...((message.properties.headers as Record<string, unknown> | undefined) ?? {}) };
+  });
 }
 
 function definedProperties(message: Pick<Message, 'properties'>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(message.properties).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * The CLI's plain connection as the publisher's: set up once, never reconnected. Its endpoint is only for trace
+ * attributes, and replays are not traced.
+ */
+function fixedConnection(model: ChannelModel): PublisherConnection {
+  return {
+    endpoint: { address: 'unknown', port: 0 },
+    current: () => model,
+    onConnected: async (setup) => {
+      await setup(model);
+      return () => undefined;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { registerOnce, safely } from '@switchyard/telemetry';
-import type { ConsumerSettings } from '../consumer/switchyard-server.js';
+import type { ConsumerSettings } from '../consumer/consumer-settings.js';
 
 /**
  * How a consumer's live policy is doing, for alerts and dashboards: a policy file that cannot be applied does not

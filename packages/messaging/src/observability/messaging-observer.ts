@@ -1,3 +1,4 @@
+import type { DeadLetterReason } from '../consumer/dead-letter-reason.js';
 /**
  * Hooks for metrics and tests. Every method is optional; an observer that throws is ignored (logged by nobody),
  * so instrumentation can never change what happens to a message.
@@ -38,7 +39,7 @@ export interface DeadLetteredEvent {
   queue: string;
   eventType: string;
   /** `retries_exhausted`, `non_retriable`, `unknown_event_type`, a decoder's reason such as `schema_invalid`, … */
-  reason: string;
+  reason: DeadLetterReason;
 }
 
 export interface PublishedEvent {

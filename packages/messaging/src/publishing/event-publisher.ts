@@ -8,8 +8,14 @@ import {
   UnroutableMessageError,
 } from '../messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
-import { type MessagingObserver, noopObserver, notify, type PublishOutcome } from '../observability/messaging-observer.js';
+import {
+  type MessagingObserver,
+  noopObserver,
+  notify,
+  type PublishOutcome,
+} from '../observability/messaging-observer.js';
 import type { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
+import { toError } from '../to-error.js';
 import { planExchange } from '../topology/topology-plan.js';
 
 /**
@@ -40,8 +46,11 @@ export interface OutgoingMessage {
   properties: PublishProperties;
 }
 
+/** What the publisher needs from a connection: `RabbitMqConnection` fits; the DLQ tool adapts a plain one. */
+export type PublisherConnection = Pick<RabbitMqConnection, 'onConnected' | 'current' | 'endpoint'>;
+
 export interface EventPublisherOptions {
-  connection: RabbitMqConnection;
+  connection: PublisherConnection;
   confirmTimeoutMs?: number;
   /** Topic exchanges to declare (idempotently) on every connect before publishing; default none. */
   exchanges?: readonly string[];
@@ -234,7 +243,7 @@ export class EventPublisher {
         const failure =
           current.closed || (error instanceof Error && /closed|closing/i.test(error.message))
             ? closedError(current, error)
-            : asError(error);
+            : toError(error);
         this.settle(current, pending, 'failed', failure);
         return;
       }
@@ -336,8 +345,4 @@ function closedError(slot: ChannelSlot, cause?: unknown): ChannelClosedError {
       cause: slot.closeReason ?? cause,
     },
   );
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -7,7 +7,8 @@ import {
   UnroutableMessageError,
 } from '../messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
-import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
+import { OutboxInboxRetention } from './outbox-inbox-retention.js';
+import { OutboxListener } from './outbox-listener.js';
 
 /** How many rows one claim takes: they are published pipelined, so a batch costs about one confirm round trip. */
 export const DEFAULT_RELAY_BATCH_SIZE = 100;
@@ -27,20 +28,11 @@ export const RELAY_FOLLOW_UP_WINDOW_MS = 1_000;
  * a row that no build can encode stays visible (pending metrics, `last_error`) without costing an attempt a minute.
  */
 export const UNPUBLISHABLE_HOLD_MS = 60 * 60 * 1000;
-/** Sent rows are kept this long for inspection and replay, then deleted. */
-export const DEFAULT_OUTBOX_RETENTION_MS = 3 * 24 * 60 * 60 * 1000;
-/**
- * Handled event ids are kept this long: the window in which a redelivered or replayed event is recognised as a
- * duplicate. 30 days covers the longest retry tier and a DLQ replay weeks later, at a few bytes per event.
- */
-export const DEFAULT_INBOX_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Back-off after a failed publish of a row: doubles from 1 s up to 1 min. */
 const RETRY_BACKOFF_BASE_MS = 1_000;
 const RETRY_BACKOFF_MAX_MS = 60_000;
 /** A database that does not answer a connect within this is treated as down (pg waits forever by default). */
 const CONNECT_TIMEOUT_MS = 5_000;
-/** How often sent rows past retention are purged. */
-const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 /**
  * Claims the next due batch (`$1` rows) in commit order. `ORDER BY sent_at, sequence` sorts exactly like
@@ -79,7 +71,7 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Default {@link DEFAULT_RELAY_POLL_INTERVAL_MS}. */
   pollIntervalMs?: number;
-  /** Default {@link DEFAULT_OUTBOX_RETENTION_MS}. */
+  /** Default {@link DEFAULT_OUTBOX_RETENTION_MS} (`OutboxInboxRetention`). */
   retentionMs?: number;
   /** Default {@link DEFAULT_INBOX_RETENTION_MS}. The relay keeps both messaging tables of its database trimmed. */
   inboxRetentionMs?: number;
@@ -98,22 +90,17 @@ export class OutboxRelay {
   private readonly pool: pg.Pool;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
-  private readonly retentionMs: number;
-  private readonly inboxRetentionMs: number;
   private readonly logger: MessagingLogger;
-  private listener: pg.Client | undefined;
-  private listening: Promise<void> | undefined;
+  private readonly listener: OutboxListener;
+  private readonly retention: OutboxInboxRetention;
   private running = false;
   private wake: (() => void) | undefined;
   private pendingWake = false;
   private loop: Promise<void> | undefined;
-  private lastPurgeAt = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? DEFAULT_RELAY_BATCH_SIZE;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
-    this.retentionMs = options.retentionMs ?? DEFAULT_OUTBOX_RETENTION_MS;
-    this.inboxRetentionMs = options.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS;
     this.logger = options.logger ?? silentLogger;
     // Small: the relay holds one transaction at a time; the extra connection serves purges.
     this.pool = new pg.Pool({
@@ -124,12 +111,25 @@ export class OutboxRelay {
     this.pool.on('error', (error) =>
       this.logger.warn(errorFields(error), 'outbox relay: idle database connection failed'),
     );
+    this.listener = new OutboxListener({
+      databaseUrl: options.databaseUrl,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      retryDelayMs: this.pollIntervalMs,
+      onNotify: () => this.nudge(),
+      isRunning: () => this.running,
+      logger: this.logger,
+    });
+    this.retention = new OutboxInboxRetention({
+      outboxRetentionMs: options.retentionMs,
+      inboxRetentionMs: options.inboxRetentionMs,
+      logger: this.logger,
+    });
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.listening = this.listen();
+    this.listener.start();
     this.loop = this.run();
   }
 
@@ -153,8 +153,7 @@ export class OutboxRelay {
         this.logger.warn(errorFields(error), 'outbox relay: final drain failed'),
       );
     }
-    await this.listener?.end().catch(() => undefined);
-    await this.listening;
+    await this.listener.stop();
     await this.pool.end();
   }
 
@@ -180,7 +179,7 @@ export class OutboxRelay {
       try {
         if (this.options.canPublish?.() ?? true) {
           ({ claimed } = await this.drainCounting());
-          await this.purgeIfDue();
+          await this.retention.purgeIfDue(this.pool);
         }
       } catch (error) {
         this.logger.warn(errorFields(error), 'outbox relay: batch failed; retrying after the poll interval');
@@ -223,7 +222,7 @@ export class OutboxRelay {
         else
           (isTransientPublishFailure(result.reason) ? failed : unpublishable).push({
             row,
-            error: describe(result.reason),
+            error: describePublishFailure(result.reason),
           });
       });
       await this.markSent(client, sent);
@@ -267,57 +266,6 @@ export class OutboxRelay {
     if (ids.length === 0) return;
     await client.query('UPDATE outbox_events SET sent_at = now() WHERE id = ANY($1::uuid[])', [ids]);
   }
-
-  private async purgeIfDue(): Promise<void> {
-    if (Date.now() - this.lastPurgeAt < PURGE_INTERVAL_MS) return;
-    this.lastPurgeAt = Date.now();
-    const outbox = await this.pool.query(
-      `DELETE FROM outbox_events WHERE sent_at < now() - ($1 || ' milliseconds')::interval`,
-      [String(this.retentionMs)],
-    );
-    const inbox = await this.pool.query(
-      `DELETE FROM inbox_events WHERE processed_at < now() - ($1 || ' milliseconds')::interval`,
-      [String(this.inboxRetentionMs)],
-    );
-    if (outbox.rowCount || inbox.rowCount) {
-      this.logger.info(
-        { outboxPurged: outbox.rowCount ?? 0, inboxPurged: inbox.rowCount ?? 0 },
-        'outbox relay: purged messaging rows past retention',
-      );
-    }
-  }
-
-  /** LISTEN on its own connection; re-established after a drop, while polling covers the gap. */
-  private async listen(): Promise<void> {
-    while (this.running) {
-      const client = new pg.Client({
-        connectionString: this.options.databaseUrl,
-        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      });
-      // Always listening: a second `error` with no listener would crash the process.
-      const closed = new Promise<void>((resolve) => {
-        client.on('error', () => resolve());
-        client.once('end', () => resolve());
-      });
-      try {
-        await client.connect();
-        if (!this.running) continue; // stop() ran while connecting; `finally` closes this client
-        client.on('notification', () => this.nudge());
-        await client.query(`LISTEN ${OUTBOX_NOTIFY_CHANNEL}`);
-        this.listener = client;
-        this.nudge(); // rows committed while we were not listening
-        await closed;
-      } catch (error) {
-        if (this.running)
-          this.logger.warn(errorFields(error), 'outbox relay: LISTEN connection failed; polling meanwhile');
-      } finally {
-        this.listener = undefined;
-        await client.end().catch(() => undefined);
-      }
-      if (this.running) await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs).unref());
-    }
-  }
-
   private sleep(ms: number): Promise<void> {
     if (this.pendingWake || !this.running) {
       this.pendingWake = false;
@@ -350,6 +298,6 @@ function isTransientPublishFailure(error: unknown): boolean {
   );
 }
 
-function describe(error: unknown): string {
+function describePublishFailure(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { type ConsumerTopologyInput, DEFAULT_EXCHANGE, WORK_QUEUE_TYPES } from './topology-plan.js';
 
 /**
+ * Default prefetch: 20 unacked deliveries, which is also how many handlers run at once. Handlers spend their time
+ * in database round trips inside one transaction each, so a few dozen in flight keep the consumer busy across
+ * broker and database latency, while staying near the size of a service's connection pool (more would only queue
+ * for connections and time out) and bounding how many messages a crash sends back for redelivery.
+ */
+export const DEFAULT_PREFETCH = 20;
+
+/**
  * The live consumer policy of one work queue: what the topology operator writes into a ConfigMap (one key per
  * queue, `<queue>.json`) once the queue's topology is on the broker, and what a service reads from the mounted
  * file. Everything a consumer needs to declare the same topology the operator did, plus the knobs that change

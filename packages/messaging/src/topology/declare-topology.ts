@@ -1,11 +1,7 @@
-import type { Channel } from 'amqplib';
+import { type ChannelFactory, onThrowawayChannel } from '../connection/throwaway-channel.js';
 import { TopologyConflictError } from '../messaging-errors.js';
+import { errorMessage } from '../to-error.js';
 import type { TopologyPlan } from './topology-plan.js';
-
-/** What declaring needs from a connection: amqplib's `ChannelModel` fits. */
-export interface ChannelFactory {
-  createChannel(): Promise<Channel>;
-}
 
 /**
  * Declares a plan: exchanges, then queues (targets of dead-lettering first), then bindings. Idempotent: declaring
@@ -14,14 +10,8 @@ export interface ChannelFactory {
  * `TopologyConflictError` naming the object and the differing argument.
  */
 export async function declareTopology(connection: ChannelFactory, plan: TopologyPlan): Promise<void> {
-  const channel = await connection.createChannel();
-  let closed = false;
-  // The broker closes the channel on a failed declare; the rejected call carries the reason, so the event is only noted.
-  channel.on('error', () => undefined);
-  channel.on('close', () => {
-    closed = true;
-  });
-  try {
+  // The broker closes the channel on a failed declare; the rejected call carries the reason.
+  await onThrowawayChannel(connection, async (channel) => {
     for (const exchange of plan.exchanges) {
       await mapConflict('exchange', exchange.name, () =>
         channel.assertExchange(exchange.name, exchange.type, { durable: exchange.durable }),
@@ -36,9 +26,7 @@ export async function declareTopology(connection: ChannelFactory, plan: Topology
     for (const binding of plan.bindings) {
       await channel.bindQueue(binding.queue, binding.exchange, binding.routingKey);
     }
-  } finally {
-    if (!closed) await channel.close().catch(() => undefined);
-  }
+  });
 }
 
 async function mapConflict<T>(kind: 'queue' | 'exchange', name: string, declare: () => Promise<T>): Promise<T> {
@@ -46,7 +34,7 @@ async function mapConflict<T>(kind: 'queue' | 'exchange', name: string, declare:
     return await declare();
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     if (code === 406 || message.includes('PRECONDITION_FAILED')) {
       // e.g. "inequivalent arg 'x-delivery-limit' for queue 'q' in vhost '/': received ... but current is ..."
       const argument = /inequivalent arg '([^']+)'/.exec(message)?.[1];

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ChannelFactory } from '@switchyard/messaging';
+import type { ChannelFactory } from '@switchyard/messaging/topology';
 import { FINALIZER } from '../api-names.js';
 import type { ConsumerPolicyConfigMap } from '../kube/consumer-policy-config-map.js';
 import type { EventRecorder, RecordedEvent } from '../kube/event-recorder.js';

@@ -1,4 +1,4 @@
-import { retryQueueName, type ChannelFactory } from '@switchyard/messaging';
+import { retryQueueName, type ChannelFactory } from '@switchyard/messaging/topology';
 import { deleteQueue, inspectQueue, unbindQueue, type QueueState } from './broker-queues.js';
 import type { EventSubscription, SubscriptionEvent } from './event-subscription.js';
 import { isSameSubscription, queueUsers } from './shared-queues.js';

@@ -1,4 +1,4 @@
-import { deadLetterQueueName, retryQueueName } from '@switchyard/messaging';
+import { deadLetterQueueName, retryQueueName } from '@switchyard/messaging/topology';
 import type { EventSubscription } from './event-subscription.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 
