@@ -69,16 +69,15 @@ export class DeliveryHandling {
     const message = toIncomingMessage(raw);
     const attempt = attemptOf(raw);
     const fallbackType = message.properties.type ?? raw.fields.routingKey;
+    const delivered = { consumer, message: raw, attempt };
 
     let event: DecodedEvent;
     try {
       event = this.options.decode(message);
     } catch (error) {
       return this.fail({
-        consumer,
-        message: raw,
+        ...delivered,
         eventType: fallbackType,
-        attempt,
         failure: describeFailure(error),
         deadLetterReason: rejectionReason(error) ?? 'decode_failed',
         lagMs: lagOf(undefined, message),
@@ -94,10 +93,8 @@ export class DeliveryHandling {
         nonRetriable: true,
       };
       return this.fail({
-        consumer,
-        message: raw,
+        ...delivered,
         eventType: event.type,
-        attempt,
         failure,
         deadLetterReason: 'unknown_event_type',
         lagMs,
@@ -135,10 +132,8 @@ export class DeliveryHandling {
         'event handler failed',
       );
       return this.fail({
-        consumer,
-        message: raw,
+        ...delivered,
         eventType: event.type,
-        attempt,
         failure,
         deadLetterReason: failure.nonRetriable ? 'non_retriable' : undefined,
         lagMs,
