@@ -1,4 +1,9 @@
-import { DEFAULT_DELIVERY_LIMIT, DEFAULT_EXCHANGE, DEFAULT_PREFETCH, deadLetterQueueName } from '@switchyard/messaging/topology';
+import {
+  DEFAULT_DELIVERY_LIMIT,
+  DEFAULT_EXCHANGE,
+  DEFAULT_PREFETCH,
+  deadLetterQueueName,
+} from '@switchyard/messaging/topology';
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
 import type {
