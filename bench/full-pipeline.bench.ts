@@ -9,19 +9,16 @@
 // Tracing is on when the process was started with the OpenTelemetry preload and an OTLP endpoint (the runner
 // does that for the "traced" run); results then go to results/full-pipeline-traced.json.
 import { UserCreatedV2 } from '@switchyard/contracts';
-import {
-  addToOutbox,
-  decodeDelivery,
-  DEFAULT_PREFETCH,
-  EventPublisher,
-  inboxHandlerRunner,
-  OutboxRelay,
-  outboxRowToWire,
-  RabbitMqConnection,
-  SwitchyardServer,
-  type SqlTransaction,
-  type TransactionRunner,
-} from '@switchyard/messaging';
+import { addToOutbox } from '@switchyard/messaging';
+import { DEFAULT_PREFETCH } from '@switchyard/messaging/topology';
+// Internal modules of the built package, by path rather than through a wider public API (npm run bench builds first).
+import { RabbitMqConnection } from '../packages/messaging/dist/connection/rabbitmq-connection.js';
+import { inboxHandlerRunner } from '../packages/messaging/dist/consumer/inbox.js';
+import { SwitchyardServer } from '../packages/messaging/dist/consumer/switchyard-server.js';
+import { decodeDelivery, outboxRowToWire } from '../packages/messaging/dist/publishing/event-codec.js';
+import { EventPublisher } from '../packages/messaging/dist/publishing/event-publisher.js';
+import { OutboxRelay } from '../packages/messaging/dist/publishing/outbox-relay.js';
+import type { SqlTransaction, TransactionRunner } from '../packages/messaging/dist/sql-transaction.js';
 import { pgTransactions } from '@switchyard/testing';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';

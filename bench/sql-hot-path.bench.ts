@@ -8,14 +8,12 @@
 //                  (a backlog, as after an outage); last with a partial index in claim order
 // Writes results/sql-hot-path.json.
 import { UserCreatedV2 } from '@switchyard/contracts';
-import {
-  addToOutbox,
-  DEFAULT_PREFETCH,
-  DEFAULT_RELAY_BATCH_SIZE,
-  OUTBOX_CLAIM_SQL,
-  OUTBOX_NOTIFY_CHANNEL,
-  recordInInbox,
-} from '@switchyard/messaging';
+import { addToOutbox } from '@switchyard/messaging';
+import { DEFAULT_PREFETCH } from '@switchyard/messaging/topology';
+// Internal modules of the built package, by path rather than through a wider public API (npm run bench builds first).
+import { recordInInbox } from '../packages/messaging/dist/consumer/inbox.js';
+import { OUTBOX_NOTIFY_CHANNEL } from '../packages/messaging/dist/publishing/outbox.js';
+import { DEFAULT_RELAY_BATCH_SIZE, OUTBOX_CLAIM_SQL } from '../packages/messaging/dist/publishing/outbox-relay.js';
 import { pgTransactions } from '@switchyard/testing';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { randomUUID } from 'node:crypto';

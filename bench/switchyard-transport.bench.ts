@@ -3,14 +3,13 @@
 // Run twice: as the library connects today, and with TCP_NODELAY forced on its socket (lib/amqp-socket-options.ts),
 // the change this benchmark argues for. Writes results/switchyard-transport.json.
 import { UserCreatedV2, toWireMessage } from '@switchyard/contracts';
-import {
-  decodeDelivery,
-  DEFAULT_PREFETCH,
-  EventPublisher,
-  RabbitMqConnection,
-  runHandlerDirectly,
-  SwitchyardServer,
-} from '@switchyard/messaging';
+import { DEFAULT_PREFETCH } from '@switchyard/messaging/topology';
+// Internal modules of the built package, by path rather than through a wider public API (npm run bench builds first).
+import { RabbitMqConnection } from '../packages/messaging/dist/connection/rabbitmq-connection.js';
+import { runHandlerDirectly } from '../packages/messaging/dist/consumer/event-context.js';
+import { SwitchyardServer } from '../packages/messaging/dist/consumer/switchyard-server.js';
+import { decodeDelivery } from '../packages/messaging/dist/publishing/event-codec.js';
+import { EventPublisher } from '../packages/messaging/dist/publishing/event-publisher.js';
 import { type BenchEventData, benchEventData } from './lib/bench-event.js';
 import { benchEnvironment } from './lib/bench-environment.js';
 import { printScenarios, type ScenarioResult, writeResults } from './lib/bench-results.js';

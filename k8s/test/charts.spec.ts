@@ -713,7 +713,7 @@ describe('topology-operator', () => {
     const values = parse(readFileSync(path.join(chartsDir, service, 'values.yaml'), 'utf8')) as { messaging: { retryDelaysMs: string } };
     expect(subscription.retry.backoff.delays.map((delay) => parseDuration(delay))).toEqual(values.messaging.retryDelaysMs.split(',').map(Number));
     expect(subscription.retry.maxAttempts).toBe(subscription.retry.backoff.delays.length + 1);
-    const defaultPrefetch = /export const DEFAULT_PREFETCH = (\d+);/.exec(readFileSync(path.join(repoRoot, 'packages/messaging/src/switchyard-server.ts'), 'utf8'))?.[1];
+    const defaultPrefetch = /export const DEFAULT_PREFETCH = (\d+);/.exec(readFileSync(path.join(repoRoot, 'packages/messaging/src/topology/consumer-policy.ts'), 'utf8'))?.[1];
     expect(subscription.prefetch).toBe(Number(defaultPrefetch));
   });
 

@@ -1,8 +1,8 @@
 import { UseFilters } from '@nestjs/common';
 import { EventPattern } from '@nestjs/microservices';
 import type { EventData, LatestEventContract } from '@switchyard/contracts';
-import type { EventContext } from './event-context.js';
-import { SwitchyardExceptionFilter } from './switchyard-exception-filter.js';
+import type { EventContext } from './consumer/event-context.js';
+import { SwitchyardExceptionFilter } from './consumer/switchyard-exception-filter.js';
 
 /** The shape `@ConsumeEvent(Contract)` accepts: the latest data of that event, and the delivery with its transaction. */
 export type EventHandlerMethod<C extends LatestEventContract, Tx> = (

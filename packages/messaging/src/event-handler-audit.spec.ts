@@ -7,10 +7,10 @@ import { type EventData, UserDeletedV1 } from '@switchyard/contracts';
 import { HealthModule } from '@switchyard/service-kit';
 import { LoggerModule } from 'nestjs-pino';
 import { ConsumeEvent } from './consume-event.decorator.js';
-import type { EventContext } from './event-context.js';
+import type { EventContext } from './consumer/event-context.js';
 import { EventHandlerDeclarationError, misdeclaredEventHandlers } from './event-handler-audit.js';
 import { MessagingModule } from './messaging.module.js';
-import { SWITCHYARD_TRANSPORT } from './switchyard-server.js';
+import { SWITCHYARD_TRANSPORT } from './consumer/switchyard-server-options.js';
 
 @Controller()
 class OrderEventsController {

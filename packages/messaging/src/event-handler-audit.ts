@@ -5,7 +5,7 @@ import { PatternHandler } from '@nestjs/microservices/enums/pattern-handler.enum
 import * as contracts from '@switchyard/contracts';
 import { CONSUME_EVENT_METADATA } from './consume-event.decorator.js';
 import { MessagingError } from './messaging-errors.js';
-import { SWITCHYARD_TRANSPORT } from './switchyard-server.js';
+import { SWITCHYARD_TRANSPORT } from './consumer/switchyard-server-options.js';
 
 /** A handler the Switchyard transport would run without `@ConsumeEvent`; the message says what to write instead. */
 export class EventHandlerDeclarationError extends MessagingError {}

@@ -2,14 +2,14 @@ import { Inject, Injectable, type INestApplication, type OnModuleInit, type Type
 import { DiscoveryService } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { TransportConnector } from '@switchyard/service-kit';
-import { ConsumerPolicySource } from './consumer-policy-source.js';
-import { decodeDelivery } from './event-codec.js';
+import { ConsumerPolicySource } from './consumer/consumer-policy-source.js';
+import { decodeDelivery } from './publishing/event-codec.js';
 import { assertEventHandlersDeclared } from './event-handler-audit.js';
-import { inboxHandlerRunner } from './inbox.js';
+import { inboxHandlerRunner } from './consumer/inbox.js';
 import { MESSAGING_OPTIONS, type EventConsumerOptions, type MessagingModuleOptions } from './messaging-options.js';
 import { MessagingRuntime } from './messaging-runtime.js';
-import { consumerQueues } from './queue-depth-sampler.js';
-import { SwitchyardServer } from './switchyard-server.js';
+import { consumerQueues } from './observability/queue-depth-sampler.js';
+import { SwitchyardServer } from './consumer/switchyard-server.js';
 
 /**
  * Connects the Switchyard transport for `options.consumer` to the app (service-kit's `createServiceApp` calls

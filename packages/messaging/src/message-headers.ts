@@ -61,3 +61,8 @@ export function stringHeader(headers: Readonly<Record<string, unknown>>, name: s
   if (Buffer.isBuffer(raw) && raw.length > 0) return raw.toString('utf8');
   return undefined;
 }
+
+/** A message's headers, as a fresh object (empty when it has none) that may be changed without touching the message. */
+export function headersOf(message: { readonly properties: { readonly headers?: unknown } }): Record<string, unknown> {
+  return { ...((message.properties.headers as Record<string, unknown> | undefined) ?? {}) };
+}

@@ -1,7 +1,7 @@
 import type { MessagingConfig } from './messaging-config.js';
-import type { MessagingObserver } from './messaging-observer.js';
+import type { MessagingObserver } from './observability/messaging-observer.js';
 import type { TransactionRunner } from './sql-transaction.js';
-import type { DeadLetterSettings } from './topology-plan.js';
+import type { DeadLetterSettings } from './topology/topology-plan.js';
 
 /** What `MessagingModule.forRoot` / `forRootAsync` take: everything a service's publishing and consuming need. */
 export interface MessagingModuleOptions {

@@ -2,20 +2,20 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { HealthChecks } from '@switchyard/service-kit';
 import { ServiceMetrics } from '@switchyard/telemetry';
 import { PinoLogger } from 'nestjs-pino';
-import { ConsumerPolicyMetrics } from './consumer-policy-metrics.js';
-import type { ConsumerPolicySource } from './consumer-policy-source.js';
-import { outboxRowToWire } from './event-codec.js';
-import { EventPublisher } from './event-publisher.js';
-import { tracePublish } from './message-tracing.js';
-import type { MessagingLogger } from './messaging-logger.js';
-import { noopObserver, notify, type MessagingObserver } from './messaging-observer.js';
+import { ConsumerPolicyMetrics } from './observability/consumer-policy-metrics.js';
+import type { ConsumerPolicySource } from './consumer/consumer-policy-source.js';
+import { outboxRowToWire } from './publishing/event-codec.js';
+import { EventPublisher } from './publishing/event-publisher.js';
+import { tracePublish } from './observability/message-tracing.js';
+import type { MessagingLogger } from './observability/messaging-logger.js';
+import { noopObserver, notify, type MessagingObserver } from './observability/messaging-observer.js';
 import { MESSAGING_OPTIONS, type MessagingModuleOptions } from './messaging-options.js';
-import { OutboxMetrics } from './outbox-metrics.js';
-import { PrometheusMessagingObserver } from './prometheus-observer.js';
-import { QueueDepthSampler } from './queue-depth-sampler.js';
-import { OutboxRelay } from './outbox-relay.js';
-import { RabbitMqConnection } from './rabbitmq-connection.js';
-import type { SwitchyardServer } from './switchyard-server.js';
+import { OutboxMetrics } from './observability/outbox-metrics.js';
+import { PrometheusMessagingObserver } from './observability/prometheus-observer.js';
+import { QueueDepthSampler } from './observability/queue-depth-sampler.js';
+import { OutboxRelay } from './publishing/outbox-relay.js';
+import { RabbitMqConnection } from './connection/rabbitmq-connection.js';
+import type { SwitchyardServer } from './consumer/switchyard-server.js';
 
 /**
  * The process's messaging: two broker connections, the publisher the outbox relay sends through, and the relay.

@@ -2,15 +2,15 @@
 // broker inspection through rabbitmqctl. Not shipped (outside src/).
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { DecodedEvent, IncomingMessage } from '../src/event-context.js';
-import type { EventPublisher } from '../src/event-publisher.js';
+import type { DecodedEvent, IncomingMessage } from '../src/consumer/event-context.js';
+import type { EventPublisher } from '../src/publishing/event-publisher.js';
 import type {
   ConsumedEvent,
   DeadLetteredEvent,
   MessagingObserver,
   PublishedEvent,
   RetryEvent,
-} from '../src/messaging-observer.js';
+} from '../src/observability/messaging-observer.js';
 
 /** Rejection as the contracts package throws it: an error with a string `reason`. */
 export class TestRejection extends Error {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { toWireMessage, UserCreatedV2, UserUpdatedV1 } from '@switchyard/contracts';
-import { type ConsumerPolicy, consumerPolicyFileName, serializeConsumerPolicy } from '@switchyard/messaging';
+import { type ConsumerPolicy, consumerPolicyFileName, serializeConsumerPolicy } from '@switchyard/messaging/topology';
 import {
   createTestDatabase,
   createTestVhost,

@@ -1,7 +1,7 @@
 // The operator process: configuration from the environment, one RabbitMQ connection, the Kubernetes client from
 // the service account (or KUBECONFIG / ~/.kube/config outside a cluster), the HTTP probes, and a graceful SIGTERM.
 import { KubeConfig } from '@kubernetes/client-node';
-import { RabbitMqConnection } from '@switchyard/messaging';
+import { RabbitMqConnection } from '@switchyard/messaging/topology';
 import { OPERATOR_NAME } from './api/v1alpha1/index.js';
 import { type OperatorConfig, operatorConfigFromEnv, OperatorConfigError } from './config/operator-config.js';
 import { connectionChannels } from './controller/broker-channels.js';

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ChannelFactory } from '@switchyard/messaging';
+import type { ChannelFactory } from '@switchyard/messaging/topology';
 import type { OperatorConfig } from './config/operator-config.js';
 import { SubscriptionController } from './controller/subscription-controller.js';
 import type { Readiness } from './http/operator-http-server.js';

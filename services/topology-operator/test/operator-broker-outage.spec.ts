@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseConsumerPolicy, RabbitMqConnection } from '@switchyard/messaging';
+import { parseConsumerPolicy, RabbitMqConnection } from '@switchyard/messaging/topology';
 import { createTestVhost, type FaultProxy, startFaultProxy, type TestVhost, waitFor } from '@switchyard/testing';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import type { TopologyOperator } from '../src/operator.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { RabbitMqConnection } from '@switchyard/messaging';
+import { RabbitMqConnection } from '@switchyard/messaging/topology';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import { FINALIZER } from '../src/api/v1alpha1/index.js';
 import { connectionChannels } from '../src/controller/broker-channels.js';

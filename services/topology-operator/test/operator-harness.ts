@@ -11,7 +11,7 @@ import {
   setHeaderOptions,
   Watch,
 } from '@kubernetes/client-node';
-import { type ChannelFactory } from '@switchyard/messaging';
+import { type ChannelFactory } from '@switchyard/messaging/topology';
 import {
   applyCrd,
   type ControlPlane,

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
-import { RabbitMqConnection } from '@switchyard/messaging';
+import { RabbitMqConnection } from '@switchyard/messaging/topology';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import { connectionChannels } from '../src/controller/broker-channels.js';
 import { LeaderElector } from '../src/leader-election/leader-elector.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ChannelFactory, RabbitMqConnection } from '@switchyard/messaging';
+import { type ChannelFactory, RabbitMqConnection } from '@switchyard/messaging/topology';
 import { createTestVhost, type TestVhost, waitFor } from '@switchyard/testing';
 import type { Channel } from 'amqplib';
 import { FINALIZER, type EventSubscription } from '../src/api/v1alpha1/index.js';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { type ChannelFactory } from '@switchyard/messaging';
+import { type ChannelFactory } from '@switchyard/messaging/topology';
 import { waitFor } from '@switchyard/testing';
 import { PLURAL } from '../src/api/v1alpha1/index.js';
 import { DEFAULT_WATCH_TIMEOUT_SECONDS } from '../src/kube/bookmark-watch.js';

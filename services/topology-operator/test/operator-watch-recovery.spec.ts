@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { parseConsumerPolicy, RabbitMqConnection } from '@switchyard/messaging';
+import { parseConsumerPolicy, RabbitMqConnection } from '@switchyard/messaging/topology';
 import {
   compactEtcd,
   type ControlPlane,

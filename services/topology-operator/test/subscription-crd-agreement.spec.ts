@@ -2,7 +2,7 @@
 // defaults and rules must be the CRD's. This keeps the two in step: same patterns, limits and defaults, and every
 // example the CRD rejects (k8s/examples/invalid) is refused by the operator too.
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_DELIVERY_LIMIT, DEFAULT_EXCHANGE, DEFAULT_PREFETCH } from '@switchyard/messaging';
+import { DEFAULT_DELIVERY_LIMIT, DEFAULT_EXCHANGE, DEFAULT_PREFETCH } from '@switchyard/messaging/topology';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 // finalizeSubscription against the real RabbitMQ (a fresh vhost): Retain, Delete, and queues that still hold messages.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { retryQueueName } from '@switchyard/messaging';
+import { retryQueueName } from '@switchyard/messaging/topology';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/api/v1alpha1/index.js';
 import {
   finalizeSubscription,

@@ -7,7 +7,7 @@ import {
   serializeConsumerPolicy,
   topologyInputOf,
   declareTopology,
-} from '@switchyard/messaging';
+} from '@switchyard/messaging/topology';
 import amqp from 'amqplib';
 import { CRD_NAME, type EventSubscription } from '../src/api/v1alpha1/index.js';
 import {

@@ -1,4 +1,4 @@
-import type { ChannelFactory, RabbitMqConnection } from '@switchyard/messaging';
+import type { ChannelFactory, RabbitMqConnection } from '@switchyard/messaging/topology';
 
 /** RabbitMQ is down or reconnecting: a transient failure, the subscription is retried with backoff. */
 export class BrokerUnavailableError extends Error {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ChannelFactory } from '@switchyard/messaging';
+import type { ChannelFactory } from '@switchyard/messaging/topology';
 import { FINALIZER, subscriptionKey, type EventSubscription } from '../api/v1alpha1/index.js';
 import type { ConsumerPolicyConfigMap } from '../kube/consumer-policy-config-map.js';
 import type { EventRecorder, RecordedEvent } from '../kube/event-recorder.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { type ConsumerPolicy, parseConsumerPolicy } from '@switchyard/messaging';
+import { type ConsumerPolicy, parseConsumerPolicy } from '@switchyard/messaging/topology';
 import { type OperatorCluster, startOperatorCluster } from '../../test/operator-harness.js';
 import { ConsumerPolicyConfigMap } from './consumer-policy-config-map.js';
 

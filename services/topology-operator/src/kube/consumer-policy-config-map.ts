@@ -1,5 +1,5 @@
 import type { CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
-import { consumerPolicyFileName, type ConsumerPolicy, serializeConsumerPolicy } from '@switchyard/messaging';
+import { consumerPolicyFileName, type ConsumerPolicy, serializeConsumerPolicy } from '@switchyard/messaging/topology';
 import { consumerPolicyConfigMapName, OPERATOR_NAME } from '../api/v1alpha1/index.js';
 import { isAlreadyExists, isNotFound } from './kube-errors.js';
 import { MERGE_PATCH_OPTIONS } from './kube-clients.js';

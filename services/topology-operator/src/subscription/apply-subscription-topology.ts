@@ -4,7 +4,7 @@ import {
   retryQueueName,
   type ChannelFactory,
   type TopologyPlan,
-} from '@switchyard/messaging';
+} from '@switchyard/messaging/topology';
 import { deleteQueue, inspectQueue, unbindQueue } from './broker-queues.js';
 import type { AppliedTopology, DroppedRetryTier } from '../api/v1alpha1/index.js';
 import type { SubscriptionEvent } from './subscription-event.js';

@@ -1,34 +1,19 @@
-import type { ChannelFactory } from '@switchyard/messaging';
-import type { Channel } from 'amqplib';
-
-/** What `queue.declare passive` reports about a queue. */
-export interface QueueState {
-  messageCount: number;
-  consumerCount: number;
-}
+import { type ChannelFactory, onThrowawayChannel } from '@switchyard/messaging/topology';
 
 /**
- * Single broker operations for the operator, each on a throwaway channel: RabbitMQ answers a missing queue with a
- * 404 channel error that closes the channel, and the caller's other work must not share that fate.
+ * Single broker operations for the operator, each on a throwaway channel (`onThrowawayChannel`): RabbitMQ answers a
+ * missing queue with a 404 channel error that closes the channel, and the caller's other work must not share that fate.
  *
  * Deliberately absent: `deleteQueue(name, { ifEmpty: true })`. Quorum queues do not support if-empty and RabbitMQ
  * 3.10 answers it with 540 NOT_IMPLEMENTED, a CONNECTION error that would close the operator's whole connection.
  * Callers check the depth first and then delete; `deleteQueue` returns how many messages went with the queue, so
  * a message that slipped in between is at least reported.
  */
-async function onThrowawayChannel<T>(broker: ChannelFactory, work: (channel: Channel) => Promise<T>): Promise<T> {
-  const channel = await broker.createChannel();
-  let closed = false;
-  // A failed operation closes the channel; the rejected call carries the reason.
-  channel.on('error', () => undefined);
-  channel.on('close', () => {
-    closed = true;
-  });
-  try {
-    return await work(channel);
-  } finally {
-    if (!closed) await channel.close().catch(() => undefined);
-  }
+
+/** What `queue.declare passive` reports about a queue. */
+export interface QueueState {
+  messageCount: number;
+  consumerCount: number;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -1,4 +1,4 @@
-import { retryQueueName, type ChannelFactory } from '@switchyard/messaging';
+import { retryQueueName, type ChannelFactory } from '@switchyard/messaging/topology';
 import { deleteQueue, inspectQueue, unbindQueue, type QueueState } from './broker-queues.js';
 import type { EventSubscription } from '../api/v1alpha1/index.js';
 import type { SubscriptionEvent } from './subscription-event.js';

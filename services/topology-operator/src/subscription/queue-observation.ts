@@ -1,4 +1,4 @@
-import type { ChannelFactory } from '@switchyard/messaging';
+import type { ChannelFactory } from '@switchyard/messaging/topology';
 import { inspectQueue } from './broker-queues.js';
 
 /**

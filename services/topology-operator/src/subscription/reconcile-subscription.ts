@@ -5,7 +5,7 @@ import {
   type ChannelFactory,
   type ConsumerPolicy,
   type TopologyPlan,
-} from '@switchyard/messaging';
+} from '@switchyard/messaging/topology';
 import { applySubscriptionTopology, type ApplyOptions } from './apply-subscription-topology.js';
 import {
   InvalidSubscriptionSpecError,

@@ -1,4 +1,4 @@
-import { deadLetterQueueName, retryQueueName } from '@switchyard/messaging';
+import { deadLetterQueueName, retryQueueName } from '@switchyard/messaging/topology';
 import { subscriptionKey, type EventSubscription } from '../api/v1alpha1/index.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 

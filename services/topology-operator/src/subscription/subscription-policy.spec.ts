@@ -4,7 +4,7 @@ import {
   planConsumerTopology,
   serializeConsumerPolicy,
   topologyInputOf,
-} from '@switchyard/messaging';
+} from '@switchyard/messaging/topology';
 import { appliedTopologyOf, consumerPolicyOf } from './subscription-policy.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 

@@ -1,4 +1,4 @@
-import { CONSUMER_POLICY_API_VERSION, CONSUMER_POLICY_KIND, type ConsumerPolicy } from '@switchyard/messaging';
+import { CONSUMER_POLICY_API_VERSION, CONSUMER_POLICY_KIND, type ConsumerPolicy } from '@switchyard/messaging/topology';
 import type { AppliedTopology, EventSubscriptionMetadata } from '../api/v1alpha1/index.js';
 import type { ResolvedSubscriptionSpec } from './subscription-spec.js';
 

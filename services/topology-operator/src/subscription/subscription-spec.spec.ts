@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_RETRY_DELAYS_MS } from '@switchyard/messaging';
+import { DEFAULT_RETRY_DELAYS_MS } from '@switchyard/messaging/topology';
 import { InvalidSubscriptionSpecError } from '../api/v1alpha1/index.js';
 import { resolveSubscriptionSpec } from './subscription-spec.js';
 

@@ -1,4 +1,4 @@
-import { deadLetterQueueName } from '@switchyard/messaging';
+import { deadLetterQueueName } from '@switchyard/messaging/topology';
 import {
   eventSubscriptionSpecSchema,
   InvalidSubscriptionSpecError,

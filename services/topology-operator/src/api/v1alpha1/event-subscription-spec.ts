@@ -1,4 +1,4 @@
-import { DEFAULT_DELIVERY_LIMIT, DEFAULT_EXCHANGE, DEFAULT_PREFETCH } from '@switchyard/messaging';
+import { DEFAULT_DELIVERY_LIMIT, DEFAULT_EXCHANGE, DEFAULT_PREFETCH } from '@switchyard/messaging/topology';
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 

@@ -1,0 +1,28 @@
+import { REJECTION_REASONS, type RejectionReason } from '@switchyard/contracts';
+
+/**
+ * Why a delivery was sent to the dead-letter queue: its `x-death-reason` header, the `reason` label of
+ * `messaging_dead_lettered_total` and the `reason` log field. A closed list, so the metric's labels stay bounded by
+ * the code, never by message content.
+ */
+export type DeadLetterReason =
+  /** The decoder rejected the message (`malformed_json`, `schema_invalid`, `unknown_event_type`, …): permanent. */
+  | RejectionReason
+  /** The decoder threw without a reason of its own. */
+  | 'decode_failed'
+  /** The handler threw a `NonRetriableError`: retrying cannot help. */
+  | 'non_retriable'
+  /** Every retry tier was tried. */
+  | 'retries_exhausted';
+
+/** Every reason, e.g. to pre-declare metric labels. */
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
+  ...REJECTION_REASONS,
+  'decode_failed',
+  'non_retriable',
+  'retries_exhausted',
+]);
+
+export function isDeadLetterReason(value: unknown): value is DeadLetterReason {
+  return typeof value === 'string' && (DEAD_LETTER_REASONS as readonly string[]).includes(value);
+}

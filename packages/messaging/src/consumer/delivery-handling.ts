@@ -1,0 +1,188 @@
+import type { MessageHandler } from '@nestjs/microservices';
+import type { ConsumeMessage } from 'amqplib';
+import type { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
+import { markDeliveryFailed, traceDelivery } from '../observability/message-tracing.js';
+import { errorFields, type MessagingLogger } from '../observability/messaging-logger.js';
+import { type ConsumeOutcome, type MessagingObserver, notify } from '../observability/messaging-observer.js';
+import type { ConsumerChannel } from './consumer-channel.js';
+import type { DecodedEvent, DeliveryContext, EventDecoder, HandlerOutcome, HandlerRunner } from './event-context.js';
+import {
+  describeFailure,
+  type FailedDelivery,
+  type FailureDecision,
+  type FailureRouter,
+  rejectionReason,
+} from './failure-routing.js';
+import type { InFlightDeliveries } from './in-flight-deliveries.js';
+import { attemptOf, deliveryTarget, invokeHandler, lagOf, toIncomingMessage } from './incoming-delivery.js';
+
+/** Pause before handing a message back after its retry/DLQ copy could not be published, so a broken route cannot spin. */
+export const REQUEUE_DELAY_MS = 1_000;
+
+export interface DeliveryHandlingOptions {
+  connection: RabbitMqConnection;
+  queue: string;
+  decode: EventDecoder;
+  runHandler: HandlerRunner;
+  router: FailureRouter;
+  observer: MessagingObserver;
+  log: MessagingLogger;
+  inFlight: InFlightDeliveries;
+  /** The registered handler of an event type (Nest's `getHandlerByPattern`). */
+  handlerFor(eventType: string): MessageHandler | undefined;
+  /** `close()` has begun: no pause before handing a message back. */
+  isStopping(): boolean;
+  /** The shutdown wait for in-flight deliveries is over. */
+  isStopped(): boolean;
+}
+
+/** A failed delivery as the consumer routes it: where it came from, and its lag for the metrics. */
+interface ConsumedFailure extends FailedDelivery {
+  message: ConsumeMessage;
+  consumer: ConsumerChannel;
+  lagMs: number | undefined;
+}
+
+/**
+ * Per delivery: decode → find the handler → run it through the `HandlerRunner` (inbox transaction) → ack. Failures
+ * go through the retry tiers and end in the DLQ (`FailureRouter`); the original is acked only after its copy is
+ * confirmed. Manual acks only, always on the channel the delivery came from and only while that channel lives.
+ */
+export class DeliveryHandling {
+  constructor(private readonly options: DeliveryHandlingOptions) {}
+
+  /** Handles `message` in the background, tracked as in flight until it is settled. */
+  receive(consumer: ConsumerChannel, message: ConsumeMessage): void {
+    const { queue, connection, log } = this.options;
+    // After the shutdown wait: leave it unacked, the channel closes and the broker requeues it.
+    if (this.options.isStopped()) return;
+    const task = traceDelivery(deliveryTarget(queue, connection.endpoint, message), () =>
+      this.handle(consumer, message),
+    ).catch((error: unknown) => {
+      log.error({ queue, ...errorFields(error) }, 'unexpected error while settling a delivery');
+    });
+    this.options.inFlight.track(task);
+  }
+
+  private async handle(consumer: ConsumerChannel, raw: ConsumeMessage): Promise<void> {
+    const { queue, observer } = this.options;
+    const message = toIncomingMessage(raw);
+    const attempt = attemptOf(raw);
+    const fallbackType = message.properties.type ?? raw.fields.routingKey;
+    const delivered = { consumer, message: raw, attempt };
+
+    let event: DecodedEvent;
+    try {
+      event = this.options.decode(message);
+    } catch (error) {
+      return this.fail({
+        ...delivered,
+        eventType: fallbackType,
+        failure: describeFailure(error),
+        deadLetterReason: rejectionReason(error) ?? 'decode_failed',
+        lagMs: lagOf(undefined, message),
+      });
+    }
+    const lagMs = lagOf(event.occurredAt, message);
+
+    const handler = this.options.handlerFor(event.type);
+    if (!handler || !handler.isEventHandler) {
+      const failure = {
+        errorClass: 'UnknownEventTypeError',
+        message: `no handler for '${event.type}' on queue ${queue}`,
+        nonRetriable: true,
+      };
+      return this.fail({
+        ...delivered,
+        eventType: event.type,
+        failure,
+        deadLetterReason: 'unknown_event_type',
+        lagMs,
+      });
+    }
+
+    const delivery: DeliveryContext = {
+      eventId: event.eventId,
+      type: event.type,
+      version: event.version,
+      attempt,
+      queue,
+      correlationId: event.correlationId,
+      occurredAt: event.occurredAt,
+      traceparent: event.traceparent,
+      tracestate: event.tracestate,
+      headers: message.properties.headers,
+    };
+    let outcome: HandlerOutcome;
+    try {
+      outcome = await this.options.runHandler(delivery, (tx) =>
+        invokeHandler(handler, event.data, { ...delivery, tx }),
+      );
+    } catch (error) {
+      const failure = describeFailure(error);
+      this.options.log.warn(
+        {
+          queue,
+          eventId: event.eventId,
+          eventType: event.type,
+          attempt,
+          errorClass: failure.errorClass,
+          error: failure.message,
+        },
+        'event handler failed',
+      );
+      return this.fail({
+        ...delivered,
+        eventType: event.type,
+        failure,
+        deadLetterReason: failure.nonRetriable ? 'non_retriable' : undefined,
+        lagMs,
+      });
+    }
+    const settled: ConsumeOutcome = outcome === 'duplicate' ? 'duplicate' : 'ack';
+    if (consumer.ack(raw))
+      notify(observer, 'consumed', {
+        queue,
+        eventType: event.type,
+        outcome: settled,
+        lagMs: lagOf(event.occurredAt, message),
+      });
+  }
+
+  /** Retry or dead-letter a failed delivery; ack the original only once its copy is confirmed. */
+  private async fail(failed: ConsumedFailure): Promise<void> {
+    const { queue, log } = this.options;
+    const { consumer, message, eventType, attempt, failure, deadLetterReason, lagMs } = failed;
+    markDeliveryFailed(failure.errorClass, deadLetterReason ?? 'failed');
+    if (!consumer.alive) {
+      // Its channel is gone: the broker redelivers it anyway, a copy now would only be a duplicate.
+      return;
+    }
+    let decision: FailureDecision;
+    try {
+      decision = await this.options.router.route({ message, eventType, attempt, failure, deadLetterReason });
+    } catch (error) {
+      log.error(
+        { queue, eventId: message.properties.messageId as unknown, eventType, ...errorFields(error) },
+        'could not publish the retry/dead-letter copy; the message goes back to the queue',
+      );
+      if (!this.options.isStopping()) await new Promise((resolve) => setTimeout(resolve, REQUEUE_DELAY_MS).unref());
+      consumer.nackRequeue(message);
+      return;
+    }
+    if (decision === 'dead_letter') {
+      log.warn(
+        {
+          queue,
+          eventId: message.properties.messageId as unknown,
+          eventType,
+          attempt,
+          reason: deadLetterReason ?? (failure.nonRetriable ? 'non_retriable' : 'retries_exhausted'),
+        },
+        'event dead-lettered',
+      );
+    }
+    if (consumer.ack(message))
+      notify(this.options.observer, 'consumed', { queue, eventType, outcome: decision, lagMs });
+  }
+}

@@ -1,0 +1,234 @@
+import amqp from 'amqplib';
+import type { ChannelModel } from 'amqplib';
+import { parseArgs } from 'node:util';
+import type { DeadLetterSummary } from './dead-letter-summary.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  listDeadLetters,
+  purgeDeadLetters,
+  replayDeadLetters,
+  showDeadLetter,
+} from './dlq-admin.js';
+import { maskUrl } from '../observability/messaging-logger.js';
+import { errorMessage } from '../to-error.js';
+
+/** Broker used when `RABBITMQ_URL` is not set: the local development one. */
+export const DEFAULT_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const USAGE = `usage: switchyard dlq <command> [options]
+
+commands:
+  list <queue> [--limit N] [--json]              dead letters (id, type, reason, attempts, last failure); reads without consuming
+  show <queue> <eventId>                         one dead letter: properties, all headers and the body
+  replay <queue> (--id <eventId>... | --all)     publish again with the original routing key and id, then remove from the DLQ
+  purge <queue> --yes                            delete every dead letter of the queue
+
+<queue> is a consumer queue (order-service.user-events) or its DLQ (order-service.user-events.dlq).
+options:
+  --exchange <name>   exchange to replay to (default: the message's original exchange, else switchyard.events)
+environment:
+  RABBITMQ_URL        default ${DEFAULT_RABBITMQ_URL}
+exit codes: 0 ok, 1 failure, 2 usage`;
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(`${text}\n`),
+  stderr: (text) => process.stderr.write(`${text}\n`),
+  env: process.env,
+};
+
+class UsageError extends Error {}
+
+/** Runs `switchyard <argv>`; resolves to the exit code. Never throws. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    io.stderr(`${errorMessage(error)}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (parsed.help) {
+    io.stdout(USAGE);
+    return EXIT_OK;
+  }
+  const url = io.env.RABBITMQ_URL || DEFAULT_RABBITMQ_URL;
+  let connection: ChannelModel;
+  try {
+    connection = await amqp.connect(url, { timeout: 10_000 });
+  } catch (error) {
+    io.stderr(`cannot connect to RabbitMQ at ${maskUrl(url)}: ${errorMessage(error)}`);
+    return EXIT_FAILURE;
+  }
+  connection.on('error', () => undefined);
+  try {
+    return await run(connection, parsed, io);
+  } catch (error) {
+    io.stderr(`${parsed.command} failed: ${describe(error)}`);
+    return EXIT_FAILURE;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+type Parsed =
+  | { help: true; command: 'help' }
+  | { help: false; command: 'list'; queue: string; limit: number; json: boolean }
+  | { help: false; command: 'show'; queue: string; eventId: string }
+  | { help: false; command: 'replay'; queue: string; ids: string[]; all: boolean; exchange: string | undefined }
+  | { help: false; command: 'purge'; queue: string };
+
+function parse(argv: readonly string[]): Parsed {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      id: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      yes: { type: 'boolean' },
+      exchange: { type: 'string' },
+    },
+  });
+  if (values.help) return { help: true, command: 'help' };
+  const [group, command, queue, ...rest] = positionals;
+  if (group !== 'dlq') throw new UsageError(group ? `unknown command '${group}'` : 'missing command');
+  if (!command) throw new UsageError('missing dlq command');
+  if (!queue) throw new UsageError(`dlq ${command} needs a queue`);
+  const extra = (allowed: number): void => {
+    if (rest.length > allowed) throw new UsageError(`unexpected argument '${rest[allowed]}'`);
+  };
+  switch (command) {
+    case 'list': {
+      extra(0);
+      const limit = values.limit === undefined ? DEFAULT_LIST_LIMIT : Number(values.limit);
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+      return { help: false, command, queue, limit, json: values.json ?? false };
+    }
+    case 'show': {
+      extra(1);
+      const eventId = rest[0];
+      if (!eventId) throw new UsageError('dlq show needs an event id');
+      return { help: false, command, queue, eventId };
+    }
+    case 'replay': {
+      extra(0);
+      const ids = values.id ?? [];
+      const all = values.all ?? false;
+      if (all === ids.length > 0) throw new UsageError('dlq replay needs either --id <eventId> (repeatable) or --all');
+      return { help: false, command, queue, ids, all, exchange: values.exchange };
+    }
+    case 'purge': {
+      extra(0);
+      if (!values.yes) throw new UsageError('dlq purge deletes messages for good: add --yes');
+      return { help: false, command, queue };
+    }
+    default:
+      throw new UsageError(`unknown dlq command '${command}'`);
+  }
+}
+
+async function run(connection: ChannelModel, parsed: Exclude<Parsed, { help: true }>, io: CliIo): Promise<number> {
+  switch (parsed.command) {
+    case 'list': {
+      const list = await listDeadLetters(connection, parsed.queue, { limit: parsed.limit });
+      if (parsed.json) {
+        io.stdout(JSON.stringify(list, null, 2));
+      } else {
+        io.stdout(table(list.items));
+        io.stdout(`${list.items.length} of ${list.total} dead letter(s) in ${list.queue}`);
+      }
+      return EXIT_OK;
+    }
+    case 'show': {
+      const letter = await showDeadLetter(connection, parsed.queue, parsed.eventId);
+      if (!letter) {
+        io.stderr(`no dead letter with id ${parsed.eventId} in ${parsed.queue}`);
+        return EXIT_FAILURE;
+      }
+      const { body, ...rest } = letter;
+      io.stdout(
+        JSON.stringify(
+          { ...rest, body: bodyOf(body) },
+          (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
+          2,
+        ),
+      );
+      return EXIT_OK;
+    }
+    case 'replay': {
+      const result = await replayDeadLetters(connection, parsed.queue, {
+        ids: parsed.ids,
+        all: parsed.all,
+        exchange: parsed.exchange,
+      });
+      io.stdout(
+        `replayed ${result.replayed.length} message(s)${result.replayed.length ? `: ${result.replayed.join(', ')}` : ''}`,
+      );
+      for (const id of result.notFound) io.stderr(`not found: ${id}`);
+      for (const failure of result.failed)
+        io.stderr(`not replayed (still in the DLQ): ${failure.eventId ?? '(no id)'}: ${failure.error}`);
+      return result.notFound.length > 0 || result.failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
+    }
+    case 'purge': {
+      const count = await purgeDeadLetters(connection, parsed.queue);
+      io.stdout(`purged ${count} message(s)`);
+      return EXIT_OK;
+    }
+  }
+}
+
+function table(items: readonly DeadLetterSummary[]): string {
+  const rows = [
+    ['EVENT ID', 'TYPE', 'REASON', 'ATTEMPTS', 'LAST FAILURE', 'ERROR'],
+    ...items.map((item) => [
+      item.eventId ?? '-',
+      item.type ?? '-',
+      item.reason,
+      item.attempts?.toString() ?? '-',
+      item.lastFailureAt ?? '-',
+      truncate(item.errorMessage ?? '', 60),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function bodyOf(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function describe(error: unknown): string {
+  const message = errorMessage(error);
+  if (/NOT_FOUND - no queue/.test(message))
+    return `queue not found (${message.replace(/^.*NOT_FOUND - /, '').replace(/"$/, '')})`;
+  return message;
+}
