@@ -19,7 +19,10 @@ export const SCHEMA_PATH = fileURLToPath(new URL('../prisma/schema.prisma', impo
 
 @Module({})
 export class AppModule {
-  /** The whole service for a given configuration (main.ts passes the environment's, tests their own). */
+  /**
+   * The whole service for a given configuration (main.ts passes the environment's, tests their own). Both services
+   * list the same kit modules on purpose: what a service logs, stores and consumes stays readable in one place.
+   */
   static forRoot(config: UserServiceConfig): DynamicModule {
     return {
       module: AppModule,
