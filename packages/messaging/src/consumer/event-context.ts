@@ -56,6 +56,8 @@ export interface DeliveryContext {
   tracestate: string | undefined;
   /** All AMQP headers of the delivery. */
   headers: Readonly<Record<string, unknown>>;
+  /** SHA-256 (hex) of the event as the handler sees it (`payloadHash`): the inbox tells a replay from a reused id by it. */
+  payloadHash: string;
 }
 
 /** The second argument of a handler (`@Ctx()`): the delivery plus the transaction the runner opened, if any. */
