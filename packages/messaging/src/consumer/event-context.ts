@@ -70,8 +70,9 @@ export type HandlerOutcome = 'processed' | 'duplicate';
 
 /**
  * Wraps every handler invocation: typically opens a database transaction, records `delivery.eventId` in an
- * inbox table (answering 'duplicate' when it is already there), and calls `invoke(tx)` inside it. Rejecting
- * (with whatever `invoke` threw, or its own error) sends the message to retry or the DLQ.
+ * inbox table (answering 'duplicate' when it is already there with the same `payloadHash`), and calls `invoke(tx)`
+ * inside it. Rejecting (with whatever `invoke` threw, or its own error) sends the message to retry or the DLQ; a
+ * non-retriable error of its own may name its dead-letter reason (`deadLetterReason`, e.g. `conflicting_duplicate`).
  */
 export type HandlerRunner = (
   delivery: DeliveryContext,
