@@ -12,6 +12,7 @@ import { addToOutbox } from '@switchyard/messaging';
 import { DEFAULT_PREFETCH } from '@switchyard/messaging/topology';
 // Internal modules of the built package, by path rather than through a wider public API (npm run bench builds first).
 import { recordInInbox } from '../packages/messaging/dist/consumer/inbox.js';
+import { payloadHash } from '../packages/messaging/dist/consumer/payload-hash.js';
 import { OUTBOX_NOTIFY_CHANNEL } from '../packages/messaging/dist/publishing/outbox.js';
 import { DEFAULT_RELAY_BATCH_SIZE, OUTBOX_CLAIM_SQL } from '../packages/messaging/dist/publishing/outbox-relay.js';
 import { pgTransactions } from '@switchyard/testing';
@@ -94,7 +95,8 @@ try {
   );
 
   // Inbox insert: the consumer's side, without the handler's own write.
-  const delivery = () => ({ queue: 'bench.inbox', eventId: randomUUID(), type: 'user.created' });
+  const hash = payloadHash('user.created', benchEventData());
+  const delivery = () => ({ queue: 'bench.inbox', eventId: randomUUID(), type: 'user.created', payloadHash: hash });
   record(
     await measureOperation(
       'inbox insert',

@@ -4,6 +4,8 @@
  */
 export interface SqlTransaction {
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+  /** The rows a query returns (the inbox reads back the payload hash of an event it already holds). */
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
 }
 
 /** Runs `work` in one database transaction (a service passes `(work) => prisma.$transaction(work)`). */

@@ -1,8 +1,9 @@
 import pg from 'pg';
 
-/** A Postgres transaction in the shape the outbox and inbox take (`$executeRawUnsafe`, like Prisma's). */
+/** A Postgres transaction in the shape the outbox and inbox take (`$executeRawUnsafe`, `$queryRawUnsafe`, like Prisma's). */
 export interface PgTransaction {
   $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
+  $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>;
 }
 
 export interface PgTransactions {
@@ -23,6 +24,8 @@ export function pgTransactions(databaseUrl: string, maxConnections = 5): PgTrans
       const client = await pool.connect();
       const tx: PgTransaction = {
         $executeRawUnsafe: async (sql, ...values) => (await client.query(sql, values)).rowCount ?? 0,
+        // Like Prisma's: the rows, typed by the caller.
+        $queryRawUnsafe: async <T>(sql: string, ...values: unknown[]) => (await client.query(sql, values)).rows as T,
       };
       try {
         await client.query('BEGIN');

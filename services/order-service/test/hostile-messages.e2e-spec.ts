@@ -367,22 +367,27 @@ describe('order-service consuming hostile messages', () => {
   );
 
   it(
-    'applies the first of two events sharing an id and never the second, whatever its body',
+    'applies an event once: its redelivery is acked as a duplicate, another body under its id is dead-lettered as conflicting_duplicate',
     async () => {
       const eventId = randomUUID();
       const first = randomUUID();
       const second = randomUUID();
       validEvents.set(first, eventId);
-      await publish(userCreated('exchange', first, eventId));
+      const original = userCreated('exchange', first, eventId);
+      await publish(original);
       await waitFor('the first event', () => profileOf(first).then((p) => p ?? undefined));
       const duplicatesBefore = await consumedDuplicates();
-      await publish(userCreated('exchange', second, eventId));
+      await publish(original);
       // A duplicate changes nothing in the database: its settling shows only in the consumer's outcome counter.
       await waitFor(
-        'the second delivery settled as a duplicate',
+        'the redelivery settled as a duplicate',
         async () => (await consumedDuplicates()) === duplicatesBefore + 1,
       );
+      // Another payload under the same id is no duplicate: never acked silently, never applied.
+      const dead = await deadLetter(await publish(userCreated('exchange', second, eventId)));
+      expectDeadLetteredWithReason(dead, new Set(['conflicting_duplicate']));
       expect(await profileOf(second)).toBeNull();
+      expect(await consumedDuplicates()).toBe(duplicatesBefore + 1);
       expect(await prisma().inboxEvent.count({ where: { eventId } })).toBe(1);
     },
     TEST_TIMEOUT_MS,

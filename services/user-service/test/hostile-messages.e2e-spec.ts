@@ -317,7 +317,7 @@ describe('user-service consuming hostile messages', () => {
   );
 
   it(
-    'counts the first of two events sharing an id and never the second, whatever its body',
+    'counts an event once: its redelivery is acked as a duplicate, another body under its id is dead-lettered as conflicting_duplicate',
     async () => {
       const eventId = randomUUID();
       const first = orderPlaced('exchange', randomUUID(), eventId, 500);
@@ -325,14 +325,17 @@ describe('user-service consuming hostile messages', () => {
       await publish(first);
       await waitFor('the first event', () => orderRow(orderIdOf(first)).then((row) => row ?? undefined));
       const duplicatesBefore = await consumedDuplicates();
-      const second = orderPlaced('exchange', randomUUID(), eventId, 999_999);
-      await publish(second);
+      await publish(first);
       // A duplicate changes nothing in the database: its settling shows only in the consumer's outcome counter.
       await waitFor(
-        'the second delivery settled as a duplicate',
+        'the redelivery settled as a duplicate',
         async () => (await consumedDuplicates()) === duplicatesBefore + 1,
       );
+      // Another payload under the same id is no duplicate: never acked silently, never counted.
+      const second = orderPlaced('exchange', randomUUID(), eventId, 999_999);
+      expectDeadLetteredWithReason(await deadLetter(await publish(second)), new Set(['conflicting_duplicate']));
       expect(await orderRow(orderIdOf(second))).toBeNull();
+      expect(await consumedDuplicates()).toBe(duplicatesBefore + 1);
       expect(Number((await orderRow(orderIdOf(first)))?.totalCents)).toBe(500);
     },
     TEST_TIMEOUT_MS,

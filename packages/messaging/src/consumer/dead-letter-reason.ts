@@ -13,7 +13,9 @@ export type DeadLetterReason =
   /** The handler threw a `NonRetriableError`: retrying cannot help. */
   | 'non_retriable'
   /** Every retry tier was tried. */
-  | 'retries_exhausted';
+  | 'retries_exhausted'
+  /** The event id is already in the inbox with another payload (hash): a producer reused an id, never acked silently. */
+  | 'conflicting_duplicate';
 
 /** Every reason, e.g. to pre-declare metric labels. */
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
@@ -21,8 +23,19 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
   'decode_failed',
   'non_retriable',
   'retries_exhausted',
+  'conflicting_duplicate',
 ]);
 
 export function isDeadLetterReason(value: unknown): value is DeadLetterReason {
   return typeof value === 'string' && (DEAD_LETTER_REASONS as readonly string[]).includes(value);
+}
+
+/**
+ * The reason an error names for itself (`deadLetterReason`, e.g. the inbox's `ConflictingDuplicateError`), when it is
+ * one of ours; the transport asks only for non-retriable failures, so it never turns a retry into a dead letter.
+ */
+export function ownDeadLetterReason(error: unknown): DeadLetterReason | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const reason = (error as { deadLetterReason?: unknown }).deadLetterReason;
+  return isDeadLetterReason(reason) ? reason : undefined;
 }

@@ -5,6 +5,7 @@ import { markDeliveryFailed, traceDelivery } from '../observability/message-trac
 import { errorFields, type MessagingLogger } from '../observability/messaging-logger.js';
 import { type ConsumeOutcome, type MessagingObserver, notify } from '../observability/messaging-observer.js';
 import type { ConsumerChannel } from './consumer-channel.js';
+import { ownDeadLetterReason } from './dead-letter-reason.js';
 import type { DecodedEvent, DeliveryContext, EventDecoder, HandlerOutcome, HandlerRunner } from './event-context.js';
 import {
   describeFailure,
@@ -15,6 +16,7 @@ import {
 } from './failure-routing.js';
 import type { InFlightDeliveries } from './in-flight-deliveries.js';
 import { attemptOf, deliveryTarget, invokeHandler, lagOf, toIncomingMessage } from './incoming-delivery.js';
+import { payloadHash } from './payload-hash.js';
 
 /** Pause before handing a message back after its retry/DLQ copy could not be published, so a broken route cannot spin. */
 export const REQUEUE_DELAY_MS = 1_000;
@@ -112,6 +114,7 @@ export class DeliveryHandling {
       traceparent: event.traceparent,
       tracestate: event.tracestate,
       headers: message.properties.headers,
+      payloadHash: payloadHash(event.type, event.data),
     };
     let outcome: HandlerOutcome;
     try {
@@ -135,7 +138,7 @@ export class DeliveryHandling {
         ...delivered,
         eventType: event.type,
         failure,
-        deadLetterReason: failure.nonRetriable ? 'non_retriable' : undefined,
+        deadLetterReason: failure.nonRetriable ? (ownDeadLetterReason(error) ?? 'non_retriable') : undefined,
         lagMs,
       });
     }

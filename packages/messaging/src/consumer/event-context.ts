@@ -56,6 +56,8 @@ export interface DeliveryContext {
   tracestate: string | undefined;
   /** All AMQP headers of the delivery. */
   headers: Readonly<Record<string, unknown>>;
+  /** SHA-256 (hex) of the event as the handler sees it (`payloadHash`): the inbox tells a replay from a reused id by it. */
+  payloadHash: string;
 }
 
 /** The second argument of a handler (`@Ctx()`): the delivery plus the transaction the runner opened, if any. */
@@ -68,8 +70,9 @@ export type HandlerOutcome = 'processed' | 'duplicate';
 
 /**
  * Wraps every handler invocation: typically opens a database transaction, records `delivery.eventId` in an
- * inbox table (answering 'duplicate' when it is already there), and calls `invoke(tx)` inside it. Rejecting
- * (with whatever `invoke` threw, or its own error) sends the message to retry or the DLQ.
+ * inbox table (answering 'duplicate' when it is already there with the same `payloadHash`), and calls `invoke(tx)`
+ * inside it. Rejecting (with whatever `invoke` threw, or its own error) sends the message to retry or the DLQ; a
+ * non-retriable error of its own may name its dead-letter reason (`deadLetterReason`, e.g. `conflicting_duplicate`).
  */
 export type HandlerRunner = (
   delivery: DeliveryContext,

@@ -90,6 +90,7 @@ function recordingTx(): SqlTransaction & { inserts: unknown[][] } {
       if (sql.includes('INSERT INTO outbox_events')) inserts.push(values);
       return 1;
     },
+    $queryRawUnsafe: () => Promise.reject(new Error('addToOutbox only writes')),
   };
 }
 

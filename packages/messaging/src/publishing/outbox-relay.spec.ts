@@ -17,6 +17,7 @@ import pg from 'pg';
 import { outboxRowToWire } from './event-codec.js';
 import { EventPublisher } from './event-publisher.js';
 import { inboxHandlerRunner } from '../consumer/inbox.js';
+import { payloadHash } from '../consumer/payload-hash.js';
 import { type MessagingLogger } from '../observability/messaging-logger.js';
 import { addToOutbox, OUTBOX_NOTIFY_BURST } from './outbox.js';
 import { OUTBOX_CLAIM_SQL, OutboxRelay, type OutboxRelayOptions, type OutboxRowPublisher } from './outbox-relay.js';
@@ -158,6 +159,7 @@ async function heldWriters(count: number): Promise<HeldWriter[]> {
           if (sql.includes('INSERT INTO outbox_events')) await inserted.arrive();
           return result.rowCount ?? 0;
         },
+        $queryRawUnsafe: async <T>(sql: string, ...values: unknown[]) => (await client.query(sql, values)).rows as T,
       };
       const id = await addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() });
       const finish = async (command: string): Promise<void> => {
@@ -564,8 +566,10 @@ describe('OutboxRelay', () => {
     const outcomes: string[] = [];
     for (const message of messages) {
       const eventId = message.properties.messageId as string;
+      // Both copies of a row carry the same body, so they hash alike: duplicates, not conflicting ones.
+      const hash = payloadHash('user.deleted', JSON.parse(message.content.toString()));
       outcomes.push(
-        await runner({ eventId, type: 'user.deleted', queue: QUEUE }, async (t) => {
+        await runner({ eventId, type: 'user.deleted', queue: QUEUE, payloadHash: hash }, async (t) => {
           await t.$executeRawUnsafe('INSERT INTO effects (event_id, label) VALUES ($1::uuid, $2)', eventId, 'handled');
         }),
       );
@@ -578,11 +582,13 @@ describe('OutboxRelay', () => {
 });
 
 describe('inbox', () => {
+  const hash = payloadHash('user.deleted', { userId: randomUUID() });
+
   it('lets exactly one of two concurrent deliveries of the same event take effect', async () => {
     const eventId = randomUUID();
     const runner = inboxHandlerRunner((work) => tx.run(work));
     const handle = () =>
-      runner({ eventId, type: 'user.deleted', queue: QUEUE }, async (t) => {
+      runner({ eventId, type: 'user.deleted', queue: QUEUE, payloadHash: hash }, async (t) => {
         await t.$executeRawUnsafe('INSERT INTO effects (event_id, label) VALUES ($1::uuid, $2)', eventId, 'concurrent');
         await new Promise((resolve) => setTimeout(resolve, 100));
       });
@@ -595,10 +601,12 @@ describe('inbox', () => {
     const eventId = randomUUID();
     const runner = inboxHandlerRunner((work) => tx.run(work));
     await expect(
-      runner({ eventId, type: 'user.deleted', queue: QUEUE }, async () => Promise.reject(new Error('handler failed'))),
+      runner({ eventId, type: 'user.deleted', queue: QUEUE, payloadHash: hash }, async () =>
+        Promise.reject(new Error('handler failed')),
+      ),
     ).rejects.toThrow('handler failed');
     await expect(
-      runner({ eventId, type: 'user.deleted', queue: QUEUE }, async (t) => {
+      runner({ eventId, type: 'user.deleted', queue: QUEUE, payloadHash: hash }, async (t) => {
         await t.$executeRawUnsafe('INSERT INTO effects (event_id, label) VALUES ($1::uuid, $2)', eventId, 'retry');
       }),
     ).resolves.toBe('processed');
