@@ -206,6 +206,38 @@ describe('user.deleted for a customer with many orders', () => {
     }
   }, 300_000);
 
+  it('goes on after a chunk’s connection is killed mid-transaction, with no order announced twice', async () => {
+    const total = 3_000;
+    const app = await startApp({ ORDER_CANCELLATION_CHUNK_SIZE: '50', ORDER_CANCELLATION_POLL_MS: '100' });
+    try {
+      const userId = await customerWithOrders(app, total);
+      await publishUserDeleted(userId);
+      const prisma = app.get(PrismaClient);
+      let kills = 0;
+      for (let round = 0; round < 5; round++) {
+        // The backend of a worker's chunk is the one holding a lock on the job table; kill it before it commits.
+        const killed = await waitFor(
+          'a chunk in flight',
+          async () => {
+            const rows = await prisma.$queryRaw<Array<{ killed: boolean }>>`
+              SELECT pg_terminate_backend(l.pid) AS killed FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+              WHERE c.relname = 'order_cancellation_jobs' AND l.pid <> pg_backend_pid()`;
+            return rows.some((row) => row.killed) ? rows.length : undefined;
+          },
+          30_000,
+          5,
+        );
+        kills += killed;
+      }
+      expect(kills).toBeGreaterThanOrEqual(5);
+      await waitFor('all orders CANCELLED', async () => (await cancelledCount(app, userId)) === total, 60_000, 250);
+      await allDelivered(app, userId, total, 60_000);
+      await expectExactlyOnce(app, userId, total);
+    } finally {
+      await app.close();
+    }
+  }, 120_000);
+
   it('announces only the orders it cancelled: one cancelled earlier through the API keeps its own event', async () => {
     const app = await startApp({ ORDER_CANCELLATION_CHUNK_SIZE: '2' });
     try {
