@@ -44,7 +44,7 @@ export class AppModule {
             consumer: { queue: EVENT_QUEUE, transaction: (work) => prisma.$transaction(work) },
           }),
         }),
-        CustomersModule,
+        CustomersModule.forRoot(config),
         OrdersModule,
       ],
     };

@@ -1,6 +1,7 @@
 import { messagingConfigShape } from '@switchyard/messaging';
 import { baseConfigShape, loadConfig, portSetting } from '@switchyard/service-kit';
 import { z } from 'zod';
+import { orderCancellationConfigShape } from './customers/order-cancellation-settings.js';
 
 /** Default HTTP port of order-service (user-service is 3001). */
 export const DEFAULT_PORT = 3002;
@@ -8,6 +9,7 @@ export const DEFAULT_PORT = 3002;
 export const orderServiceConfigSchema = z.object({
   ...baseConfigShape,
   ...messagingConfigShape,
+  ...orderCancellationConfigShape,
   PORT: portSetting(DEFAULT_PORT),
 });
 

@@ -1,15 +1,9 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import {
-  type EventData,
-  OrderCancelledV1,
-  type UserCreatedV2,
-  type UserDeletedV1,
-  type UserUpdatedV1,
-} from '@switchyard/contracts';
-import { addToOutbox } from '@switchyard/messaging';
+import { type EventData, type UserCreatedV2, type UserDeletedV1, type UserUpdatedV1 } from '@switchyard/contracts';
 import { errorBody } from '@switchyard/service-kit';
 import { type CustomerProfile, type Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { toCustomerResponse, type CustomerResponse } from './customer.response.js';
+import { OrderCancellations } from './order-cancellations.js';
 
 /** A user event that needs the profile before it exists (it overtook `user.created`); retried until that arrives. */
 export class ProfileNotYetKnownError extends Error {
@@ -22,7 +16,10 @@ export class ProfileNotYetKnownError extends Error {
  */
 @Injectable()
 export class CustomerProfilesService {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly cancellations: OrderCancellations,
+  ) {}
 
   async get(userId: string): Promise<CustomerResponse> {
     const profile = await this.prisma.customerProfile.findUnique({ where: { userId } });
@@ -73,8 +70,9 @@ export class CustomerProfilesService {
   }
 
   /**
-   * Marks the profile deleted and cancels its placed orders, each publishing `order.cancelled`, all in the
-   * handler's transaction.
+   * Marks the profile deleted (new orders are refused from then on) and cancels its placed orders, each publishing
+   * `order.cancelled`: the first chunk in the handler's transaction, the rest by the workers from a durable job
+   * written in it ({@link OrderCancellations} says why).
    */
   async applyUserDeleted(
     tx: Prisma.TransactionClient,
@@ -86,18 +84,6 @@ export class CustomerProfilesService {
     if (!existing) throw new ProfileNotYetKnownError(`user.deleted for ${event.userId} arrived before user.created`);
     if (!existing.deletedAt)
       await tx.customerProfile.update({ where: { userId: event.userId }, data: { deletedAt: at } });
-    const placed = await tx.order.findMany({ where: { userId: event.userId, status: 'PLACED' }, select: { id: true } });
-    for (const order of placed) {
-      const cancelled = await tx.order.update({
-        where: { id: order.id },
-        data: { status: 'CANCELLED', cancelledAt: at, cancelReason: 'customer_deleted' },
-      });
-      await addToOutbox(
-        tx,
-        OrderCancelledV1,
-        { orderId: cancelled.id, userId: cancelled.userId, reason: 'customer_deleted', occurredAt: at.toISOString() },
-        { correlationId },
-      );
-    }
+    await this.cancellations.start(tx, { userId: event.userId, cancelledAt: at, correlationId });
   }
 }
