@@ -13,7 +13,9 @@ export type DeadLetterReason =
   /** The handler threw a `NonRetriableError`: retrying cannot help. */
   | 'non_retriable'
   /** Every retry tier was tried. */
-  | 'retries_exhausted';
+  | 'retries_exhausted'
+  /** The body is over the consumer's size limit (`MESSAGING_MAX_MESSAGE_BYTES`); dead-lettered without being parsed. */
+  | 'message_too_large';
 
 /** Every reason, e.g. to pre-declare metric labels. */
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
@@ -21,6 +23,7 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
   'decode_failed',
   'non_retriable',
   'retries_exhausted',
+  'message_too_large',
 ]);
 
 export function isDeadLetterReason(value: unknown): value is DeadLetterReason {

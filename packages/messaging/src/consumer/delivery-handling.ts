@@ -15,6 +15,8 @@ import {
 } from './failure-routing.js';
 import type { InFlightDeliveries } from './in-flight-deliveries.js';
 import { attemptOf, deliveryTarget, invokeHandler, lagOf, toIncomingMessage } from './incoming-delivery.js';
+import { MessageTooLargeError } from './message-size-limit.js';
+import { forgedOriginHeaders, isRetryCopy } from './transport-origin.js';
 
 /** Pause before handing a message back after its retry/DLQ copy could not be published, so a broken route cannot spin. */
 export const REQUEUE_DELAY_MS = 1_000;
@@ -23,6 +25,8 @@ export interface DeliveryHandlingOptions {
   connection: RabbitMqConnection;
   queue: string;
   decode: EventDecoder;
+  /** Largest body handed to `decode`; a larger one is dead-lettered as `message_too_large` without being parsed. */
+  maxMessageBytes: number;
   runHandler: HandlerRunner;
   router: FailureRouter;
   observer: MessagingObserver;
@@ -69,7 +73,33 @@ export class DeliveryHandling {
     const message = toIncomingMessage(raw);
     const attempt = attemptOf(raw);
     const fallbackType = message.properties.type ?? raw.fields.routingKey;
-    const delivered = { consumer, message: raw, attempt };
+    const delivered = { consumer, message: raw, attempt, retryCopy: isRetryCopy(queue, raw) };
+
+    // Before decoding: the size is known without reading the body, and a huge one must never reach JSON.parse.
+    if (raw.content.length > this.options.maxMessageBytes) {
+      return this.fail({
+        ...delivered,
+        eventType: fallbackType,
+        failure: describeFailure(new MessageTooLargeError(raw.content.length, this.options.maxMessageBytes)),
+        deadLetterReason: 'message_too_large',
+        lagMs: lagOf(undefined, message),
+      });
+    }
+    const forged = forgedOriginHeaders(queue, raw);
+    if (forged.length > 0) {
+      const failure = {
+        errorClass: 'ForgedHeaderError',
+        message: `published with ${forged.join(', ')}, which only the transport's own retry copies carry`,
+        nonRetriable: true,
+      };
+      return this.fail({
+        ...delivered,
+        eventType: fallbackType,
+        failure,
+        deadLetterReason: 'forged_header',
+        lagMs: lagOf(undefined, message),
+      });
+    }
 
     let event: DecodedEvent;
     try {
@@ -152,7 +182,7 @@ export class DeliveryHandling {
   /** Retry or dead-letter a failed delivery; ack the original only once its copy is confirmed. */
   private async fail(failed: ConsumedFailure): Promise<void> {
     const { queue, log } = this.options;
-    const { consumer, message, eventType, attempt, failure, deadLetterReason, lagMs } = failed;
+    const { consumer, message, eventType, attempt, failure, deadLetterReason, retryCopy, lagMs } = failed;
     markDeliveryFailed(failure.errorClass, deadLetterReason ?? 'failed');
     if (!consumer.alive) {
       // Its channel is gone: the broker redelivers it anyway, a copy now would only be a duplicate.
@@ -160,7 +190,7 @@ export class DeliveryHandling {
     }
     let decision: FailureDecision;
     try {
-      decision = await this.options.router.route({ message, eventType, attempt, failure, deadLetterReason });
+      decision = await this.options.router.route({ message, eventType, attempt, failure, deadLetterReason, retryCopy });
     } catch (error) {
       log.error(
         { queue, eventId: message.properties.messageId as unknown, eventType, ...errorFields(error) },

@@ -1,6 +1,7 @@
 import { ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES } from '@switchyard/contracts';
 import type { Message } from 'amqplib';
 import { HEADERS, headersOf, positiveIntHeader, stringHeader } from '../message-headers.js';
+import { recordedOrigin } from './recorded-origin.js';
 
 /**
  * What a dead letter says about itself: from the headers this package writes when it dead-letters (`x-death-reason`
@@ -17,6 +18,7 @@ export interface DeadLetterSummary {
   lastFailureAt: string | undefined;
   errorClass: string | undefined;
   errorMessage: string | undefined;
+  /** Where it was first published, from a record no producer can write (`recordedOrigin`): where replay sends it. */
   originalExchange: string | undefined;
   originalRoutingKey: string | undefined;
   consumerService: string | undefined;
@@ -28,6 +30,7 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
   const headers = headersOf(message);
   const lastDeath = latestDeath(headers);
   const deathTime = lastDeath?.time;
+  const origin = recordedOrigin(headers);
   return {
     eventId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
     type:
@@ -49,11 +52,8 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
       (deathTime !== undefined ? new Date(deathTime * 1000).toISOString() : undefined),
     errorClass: stringHeader(headers, HEADERS.errorClass),
     errorMessage: stringHeader(headers, HEADERS.errorMessage) ?? stringHeader(headers, HEADERS.lastError),
-    originalExchange:
-      typeof headers[HEADERS.originalExchange] === 'string'
-        ? (headers[HEADERS.originalExchange] as string)
-        : originalFromDeaths(headers)?.exchange,
-    originalRoutingKey: stringHeader(headers, HEADERS.originalRoutingKey) ?? originalFromDeaths(headers)?.routingKey,
+    originalExchange: origin.exchange ?? originalFromDeaths(headers)?.exchange,
+    originalRoutingKey: origin.routingKey ?? originalFromDeaths(headers)?.routingKey,
     consumerService: stringHeader(headers, HEADERS.consumerService),
     consumerQueue: stringHeader(headers, HEADERS.consumerQueue) ?? lastDeath?.queue,
   };
