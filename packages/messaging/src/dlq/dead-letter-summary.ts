@@ -11,7 +11,7 @@ import { recordedOrigin } from './recorded-origin.js';
 export interface DeadLetterSummary {
   eventId: string | undefined;
   type: string | undefined;
-  /** Ours (`retries_exhausted`, `schema_invalid`, …) or the broker's (`delivery_limit`, `expired`, `maxlen`, `rejected`). */
+  /** Ours (`retries_exhausted`, `schema_invalid`, `message_too_large`, …) or the broker's (`delivery_limit`, `expired`, `maxlen`). */
   reason: string;
   attempts: number | undefined;
   firstFailureAt: string | undefined;
@@ -39,12 +39,7 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
         : ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => stringHeader(headers, `${prefix}type`)).find(
             (type) => type !== undefined,
           ),
-    reason:
-      stringHeader(headers, HEADERS.deathReason) ??
-      stringHeader(headers, 'x-last-death-reason') ??
-      lastDeath?.reason ??
-      stringHeader(headers, 'x-first-death-reason') ??
-      'unknown',
+    reason: stringHeader(headers, HEADERS.deathReason) ?? brokerReason(headers, lastDeath),
     attempts: positiveIntHeader(headers, HEADERS.attempts) ?? positiveIntHeader(headers, HEADERS.attempt),
     firstFailureAt: stringHeader(headers, HEADERS.firstFailureAt),
     lastFailureAt:
@@ -57,6 +52,19 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
     consumerService: stringHeader(headers, HEADERS.consumerService),
     consumerQueue: stringHeader(headers, HEADERS.consumerQueue) ?? lastDeath?.queue,
   };
+}
+
+/**
+ * The reason of a dead letter the broker moved itself. The transport rejects (nack without requeue) only messages
+ * over its size limit, which it does not copy (delivery-handling.ts), so a `rejected` one is `message_too_large`.
+ */
+function brokerReason(headers: Record<string, unknown>, lastDeath: DeathEntry | undefined): string {
+  const reason =
+    stringHeader(headers, 'x-last-death-reason') ??
+    lastDeath?.reason ??
+    stringHeader(headers, 'x-first-death-reason') ??
+    'unknown';
+  return reason === 'rejected' ? 'message_too_large' : reason;
 }
 
 interface DeathEntry {
