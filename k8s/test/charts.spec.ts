@@ -818,3 +818,21 @@ describe('the services mount the consumer policy the operator writes', () => {
     }
   });
 });
+
+describe('message size limits', () => {
+  test("the broker's max_message_size is above every service's consumer limit, and both are read by their engines", () => {
+    const objects = objectsOf('switchyard (defaults)');
+    const conf = objects.find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name.endsWith('rabbitmq-config'))!.data!['rabbitmq.conf']!;
+    const brokerLimit = Number(/^\s*max_message_size = (\d+)$/m.exec(conf)?.[1]);
+    expect(brokerLimit).toBeGreaterThan(0);
+    expect('MESSAGING_MAX_MESSAGE_BYTES' in messagingConfigShape).toBe(true);
+    const services = objects.filter((obj) => obj.kind === 'Deployment' && (obj.metadata.labels?.['app.kubernetes.io/name'] ?? '') in SERVICES);
+    expect(services.length).toBeGreaterThan(0);
+    for (const deployment of services) {
+      const config = objects.find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name === deployment.metadata.name)!;
+      const consumerLimit = Number(config.data?.MESSAGING_MAX_MESSAGE_BYTES);
+      // Between the two a message reaches the consumer and is dead-lettered as message_too_large, visible in the DLQ.
+      expect([deployment.metadata.name, consumerLimit > 0 && consumerLimit < brokerLimit]).toEqual([deployment.metadata.name, true]);
+    }
+  });
+});

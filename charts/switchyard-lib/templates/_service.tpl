@@ -26,6 +26,7 @@ data:
   LOG_LEVEL: {{ .Values.logLevel | quote }}
   RABBITMQ_EXCHANGE: {{ .Values.messaging.exchange | quote }}
   MESSAGING_RETRY_DELAYS_MS: {{ .Values.messaging.retryDelaysMs | quote }}
+  MESSAGING_MAX_MESSAGE_BYTES: {{ .Values.messaging.maxMessageBytes | int | quote }}
   SHUTDOWN_DELAY_MS: {{ .Values.shutdown.delayMs | quote }}
   SHUTDOWN_TIMEOUT_MS: {{ .Values.shutdown.timeoutMs | quote }}
   DEPLOYMENT_ENVIRONMENT: {{ .Values.deploymentEnvironment | quote }}

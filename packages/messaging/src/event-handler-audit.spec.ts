@@ -53,6 +53,7 @@ function consumingApp(controller: new () => object) {
           RABBITMQ_EXCHANGE: 'switchyard.events',
           MESSAGING_RETRY_DELAYS_MS: [1_000],
           CONSUMER_POLICY_POLL_MS: 2_000,
+          MESSAGING_MAX_MESSAGE_BYTES: 1024 * 1024,
         },
         consumer: {
           queue: 'order-service.user-events',

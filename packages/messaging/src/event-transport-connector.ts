@@ -66,6 +66,7 @@ export class EventTransportConnector extends TransportConnector implements OnMod
       queue,
       exchange: runtime.exchange,
       decode: decodeDelivery,
+      maxMessageBytes: config.MESSAGING_MAX_MESSAGE_BYTES,
       // Handlers run in a database transaction that also records the event in the inbox: one effect per event.
       runHandler: inboxHandlerRunner(consumer.transaction),
       retryDelaysMs,

@@ -14,6 +14,7 @@ describe('messagingConfigShape', () => {
     expect(config.MESSAGING_RETRY_DELAYS_MS).toEqual([1000, 5000, 30000, 120000, 600000]);
     expect(config.CONSUMER_POLICY_DIR).toBeUndefined();
     expect(config.CONSUMER_POLICY_POLL_MS).toBe(2000);
+    expect(config.MESSAGING_MAX_MESSAGE_BYTES).toBe(1024 * 1024);
   });
 
   it('names a missing broker URL', () => {
@@ -30,6 +31,7 @@ describe('messagingConfigShape', () => {
         RABBITMQ_URL: 'http://u:hunter2@h',
         MESSAGING_RETRY_DELAYS_MS: '1s,5s',
         CONSUMER_POLICY_POLL_MS: '50',
+        MESSAGING_MAX_MESSAGE_BYTES: '1kb',
       });
     } catch (error) {
       message = (error as Error).message;
@@ -37,6 +39,7 @@ describe('messagingConfigShape', () => {
     expect(message).toContain('RABBITMQ_URL must be an amqp:// or amqps:// URL');
     expect(message).toContain('MESSAGING_RETRY_DELAYS_MS must be a comma-separated list of milliseconds');
     expect(message).toContain('CONSUMER_POLICY_POLL_MS must be between 100 and 600000');
+    expect(message).toContain('MESSAGING_MAX_MESSAGE_BYTES must be a number of bytes');
     expect(message).not.toContain('hunter2');
     expect(message.split('\n')).toHaveLength(1);
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './consumer/message-size-limit.js';
 
 /**
  * The environment variables messaging reads, for a service's config schema to compose:
@@ -34,6 +35,17 @@ export const messagingConfigShape = {
     .min(100, { error: 'must be between 100 and 600000' })
     .max(600_000, { error: 'must be between 100 and 600000' })
     .default(2_000),
+  /**
+   * Largest message body the consumer parses, in bytes; a larger one is dead-lettered as `message_too_large` without
+   * being parsed. Default 1 MiB: about 90 times the largest legitimate event (see `DEFAULT_MAX_MESSAGE_BYTES`). At
+   * most 128 MiB, RabbitMQ's own ceiling; keep it under the broker's `max_message_size` (8 MiB in the chart).
+   */
+  MESSAGING_MAX_MESSAGE_BYTES: z.coerce
+    .number({ error: 'must be a number of bytes' })
+    .int({ error: 'must be a whole number of bytes' })
+    .min(1024, { error: 'must be between 1024 and 134217728' })
+    .max(128 * 1024 * 1024, { error: 'must be between 1024 and 134217728' })
+    .default(DEFAULT_MAX_MESSAGE_BYTES),
 };
 
 /** Messaging's settings as read from the environment. */

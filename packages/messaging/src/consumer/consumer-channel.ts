@@ -57,6 +57,20 @@ export class ConsumerChannel {
       // The channel is closing: the broker requeues it anyway.
     }
   }
+
+  /**
+   * Rejects without requeue: the broker dead-letters it to the work queue's DLQ itself (at-least-once), with no copy
+   * through this process. Only for a message too large to copy cheaply; false when the channel is gone.
+   */
+  reject(raw: ConsumeMessage): boolean {
+    if (!this.alive) return false;
+    try {
+      traceSettle('nack', () => this.channel.nack(raw, false, false));
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }
 
 export interface QueueConsumerOptions {

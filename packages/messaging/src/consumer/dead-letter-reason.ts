@@ -15,7 +15,9 @@ export type DeadLetterReason =
   /** Every retry tier was tried. */
   | 'retries_exhausted'
   /** The event id is already in the inbox with another payload (hash): a producer reused an id, never acked silently. */
-  | 'conflicting_duplicate';
+  | 'conflicting_duplicate'
+  /** The body is over the consumer's size limit (`MESSAGING_MAX_MESSAGE_BYTES`); dead-lettered without being parsed. */
+  | 'message_too_large';
 
 /** Every reason, e.g. to pre-declare metric labels. */
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
@@ -24,6 +26,7 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
   'non_retriable',
   'retries_exhausted',
   'conflicting_duplicate',
+  'message_too_large',
 ]);
 
 export function isDeadLetterReason(value: unknown): value is DeadLetterReason {

@@ -17,6 +17,8 @@ import {
 import type { InFlightDeliveries } from './in-flight-deliveries.js';
 import { attemptOf, deliveryTarget, invokeHandler, lagOf, toIncomingMessage } from './incoming-delivery.js';
 import { payloadHash } from './payload-hash.js';
+import { MessageTooLargeError } from './message-size-limit.js';
+import { forgedOriginHeaders, isRetryCopy } from './transport-origin.js';
 
 /** Pause before handing a message back after its retry/DLQ copy could not be published, so a broken route cannot spin. */
 export const REQUEUE_DELAY_MS = 1_000;
@@ -25,6 +27,8 @@ export interface DeliveryHandlingOptions {
   connection: RabbitMqConnection;
   queue: string;
   decode: EventDecoder;
+  /** Largest body handed to `decode`; a larger one is dead-lettered as `message_too_large` without being parsed. */
+  maxMessageBytes: number;
   runHandler: HandlerRunner;
   router: FailureRouter;
   observer: MessagingObserver;
@@ -71,7 +75,25 @@ export class DeliveryHandling {
     const message = toIncomingMessage(raw);
     const attempt = attemptOf(raw);
     const fallbackType = message.properties.type ?? raw.fields.routingKey;
-    const delivered = { consumer, message: raw, attempt };
+    const delivered = { consumer, message: raw, attempt, retryCopy: isRetryCopy(queue, raw) };
+
+    // Before decoding: the size is known without reading the body, and a huge one must never reach JSON.parse.
+    if (raw.content.length > this.options.maxMessageBytes) return this.rejectTooLarge(consumer, raw, fallbackType);
+    const forged = forgedOriginHeaders(queue, raw);
+    if (forged.length > 0) {
+      const failure = {
+        errorClass: 'ForgedHeaderError',
+        message: `published with ${forged.join(', ')}, which only the transport's own retry copies carry`,
+        nonRetriable: true,
+      };
+      return this.fail({
+        ...delivered,
+        eventType: fallbackType,
+        failure,
+        deadLetterReason: 'forged_header',
+        lagMs: lagOf(undefined, message),
+      });
+    }
 
     let event: DecodedEvent;
     try {
@@ -152,10 +174,36 @@ export class DeliveryHandling {
       });
   }
 
+  /**
+   * Dead-letters a body over the size limit unparsed. Not through a copy like other failures: publishing it again
+   * would hold one more copy of the body in amqplib's socket buffer (about 90 MB more for 50 MiB, measured), so the
+   * broker moves it to the DLQ itself (the work queue's dead-letter route, at-least-once). The transport rejects
+   * nothing else, so the DLQ tools read the broker's `rejected` from a work queue as `message_too_large`.
+   */
+  private rejectTooLarge(consumer: ConsumerChannel, raw: ConsumeMessage, eventType: string): void {
+    const { queue, log, maxMessageBytes } = this.options;
+    const failure = describeFailure(new MessageTooLargeError(raw.content.length, maxMessageBytes));
+    markDeliveryFailed(failure.errorClass, 'message_too_large');
+    if (!consumer.reject(raw)) return;
+    log.warn(
+      {
+        queue,
+        eventId: raw.properties.messageId as unknown,
+        eventType,
+        reason: 'message_too_large',
+        sizeBytes: raw.content.length,
+        limitBytes: maxMessageBytes,
+      },
+      'event dead-lettered',
+    );
+    notify(this.options.observer, 'deadLettered', { queue, eventType, reason: 'message_too_large' });
+    notify(this.options.observer, 'consumed', { queue, eventType, outcome: 'dead_letter', lagMs: undefined });
+  }
+
   /** Retry or dead-letter a failed delivery; ack the original only once its copy is confirmed. */
   private async fail(failed: ConsumedFailure): Promise<void> {
     const { queue, log } = this.options;
-    const { consumer, message, eventType, attempt, failure, deadLetterReason, lagMs } = failed;
+    const { consumer, message, eventType, attempt, failure, deadLetterReason, retryCopy, lagMs } = failed;
     markDeliveryFailed(failure.errorClass, deadLetterReason ?? 'failed');
     if (!consumer.alive) {
       // Its channel is gone: the broker redelivers it anyway, a copy now would only be a duplicate.
@@ -163,7 +211,7 @@ export class DeliveryHandling {
     }
     let decision: FailureDecision;
     try {
-      decision = await this.options.router.route({ message, eventType, attempt, failure, deadLetterReason });
+      decision = await this.options.router.route({ message, eventType, attempt, failure, deadLetterReason, retryCopy });
     } catch (error) {
       log.error(
         { queue, eventId: message.properties.messageId as unknown, eventType, ...errorFields(error) },

@@ -93,13 +93,15 @@ describe('retry and dead-letter headers', () => {
       'x-original-routing-key': 'user.created',
       'x-original-exchange': 'switchyard.events',
     });
-    // Back from the tier through the default exchange: the original route and first failure are kept.
+    // Back from the tier through the default exchange (the transport's own copy, `isRetryCopy`): the original route
+    // and first failure are kept.
     const second = retryHeaders(
       {
         message: message(first, { exchange: '', routingKey: 'svc.q' }),
         eventType: 'user.created',
         attempt: 2,
         failure,
+        retryCopy: true,
       },
       new Date('2031-01-01T00:00:00Z'),
     );

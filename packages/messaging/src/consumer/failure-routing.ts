@@ -107,6 +107,12 @@ export interface FailedDelivery {
   failure: FailureDescription;
   /** Set to send it straight to the DLQ with this reason (decode error, unknown type, non-retriable). */
   deadLetterReason?: DeadLetterReason | undefined;
+  /**
+   * The delivery is the transport's own copy back from a retry tier (`isRetryCopy`): only then are its
+   * `x-original-*` headers the transport's record; on anything else they are a producer's, and the copies record
+   * the delivery's own exchange and routing key instead. Default false.
+   */
+  retryCopy?: boolean;
 }
 
 export type FailureDecision = 'retry' | 'dead_letter';
@@ -215,7 +221,7 @@ export function retryHeaders(delivery: FailedDelivery, now: Date): Record<string
     [HEADERS.attempt]: delivery.attempt + 1,
     [HEADERS.firstFailureAt]: stringHeader(original, HEADERS.firstFailureAt) ?? now.toISOString(),
     [HEADERS.lastError]: clip(`${delivery.failure.errorClass}: ${delivery.failure.message}`),
-    ...originHeaders(delivery.message, original),
+    ...originHeaders(delivery, original),
   };
 }
 
@@ -227,7 +233,15 @@ export function deadLetterHeaders(
   queue: string,
   now: Date,
 ): Record<string, unknown> {
-  const original = headersOf(delivery.message);
+  // `x-last-death-*` is the broker's note of its latest dead-lettering, which it rewrites whenever it dead-letters a
+  // message: left off the transport's own dead letters, its presence on one in the DLQ means the broker put it there
+  // (the DLQ tools' `recordedOrigin` relies on this). `x-death` keeps the full history for whoever inspects it.
+  const {
+    'x-last-death-reason': _lastReason,
+    'x-last-death-queue': _lastQueue,
+    'x-last-death-exchange': _lastExchange,
+    ...original
+  } = headersOf(delivery.message);
   return {
     ...original,
     [HEADERS.deathReason]: reason,
@@ -236,14 +250,24 @@ export function deadLetterHeaders(
     [HEADERS.attempts]: delivery.attempt,
     [HEADERS.firstFailureAt]: stringHeader(original, HEADERS.firstFailureAt) ?? now.toISOString(),
     [HEADERS.lastFailureAt]: now.toISOString(),
-    ...originHeaders(delivery.message, original),
+    ...originHeaders(delivery, original),
     [HEADERS.consumerService]: service,
     [HEADERS.consumerQueue]: queue,
   };
 }
 
-/** Where the event was first published: retries come back through the default exchange, so keep the first. */
-function originHeaders(message: Message, original: Record<string, unknown>): Record<string, string> {
+/**
+ * Where the event was first published: retries come back through the default exchange, so a retry copy keeps the
+ * first. Any other delivery records its own route, whatever `x-original-*` a producer put on it: a DLQ replay
+ * publishes where these headers say.
+ */
+function originHeaders(delivery: FailedDelivery, original: Record<string, unknown>): Record<string, string> {
+  const { message } = delivery;
+  if (delivery.retryCopy !== true)
+    return {
+      [HEADERS.originalRoutingKey]: message.fields.routingKey,
+      [HEADERS.originalExchange]: message.fields.exchange,
+    };
   return {
     [HEADERS.originalRoutingKey]: stringHeader(original, HEADERS.originalRoutingKey) ?? message.fields.routingKey,
     [HEADERS.originalExchange]:

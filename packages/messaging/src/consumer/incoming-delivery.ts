@@ -4,6 +4,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { HEADERS, headersOf, positiveIntHeader, stringHeader } from '../message-headers.js';
 import type { BrokerEndpoint, DeliveryTarget } from '../observability/message-tracing.js';
 import type { EventContext, IncomingMessage } from './event-context.js';
+import { isRetryCopy } from './transport-origin.js';
 
 /** Runs a Nest handler and waits for it, whether it returns a value, a Promise or an Observable. */
 export async function invokeHandler(handler: MessageHandler, data: unknown, ctx: EventContext): Promise<void> {
@@ -42,12 +43,12 @@ export function attemptOf(raw: ConsumeMessage): number {
 
 /**
  * What the delivery span is about: queue, the exchange and routing key the event was published with, ids, and whether
- * the message is back from a retry or the DLQ. Only a copy back from a retry tier (default exchange) is trusted to
- * name its original exchange and routing key; on anything published to an exchange such headers are a producer's.
+ * the message is back from a retry or the DLQ. Only a copy back from a retry tier (`isRetryCopy`) is trusted to
+ * name its original exchange and routing key; on anything else such headers are a producer's.
  */
 export function deliveryTarget(queue: string, server: BrokerEndpoint, raw: ConsumeMessage): DeliveryTarget {
   const headers = headersOf(raw);
-  const fromTier = raw.fields.exchange === '';
+  const fromTier = isRetryCopy(queue, raw);
   return {
     queue,
     exchange: (fromTier ? stringHeader(headers, HEADERS.originalExchange) : undefined) ?? raw.fields.exchange,

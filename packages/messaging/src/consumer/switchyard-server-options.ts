@@ -49,6 +49,8 @@ export interface SwitchyardServerOptions {
    */
   policySource?: ConsumerPolicyFeed;
   decode: EventDecoder;
+  /** Largest body handed to `decode`; a larger one is dead-lettered as `message_too_large` unparsed. Default `DEFAULT_MAX_MESSAGE_BYTES` (1 MiB). */
+  maxMessageBytes?: number;
   runHandler?: HandlerRunner;
   observer?: MessagingObserver;
   logger?: MessagingLogger;

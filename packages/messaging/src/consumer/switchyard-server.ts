@@ -14,6 +14,7 @@ import { runHandlerDirectly } from './event-context.js';
 import { FailureRouter } from './failure-routing.js';
 import { InFlightDeliveries } from './in-flight-deliveries.js';
 import { LivePolicy } from './live-policy.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './message-size-limit.js';
 import {
   DEFAULT_FIRST_CONNECT_WAIT_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -106,6 +107,7 @@ export class SwitchyardServer
       connection: options.connection,
       queue: options.queue,
       decode: options.decode,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       runHandler: options.runHandler ?? runHandlerDirectly,
       router,
       observer,

@@ -1,6 +1,7 @@
 import { ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES } from '@switchyard/contracts';
 import type { Message } from 'amqplib';
 import { HEADERS, headersOf, positiveIntHeader, stringHeader } from '../message-headers.js';
+import { recordedOrigin } from './recorded-origin.js';
 
 /**
  * What a dead letter says about itself: from the headers this package writes when it dead-letters (`x-death-reason`
@@ -10,13 +11,14 @@ import { HEADERS, headersOf, positiveIntHeader, stringHeader } from '../message-
 export interface DeadLetterSummary {
   eventId: string | undefined;
   type: string | undefined;
-  /** Ours (`retries_exhausted`, `schema_invalid`, …) or the broker's (`delivery_limit`, `expired`, `maxlen`, `rejected`). */
+  /** Ours (`retries_exhausted`, `schema_invalid`, `message_too_large`, …) or the broker's (`delivery_limit`, `expired`, `maxlen`). */
   reason: string;
   attempts: number | undefined;
   firstFailureAt: string | undefined;
   lastFailureAt: string | undefined;
   errorClass: string | undefined;
   errorMessage: string | undefined;
+  /** Where it was first published, from a record no producer can write (`recordedOrigin`): where replay sends it. */
   originalExchange: string | undefined;
   originalRoutingKey: string | undefined;
   consumerService: string | undefined;
@@ -28,6 +30,7 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
   const headers = headersOf(message);
   const lastDeath = latestDeath(headers);
   const deathTime = lastDeath?.time;
+  const origin = recordedOrigin(headers);
   return {
     eventId: typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined,
     type:
@@ -36,12 +39,7 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
         : ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => stringHeader(headers, `${prefix}type`)).find(
             (type) => type !== undefined,
           ),
-    reason:
-      stringHeader(headers, HEADERS.deathReason) ??
-      stringHeader(headers, 'x-last-death-reason') ??
-      lastDeath?.reason ??
-      stringHeader(headers, 'x-first-death-reason') ??
-      'unknown',
+    reason: stringHeader(headers, HEADERS.deathReason) ?? brokerReason(headers, lastDeath),
     attempts: positiveIntHeader(headers, HEADERS.attempts) ?? positiveIntHeader(headers, HEADERS.attempt),
     firstFailureAt: stringHeader(headers, HEADERS.firstFailureAt),
     lastFailureAt:
@@ -49,14 +47,24 @@ export function summarizeDeadLetter(message: Pick<Message, 'properties' | 'field
       (deathTime !== undefined ? new Date(deathTime * 1000).toISOString() : undefined),
     errorClass: stringHeader(headers, HEADERS.errorClass),
     errorMessage: stringHeader(headers, HEADERS.errorMessage) ?? stringHeader(headers, HEADERS.lastError),
-    originalExchange:
-      typeof headers[HEADERS.originalExchange] === 'string'
-        ? (headers[HEADERS.originalExchange] as string)
-        : originalFromDeaths(headers)?.exchange,
-    originalRoutingKey: stringHeader(headers, HEADERS.originalRoutingKey) ?? originalFromDeaths(headers)?.routingKey,
+    originalExchange: origin.exchange ?? originalFromDeaths(headers)?.exchange,
+    originalRoutingKey: origin.routingKey ?? originalFromDeaths(headers)?.routingKey,
     consumerService: stringHeader(headers, HEADERS.consumerService),
     consumerQueue: stringHeader(headers, HEADERS.consumerQueue) ?? lastDeath?.queue,
   };
+}
+
+/**
+ * The reason of a dead letter the broker moved itself. The transport rejects (nack without requeue) only messages
+ * over its size limit, which it does not copy (delivery-handling.ts), so a `rejected` one is `message_too_large`.
+ */
+function brokerReason(headers: Record<string, unknown>, lastDeath: DeathEntry | undefined): string {
+  const reason =
+    stringHeader(headers, 'x-last-death-reason') ??
+    lastDeath?.reason ??
+    stringHeader(headers, 'x-first-death-reason') ??
+    'unknown';
+  return reason === 'rejected' ? 'message_too_large' : reason;
 }
 
 interface DeathEntry {

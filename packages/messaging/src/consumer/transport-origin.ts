@@ -1,0 +1,35 @@
+import type { Message } from 'amqplib';
+import { HEADERS, headersOf } from '../message-headers.js';
+
+/** Every `x-original-*` header the transport writes on its retry and dead-letter copies. */
+export const ORIGIN_HEADERS: readonly string[] = Object.freeze([HEADERS.originalExchange, HEADERS.originalRoutingKey]);
+
+/**
+ * Whether a delivery is the transport's own retry copy coming back from one of `queue`'s retry tiers, the only
+ * kind of delivery whose `x-original-*` headers the transport wrote. The test is the broker's `x-death`: a tier
+ * dead-letters its expired copy back through the default exchange and prepends an `expired` entry naming the tier,
+ * and the transport strips any incoming `x-death` from the copies it sends to a tier (failure-routing.ts), so that
+ * entry is the broker's. A producer publishing to an exchange cannot fake this (the delivery's exchange is not the
+ * default one, and the decoder refuses an `x-death` there). Only a client allowed to publish to the default exchange
+ * could, and such a client can write into the tier queues themselves: keep the default exchange (`amq.default`)
+ * out of application users' write permissions.
+ */
+export function isRetryCopy(queue: string, message: Pick<Message, 'fields' | 'properties'>): boolean {
+  if (message.fields.exchange !== '') return false;
+  const deaths = headersOf(message)['x-death'];
+  if (!Array.isArray(deaths) || deaths.length === 0) return false;
+  const latest: unknown = deaths[0];
+  if (typeof latest !== 'object' || latest === null) return false;
+  const { reason, queue: from } = latest as Record<string, unknown>;
+  return reason === 'expired' && typeof from === 'string' && from.startsWith(`${queue}.retry.`);
+}
+
+/**
+ * The `x-original-*` headers a delivery carries although it is not one of the transport's retry copies: a
+ * producer set them, to steer where the transport's copies and a DLQ replay would go. Empty when there are none.
+ */
+export function forgedOriginHeaders(queue: string, message: Pick<Message, 'fields' | 'properties'>): string[] {
+  const headers = headersOf(message);
+  const present = ORIGIN_HEADERS.filter((name) => headers[name] !== undefined);
+  return present.length === 0 || isRetryCopy(queue, message) ? [] : present;
+}
