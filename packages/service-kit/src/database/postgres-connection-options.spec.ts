@@ -70,20 +70,24 @@ describe("DatabaseModule's Prisma pool", () => {
 
   it('has a transaction left idle ended by the server, and the pool serves the next query on a fresh connection', async () => {
     let pid = 0;
+    let ended = false;
     const transaction = prisma.$transaction(
       async (tx) => {
         pid = (await tx.$queryRaw<Array<{ pid: number }>>`SELECT pg_backend_pid() AS pid`)[0]!.pid;
-        await waitFor(
+        ended = await waitFor(
           'the server to end the idle-in-transaction session',
           async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 0,
           10_000,
+        ).then(
+          () => true,
+          () => false,
         );
         await tx.$queryRaw`SELECT 1`;
       },
       { timeout: 20_000 },
     );
     await expect(transaction).rejects.toBeDefined();
-    expect(pid).toBeGreaterThan(0);
+    expect({ pid: pid > 0, ended }).toEqual({ pid: true, ended: true });
     await expect(prisma.$queryRaw`SELECT 1 AS one`).resolves.toEqual([{ one: 1 }]);
   });
 });
