@@ -14,7 +14,11 @@ import { OutboxRelay } from './publishing/outbox-relay.js';
 
 const FIXTURE_SCHEMA = fileURLToPath(new URL('../test/fixtures/schema.prisma', import.meta.url));
 /** Short, distinctive values: `SHOW` must report exactly these, and the waits stay short. */
-const TIMEOUTS: PostgresTimeouts = { statementTimeoutMs: 700, idleInTransactionTimeoutMs: 900, keepAliveDelayMs: 3_000 };
+const TIMEOUTS: PostgresTimeouts = {
+  statementTimeoutMs: 700,
+  idleInTransactionTimeoutMs: 900,
+  keepAliveDelayMs: 3_000,
+};
 
 /** A connection of one of messaging's pools, and how to give it back. */
 interface Connection {
