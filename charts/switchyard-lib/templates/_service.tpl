@@ -24,6 +24,9 @@ data:
   PORT: {{ $port | quote }}
   SWITCHYARD_SERVICE_NAME: {{ .Values.serviceName | quote }}
   LOG_LEVEL: {{ .Values.logLevel | quote }}
+  DATABASE_POOL_MAX: {{ .Values.databasePool.max | quote }}
+  DATABASE_STATEMENT_TIMEOUT_MS: {{ .Values.databasePool.statementTimeoutMs | quote }}
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: {{ .Values.databasePool.idleInTransactionTimeoutMs | quote }}
   RABBITMQ_EXCHANGE: {{ .Values.messaging.exchange | quote }}
   MESSAGING_RETRY_DELAYS_MS: {{ .Values.messaging.retryDelaysMs | quote }}
   MESSAGING_MAX_MESSAGE_BYTES: {{ .Values.messaging.maxMessageBytes | int | quote }}
@@ -81,6 +84,9 @@ metadata:
   name: {{ $fullname }}
   labels:
     {{- include "switchyard-lib.labels" . | nindent 4 }}
+  annotations:
+    # Postgres connections one pod may open (pool + messaging's); the connection budget is counted from it.
+    switchyard.io/postgres-connections-per-pod: {{ include "switchyard-lib.service.postgresConnectionsPerPod" . | quote }}
 spec:
   {{- if not (or .Values.autoscaling.enabled .Values.keda.enabled) }}
   replicas: {{ .Values.replicaCount }}
@@ -567,4 +573,13 @@ affinity:
 {{/* The ServiceAccount the pods run as when serviceAccount.create: serviceAccount.name, or the fullname. */}}
 {{- define "switchyard-lib.service.serviceAccountName" -}}
 {{- default (include "switchyard-lib.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{/*
+Postgres connections one pod of a service may open: its Prisma pool (databasePool.max) plus messaging's 4 (the
+outbox relay's pool of 2, its LISTEN connection, the outbox metrics' one; MESSAGING_DATABASE_CONNECTIONS in
+packages/messaging, which k8s/test/connection-budget.spec.ts holds this to).
+*/}}
+{{- define "switchyard-lib.service.postgresConnectionsPerPod" -}}
+{{- add (int .Values.databasePool.max) 4 -}}
 {{- end -}}

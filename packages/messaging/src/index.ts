@@ -5,6 +5,7 @@ export type { MessagingModuleAsyncOptions } from './messaging.module.js';
 export type { EventConsumerOptions, MessagingModuleOptions } from './messaging-options.js';
 export { MessagingRuntime } from './messaging-runtime.js';
 export { messagingConfigShape } from './messaging-config.js';
+export { MESSAGING_DATABASE_CONNECTIONS } from './database-connections.js';
 export type { MessagingConfig } from './messaging-config.js';
 export { ConsumeEvent } from './consume-event.decorator.js';
 export type { EventHandlerMethod } from './consume-event.decorator.js';

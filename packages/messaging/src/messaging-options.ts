@@ -1,3 +1,4 @@
+import type { PostgresTimeoutsConfig } from '@switchyard/service-kit';
 import type { MessagingConfig } from './messaging-config.js';
 import type { MessagingObserver } from './observability/messaging-observer.js';
 import type { TransactionRunner } from './sql-transaction.js';
@@ -10,9 +11,9 @@ export interface MessagingModuleOptions {
   /**
    * The service's validated environment: messaging's own variables (`messagingConfigShape`: broker URL, exchange,
    * retry tiers, consumer policy) and `DATABASE_URL`, the service's own database, where the outbox relay reads
-   * `outbox_events`.
+   * `outbox_events`, with the timeouts of its connections (`DATABASE_STATEMENT_TIMEOUT_MS`, …; defaults when absent).
    */
-  config: MessagingConfig & { DATABASE_URL: string };
+  config: MessagingConfig & { DATABASE_URL: string } & PostgresTimeoutsConfig;
   /** The queue the service consumes and how its handlers reach the database; omitted, the service only publishes. */
   consumer?: EventConsumerOptions;
   /** Relay tuning; defaults in outbox-relay.ts. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
-import { HealthChecks } from '@switchyard/service-kit';
+import { HealthChecks, postgresTimeoutsOf } from '@switchyard/service-kit';
 import { ServiceMetrics } from '@switchyard/telemetry';
 import { PinoLogger } from 'nestjs-pino';
 import { ConsumerPolicyMetrics } from './observability/consumer-policy-metrics.js';
@@ -63,6 +63,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
       metrics ? new PrometheusMessagingObserver(metrics.registry) : undefined,
     ]);
     const observer = this.observer;
+    const databaseTimeouts = postgresTimeoutsOf(options.config);
     this.connection = new RabbitMqConnection({
       url: options.config.RABBITMQ_URL,
       connectionName: options.service,
@@ -87,7 +88,11 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
         soleSamplerQueue: `${options.service}.queue-depth-sampler`,
         ...sampling,
       });
-      this.outboxMetrics = new OutboxMetrics({ databaseUrl: options.config.DATABASE_URL, ...sampling });
+      this.outboxMetrics = new OutboxMetrics({
+        databaseUrl: options.config.DATABASE_URL,
+        databaseTimeouts,
+        ...sampling,
+      });
       this.policyMetrics = new ConsumerPolicyMetrics(metrics.registry);
     } else {
       this.policyMetrics = undefined;
@@ -95,6 +100,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     this.relay = new OutboxRelay({
       ...options.relay,
       databaseUrl: options.config.DATABASE_URL,
+      databaseTimeouts,
       logger,
       canPublish: () => this.publisher.isReady,
       publish: (row) =>

@@ -11,6 +11,7 @@ describe('public API', () => {
       'ConnectionClosedError',
       'ConsumeEvent',
       'EventHandlerDeclarationError',
+      'MESSAGING_DATABASE_CONNECTIONS',
       'MessagingError',
       'MessagingModule',
       'MessagingRuntime',

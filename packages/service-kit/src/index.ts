@@ -16,6 +16,18 @@ export { runService } from './lifecycle/run-service.js';
 export type { RunServiceOptions } from './lifecycle/run-service.js';
 export { startMain } from './lifecycle/start-main.js';
 export { TransportConnector } from './lifecycle/transport-connector.js';
+export {
+  DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_DELAY_MS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  postgresConnectionOptions,
+  postgresTimeoutsOf,
+} from './database/postgres-connection-options.js';
+export type {
+  PostgresConnectionOptions,
+  PostgresTimeouts,
+  PostgresTimeoutsConfig,
+} from './database/postgres-connection-options.js';
 export { registerDatabaseChecks } from './health/database-checks.js';
 export type { DatabaseChecksOptions } from './health/database-checks.js';
 export { uuidParam } from './http/id-param.js';

@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { MessagingModule } from '@switchyard/messaging';
-import { HealthModule, MetricsModule } from '@switchyard/service-kit';
+import { HealthModule, MetricsModule, postgresTimeoutsOf } from '@switchyard/service-kit';
 import { DatabaseModule } from '@switchyard/service-kit/database';
 import { loggerOptions } from '@switchyard/telemetry';
 import { LoggerModule } from 'nestjs-pino';
@@ -33,6 +33,8 @@ export class AppModule {
         DatabaseModule.forPrisma(PrismaClient, {
           databaseUrl: config.DATABASE_URL,
           poolMax: config.DATABASE_POOL_MAX,
+          timeouts: postgresTimeoutsOf(config),
+          applicationName: SERVICE_NAME,
           schemaPath: SCHEMA_PATH,
         }),
         MessagingModule.forRootAsync({

@@ -1,12 +1,19 @@
 import pg from 'pg';
+import { postgresConnectionOptions, type PostgresTimeouts } from '@switchyard/service-kit';
 import { Gauge, type Registry } from 'prom-client';
 import { registerOnce, safely } from '@switchyard/telemetry';
 import { errorFields, type MessagingLogger, silentLogger } from './messaging-logger.js';
 import { DEFAULT_METRICS_SAMPLE_INTERVAL_MS } from './queue-depth-sampler.js';
+import { OUTBOX_METRICS_POOL_MAX } from '../database-connections.js';
+
+/** A sample is two aggregates over unsent rows: 5 s means the database is not answering. */
+const SAMPLE_QUERY_TIMEOUT_MS = 5_000;
 
 export interface OutboxMetricsOptions {
   /** The service's own database, holding `outbox_events`. */
   databaseUrl: string;
+  /** Statement, idle-in-transaction and keepalive timeouts of its connection; defaults when left out. */
+  databaseTimeouts?: PostgresTimeouts;
   registry: Registry;
   intervalMs?: number;
   logger?: MessagingLogger;
@@ -31,13 +38,14 @@ export class OutboxMetrics {
   constructor(options: OutboxMetricsOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_METRICS_SAMPLE_INTERVAL_MS;
     this.logger = options.logger ?? silentLogger;
+    // A database that stopped answering must not pile up samples or hang the shutdown: a sample gives up after 5 s.
     this.pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: 1,
-      application_name: 'outbox-metrics',
-      // A database that stopped answering must not pile up samples or hang the shutdown.
-      connectionTimeoutMillis: 5_000,
-      query_timeout: 5_000,
+      ...postgresConnectionOptions(
+        options.databaseUrl,
+        { applicationName: 'outbox-metrics', max: OUTBOX_METRICS_POOL_MAX },
+        options.databaseTimeouts,
+      ),
+      query_timeout: SAMPLE_QUERY_TIMEOUT_MS,
     });
     this.pool.on('error', () => undefined);
     this.pending = registerOnce(

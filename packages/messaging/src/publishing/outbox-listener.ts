@@ -1,11 +1,12 @@
 import pg from 'pg';
+import { postgresConnectionOptions, type PostgresTimeouts } from '@switchyard/service-kit';
 import { errorFields, type MessagingLogger } from '../observability/messaging-logger.js';
 import { OUTBOX_NOTIFY_CHANNEL } from './outbox.js';
 
 export interface OutboxListenerOptions {
   databaseUrl: string;
-  /** A database that does not answer a connect within this is treated as down (pg waits forever by default). */
-  connectTimeoutMs: number;
+  /** Connect, statement and keepalive timeouts (keepalive notices a dead link while nothing is said); defaults when left out. */
+  databaseTimeouts?: PostgresTimeouts;
   /** Pause before listening again after the connection dropped (polling covers the gap). */
   retryDelayMs: number;
   /** Called on every notification, and once each time listening (re)starts. */
@@ -36,9 +37,11 @@ export class OutboxListener {
   }
 
   private async listen(): Promise<void> {
-    const { databaseUrl, connectTimeoutMs, isRunning, logger } = this.options;
+    const { databaseUrl, databaseTimeouts, isRunning, logger } = this.options;
     while (isRunning()) {
-      const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: connectTimeoutMs });
+      const client = new pg.Client(
+        postgresConnectionOptions(databaseUrl, { applicationName: 'outbox-listener' }, databaseTimeouts),
+      );
       // Always listening: a second `error` with no listener would crash the process.
       const closed = new Promise<void>((resolve) => {
         client.on('error', () => resolve());

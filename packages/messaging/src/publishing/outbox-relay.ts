@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { postgresConnectionOptions, type PostgresTimeouts } from '@switchyard/service-kit';
+import { RELAY_POOL_MAX } from '../database-connections.js';
 import {
   ChannelClosedError,
   ConnectionClosedError,
@@ -31,8 +33,6 @@ export const UNPUBLISHABLE_HOLD_MS = 60 * 60 * 1000;
 /** Back-off after a failed publish of a row: doubles from 1 s up to 1 min. */
 const RETRY_BACKOFF_BASE_MS = 1_000;
 const RETRY_BACKOFF_MAX_MS = 60_000;
-/** A database that does not answer a connect within this is treated as down (pg waits forever by default). */
-const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * Claims the next due batch (`$1` rows) in commit order. `ORDER BY sent_at, sequence` sorts exactly like
@@ -66,6 +66,8 @@ export type OutboxRowPublisher = (row: OutboxRow) => Promise<void>;
 
 export interface OutboxRelayOptions {
   databaseUrl: string;
+  /** Statement, idle-in-transaction and keepalive timeouts of its connections (the LISTEN one too); defaults when left out. */
+  databaseTimeouts?: PostgresTimeouts;
   publish: OutboxRowPublisher;
   /** Rows per claim; default {@link DEFAULT_RELAY_BATCH_SIZE}. */
   batchSize?: number;
@@ -103,17 +105,20 @@ export class OutboxRelay {
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
     this.logger = options.logger ?? silentLogger;
     // Small: the relay holds one transaction at a time; the extra connection serves purges.
-    this.pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: 2,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    });
+    // A blackholed link fails the batch at the query timeout instead of hanging the loop with its rows locked.
+    this.pool = new pg.Pool(
+      postgresConnectionOptions(
+        options.databaseUrl,
+        { applicationName: 'outbox-relay', max: RELAY_POOL_MAX },
+        options.databaseTimeouts,
+      ),
+    );
     this.pool.on('error', (error) =>
       this.logger.warn(errorFields(error), 'outbox relay: idle database connection failed'),
     );
     this.listener = new OutboxListener({
       databaseUrl: options.databaseUrl,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      databaseTimeouts: options.databaseTimeouts,
       retryDelayMs: this.pollIntervalMs,
       onNotify: () => this.nudge(),
       isRunning: () => this.running,

@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_DELAY_MS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+} from '../database/postgres-connection-options.js';
 
 /** Raised when the environment does not hold a valid configuration; its message is one line naming each bad variable. */
 export class ConfigError extends Error {
@@ -19,6 +24,33 @@ export const baseConfigShape = {
    * prefetch) and HTTP requests need room beside them; pg's default of 10 would make handlers queue and time out.
    */
   DATABASE_POOL_MAX: z.coerce.number({ error: 'must be a number of connections' }).int().min(2).max(500).default(25),
+  /**
+   * `statement_timeout` of every database connection (the Prisma pool and messaging's): a longer query fails with
+   * SQLSTATE 57014 instead of hanging. 30 s: nothing the services run takes that long.
+   */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(DEFAULT_STATEMENT_TIMEOUT_MS),
+  /**
+   * `idle_in_transaction_session_timeout` of every database connection: the server ends a session idle this long
+   * inside a transaction (its client gone or stuck), releasing its locks. 30 s, above the relay's 10 s confirm wait.
+   */
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS),
+  /** TCP keepalive delay of every database connection: a dead idle link is noticed about 10 s after this. 10 s. */
+  DATABASE_KEEPALIVE_DELAY_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int()
+    .min(1_000)
+    .max(3_600_000)
+    .default(DEFAULT_KEEPALIVE_DELAY_MS),
   /** Pino level; `info` in production keeps one line per request. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** Largest JSON body accepted, in bytes; bigger bodies get 413. 100 KiB is plenty for our payloads. */

@@ -10,11 +10,9 @@ import {
 import { PrismaPg } from '@prisma/adapter-pg';
 import { HealthChecks } from '../health/health-checks.js';
 import { registerDatabaseChecks } from '../health/database-checks.js';
+import { postgresConnectionOptions, type PostgresTimeouts } from './postgres-connection-options.js';
 
 const DATABASE_LOG = new Logger('Database');
-
-/** How long a new database connection may take before the query waiting for it fails. */
-const DATABASE_CONNECT_TIMEOUT_MS = 5_000;
 
 /** The part of a service's generated Prisma client the kit uses. */
 export interface PrismaClientLike {
@@ -33,6 +31,10 @@ export interface DatabaseSettings {
   databaseUrl: string;
   /** Connections in the pool (`DATABASE_POOL_MAX`). */
   poolMax: number;
+  /** Statement, idle-in-transaction and keepalive timeouts (`postgresTimeoutsOf(config)`); defaults when left out. */
+  timeouts?: PostgresTimeouts;
+  /** `application_name` of its connections (pg_stat_activity); default `prisma`. */
+  applicationName?: string;
   /** The service's `prisma/schema.prisma`; its migrations sit beside it (the startup probe checks them). */
   schemaPath: string;
 }
@@ -88,12 +90,13 @@ function pgAdapter(settings: DatabaseSettings): PrismaPg {
   // A terminated backend or a restarted server errors the pool's connections; heard (and logged), never fatal.
   // The next query on a fresh connection decides whether the database is really gone.
   return new PrismaPg(
-    // A connect that hangs (a blackholed link) fails after 5 s and becomes a 503, instead of holding the request forever.
-    {
-      connectionString: settings.databaseUrl,
-      max: settings.poolMax,
-      connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
-    },
+    // A connect that hangs (a blackholed link) fails after 5 s and becomes a 503, instead of holding the request forever;
+    // a query gets the statement timeout, and a transaction its client abandoned is ended by the server.
+    postgresConnectionOptions(
+      settings.databaseUrl,
+      { applicationName: settings.applicationName ?? 'prisma', max: settings.poolMax },
+      settings.timeouts,
+    ),
     {
       onPoolError: (error) => DATABASE_LOG.warn(`idle database connection failed: ${error.message}`),
       onConnectionError: (error) =>
