@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './consumer/message-size-limit.js';
+import { DEFAULT_RELAY_STUCK_AFTER_MS } from './publishing/relay-watchdog.js';
 
 /**
  * The environment variables messaging reads, for a service's config schema to compose:
@@ -46,6 +47,17 @@ export const messagingConfigShape = {
     .min(1024, { error: 'must be between 1024 and 134217728' })
     .max(128 * 1024 * 1024, { error: 'must be between 1024 and 134217728' })
     .default(DEFAULT_MAX_MESSAGE_BYTES),
+  /**
+   * The relay watchdog's limit, in ms: a relay that has made no progress this long (a batch hung on the database or
+   * the broker) fails `/health/live`, so Kubernetes restarts the pod. Default 2 min: well above the 30 s statement
+   * timeout and the publish confirm timeout, so a slow but moving relay is never restarted.
+   */
+  MESSAGING_RELAY_STUCK_AFTER_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(1_000, { error: 'must be between 1000 and 3600000' })
+    .max(3_600_000, { error: 'must be between 1000 and 3600000' })
+    .default(DEFAULT_RELAY_STUCK_AFTER_MS),
 };
 
 /** Messaging's settings as read from the environment. */

@@ -99,6 +99,8 @@ export class OutboxRelay {
   private wake: (() => void) | undefined;
   private pendingWake = false;
   private loop: Promise<void> | undefined;
+  /** When the relay last made progress (see {@link secondsSinceProgress}); `performance.now()` ms. */
+  private lastProgressAt = performance.now();
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? DEFAULT_RELAY_BATCH_SIZE;
@@ -134,8 +136,20 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lastProgressAt = performance.now();
     this.listener.start();
     this.loop = this.run();
+  }
+
+  /**
+   * Seconds since the relay last made progress; 0 while it is not running. Progress means the loop got through
+   * something: a claim-publish-mark batch finished (rows found or not, committed or failed), or an iteration ended
+   * (including one that idled because the broker is down). An idle relay with an empty outbox claims nothing every
+   * poll interval and so keeps progressing; only a loop hung inside a batch (a query or confirm that never returns)
+   * or a backlog it cannot get through one batch of falls behind. The liveness watchdog restarts the pod then.
+   */
+  secondsSinceProgress(): number {
+    return this.running ? (performance.now() - this.lastProgressAt) / 1000 : 0;
   }
 
   /** Wakes the relay now (tests, and the publisher after it reconnects). */
@@ -171,6 +185,7 @@ export class OutboxRelay {
     const total = { claimed: 0, sent: 0 };
     for (;;) {
       const { claimed, sent } = await this.relayBatch();
+      this.lastProgressAt = performance.now();
       total.claimed += claimed;
       total.sent += sent;
       if (claimed < this.batchSize) return total;
@@ -189,6 +204,7 @@ export class OutboxRelay {
       } catch (error) {
         this.logger.warn(errorFields(error), 'outbox relay: batch failed; retrying after the poll interval');
       }
+      this.lastProgressAt = performance.now();
       // Rows found lately: more may be committed soon without a NOTIFY (rate-limited), so keep looking often for a while.
       if (claimed > 0) lastFoundAt = performance.now();
       await this.sleep(

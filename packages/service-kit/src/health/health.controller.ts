@@ -35,11 +35,17 @@ export class HealthController {
     private readonly lifecycle: LifecycleState,
   ) {}
 
-  /** The process is alive and its event loop answers. Deliberately independent of dependencies: restarting us would not fix them. */
+  /**
+   * The process is alive: its event loop answers and no registered liveness check finds it wedged (a hung outbox
+   * relay). Deliberately independent of dependencies: restarting us would not fix them.
+   */
   @Get('live')
   @HealthResponses()
   live(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
-    return this.run(res, [() => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) })]);
+    return this.run(res, [
+      () => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) }),
+      ...this.indicatorsFor(this.checks.liveness),
+    ]);
   }
 
   /** Ready for traffic: every registered dependency answers, and we are not shutting down. */
