@@ -15,6 +15,7 @@ describe('messagingConfigShape', () => {
     expect(config.CONSUMER_POLICY_DIR).toBeUndefined();
     expect(config.CONSUMER_POLICY_POLL_MS).toBe(2000);
     expect(config.MESSAGING_MAX_MESSAGE_BYTES).toBe(1024 * 1024);
+    expect(config.MESSAGING_RELAY_STUCK_AFTER_MS).toBe(120_000);
   });
 
   it('names a missing broker URL', () => {
@@ -32,6 +33,7 @@ describe('messagingConfigShape', () => {
         MESSAGING_RETRY_DELAYS_MS: '1s,5s',
         CONSUMER_POLICY_POLL_MS: '50',
         MESSAGING_MAX_MESSAGE_BYTES: '1kb',
+        MESSAGING_RELAY_STUCK_AFTER_MS: '500',
       });
     } catch (error) {
       message = (error as Error).message;
@@ -40,6 +42,7 @@ describe('messagingConfigShape', () => {
     expect(message).toContain('MESSAGING_RETRY_DELAYS_MS must be a comma-separated list of milliseconds');
     expect(message).toContain('CONSUMER_POLICY_POLL_MS must be between 100 and 600000');
     expect(message).toContain('MESSAGING_MAX_MESSAGE_BYTES must be a number of bytes');
+    expect(message).toContain('MESSAGING_RELAY_STUCK_AFTER_MS must be between 1000 and 3600000');
     expect(message).not.toContain('hunter2');
     expect(message.split('\n')).toHaveLength(1);
   });
