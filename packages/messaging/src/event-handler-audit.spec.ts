@@ -54,6 +54,7 @@ function consumingApp(controller: new () => object) {
           MESSAGING_RETRY_DELAYS_MS: [1_000],
           CONSUMER_POLICY_POLL_MS: 2_000,
           MESSAGING_MAX_MESSAGE_BYTES: 1024 * 1024,
+          MESSAGING_RELAY_STUCK_AFTER_MS: 120_000,
         },
         consumer: {
           queue: 'order-service.user-events',

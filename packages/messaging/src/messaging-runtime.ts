@@ -14,7 +14,7 @@ import { OutboxMetrics } from './observability/outbox-metrics.js';
 import { PrometheusMessagingObserver } from './observability/prometheus-observer.js';
 import { QueueDepthSampler } from './observability/queue-depth-sampler.js';
 import { OutboxRelay } from './publishing/outbox-relay.js';
-import { DEFAULT_RELAY_STUCK_AFTER_MS, relayLivenessCheck } from './publishing/relay-watchdog.js';
+import { relayLivenessCheck } from './publishing/relay-watchdog.js';
 import { registerRelayProgressMetrics } from './observability/relay-progress-metrics.js';
 import { RabbitMqConnection } from './connection/rabbitmq-connection.js';
 import type { SwitchyardServer } from './consumer/switchyard-server.js';
@@ -135,8 +135,10 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     // A relay hung mid-batch fails liveness: only a restart releases its connection and row locks.
-    const stuckAfterMs = this.options.config.MESSAGING_RELAY_STUCK_AFTER_MS ?? DEFAULT_RELAY_STUCK_AFTER_MS;
-    this.checks.addLivenessCheck('outbox-relay', relayLivenessCheck(this.relay, stuckAfterMs));
+    this.checks.addLivenessCheck(
+      'outbox-relay',
+      relayLivenessCheck(this.relay, this.options.config.MESSAGING_RELAY_STUCK_AFTER_MS),
+    );
     this.checks.addReadinessCheck('broker', async () => {
       const health = this.connection.health();
       if (!this.connection.isReady)
