@@ -79,7 +79,7 @@ export class DeliveryHandling {
 
     // Before decoding: the size is known without reading the body, and a huge one must never reach JSON.parse.
     if (raw.content.length > this.options.maxMessageBytes) return this.rejectTooLarge(consumer, raw, fallbackType);
-    const forged = forgedOriginHeaders(queue, raw);
+    const forged = forgedOriginHeaders(raw, delivered.retryCopy);
     if (forged.length > 0) {
       const failure = {
         errorClass: 'ForgedHeaderError',

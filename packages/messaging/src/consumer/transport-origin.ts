@@ -25,11 +25,12 @@ export function isRetryCopy(queue: string, message: Pick<Message, 'fields' | 'pr
 }
 
 /**
- * The `x-original-*` headers a delivery carries although it is not one of the transport's retry copies: a
- * producer set them, to steer where the transport's copies and a DLQ replay would go. Empty when there are none.
+ * The `x-original-*` headers a delivery carries although it is not one of the transport's retry copies
+ * (`retryCopy`, from `isRetryCopy`): a producer set them, to steer where the transport's copies and a DLQ replay
+ * would go. Empty when there are none.
  */
-export function forgedOriginHeaders(queue: string, message: Pick<Message, 'fields' | 'properties'>): string[] {
+export function forgedOriginHeaders(message: Pick<Message, 'properties'>, retryCopy: boolean): string[] {
+  if (retryCopy) return [];
   const headers = headersOf(message);
-  const present = ORIGIN_HEADERS.filter((name) => headers[name] !== undefined);
-  return present.length === 0 || isRetryCopy(queue, message) ? [] : present;
+  return ORIGIN_HEADERS.filter((name) => headers[name] !== undefined);
 }
