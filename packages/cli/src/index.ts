@@ -1,0 +1,2 @@
+export { loadCommand, type CommandIo } from './load/load-command.js';
+export type { LoadReport } from './load/load-report.js';
