@@ -31,6 +31,7 @@ const BENCHES: Bench[] = [
     traced: true,
   },
   { name: 'sql-hot-path', file: 'sql-hot-path.bench.ts' },
+  { name: 'rabbitmq-perftest', file: 'rabbitmq-perftest.bench.ts' },
 ];
 
 const preload = fileURLToPath(new URL('./lib/ts-imports.ts', import.meta.url));

@@ -12,6 +12,7 @@ export interface BenchResults {
   pipeline?: ResultFile<ScenarioResult & { databaseCheck?: Record<string, number> }>;
   pipelineTraced?: ResultFile<ScenarioResult & { databaseCheck?: Record<string, number> }>;
   sql?: ResultFile<OperationRate>;
+  perftest?: ResultFile<ScenarioResult>;
   run?: RunRecord;
 }
 
@@ -38,15 +39,21 @@ export function loadResults(dir = process.env.BENCH_RESULTS_DIR ?? RESULTS_DIR):
     pipeline: read(dir, 'full-pipeline'),
     pipelineTraced: read(dir, 'full-pipeline-traced'),
     sql: read(dir, 'sql-hot-path'),
+    perftest: read(dir, 'rabbitmq-perftest'),
     run: read(dir, 'run'),
   };
 }
 
 /** Every delivery scenario in report order. */
 export function allScenarios(results: BenchResults): ScenarioResult[] {
-  return [results.raw, results.nest, results.transport, results.pipeline, results.pipelineTraced].flatMap(
-    (file) => file?.results ?? [],
-  );
+  return [
+    results.perftest,
+    results.raw,
+    results.nest,
+    results.transport,
+    results.pipeline,
+    results.pipelineTraced,
+  ].flatMap((file) => file?.results ?? []);
 }
 
 export function phase(scenario: ScenarioResult | undefined, name: string): PhaseResult | undefined {
