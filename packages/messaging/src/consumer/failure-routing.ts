@@ -161,7 +161,12 @@ export class FailureRouter {
       delivery.message,
       deadLetterHeaders(delivery, reason, this.options.service, queue, now),
     );
-    notify(this.options.observer, 'deadLettered', { queue, eventType: delivery.eventType, reason });
+    notify(this.options.observer, 'deadLettered', {
+      queue,
+      eventType: delivery.eventType,
+      reason,
+      redelivered: delivery.message.fields.redelivered === true,
+    });
     return 'dead_letter';
   }
 
