@@ -165,7 +165,7 @@ export async function replayDeadLetters(
     connection: fixedConnection(connection),
     confirmTimeoutMs: options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS,
   });
-  let messageCount = 0;
+  let messageCount: number;
   let acked = 0;
   try {
     await publisher.start();
