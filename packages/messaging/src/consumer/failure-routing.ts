@@ -165,7 +165,8 @@ export class FailureRouter {
       queue,
       eventType: delivery.eventType,
       reason,
-      redelivered: delivery.message.fields.redelivered === true,
+      // Only when set: the event of a first delivery keeps its shape.
+      ...(delivery.message.fields.redelivered === true ? { redelivered: true } : {}),
     });
     return 'dead_letter';
   }
