@@ -63,6 +63,7 @@ describe('public API', () => {
       'EXIT_FAILURE',
       'EXIT_OK',
       'EXIT_USAGE',
+      'discardDeadLetters',
       'listDeadLetters',
       'main',
       'purgeDeadLetters',

@@ -18,6 +18,7 @@ import type { InFlightDeliveries } from './in-flight-deliveries.js';
 import { attemptOf, deliveryTarget, invokeHandler, lagOf, toIncomingMessage } from './incoming-delivery.js';
 import { payloadHash } from './payload-hash.js';
 import { MessageTooLargeError } from './message-size-limit.js';
+import { RoutedDeliveries } from './routed-deliveries.js';
 import { forgedOriginHeaders, isRetryCopy } from './transport-origin.js';
 
 /** Pause before handing a message back after its retry/DLQ copy could not be published, so a broken route cannot spin. */
@@ -55,6 +56,9 @@ interface ConsumedFailure extends FailedDelivery {
  * confirmed. Manual acks only, always on the channel the delivery came from and only while that channel lives.
  */
 export class DeliveryHandling {
+  /** Failed deliveries whose copy was confirmed: one that comes back because its ack was lost is not copied again. */
+  private readonly routed = new RoutedDeliveries();
+
   constructor(private readonly options: DeliveryHandlingOptions) {}
 
   /** Handles `message` in the background, tracked as in flight until it is settled. */
@@ -76,6 +80,9 @@ export class DeliveryHandling {
     const attempt = attemptOf(raw);
     const fallbackType = message.properties.type ?? raw.fields.routingKey;
     const delivered = { consumer, message: raw, attempt, retryCopy: isRetryCopy(queue, raw) };
+
+    const routedBefore = this.routed.routedBefore(raw);
+    if (routedBefore !== undefined) return this.ackRoutedAgain(consumer, raw, fallbackType, routedBefore);
 
     // Before decoding: the size is known without reading the body, and a huge one must never reach JSON.parse.
     if (raw.content.length > this.options.maxMessageBytes) return this.rejectTooLarge(consumer, raw, fallbackType);
@@ -200,6 +207,26 @@ export class DeliveryHandling {
     notify(this.options.observer, 'consumed', { queue, eventType, outcome: 'dead_letter', lagMs: undefined });
   }
 
+  /**
+   * A redelivery of a failed delivery whose retry or dead-letter copy this consumer already saw confirmed (the ack
+   * was lost with its channel or connection): the event lives on in that copy, so this one is only acked, as the
+   * original would have been, and counted as a duplicate, not as another retry or dead letter.
+   */
+  private ackRoutedAgain(
+    consumer: ConsumerChannel,
+    raw: ConsumeMessage,
+    eventType: string,
+    routedTo: FailureDecision,
+  ): void {
+    const { queue, log, observer } = this.options;
+    if (!consumer.ack(raw)) return;
+    log.info(
+      { queue, eventId: raw.properties.messageId as unknown, eventType, routedTo },
+      'redelivered after its copy was confirmed (the ack was lost); acked without a second copy',
+    );
+    notify(observer, 'consumed', { queue, eventType, outcome: 'duplicate', lagMs: undefined });
+  }
+
   /** Retry or dead-letter a failed delivery; ack the original only once its copy is confirmed. */
   private async fail(failed: ConsumedFailure): Promise<void> {
     const { queue, log } = this.options;
@@ -221,6 +248,8 @@ export class DeliveryHandling {
       consumer.nackRequeue(message);
       return;
     }
+    // Only now, with the copy confirmed: remembered before the publish, a copy that never happened could be skipped.
+    this.routed.remember(message, decision);
     if (decision === 'dead_letter') {
       log.warn(
         {

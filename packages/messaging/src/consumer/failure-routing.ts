@@ -161,7 +161,13 @@ export class FailureRouter {
       delivery.message,
       deadLetterHeaders(delivery, reason, this.options.service, queue, now),
     );
-    notify(this.options.observer, 'deadLettered', { queue, eventType: delivery.eventType, reason });
+    notify(this.options.observer, 'deadLettered', {
+      queue,
+      eventType: delivery.eventType,
+      reason,
+      // Only when set: the event of a first delivery keeps its shape.
+      ...(delivery.message.fields.redelivered === true ? { redelivered: true } : {}),
+    });
     return 'dead_letter';
   }
 

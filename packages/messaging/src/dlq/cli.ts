@@ -1,9 +1,10 @@
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
 import { parseArgs } from 'node:util';
-import type { DeadLetterSummary } from './dead-letter-summary.js';
 import {
+  type DeadLetterEntry,
   DEFAULT_LIST_LIMIT,
+  discardDeadLetters,
   listDeadLetters,
   purgeDeadLetters,
   replayDeadLetters,
@@ -22,10 +23,15 @@ export const EXIT_USAGE = 2;
 const USAGE = `usage: switchyard dlq <command> [options]
 
 commands:
-  list <queue> [--limit N] [--json]              dead letters (id, type, reason, attempts, last failure); reads without consuming
-  show <queue> <eventId>                         one dead letter: properties, all headers and the body
-  replay <queue> (--id <eventId>... | --all)     publish again with the original routing key and id, then remove from the DLQ
+  list <queue> [--limit N] [--json]              dead letters (id, type, reason, attempts, last failure, copies); reads without consuming
+  show <queue> <eventId>                         one dead letter: properties, all headers, the body and its copy count
+  replay <queue> (--id <eventId>... | --all)     publish each once again with the original routing key and id, then remove it
+                                                 and its extra copies from the DLQ
+  discard <queue> --id <eventId>...              delete these dead letters, every copy, without publishing them
   purge <queue> --yes                            delete every dead letter of the queue
+
+A dead letter is counted, replayed and discarded once per event id, however many copies of it the DLQ holds
+(same id and body: a copy made twice when an ack was lost).
 
 <queue> is a consumer queue (order-service.user-events) or its DLQ (order-service.user-events.dlq).
 options:
@@ -85,6 +91,7 @@ type Parsed =
   | { help: false; command: 'list'; queue: string; limit: number; json: boolean }
   | { help: false; command: 'show'; queue: string; eventId: string }
   | { help: false; command: 'replay'; queue: string; ids: string[]; all: boolean; exchange: string | undefined }
+  | { help: false; command: 'discard'; queue: string; ids: string[] }
   | { help: false; command: 'purge'; queue: string };
 
 function parse(argv: readonly string[]): Parsed {
@@ -130,6 +137,12 @@ function parse(argv: readonly string[]): Parsed {
       if (all === ids.length > 0) throw new UsageError('dlq replay needs either --id <eventId> (repeatable) or --all');
       return { help: false, command, queue, ids, all, exchange: values.exchange };
     }
+    case 'discard': {
+      extra(0);
+      const ids = values.id ?? [];
+      if (ids.length === 0) throw new UsageError('dlq discard needs --id <eventId> (repeatable)');
+      return { help: false, command, queue, ids };
+    }
     case 'purge': {
       extra(0);
       if (!values.yes) throw new UsageError('dlq purge deletes messages for good: add --yes');
@@ -148,7 +161,9 @@ async function run(connection: ChannelModel, parsed: Exclude<Parsed, { help: tru
         io.stdout(JSON.stringify(list, null, 2));
       } else {
         io.stdout(table(list.items));
-        io.stdout(`${list.items.length} of ${list.total} dead letter(s) in ${list.queue}`);
+        io.stdout(
+          `${list.items.length} of ${list.deadLetters} dead letter(s) in ${list.queue} (${list.total} message(s))`,
+        );
       }
       return EXIT_OK;
     }
@@ -177,28 +192,39 @@ async function run(connection: ChannelModel, parsed: Exclude<Parsed, { help: tru
       io.stdout(
         `replayed ${result.replayed.length} message(s)${result.replayed.length ? `: ${result.replayed.join(', ')}` : ''}`,
       );
+      if (result.removedCopies > 0) io.stdout(`removed ${result.removedCopies} extra copy(ies) without publishing`);
       for (const id of result.notFound) io.stderr(`not found: ${id}`);
       for (const failure of result.failed)
         io.stderr(`not replayed (still in the DLQ): ${failure.eventId ?? '(no id)'}: ${failure.error}`);
       return result.notFound.length > 0 || result.failed.length > 0 ? EXIT_FAILURE : EXIT_OK;
     }
+    case 'discard': {
+      const result = await discardDeadLetters(connection, parsed.queue, parsed.ids);
+      io.stdout(
+        `discarded ${result.discarded.length} dead letter(s) (${result.messages} message(s))` +
+          (result.discarded.length ? `: ${result.discarded.join(', ')}` : ''),
+      );
+      for (const id of result.notFound) io.stderr(`not found: ${id}`);
+      return result.notFound.length > 0 ? EXIT_FAILURE : EXIT_OK;
+    }
     case 'purge': {
-      const count = await purgeDeadLetters(connection, parsed.queue);
-      io.stdout(`purged ${count} message(s)`);
+      const { messages, deadLetters } = await purgeDeadLetters(connection, parsed.queue);
+      io.stdout(`purged ${deadLetters} dead letter(s) (${messages} message(s))`);
       return EXIT_OK;
     }
   }
 }
 
-function table(items: readonly DeadLetterSummary[]): string {
+function table(items: readonly DeadLetterEntry[]): string {
   const rows = [
-    ['EVENT ID', 'TYPE', 'REASON', 'ATTEMPTS', 'LAST FAILURE', 'ERROR'],
+    ['EVENT ID', 'TYPE', 'REASON', 'ATTEMPTS', 'LAST FAILURE', 'COPIES', 'ERROR'],
     ...items.map((item) => [
       item.eventId ?? '-',
       item.type ?? '-',
       item.reason,
       item.attempts?.toString() ?? '-',
       item.lastFailureAt ?? '-',
+      item.copies.toString(),
       truncate(item.errorMessage ?? '', 60),
     ]),
   ];

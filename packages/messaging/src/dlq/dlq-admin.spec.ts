@@ -93,6 +93,7 @@ describe('DLQ tools', () => {
 
     expect(list.queue).toBe(`${QUEUE}.dlq`);
     expect(list.total).toBe(3);
+    expect(list.deadLetters).toBe(3);
     expect(list.items.map((item) => item.eventId).sort()).toEqual([...doomed].sort());
     expect(list.items[0]).toMatchObject({
       type: 'thing.doomed',
@@ -104,6 +105,7 @@ describe('DLQ tools', () => {
       originalExchange: EXCHANGE,
       consumerService: 'tools-spec',
       consumerQueue: QUEUE,
+      copies: 1,
     });
     expect(again.items).toHaveLength(2);
     expect(await depth(`${QUEUE}.dlq`)).toBe(3);
@@ -146,7 +148,7 @@ describe('DLQ tools', () => {
     accept = true;
     const result = await replayDeadLetters(connection.current()!, QUEUE, { ids: [doomed[0]!, 'missing-id'] });
 
-    expect(result).toEqual({ replayed: [doomed[0]], notFound: ['missing-id'], failed: [] });
+    expect(result).toEqual({ replayed: [doomed[0]], removedCopies: 0, notFound: ['missing-id'], failed: [] });
     await waitFor('the replayed event to be handled', () => accepted.length === 1);
     expect(accepted[0]).toMatchObject({ eventId: doomed[0], type: 'thing.doomed', attempt: 1 });
     expect(accepted[0]!.headers).toMatchObject({ 'x-replayed-at': expect.any(String), 'ce-id': doomed[0] });
@@ -216,6 +218,7 @@ describe('DLQ tools', () => {
       expect(noYes.code).toBe(2);
       expect(noYes.stderr).toContain('--yes');
       expect((await run('dlq', 'list', QUEUE, '--limit', 'many')).code).toBe(2);
+      expect((await run('dlq', 'discard', QUEUE)).code).toBe(2);
       expect((await run('--help')).code).toBe(0);
 
       const missingQueue = await run('dlq', 'list', 'no.such.queue');
@@ -240,9 +243,9 @@ describe('DLQ tools', () => {
       await waitFor('the replayed event to be handled', () => accepted.some((ctx) => ctx.eventId === doomed[1]));
 
       const purged = await run('dlq', 'purge', QUEUE, '--yes');
-      expect(purged).toMatchObject({ code: 0, stdout: 'purged 1 message(s)\n' });
+      expect(purged).toMatchObject({ code: 0, stdout: 'purged 1 dead letter(s) (1 message(s))\n' });
       expect(await depth(`${QUEUE}.dlq`)).toBe(0);
-      expect(await purgeDeadLetters(connection.current()!, QUEUE)).toBe(0);
+      expect(await purgeDeadLetters(connection.current()!, QUEUE)).toEqual({ messages: 0, deadLetters: 0 });
 
       const gone = await run('dlq', 'replay', QUEUE, '--id', doomed[2]!);
       expect(gone.code).toBe(1);

@@ -10,6 +10,7 @@ import {
 } from '../publishing/event-publisher.js';
 import { errorMessage } from '../to-error.js';
 import { DEFAULT_EXCHANGE, deadLetterQueueName } from '../topology/topology-plan.js';
+import { eventIdOf, scanDeadLetters } from './dead-letter-copies.js';
 import { type DeadLetterSummary, summarizeDeadLetter } from './dead-letter-summary.js';
 
 /**
@@ -22,21 +23,30 @@ import { type DeadLetterSummary, summarizeDeadLetter } from './dead-letter-summa
 /** Default number of dead letters `list` shows. */
 export const DEFAULT_LIST_LIMIT = 50;
 
-export interface DeadLetter extends DeadLetterSummary {
+export interface DeadLetter extends DeadLetterEntry {
   properties: Record<string, unknown>;
   headers: Record<string, unknown>;
   body: Buffer;
 }
 
+/** One dead letter as the tools count it: the first of its copies (same event id, same body; `copyKey`). */
+export interface DeadLetterEntry extends DeadLetterSummary {
+  /** Messages in the DLQ holding this dead letter; more than 1 when a copy was made twice (a lost ack). */
+  copies: number;
+}
+
 export interface DeadLetterList {
   queue: string;
-  /** Messages in the DLQ when it was read. */
+  /** Messages in the DLQ when it was read, copies included. */
   total: number;
-  items: DeadLetterSummary[];
+  /** Dead letters among them, each counted once however many copies it has. */
+  deadLetters: number;
+  /** The first `limit` dead letters, in queue order. */
+  items: DeadLetterEntry[];
 }
 
 export interface ReplayOptions {
-  /** Event ids to replay (every copy of each); or set `all`. */
+  /** Event ids to replay (each once, its extra copies removed); or set `all`. */
   ids?: readonly string[];
   all?: boolean;
   /** Exchange to publish to; default the message's `x-original-exchange`, else `switchyard.events`. */
@@ -46,11 +56,30 @@ export interface ReplayOptions {
 }
 
 export interface ReplayResult {
+  /** Event ids published again, each once. */
   replayed: string[];
+  /** Extra copies of replayed dead letters, removed without being published. */
+  removedCopies: number;
   /** Requested ids not found in the DLQ. */
   notFound: string[];
-  /** Left in the DLQ because publishing failed. */
+  /** Left in the DLQ (with every copy) because publishing failed. */
   failed: Array<{ eventId: string | undefined; error: string }>;
+}
+
+export interface DiscardResult {
+  /** Event ids removed, each once, with every copy. */
+  discarded: string[];
+  /** Requested ids not found in the DLQ. */
+  notFound: string[];
+  /** Messages removed, copies included. */
+  messages: number;
+}
+
+export interface PurgeResult {
+  /** Messages removed, copies included. */
+  messages: number;
+  /** Dead letters among them, each counted once. */
+  deadLetters: number;
 }
 
 /** `order-service.user-events` and `order-service.user-events.dlq` both name the DLQ of that queue. */
@@ -58,7 +87,7 @@ export function resolveDeadLetterQueue(queue: string): string {
   return queue.endsWith('.dlq') ? queue : deadLetterQueueName(queue);
 }
 
-/** Lists up to `limit` dead letters without consuming them. */
+/** Lists up to `limit` dead letters, one entry per dead letter with its copy count, without consuming them. */
 export async function listDeadLetters(
   connection: ChannelModel,
   queue: string,
@@ -66,45 +95,45 @@ export async function listDeadLetters(
 ): Promise<DeadLetterList> {
   const dlq = resolveDeadLetterQueue(queue);
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-  let total = 0;
-  const list = await onThrowawayChannel(connection, async (channel) => {
-    ({ messageCount: total } = await channel.checkQueue(dlq));
-    const items: DeadLetterSummary[] = [];
-    for (let i = 0; i < Math.min(limit, total); i++) {
-      const message = await channel.get(dlq, { noAck: false });
-      if (!message) break;
-      items.push(summarizeDeadLetter(message));
-    }
-    return { queue: dlq, total, items };
-  });
+  const entries = new Map<string, DeadLetterEntry>();
+  // Every message is read, whatever the limit: a copy may sit anywhere in the queue.
+  const total = await onThrowawayChannel(connection, (channel) =>
+    scanDeadLetters(channel, dlq, (message, key) => {
+      const entry = entries.get(key);
+      if (entry) entry.copies += 1;
+      else entries.set(key, { ...summarizeDeadLetter(message), copies: 1 });
+    }),
+  );
   await waitForRequeue(connection, dlq, total);
-  return list;
+  return { queue: dlq, total, deadLetters: entries.size, items: [...entries.values()].slice(0, limit) };
 }
 
-/** Finds one dead letter by event id (the first copy), without consuming it. */
+/** Finds one dead letter by event id (its first copy, with the count of its copies), without consuming it. */
 export async function showDeadLetter(
   connection: ChannelModel,
   queue: string,
   eventId: string,
 ): Promise<DeadLetter | undefined> {
   const dlq = resolveDeadLetterQueue(queue);
-  let total = 0;
-  const letter = await onThrowawayChannel(connection, async (channel): Promise<DeadLetter | undefined> => {
-    ({ messageCount: total } = await channel.checkQueue(dlq));
-    for (let i = 0; i < total; i++) {
-      const message = await channel.get(dlq, { noAck: false });
-      if (!message) break;
-      if (message.properties.messageId === eventId) {
-        return {
-          ...summarizeDeadLetter(message),
-          properties: definedProperties(message),
-          headers: headersOf(message),
-          body: message.content,
-        };
+  let letter: DeadLetter | undefined;
+  let letterKey: string | undefined;
+  const total = await onThrowawayChannel(connection, (channel) =>
+    scanDeadLetters(channel, dlq, (message, key) => {
+      if (letter) {
+        if (key === letterKey) letter.copies += 1;
+        return;
       }
-    }
-    return undefined;
-  });
+      if (message.properties.messageId !== eventId) return;
+      letterKey = key;
+      letter = {
+        ...summarizeDeadLetter(message),
+        copies: 1,
+        properties: definedProperties(message),
+        headers: headersOf(message),
+        body: message.content,
+      };
+    }),
+  );
   await waitForRequeue(connection, dlq, total);
   return letter;
 }
@@ -113,6 +142,8 @@ export async function showDeadLetter(
  * Publishes the chosen dead letters to the exchange again with their original routing key and messageId (so
  * inboxes still dedupe), failure headers removed (attempts start again at 1) and `x-replayed-at` added; each is
  * acked from the DLQ only after the broker confirmed its replay. Every queue bound for that routing key gets it.
+ * A dead letter with several copies is published once (its first copy), and its other copies are acked only after
+ * that publish was confirmed; when it failed, every copy stays.
  */
 export async function replayDeadLetters(
   connection: ChannelModel,
@@ -124,7 +155,8 @@ export async function replayDeadLetters(
   const dlq = resolveDeadLetterQueue(queue);
   const wanted = new Set(options.ids ?? []);
   const seen = new Set<string>();
-  const result: ReplayResult = { replayed: [], notFound: [], failed: [] };
+  const replayedKeys = new Set<string>();
+  const result: ReplayResult = { replayed: [], removedCopies: 0, notFound: [], failed: [] };
   const now = (options.now ?? new Date()).toISOString();
   const reader = await connection.createChannel();
   reader.on('error', () => undefined);
@@ -134,43 +166,80 @@ export async function replayDeadLetters(
     confirmTimeoutMs: options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS,
   });
   let messageCount: number;
+  let acked = 0;
   try {
     await publisher.start();
-    // Only as many gets as there were messages: the ones skipped stay unacked, so no message is seen twice.
-    ({ messageCount } = await reader.checkQueue(dlq));
-    for (let i = 0; i < messageCount; i++) {
-      const message = await reader.get(dlq, { noAck: false });
-      if (!message) break;
-      const eventId = typeof message.properties.messageId === 'string' ? message.properties.messageId : undefined;
-      if (!options.all && (eventId === undefined || !wanted.has(eventId))) continue;
+    messageCount = await scanDeadLetters(reader, dlq, async (message, key, earlierCopies) => {
+      const eventId = eventIdOf(message);
+      if (!options.all && (eventId === undefined || !wanted.has(eventId))) return;
       if (eventId) seen.add(eventId);
+      if (earlierCopies > 0) {
+        // A copy of a dead letter met before: gone with it once its replay is confirmed, else it stays with it.
+        if (!replayedKeys.has(key)) return;
+        reader.ack(message);
+        acked += 1;
+        result.removedCopies += 1;
+        return;
+      }
       const target = replayTarget(message, options.exchange);
       const properties = replayProperties(message, now);
       try {
         await publisher.publish(target.exchange, target.routingKey, message.content, properties);
         reader.ack(message);
+        acked += 1;
+        replayedKeys.add(key);
         result.replayed.push(properties.messageId);
       } catch (error) {
         result.failed.push({ eventId, error: errorMessage(error) });
       }
-    }
+    });
   } finally {
     await publisher.close();
     await reader.close().catch(() => undefined);
   }
-  await waitForRequeue(connection, dlq, messageCount - result.replayed.length);
+  await waitForRequeue(connection, dlq, messageCount - acked);
   result.notFound = [...wanted].filter((id) => !seen.has(id));
   return result;
 }
 
-/** Deletes every message of the DLQ; returns how many there were. */
-export async function purgeDeadLetters(connection: ChannelModel, queue: string): Promise<number> {
+/** Deletes the dead letters with these event ids, every copy of each, without publishing them. */
+export async function discardDeadLetters(
+  connection: ChannelModel,
+  queue: string,
+  ids: readonly string[],
+): Promise<DiscardResult> {
+  if (ids.length === 0) throw new TypeError('discard needs event ids');
   const dlq = resolveDeadLetterQueue(queue);
-  return onThrowawayChannel(connection, async (channel) => {
-    await channel.checkQueue(dlq);
-    const { messageCount } = await channel.purgeQueue(dlq);
-    return messageCount;
-  });
+  const wanted = new Set(ids);
+  const discarded = new Set<string>();
+  let messages = 0;
+  const total = await onThrowawayChannel(connection, (channel) =>
+    scanDeadLetters(channel, dlq, (message) => {
+      const eventId = eventIdOf(message);
+      if (eventId === undefined || !wanted.has(eventId)) return;
+      channel.ack(message);
+      messages += 1;
+      discarded.add(eventId);
+    }),
+  );
+  await waitForRequeue(connection, dlq, total - messages);
+  return { discarded: [...discarded], notFound: ids.filter((id) => !discarded.has(id)), messages };
+}
+
+/**
+ * Deletes every message the DLQ holds when it begins (one arriving meanwhile stays for the next look); returns how
+ * many messages and how many dead letters (copies counted once) that was.
+ */
+export async function purgeDeadLetters(connection: ChannelModel, queue: string): Promise<PurgeResult> {
+  const dlq = resolveDeadLetterQueue(queue);
+  let deadLetters = 0;
+  const messages = await onThrowawayChannel(connection, (channel) =>
+    scanDeadLetters(channel, dlq, (message, _key, earlierCopies) => {
+      channel.ack(message);
+      if (earlierCopies === 0) deadLetters += 1;
+    }),
+  );
+  return { messages, deadLetters };
 }
 
 function replayTarget(

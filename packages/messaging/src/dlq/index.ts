@@ -3,12 +3,21 @@ export { DEFAULT_RABBITMQ_URL, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main } from '.
 export type { CliIo } from './cli.js';
 export {
   DEFAULT_LIST_LIMIT,
+  discardDeadLetters,
   listDeadLetters,
   purgeDeadLetters,
   replayDeadLetters,
   resolveDeadLetterQueue,
   showDeadLetter,
 } from './dlq-admin.js';
-export type { DeadLetter, DeadLetterList, ReplayOptions, ReplayResult } from './dlq-admin.js';
+export type {
+  DeadLetter,
+  DeadLetterEntry,
+  DeadLetterList,
+  DiscardResult,
+  PurgeResult,
+  ReplayOptions,
+  ReplayResult,
+} from './dlq-admin.js';
 export { summarizeDeadLetter } from './dead-letter-summary.js';
 export type { DeadLetterSummary } from './dead-letter-summary.js';

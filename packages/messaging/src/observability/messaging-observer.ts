@@ -40,6 +40,12 @@ export interface DeadLetteredEvent {
   eventType: string;
   /** `retries_exhausted`, `non_retriable`, `unknown_event_type`, a decoder's reason such as `schema_invalid`, … */
   reason: DeadLetterReason;
+  /**
+   * The broker had handed this delivery out before (its `redelivered` flag). Unless this consumer recognised it as
+   * already routed, it may be a second copy of a dead letter whose ack was lost (on another replica, or before a
+   * restart), or simply a delivery whose first handling never finished. Default false.
+   */
+  redelivered?: boolean;
 }
 
 export interface PublishedEvent {

@@ -15,7 +15,7 @@ describe('PrometheusMessagingObserver', () => {
     observer.deadLettered({ queue: 'q', eventType: 'bogus', reason: 'unknown_event_type' });
     observer.published({ eventType: 'user.created', outcome: 'confirmed', confirmMs: 3 });
     observer.published({ eventType: 'user.created', outcome: 'timeout', confirmMs: 10_000 });
-    observer.deadLettered({ queue: 'q', eventType: 'something.else', reason: 'unknown_event_type' });
+    observer.deadLettered({ queue: 'q', eventType: 'something.else', reason: 'unknown_event_type', redelivered: true });
     const text = await r.metrics();
     expect(text).toContain(
       'messaging_messages_consumed_total{queue="q",event_type="user.created",outcome="ack",service="svc"} 1',
@@ -34,6 +34,10 @@ describe('PrometheusMessagingObserver', () => {
     expect(text).toContain('messaging_retries_total{queue="q",event_type="user.created",service="svc"} 1');
     expect(text).toContain(
       'messaging_dead_lettered_total{queue="q",event_type="unknown",reason="unknown_event_type",service="svc"} 2',
+    );
+    // Of those, the one of a redelivered delivery (a possible second copy) is counted apart as well.
+    expect(text).toContain(
+      'messaging_dead_lettered_redelivered_total{queue="q",event_type="unknown",reason="unknown_event_type",service="svc"} 1',
     );
     expect(text).toContain('messaging_published_total{event_type="user.created",outcome="confirmed",service="svc"} 1');
     expect(text).toContain('messaging_published_total{event_type="user.created",outcome="timeout",service="svc"} 1');

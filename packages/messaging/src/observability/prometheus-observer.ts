@@ -27,6 +27,7 @@ export class PrometheusMessagingObserver implements MessagingObserver {
   private readonly consumerLag: Histogram<'queue' | 'event_type'>;
   private readonly retriesTotal: Counter<'queue' | 'event_type'>;
   private readonly deadLetteredTotal: Counter<'queue' | 'event_type' | 'reason'>;
+  private readonly deadLetteredRedeliveredTotal: Counter<'queue' | 'event_type' | 'reason'>;
   private readonly publishedTotal: Counter<'event_type' | 'outcome'>;
   private readonly publishConfirm: Histogram<'event_type'>;
   private readonly isKnownEventType: (type: string) => boolean;
@@ -79,6 +80,20 @@ export class PrometheusMessagingObserver implements MessagingObserver {
           registers,
         }),
     );
+    this.deadLetteredRedeliveredTotal = registerOnce(
+      registry,
+      'messaging_dead_lettered_redelivered_total',
+      (registers) =>
+        new Counter({
+          name: 'messaging_dead_lettered_redelivered_total',
+          help:
+            'Of messaging_dead_lettered_total, the dead letters of redelivered deliveries: each may be a second copy of ' +
+            'one event (its first copy confirmed, the ack lost, and the redelivery handled by another replica or after ' +
+            'a restart). An upper bound on such copies; `switchyard dlq list` counts them per event id.',
+          labelNames: ['queue', 'event_type', 'reason'] as const,
+          registers,
+        }),
+    );
     this.publishedTotal = registerOnce(
       registry,
       'messaging_published_total',
@@ -125,13 +140,11 @@ export class PrometheusMessagingObserver implements MessagingObserver {
   }
 
   deadLettered(event: DeadLetteredEvent): void {
-    safely(() =>
-      this.deadLetteredTotal.inc({
-        queue: event.queue,
-        event_type: this.eventType(event.eventType),
-        reason: event.reason,
-      }),
-    );
+    safely(() => {
+      const labels = { queue: event.queue, event_type: this.eventType(event.eventType), reason: event.reason };
+      this.deadLetteredTotal.inc(labels);
+      if (event.redelivered === true) this.deadLetteredRedeliveredTotal.inc(labels);
+    });
   }
 
   published(event: PublishedEvent): void {
