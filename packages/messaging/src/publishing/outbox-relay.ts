@@ -242,12 +242,9 @@ export class OutboxRelay {
       results.forEach((result, i) => {
         const row = rows[i]!;
         if (result.status === 'fulfilled') sent.push(row.id);
-        else
-          (isTransientPublishFailure(result.reason) ? failed : unpublishable).push({
-            row,
-            error: describePublishFailure(result.reason),
-            cause: result.reason,
-          });
+        else if (isTransientPublishFailure(result.reason))
+          failed.push({ row, error: describePublishFailure(result.reason), cause: result.reason });
+        else unpublishable.push({ row, error: describePublishFailure(result.reason) });
       });
       await this.markSent(client, sent);
       for (const { row, error } of unpublishable) {
