@@ -100,7 +100,9 @@ describe('switchyard outbox (CLI)', () => {
   it('lists parked rows as a table or as JSON', async () => {
     const table = await run('outbox', 'list');
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/EVENT ID\s+TYPE\s+VERSION\s+SEQUENCE\s+ORDERING KEY\s+ATTEMPTS\s+PARKED AT\s+LAST ERROR/);
+    expect(table.stdout).toMatch(
+      /EVENT ID\s+TYPE\s+VERSION\s+SEQUENCE\s+ORDERING KEY\s+ATTEMPTS\s+PARKED AT\s+LAST ERROR/,
+    );
     for (const id of parked) expect(table.stdout).toContain(id);
     expect(table.stdout).toContain('user.created');
     expect(table.stdout).toContain('parked: unroutable after 1 attempts');

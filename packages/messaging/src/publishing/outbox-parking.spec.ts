@@ -192,7 +192,11 @@ describe('OutboxRelay with unroutable rows', () => {
   it('never parks a row for other transient failures (confirm timeouts): the broker is in trouble, not the row', async () => {
     const proxy = await startFaultProxy('parking relay → rabbitmq', { port: 5672 });
     const slowConnection = new RabbitMqConnection({ url: vhost.url.replace(':5672', `:${proxy.port}`) });
-    const slowPublisher = new EventPublisher({ connection: slowConnection, exchanges: [EXCHANGE], confirmTimeoutMs: 200 });
+    const slowPublisher = new EventPublisher({
+      connection: slowConnection,
+      exchanges: [EXCHANGE],
+      confirmTimeoutMs: 200,
+    });
     try {
       await slowConnection.start();
       await slowPublisher.start();

@@ -9,7 +9,11 @@ import {
   UnroutableMessageError,
 } from '../messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
-import { DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS, type FailedPublish, recordFailedPublish } from './outbox-failed-publish.js';
+import {
+  DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS,
+  type FailedPublish,
+  recordFailedPublish,
+} from './outbox-failed-publish.js';
 import { OutboxInboxRetention } from './outbox-inbox-retention.js';
 import { OutboxListener } from './outbox-listener.js';
 
@@ -259,8 +263,7 @@ export class OutboxRelay {
           'outbox relay: this build cannot encode the event; held back an hour for a replica that can',
         );
       }
-      for (const failure of failed)
-        await recordFailedPublish(client, failure, this.unroutableMaxAttempts, this.logger);
+      for (const failure of failed) await recordFailedPublish(client, failure, this.unroutableMaxAttempts, this.logger);
       await client.query('COMMIT');
       return { claimed: rows.length, sent: sent.length };
     } catch (error) {
