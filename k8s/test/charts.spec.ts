@@ -835,4 +835,16 @@ describe('message size limits', () => {
       expect([deployment.metadata.name, consumerLimit > 0 && consumerLimit < brokerLimit]).toEqual([deployment.metadata.name, true]);
     }
   });
+
+  test('every service sets the outbox parking bound (MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS) to a value messaging accepts', () => {
+    const objects = objectsOf('switchyard (defaults)');
+    const services = objects.filter((obj) => obj.kind === 'Deployment' && (obj.metadata.labels?.['app.kubernetes.io/name'] ?? '') in SERVICES);
+    expect(services.length).toBeGreaterThan(0);
+    for (const deployment of services) {
+      const config = objects.find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name === deployment.metadata.name)!;
+      const value = config.data?.MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS;
+      const parsed = messagingConfigShape.MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS.safeParse(value);
+      expect([deployment.metadata.name, value, parsed.success]).toEqual([deployment.metadata.name, '20', true]);
+    }
+  });
 });

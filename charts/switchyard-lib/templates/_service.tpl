@@ -30,6 +30,7 @@ data:
   RABBITMQ_EXCHANGE: {{ .Values.messaging.exchange | quote }}
   MESSAGING_RETRY_DELAYS_MS: {{ .Values.messaging.retryDelaysMs | quote }}
   MESSAGING_MAX_MESSAGE_BYTES: {{ .Values.messaging.maxMessageBytes | int | quote }}
+  MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS: {{ .Values.messaging.outboxUnroutableMaxAttempts | int | quote }}
   SHUTDOWN_DELAY_MS: {{ .Values.shutdown.delayMs | quote }}
   SHUTDOWN_TIMEOUT_MS: {{ .Values.shutdown.timeoutMs | quote }}
   DEPLOYMENT_ENVIRONMENT: {{ .Values.deploymentEnvironment | quote }}

@@ -55,6 +55,7 @@ function consumingApp(controller: new () => object) {
           CONSUMER_POLICY_POLL_MS: 2_000,
           MESSAGING_MAX_MESSAGE_BYTES: 1024 * 1024,
           MESSAGING_RELAY_STUCK_AFTER_MS: 120_000,
+          MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS: 20,
         },
         consumer: {
           queue: 'order-service.user-events',

@@ -16,6 +16,7 @@ describe('messagingConfigShape', () => {
     expect(config.CONSUMER_POLICY_POLL_MS).toBe(2000);
     expect(config.MESSAGING_MAX_MESSAGE_BYTES).toBe(1024 * 1024);
     expect(config.MESSAGING_RELAY_STUCK_AFTER_MS).toBe(120_000);
+    expect(config.MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS).toBe(20);
   });
 
   it('names a missing broker URL', () => {
@@ -34,6 +35,7 @@ describe('messagingConfigShape', () => {
         CONSUMER_POLICY_POLL_MS: '50',
         MESSAGING_MAX_MESSAGE_BYTES: '1kb',
         MESSAGING_RELAY_STUCK_AFTER_MS: '500',
+        MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS: '0',
       });
     } catch (error) {
       message = (error as Error).message;
@@ -43,6 +45,7 @@ describe('messagingConfigShape', () => {
     expect(message).toContain('CONSUMER_POLICY_POLL_MS must be between 100 and 600000');
     expect(message).toContain('MESSAGING_MAX_MESSAGE_BYTES must be a number of bytes');
     expect(message).toContain('MESSAGING_RELAY_STUCK_AFTER_MS must be between 1000 and 3600000');
+    expect(message).toContain('MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS must be between 1 and 1000');
     expect(message).not.toContain('hunter2');
     expect(message.split('\n')).toHaveLength(1);
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './consumer/message-size-limit.js';
+import { DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS } from './publishing/outbox-failed-publish.js';
 import { DEFAULT_RELAY_STUCK_AFTER_MS } from './publishing/relay-watchdog.js';
 
 /**
@@ -58,6 +59,18 @@ export const messagingConfigShape = {
     .min(1_000, { error: 'must be between 1000 and 3600000' })
     .max(3_600_000, { error: 'must be between 1000 and 3600000' })
     .default(DEFAULT_RELAY_STUCK_AFTER_MS),
+  /**
+   * Publish attempts the relay makes for an outbox row no queue binds (unroutable) before parking it: a parked row is
+   * never claimed again (`messaging_outbox_parked_rows`, `switchyard outbox list | retry | discard`). Default 20, about
+   * 15 min of back-off: a consumer whose queue is declared a few minutes late still gets the event (see
+   * `DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS`). Other publish failures (nack, timeout) retry without a bound.
+   */
+  MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS: z.coerce
+    .number({ error: 'must be a number of attempts' })
+    .int({ error: 'must be a whole number of attempts' })
+    .min(1, { error: 'must be between 1 and 1000' })
+    .max(1_000, { error: 'must be between 1 and 1000' })
+    .default(DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS),
 };
 
 /** Messaging's settings as read from the environment. */

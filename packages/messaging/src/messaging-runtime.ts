@@ -100,6 +100,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
       this.policyMetrics = undefined;
     }
     this.relay = new OutboxRelay({
+      unroutableMaxAttempts: options.config.MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS,
       ...options.relay,
       databaseUrl: options.config.DATABASE_URL,
       databaseTimeouts,

@@ -73,6 +73,17 @@ describe('public API', () => {
       'summarizeDeadLetter',
     ]);
   });
+
+  it('@switchyard/messaging/outbox-admin exports the parked-row tools and their command line', async () => {
+    expect(Object.keys(await import('@switchyard/messaging/outbox-admin')).sort()).toEqual([
+      'DEFAULT_PARKED_LIST_LIMIT',
+      'OUTBOX_USAGE',
+      'discardParkedRows',
+      'listParkedRows',
+      'outboxMain',
+      'retryParkedRows',
+    ]);
+  });
 });
 
 const SRC = dirname(fileURLToPath(import.meta.url));

@@ -99,6 +99,7 @@ describe('GET /metrics on user-service', () => {
     }
     expect(value('messaging_outbox_pending')).toEqual(expect.any(Number));
     expect(value('messaging_outbox_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
+    expect(value('messaging_outbox_parked_rows')).toBe(0);
     expect(text).toMatch(/^# TYPE messaging_retries_total counter$/m);
     expect(text).toMatch(/^# TYPE messaging_dead_lettered_total counter$/m);
     expect(value('http_request_duration_seconds_count', { method: 'POST', route: '/users', status_code: '201' })).toBe(

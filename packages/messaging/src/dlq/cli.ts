@@ -11,6 +11,7 @@ import {
   showDeadLetter,
 } from './dlq-admin.js';
 import { maskUrl } from '../observability/messaging-logger.js';
+import { outboxMain } from '../outbox-admin/outbox-cli.js';
 import { errorMessage } from '../to-error.js';
 
 /** Broker used when `RABBITMQ_URL` is not set: the local development one. */
@@ -38,7 +39,9 @@ options:
   --exchange <name>   exchange to replay to (default: the message's original exchange, else switchyard.events)
 environment:
   RABBITMQ_URL        default ${DEFAULT_RABBITMQ_URL}
-exit codes: 0 ok, 1 failure, 2 usage`;
+exit codes: 0 ok, 1 failure, 2 usage
+
+usage: switchyard outbox (list | retry | discard) [options]   outbox rows the relay parked; switchyard outbox --help`;
 
 export interface CliIo {
   stdout(text: string): void;
@@ -56,6 +59,7 @@ class UsageError extends Error {}
 
 /** Runs `switchyard <argv>`; resolves to the exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === 'outbox') return outboxMain(argv.slice(1), io);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

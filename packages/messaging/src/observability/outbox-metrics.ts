@@ -6,7 +6,7 @@ import { errorFields, type MessagingLogger, silentLogger } from './messaging-log
 import { DEFAULT_METRICS_SAMPLE_INTERVAL_MS } from './queue-depth-sampler.js';
 import { OUTBOX_METRICS_POOL_MAX } from '../database-connections.js';
 
-/** A sample is two aggregates over unsent rows: 5 s means the database is not answering. */
+/** A sample is three aggregates over unsent rows: 5 s means the database is not answering. */
 const SAMPLE_QUERY_TIMEOUT_MS = 5_000;
 
 export interface OutboxMetricsOptions {
@@ -22,11 +22,14 @@ export interface OutboxMetricsOptions {
 /**
  * `messaging_outbox_pending` and `messaging_outbox_oldest_age_seconds`: what the relay has not published yet and
  * how long the oldest of it has waited (0 when nothing waits). A growing age is the alert: the relay is stuck or the
- * broker unreachable. Sampled at start and every interval on one connection of its own; never throws.
+ * broker unreachable. `messaging_outbox_parked_rows`: unsent rows the relay gave up on (no queue bound their type),
+ * counted apart from the pending ones, which they would otherwise keep old forever; they wait for
+ * `switchyard outbox retry | discard`. Sampled at start and every interval on one connection of its own; never throws.
  */
 export class OutboxMetrics {
   private readonly pending: Gauge;
   private readonly oldestAge: Gauge;
+  private readonly parked: Gauge;
   private readonly pool: pg.Pool;
   private readonly intervalMs: number;
   private readonly logger: MessagingLogger;
@@ -68,6 +71,16 @@ export class OutboxMetrics {
           registers,
         }),
     );
+    this.parked = registerOnce(
+      options.registry,
+      'messaging_outbox_parked_rows',
+      (registers) =>
+        new Gauge({
+          name: 'messaging_outbox_parked_rows',
+          help: 'Outbox events the relay parked because no queue bound their type; see switchyard outbox list.',
+          registers,
+        }),
+    );
   }
 
   start(): void {
@@ -93,8 +106,10 @@ export class OutboxMetrics {
   private async query(): Promise<void> {
     try {
       // Served by the (sent_at, sequence) index: unsent rows are few unless something is wrong.
-      const { rows } = await this.pool.query<{ pending: number; oldest: number }>(
-        `SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
+      const { rows } = await this.pool.query<{ pending: number; oldest: number; parked: number }>(
+        `SELECT count(*) FILTER (WHERE parked_at IS NULL)::int AS pending,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0)::float8 AS oldest,
+                count(*) FILTER (WHERE parked_at IS NOT NULL)::int AS parked
            FROM outbox_events WHERE sent_at IS NULL`,
       );
       const row = rows[0];
@@ -102,6 +117,7 @@ export class OutboxMetrics {
       safely(() => {
         this.pending.set(row.pending);
         this.oldestAge.set(Math.max(0, row.oldest));
+        this.parked.set(row.parked);
       });
       this.failing = false;
     } catch (error) {

@@ -9,6 +9,11 @@ import {
   UnroutableMessageError,
 } from '../messaging-errors.js';
 import { errorFields, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
+import {
+  DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS,
+  type FailedPublish,
+  recordFailedPublish,
+} from './outbox-failed-publish.js';
 import { OutboxInboxRetention } from './outbox-inbox-retention.js';
 import { OutboxListener } from './outbox-listener.js';
 
@@ -30,9 +35,6 @@ export const RELAY_FOLLOW_UP_WINDOW_MS = 1_000;
  * a row that no build can encode stays visible (pending metrics, `last_error`) without costing an attempt a minute.
  */
 export const UNPUBLISHABLE_HOLD_MS = 60 * 60 * 1000;
-/** Back-off after a failed publish of a row: doubles from 1 s up to 1 min. */
-const RETRY_BACKOFF_BASE_MS = 1_000;
-const RETRY_BACKOFF_MAX_MS = 60_000;
 
 /**
  * Claims the next due batch (`$1` rows) in commit order. `ORDER BY sent_at, sequence` sorts exactly like
@@ -43,7 +45,7 @@ const RETRY_BACKOFF_MAX_MS = 60_000;
 export const OUTBOX_CLAIM_SQL = `SELECT id, event_type AS "eventType", event_version AS "eventVersion", payload, correlation_id AS "correlationId",
        traceparent, tracestate, created_at AS "createdAt", attempts
   FROM outbox_events
- WHERE sent_at IS NULL AND next_attempt_at <= now()
+ WHERE sent_at IS NULL AND next_attempt_at <= now() AND parked_at IS NULL
  ORDER BY sent_at, sequence
  LIMIT $1
  FOR UPDATE SKIP LOCKED`;
@@ -77,6 +79,8 @@ export interface OutboxRelayOptions {
   retentionMs?: number;
   /** Default {@link DEFAULT_INBOX_RETENTION_MS}. The relay keeps both messaging tables of its database trimmed. */
   inboxRetentionMs?: number;
+  /** Unroutable attempts before a row is parked; default {@link DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS}. */
+  unroutableMaxAttempts?: number;
   /** Tells the relay whether publishing can work right now (the broker connection is up); it idles otherwise. */
   canPublish?: () => boolean;
   logger?: MessagingLogger;
@@ -92,6 +96,7 @@ export class OutboxRelay {
   private readonly pool: pg.Pool;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly unroutableMaxAttempts: number;
   private readonly logger: MessagingLogger;
   private readonly listener: OutboxListener;
   private readonly retention: OutboxInboxRetention;
@@ -105,6 +110,7 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? DEFAULT_RELAY_BATCH_SIZE;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
+    this.unroutableMaxAttempts = options.unroutableMaxAttempts ?? DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS;
     this.logger = options.logger ?? silentLogger;
     // Small: the relay holds one transaction at a time; the extra connection serves purges.
     // A blackholed link fails the batch at the query timeout instead of hanging the loop with its rows locked.
@@ -235,16 +241,14 @@ export class OutboxRelay {
       // async: a publisher that throws synchronously (say, while encoding) fails its row, not the whole batch.
       const results = await Promise.allSettled(rows.map(async (row) => this.options.publish(row)));
       const sent: string[] = [];
-      const failed: Array<{ row: OutboxRow; error: string }> = [];
+      const failed: FailedPublish[] = [];
       const unpublishable: Array<{ row: OutboxRow; error: string }> = [];
       results.forEach((result, i) => {
         const row = rows[i]!;
         if (result.status === 'fulfilled') sent.push(row.id);
-        else
-          (isTransientPublishFailure(result.reason) ? failed : unpublishable).push({
-            row,
-            error: describePublishFailure(result.reason),
-          });
+        else if (isTransientPublishFailure(result.reason))
+          failed.push({ row, error: describePublishFailure(result.reason), cause: result.reason });
+        else unpublishable.push({ row, error: describePublishFailure(result.reason) });
       });
       await this.markSent(client, sent);
       for (const { row, error } of unpublishable) {
@@ -259,17 +263,7 @@ export class OutboxRelay {
           'outbox relay: this build cannot encode the event; held back an hour for a replica that can',
         );
       }
-      for (const { row, error } of failed) {
-        const backoffMs = Math.min(RETRY_BACKOFF_BASE_MS * 2 ** row.attempts, RETRY_BACKOFF_MAX_MS);
-        await client.query(
-          `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
-          [row.id, error.slice(0, 1000), String(backoffMs)],
-        );
-        this.logger.warn(
-          { eventId: row.id, eventType: row.eventType, attempts: row.attempts + 1, retryInMs: backoffMs, error },
-          'outbox relay: publish failed; will retry',
-        );
-      }
+      for (const failure of failed) await recordFailedPublish(client, failure, this.unroutableMaxAttempts, this.logger);
       await client.query('COMMIT');
       return { claimed: rows.length, sent: sent.length };
     } catch (error) {
