@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // The README's "Layout" section is a newcomer's map of the tree: every path it names must exist, so a move that
@@ -30,6 +30,15 @@ describe('README layout section', () => {
 
   it('names the top-level folders and the messaging package folders', () => {
     expect(paths).toEqual(expect.arrayContaining(['services/user-service', 'packages/messaging/src/consumer/']));
+  });
+
+  it('names every workspace package and service', () => {
+    const workspaces = ['packages', 'services'].flatMap((dir) =>
+      readdirSync(join(root, dir), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && existsSync(join(root, dir, entry.name, 'package.json')))
+        .map((entry) => `${dir}/${entry.name}`),
+    );
+    expect(workspaces.filter((workspace) => !paths.includes(workspace))).toEqual([]);
   });
 
   it.each(paths)('%s exists', (path) => {

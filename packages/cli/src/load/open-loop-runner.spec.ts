@@ -93,9 +93,11 @@ it('records a refused request by its status and a dead platform by its network e
   const refused = await runner(url, ['--rate', '200', '--count', '5', '--mix', 'signup=1', '--seed-users', '0']).run();
   expect(refused.recorder.total()).toMatchObject({ count: 5, ok: 0, errors: { '409': 5 } });
 
-  // A port that was just free: nothing listens there.
-  const closedUrl = url;
-  await closeServer();
+  // A port that was just free and that no client ever connected to (a reused keep-alive socket would fail otherwise).
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const closedUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  await new Promise((resolve) => probe.close(resolve));
   const dead = await runner(closedUrl, ['--rate', '200', '--count', '3', '--seed-users', '0']).run();
   expect(dead.recorder.total()).toMatchObject({ count: 3, ok: 0, errors: { ECONNREFUSED: 3 } });
 });
