@@ -32,6 +32,7 @@ const BENCHES: Bench[] = [
   },
   { name: 'sql-hot-path', file: 'sql-hot-path.bench.ts' },
   { name: 'rabbitmq-perftest', file: 'rabbitmq-perftest.bench.ts' },
+  { name: 'platform-processes', file: 'platform-processes.bench.ts' },
 ];
 
 const preload = fileURLToPath(new URL('./lib/ts-imports.ts', import.meta.url));

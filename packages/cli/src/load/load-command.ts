@@ -54,7 +54,16 @@ export async function loadCommand(argv: readonly string[], io: CommandIo): Promi
     io.stdout(json);
   } else {
     io.stdout(formatReportTable(report));
-    if (options.jsonOut !== undefined) await writeFile(options.jsonOut, json);
+    if (options.jsonOut !== undefined) {
+      try {
+        await writeFile(options.jsonOut, json);
+      } catch (error) {
+        io.stderr(
+          `switchyard load: cannot write --json ${options.jsonOut}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return 1;
+      }
+    }
   }
   return 0;
 }
