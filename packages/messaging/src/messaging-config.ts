@@ -58,6 +58,15 @@ export const messagingConfigShape = {
     .min(1_000, { error: 'must be between 1000 and 3600000' })
     .max(3_600_000, { error: 'must be between 1000 and 3600000' })
     .default(DEFAULT_RELAY_STUCK_AFTER_MS),
+  /**
+   * The database the outbox relay and its LISTEN connection use, when it must differ from `DATABASE_URL`: behind a
+   * transaction-pooling PgBouncer (LISTEN and the relay's claim transaction want a session of their own), or to
+   * route the relay's link separately (the fault suite blackholes only that link). Unset: `DATABASE_URL`. It must
+   * reach the same database: the relay reads the outbox the service writes.
+   */
+  MESSAGING_RELAY_DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
 };
 
 /** Messaging's settings as read from the environment. */

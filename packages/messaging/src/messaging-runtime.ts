@@ -101,7 +101,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     }
     this.relay = new OutboxRelay({
       ...options.relay,
-      databaseUrl: options.config.DATABASE_URL,
+      databaseUrl: options.config.MESSAGING_RELAY_DATABASE_URL ?? options.config.DATABASE_URL,
       databaseTimeouts,
       logger,
       canPublish: () => this.publisher.isReady,
