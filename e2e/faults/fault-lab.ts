@@ -105,6 +105,16 @@ export interface RunningService {
   /** service ⇄ RabbitMQ and service ⇄ Postgres. */
   brokerLink: FaultProxy;
   databaseLink: FaultProxy;
+  /**
+   * The outbox relay's own link to Postgres (its pool and LISTEN connection, through `MESSAGING_RELAY_DATABASE_URL`),
+   * only with {@link PlatformOptions.separateRelayLink}; otherwise the relay shares `databaseLink`.
+   */
+  relayDatabaseLink?: FaultProxy;
+}
+
+export interface PlatformOptions {
+  /** Give each service's outbox relay a database link (and proxy) of its own, so a fault can hit only the relay. */
+  separateRelayLink?: boolean;
 }
 
 /** Both services for one scenario: fresh databases and vhost on the private servers, every link through a proxy. */
@@ -119,12 +129,12 @@ export class FaultPlatform {
     readonly label: string,
   ) {}
 
-  static async start(lab: FaultLab, label: string): Promise<FaultPlatform> {
+  static async start(lab: FaultLab, label: string, options: PlatformOptions = {}): Promise<FaultPlatform> {
     const platform = new FaultPlatform(lab, label);
     try {
       const vhost = `faults_${label}`;
       await lab.rabbit.addVhost(vhost);
-      await Promise.all((['users', 'orders'] as const).map((name) => platform.launch(name, vhost)));
+      await Promise.all((['users', 'orders'] as const).map((name) => platform.launch(name, vhost, options)));
       platform.rss.start();
       return platform;
     } catch (error) {
@@ -133,17 +143,23 @@ export class FaultPlatform {
     }
   }
 
-  private async launch(name: ServiceName, vhost: string): Promise<void> {
+  private async launch(name: ServiceName, vhost: string, options: PlatformOptions): Promise<void> {
     const database = `${this.label}_${name}`;
     const directUrl = await this.lab.postgres.createDatabase(database);
     await deployMigrations({ databaseUrl: directUrl, schemaPath: SERVICES[name].schema });
     await this.lab.postgres.query(EFFECT_AUDIT(AUDITED[name].table, AUDITED[name].key), [], database);
     const brokerLink = await startFaultProxy(`${name} ⇄ rabbitmq`, { port: this.lab.rabbit.port });
     const databaseLink = await startFaultProxy(`${name} ⇄ postgres`, { port: this.lab.postgres.port });
+    const relayDatabaseLink = options.separateRelayLink
+      ? await startFaultProxy(`${name} relay ⇄ postgres`, { port: this.lab.postgres.port })
+      : undefined;
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       PORT: String(port),
       DATABASE_URL: `postgresql://postgres@127.0.0.1:${databaseLink.port}/${database}`,
+      ...(relayDatabaseLink
+        ? { MESSAGING_RELAY_DATABASE_URL: `postgresql://postgres@127.0.0.1:${relayDatabaseLink.port}/${database}` }
+        : {}),
       RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${brokerLink.port}/${encodeURIComponent(vhost)}?heartbeat=${HEARTBEAT_SECONDS}`,
       // Short retry tiers: a handler that fails during a fault (database gone) is retried within the scenario.
       MESSAGING_RETRY_DELAYS_MS: '200,500,1000,2000,4000,8000,15000',
@@ -161,6 +177,7 @@ export class FaultPlatform {
       database,
       brokerLink,
       databaseLink,
+      ...(relayDatabaseLink ? { relayDatabaseLink } : {}),
     };
     this.rss.track(name, process);
     await waitUntilReady(process, port, 60_000);
@@ -268,7 +285,11 @@ export class FaultPlatform {
         clearTimeout(timer);
         if (!exited) child.kill('SIGKILL');
       }
-      await Promise.allSettled([service.brokerLink.close(), service.databaseLink.close()]);
+      await Promise.allSettled([
+        service.brokerLink.close(),
+        service.databaseLink.close(),
+        service.relayDatabaseLink?.close(),
+      ]);
     }
     // The databases and vhost go with the private servers at the end of the run.
   }

@@ -80,6 +80,22 @@ describe('startFaultProxy', () => {
     await waitFor('the echo after the blackhole', () => after.received().toString() === 'back');
   });
 
+  it('drops chunks still delayed by latency when a blackhole starts, as a dark path drops packets in flight', async () => {
+    proxy.latency(300);
+    const client = await open();
+    const before = proxy.stats();
+    client.socket.write('in flight');
+    await sleep(50);
+    proxy.blackhole();
+    await sleep(600);
+    // Dropped on the way up: the echo server never got it (not merely its echo lost on the way down).
+    expect(proxy.stats().bytesUp - before.bytesUp).toBe(0);
+    expect(proxy.stats().bytesDropped - before.bytesDropped).toBe('in flight'.length);
+    expect(client.received().length).toBe(0);
+    proxy.passThrough();
+    expect((await client.closed)?.message).toMatch(/ECONNRESET/);
+  });
+
   it('refuses in reset mode: open connections and new ones are reset', async () => {
     const open1 = await open();
     proxy.setMode({ kind: 'reset' });

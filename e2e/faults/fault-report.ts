@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LedgerResult } from './ledger.js';
 import type { WorkloadTally } from './workload.js';
@@ -104,16 +105,43 @@ export function formatTable(results: ScenarioResult[]): string {
   return [line(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...rows.map(line)].join('\n');
 }
 
-/** Writes the run's results; returns the file. `mode` is `bounded` or `full`. */
-export function writeResults(mode: string, results: ScenarioResult[]): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = `${RESULTS_DIR}${mode}.json`;
+/**
+ * Writes the run's results into the mode's file, returns the file. `mode` is `bounded` or `full`. Merged by scenario
+ * name: a filtered run (`-t <scenario>`) replaces the results of the scenarios it ran and keeps the others' (in their
+ * place; new scenarios go last). Each result carries when it was recorded, since one file can then mix runs.
+ */
+export function writeResults(mode: string, results: ScenarioResult[], dir = RESULTS_DIR): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${mode}.json`);
+  const finishedAt = new Date().toISOString();
   const machine = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     node: process.version,
   };
-  writeFileSync(file, `${JSON.stringify({ mode, finishedAt: new Date().toISOString(), machine, results }, null, 2)}\n`);
+  const merged = mergeByScenario(
+    readRecorded(file),
+    results.map((result) => ({ ...result, recordedAt: finishedAt })),
+  );
+  writeFileSync(file, `${JSON.stringify({ mode, finishedAt, machine, results: merged }, null, 2)}\n`);
   return file;
+}
+
+/** A result as stored: older files have no `recordedAt` (their run's `finishedAt` applies). */
+type RecordedResult = ScenarioResult & { recordedAt?: string };
+
+/** The results already in `file` (none when it does not exist); a file that is not a results file is an error. */
+function readRecorded(file: string): RecordedResult[] {
+  if (!existsSync(file)) return [];
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as { results?: unknown };
+  if (!Array.isArray(stored.results)) throw new Error(`${file} has no "results" array; not overwriting it`);
+  return stored.results as RecordedResult[];
+}
+
+function mergeByScenario(recorded: RecordedResult[], fresh: RecordedResult[]): RecordedResult[] {
+  const byName = new Map(fresh.map((result) => [result.scenario, result]));
+  const merged = recorded.map((old) => byName.get(old.scenario) ?? old);
+  const kept = new Set(recorded.map((old) => old.scenario));
+  return [...merged, ...fresh.filter((result) => !kept.has(result.scenario))];
 }

@@ -7,8 +7,15 @@
 // the full one (thousands of operations per scenario, 30 s outages). Results: e2e/faults/results/<mode>.json.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FaultLab, type FaultPlatform, HEARTBEAT_SECONDS, type ServiceName } from './fault-lab.js';
+import {
+  FaultLab,
+  type FaultPlatform,
+  HEARTBEAT_SECONDS,
+  type PlatformOptions,
+  type ServiceName,
+} from './fault-lab.js';
 import { formatTable, type ScenarioResult, writeResults } from './fault-report.js';
+import { blackholeRelaysMidBatch, DRAINED_WITHIN_MS } from './relay-blackhole.js';
 import { type Fault, FULL, MODE, runScenario, SETTINGS } from './scenario-driver.js';
 
 const SCENARIO_TIMEOUT_MS = FULL ? 900_000 : 240_000;
@@ -29,11 +36,11 @@ describe(`fault injection (${MODE})`, () => {
     await lab?.stop();
   }, 120_000);
 
-  const scenario = (name: string, description: string, fault: Fault): void => {
+  const scenario = (name: string, description: string, fault: Fault, platformOptions: PlatformOptions = {}): void => {
     it(
       `${name}: ${description}`,
       async () => {
-        const result = await runScenario(lab!, name, description, fault);
+        const result = await runScenario(lab!, name, description, fault, platformOptions);
         results.push(result);
         expect({
           lost: result.lost,
@@ -141,6 +148,13 @@ describe(`fault injection (${MODE})`, () => {
       }
       expect(platform.evidence.outboxUnsentDuringAlarm).toBeGreaterThan(0);
     },
+  );
+
+  scenario(
+    'relay-database-blackhole',
+    `both outbox relays' database links (pool and LISTEN) blackholed mid-batch for ${SETTINGS.blackholeMs / 1000} s, then restored; drained within ${DRAINED_WITHIN_MS / 1000} s`,
+    blackholeRelaysMidBatch,
+    { separateRelayLink: true },
   );
 });
 

@@ -1,7 +1,7 @@
 // Runs one scenario the same way every time: fresh platform, seeded customers, a stream of operations, the fault
 // once a third of them has started, recovery, the rest of the stream, then the ledger against the databases.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type FaultLab, FaultPlatform } from './fault-lab.js';
+import { type FaultLab, FaultPlatform, type PlatformOptions } from './fault-lab.js';
 import { scenarioResult, type ScenarioResult } from './fault-report.js';
 import { reconcile } from './ledger.js';
 import { Workload, type WorkloadOptions } from './workload.js';
@@ -41,9 +41,11 @@ export async function runScenario(
   scenario: string,
   description: string,
   fault: Fault,
+  platformOptions: PlatformOptions = {},
 ): Promise<ScenarioResult> {
   const started = Date.now();
-  const platform = await FaultPlatform.start(lab, `${scenario.replace(/\W/g, '_')}_${started.toString(36)}`);
+  const label = `${scenario.replace(/\W/g, '_')}_${started.toString(36)}`;
+  const platform = await FaultPlatform.start(lab, label, platformOptions);
   try {
     const workload = new Workload(platform, WORKLOAD);
     await workload.seedCustomers(SETTINGS.seededCustomers);
@@ -84,10 +86,15 @@ export async function runScenario(
   }
 }
 
-export async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(100);
+    await sleep(intervalMs);
   }
 }

@@ -17,6 +17,24 @@ describe('messagingConfigShape', () => {
     expect(config.MESSAGING_MAX_MESSAGE_BYTES).toBe(1024 * 1024);
     expect(config.MESSAGING_RELAY_STUCK_AFTER_MS).toBe(120_000);
     expect(config.MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS).toBe(20);
+    expect(config.MESSAGING_RELAY_DATABASE_URL).toBeUndefined();
+  });
+
+  it('takes a separate database URL for the relay, and refuses one that is not postgres', () => {
+    const relayUrl = 'postgresql://postgres@127.0.0.1:6432/users';
+    const config = loadConfig(schema, {
+      DATABASE_URL,
+      RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672',
+      MESSAGING_RELAY_DATABASE_URL: relayUrl,
+    });
+    expect(config.MESSAGING_RELAY_DATABASE_URL).toBe(relayUrl);
+    expect(() =>
+      loadConfig(schema, {
+        DATABASE_URL,
+        RABBITMQ_URL: 'amqp://guest:guest@127.0.0.1:5672',
+        MESSAGING_RELAY_DATABASE_URL: 'mysql://root:hunter2@db/x',
+      }),
+    ).toThrow(/MESSAGING_RELAY_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
   });
 
   it('names a missing broker URL', () => {

@@ -71,6 +71,15 @@ export const messagingConfigShape = {
     .min(1, { error: 'must be between 1 and 1000' })
     .max(1_000, { error: 'must be between 1 and 1000' })
     .default(DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS),
+  /**
+   * The database the outbox relay and its LISTEN connection use, when it must differ from `DATABASE_URL`: behind a
+   * transaction-pooling PgBouncer (LISTEN and the relay's claim transaction want a session of their own), or to
+   * route the relay's link separately (the fault suite blackholes only that link). Unset: `DATABASE_URL`. It must
+   * reach the same database: the relay reads the outbox the service writes.
+   */
+  MESSAGING_RELAY_DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
 };
 
 /** Messaging's settings as read from the environment. */

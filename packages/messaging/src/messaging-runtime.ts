@@ -102,7 +102,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     this.relay = new OutboxRelay({
       unroutableMaxAttempts: options.config.MESSAGING_OUTBOX_UNROUTABLE_MAX_ATTEMPTS,
       ...options.relay,
-      databaseUrl: options.config.DATABASE_URL,
+      databaseUrl: options.config.MESSAGING_RELAY_DATABASE_URL ?? options.config.DATABASE_URL,
       databaseTimeouts,
       logger,
       canPublish: () => this.publisher.isReady,

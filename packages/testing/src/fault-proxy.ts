@@ -8,7 +8,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export type FaultMode =
   /** Forward everything both ways. */
   | { kind: 'pass' }
-  /** Forward everything, each chunk `ms` later, order kept. */
+  /**
+   * Forward everything, each chunk `ms` later, order kept. A chunk still delayed when the link turns to `blackhole`
+   * or `reset` is dropped, as packets in flight are on a path that goes dark.
+   */
   | { kind: 'latency'; ms: number }
   /**
    * Accept connections, forward nothing either way (bytes are dropped), close nothing: a silently dead network
@@ -79,13 +82,17 @@ export async function startFaultProxy(name: string, target: { host?: string; por
     }
   };
 
+  const drop = (link: Link, chunk: Buffer): void => {
+    stats.bytesDropped += chunk.length;
+    link.tainted = true;
+  };
+
   const forward = (link: Link, chunk: Buffer, direction: 'up' | 'down'): void => {
     const to = direction === 'up' ? link.upstream : link.client;
     switch (current.kind) {
       case 'blackhole':
       case 'reset':
-        stats.bytesDropped += chunk.length;
-        link.tainted = true;
+        drop(link, chunk);
         return;
       case 'cutAfter': {
         const allowed = chunk.subarray(0, Math.max(0, link.budget));
@@ -98,7 +105,10 @@ export async function startFaultProxy(name: string, target: { host?: string; por
         const key = direction === 'up' ? 'upDueAt' : 'downDueAt';
         const dueAt = Math.max(Date.now() + current.ms, link[key]);
         link[key] = dueAt;
-        setTimeout(() => write(link, to, chunk, direction), dueAt - Date.now());
+        setTimeout(() => {
+          if (current.kind === 'blackhole' || current.kind === 'reset') drop(link, chunk);
+          else write(link, to, chunk, direction);
+        }, dueAt - Date.now());
         return;
       }
       case 'pass':

@@ -223,10 +223,12 @@ export class OutboxRelay {
   protected async relayBatch(): Promise<{ claimed: number; sent: number }> {
     const client = await this.pool.connect();
     let broken = false;
+    let lost = false;
     // A checked-out client has no pool listener: a backend terminated while we await confirms would emit an
     // unheard 'error' and crash the process. Heard here, the loss surfaces as the next query's failure instead.
     const onError = (error: Error): void => {
       broken = true;
+      lost = true;
       this.logger.warn(errorFields(error), 'outbox relay: database connection lost mid-batch');
     };
     client.on('error', onError);
@@ -268,7 +270,11 @@ export class OutboxRelay {
       return { claimed: rows.length, sent: sent.length };
     } catch (error) {
       broken = true;
-      await client.query('ROLLBACK').catch(() => undefined);
+      // ROLLBACK only where the server answered: after a client-side failure (a query timeout on a dead link, a
+      // reset) it would queue behind the unanswered query and hang the loop for another full query timeout.
+      // Destroying the connection (release(true)) ends the transaction anyway: at once, or by the server's
+      // idle-in-transaction timeout when the link is dead.
+      if (error instanceof pg.DatabaseError && !lost) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       client.off('error', onError);
