@@ -20,17 +20,19 @@ const ROW_COLUMNS = (row: string): string =>
  * `ORDER BY sent_at, sequence` sorts exactly like `ORDER BY sequence` here (every sent_at is NULL), but matches the
  * (sent_at, sequence) index, so Postgres reads the candidates in index order; it does not treat `IS NULL` as an
  * equality, and would otherwise sort the whole backlog on every claim (measured: 13 ms instead of 0.13 ms per claim
- * with 40k unsent rows). The "earlier row" test is one probe of the (ordering_key, sent_at, sequence) index per
- * candidate, reading unsent rows only. `OFFSET 0` keeps it that way: without it Postgres may turn the NOT EXISTS
- * into a hash anti join, which hashes every unsent row and sorts the result, whenever its statistics (say, from
- * before a backlog built up) promise few unsent rows.
+ * with 40k unsent rows). "Is it its key's head?" is one index probe per candidate: the key's first unsent row, read
+ * in index order (through the key index; or, when one key is most of the table, the first entry of the other one).
+ * Written as `NOT EXISTS (an earlier unsent row)`, Postgres may plan it as a hash anti join (hashing every unsent
+ * row, then sorting) or, for a key it believes common, as a sequential scan per candidate (measured: 72 s for one
+ * claim with 40k unsent rows of one key); the ordered `LIMIT 1` leaves it only index scans.
  */
 export const OUTBOX_CLAIM_SQL = `SELECT ${ROW_COLUMNS('o')}
   FROM outbox_events o
  WHERE ${pending('o')} AND o.next_attempt_at <= now() AND o.id <> ALL($2::uuid[])
-   AND NOT EXISTS (SELECT 1 FROM outbox_events earlier
-                    WHERE earlier.ordering_key = o.ordering_key AND ${pending('earlier')} AND earlier.sequence < o.sequence
-                   OFFSET 0)
+   AND o.sequence = (SELECT head.sequence FROM outbox_events head
+                      WHERE head.ordering_key = o.ordering_key AND ${pending('head')}
+                      ORDER BY head.sent_at, head.sequence
+                      LIMIT 1)
  ORDER BY o.sent_at, o.sequence
  LIMIT $1
  FOR UPDATE OF o SKIP LOCKED`;
