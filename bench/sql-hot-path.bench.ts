@@ -14,7 +14,8 @@ import { DEFAULT_PREFETCH } from '@switchyard/messaging/topology';
 import { recordInInbox } from '../packages/messaging/dist/consumer/inbox.js';
 import { payloadHash } from '../packages/messaging/dist/consumer/payload-hash.js';
 import { OUTBOX_NOTIFY_CHANNEL } from '../packages/messaging/dist/publishing/outbox.js';
-import { DEFAULT_RELAY_BATCH_SIZE, OUTBOX_CLAIM_SQL } from '../packages/messaging/dist/publishing/outbox-relay.js';
+import { OUTBOX_CLAIM_SQL } from '../packages/messaging/dist/publishing/outbox-claim.js';
+import { DEFAULT_RELAY_BATCH_SIZE } from '../packages/messaging/dist/publishing/outbox-relay.js';
 import { pgTransactions } from '@switchyard/testing';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { randomUUID } from 'node:crypto';
@@ -144,7 +145,7 @@ try {
     const client = await relayPool.connect();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ id: string }>(CLAIM_SQL, [DEFAULT_RELAY_BATCH_SIZE]);
+      const { rows } = await client.query<{ id: string }>(CLAIM_SQL, [DEFAULT_RELAY_BATCH_SIZE, []]);
       if (rows.length > 0) await client.query(MARK_SENT_SQL, [rows.map((r) => r.id)]);
       await client.query('COMMIT');
       return rows.length;
@@ -177,7 +178,7 @@ try {
   record(
     await measureOperation('outbox claim', 'prisma $queryRaw (SKIP LOCKED)', 1, SECONDS, async () => {
       return prisma.$transaction(async (tx) => {
-        const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(CLAIM_SQL, DEFAULT_RELAY_BATCH_SIZE);
+        const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(CLAIM_SQL, DEFAULT_RELAY_BATCH_SIZE, []);
         if (rows.length > 0)
           await tx.$executeRawUnsafe(
             MARK_SENT_SQL,

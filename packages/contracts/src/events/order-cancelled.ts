@@ -5,6 +5,7 @@ import { occurredAt, orderId, userId } from './event-fields.js';
 export const OrderCancelledV1 = defineEvent({
   type: 'order.cancelled',
   version: 1,
+  orderingKey: 'orderId',
   description: 'An order was cancelled.',
   schema: z.object({
     orderId,

@@ -11,6 +11,7 @@ const orderItem = z.object({
 export const OrderPlacedV1 = defineEvent({
   type: 'order.placed',
   version: 1,
+  orderingKey: 'orderId',
   description: 'A customer placed an order.',
   schema: z.object({
     orderId,

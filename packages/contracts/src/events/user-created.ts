@@ -6,6 +6,7 @@ import { email, occurredAt, userId, userName } from './event-fields.js';
 export const UserCreatedV1 = defineEvent({
   type: 'user.created',
   version: 1,
+  orderingKey: 'userId',
   description: 'A user signed up.',
   schema: z.object({ userId, email, name: userName, occurredAt }),
 });
@@ -22,6 +23,7 @@ const locale = z
 export const UserCreatedV2 = defineEvent({
   type: 'user.created',
   version: 2,
+  orderingKey: 'userId',
   description: 'A user signed up. v2 adds the marketing consent and the preferred locale.',
   schema: z.object({
     userId,

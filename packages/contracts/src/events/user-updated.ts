@@ -14,6 +14,7 @@ const changes = z
 export const UserUpdatedV1 = defineEvent({
   type: 'user.updated',
   version: 1,
+  orderingKey: 'userId',
   description: "A user's profile changed. Carries only the changed fields.",
   schema: z.object({ userId, changes, occurredAt }),
 });

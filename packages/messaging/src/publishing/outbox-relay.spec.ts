@@ -20,7 +20,8 @@ import { inboxHandlerRunner } from '../consumer/inbox.js';
 import { payloadHash } from '../consumer/payload-hash.js';
 import { type MessagingLogger } from '../observability/messaging-logger.js';
 import { addToOutbox, OUTBOX_NOTIFY_BURST } from './outbox.js';
-import { OUTBOX_CLAIM_SQL, OutboxRelay, type OutboxRelayOptions, type OutboxRowPublisher } from './outbox-relay.js';
+import { OUTBOX_CLAIM_SQL } from './outbox-claim.js';
+import { OutboxRelay, type OutboxRelayOptions, type OutboxRowPublisher } from './outbox-relay.js';
 import { RabbitMqConnection } from '../connection/rabbitmq-connection.js';
 
 const FIXTURE_SCHEMA = fileURLToPath(new URL('../../test/fixtures/schema.prisma', import.meta.url));
@@ -327,7 +328,7 @@ describe('OutboxRelay', () => {
     expect(messages).toHaveLength(ids.length);
   }, 30_000);
 
-  it('holds back a row it cannot encode for an hour (reason recorded) and still publishes the rest of its batch', async () => {
+  it('leaves a row it cannot encode due for other replicas (reason recorded, no hold), skips it and its key, and publishes the rest', async () => {
     const errors: Array<Record<string, unknown>> = [];
     const logger: MessagingLogger = {
       info: () => undefined,
@@ -335,55 +336,72 @@ describe('OutboxRelay', () => {
       error: (fields) => errors.push(fields),
     };
     const [before] = await commitEvents(1);
-    const [unknownVersion, unknownType] = [randomUUID(), randomUUID()];
+    const [unknownVersion, unknownType, blocked] = [randomUUID(), randomUUID(), randomUUID()];
     await tx.query(
-      `INSERT INTO outbox_events (id, event_type, event_version, payload) VALUES ($1, 'user.deleted', 99, '{}'), ($2, 'no.such.event', 1, '{}')`,
-      [unknownVersion, unknownType],
+      `INSERT INTO outbox_events (id, event_type, event_version, payload, ordering_key)
+       VALUES ($1, 'user.deleted', 99, '{}', 'held-key'), ($2, 'no.such.event', 1, '{}', DEFAULT), ($3, 'user.deleted', 1, $4, 'held-key')`,
+      [
+        unknownVersion,
+        unknownType,
+        blocked,
+        JSON.stringify({ userId: randomUUID(), occurredAt: new Date().toISOString() }),
+      ],
     );
     const [after] = await commitEvents(1);
+    const unencodable = [unknownVersion, unknownType];
+    const state = async () =>
+      (
+        await tx.query<{
+          id: string;
+          attempts: number;
+          last_error: string | null;
+          sent_at: Date | null;
+          due: boolean;
+          version: string;
+        }>(
+          `SELECT id, attempts, last_error, sent_at, next_attempt_at <= now() AS due, xmin::text AS version FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY sequence`,
+          [[unknownVersion, unknownType, blocked]],
+        )
+      ).rows;
 
-    const parking = relay({ logger });
-    expect(await parking.drain()).toBe(2);
-    const { rows } = await tx.query<{
-      id: string;
-      attempts: number;
-      last_error: string;
-      sent_at: Date | null;
-      heldBack: boolean;
-    }>(
-      `SELECT id, attempts, last_error, sent_at, next_attempt_at BETWEEN now() + interval '59 minutes' AND now() + interval '61 minutes' AS "heldBack" FROM outbox_events WHERE id = ANY($1::uuid[]) ORDER BY sequence`,
-      [[unknownVersion, unknownType]],
-    );
-    expect(rows).toEqual([
-      {
+    const replica = relay({ logger });
+    expect(await replica.drain()).toBe(2);
+    const first = await state();
+    // Still due: nothing hides them from a replica that can encode them. Not a failed publish attempt either.
+    expect(first).toEqual([
+      expect.objectContaining({
         id: unknownVersion,
-        attempts: 1,
+        attempts: 0,
         last_error: expect.stringMatching(/^unpublishable: .*99/),
         sent_at: null,
-        heldBack: true,
-      },
-      {
+        due: true,
+      }),
+      expect.objectContaining({
         id: unknownType,
-        attempts: 1,
+        attempts: 0,
         last_error: expect.stringMatching(/^unpublishable: .*no\.such\.event/),
         sent_at: null,
-        heldBack: true,
-      },
+        due: true,
+      }),
+      // The later row of the unencodable row's key waits behind it, untouched.
+      expect.objectContaining({ id: blocked, attempts: 0, last_error: null, sent_at: null, due: true }),
     ]);
-    expect(errors.map((fields) => fields.eventId).sort()).toEqual([unknownVersion, unknownType].sort());
+    expect(errors.map((fields) => fields.eventId).sort()).toEqual([...unencodable].sort());
     const messages = await waitFor('the two good events', async () =>
       (await channel.checkQueue(QUEUE)).messageCount === 2 ? drainQueue() : undefined,
     );
     expect(messages.map((m) => m.properties.messageId)).toEqual([before, after]);
 
-    // Held rows are not claimed again meanwhile (no attempt a minute), yet stay unsent where the metrics see them.
-    expect(await parking.drain()).toBe(0);
-    const { rows: again } = await tx.query<{ attempts: number }>(
-      'SELECT attempts FROM outbox_events WHERE id = ANY($1::uuid[])',
-      [[unknownVersion, unknownType]],
-    );
-    expect(again.map((row) => row.attempts)).toEqual([1, 1]);
-    expect(await unsentCount()).toBe(2);
+    // This replica leaves them (and the key) alone meanwhile: no claim, no log line, no write (same row versions).
+    expect(await replica.drain()).toBe(0);
+    expect(errors).toHaveLength(2);
+    expect(await state()).toEqual(first);
+    expect(await unsentCount()).toBe(3);
+
+    // Another replica still sees them: it tries them itself (and, with the same build, fails the same way).
+    expect(await relay({ logger }).drain()).toBe(0);
+    expect(errors.map((fields) => fields.eventId).sort()).toEqual([...unencodable, ...unencodable].sort());
+    expect((await channel.checkQueue(QUEUE)).messageCount).toBe(0);
   });
 
   it('reschedules a row whose confirm timed out with doubling backoff, and publishes it once the link is healthy', async () => {
@@ -444,7 +462,7 @@ describe('OutboxRelay', () => {
     }
   }, 30_000);
 
-  it('claims through the (sent_at, sequence) index in order, never sorting the unsent rows, backlog or not', async () => {
+  it('claims through the (sent_at, sequence) index in order, one key-index probe per candidate, never sorting or hashing the unsent rows, backlog or not', async () => {
     interface PlanNode {
       'Node Type': string;
       'Index Name'?: string;
@@ -455,7 +473,7 @@ describe('OutboxRelay', () => {
       await tx.query('ANALYZE outbox_events');
       const { rows } = await tx.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
         `EXPLAIN (FORMAT JSON) ${OUTBOX_CLAIM_SQL}`,
-        [100],
+        [100, []],
       );
       return nodes(rows[0]!['QUERY PLAN'][0]!.Plan);
     };
@@ -475,9 +493,12 @@ describe('OutboxRelay', () => {
       })(),
     ]) {
       expect(plan.map((node) => node['Node Type'])).not.toContain('Sort');
-      expect(plan.find((node) => node['Node Type'] === 'Index Scan')).toMatchObject({
-        'Index Name': 'outbox_events_sent_at_sequence_idx',
-      });
+      // "An earlier unsent row of the key?" is a probe of the key index per candidate, not a hash of the backlog.
+      expect(plan.map((node) => node['Node Type'])).not.toContain('Hash');
+      expect(plan.filter((node) => node['Node Type'].startsWith('Index')).map((node) => node['Index Name'])).toEqual([
+        'outbox_events_sent_at_sequence_idx',
+        'outbox_events_ordering_key_sent_at_sequence_idx',
+      ]);
     }
   }, 30_000);
 

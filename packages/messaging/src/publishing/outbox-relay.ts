@@ -14,8 +14,11 @@ import {
   type FailedPublish,
   recordFailedPublish,
 } from './outbox-failed-publish.js';
+import { publishInKeyOrder } from './key-ordered-publishing.js';
+import { claimOutboxBatch, type ClaimedRow } from './outbox-claim.js';
 import { OutboxInboxRetention } from './outbox-inbox-retention.js';
 import { OutboxListener } from './outbox-listener.js';
+import { UnencodableRows } from './unencodable-rows.js';
 
 /** How many rows one claim takes: they are published pipelined, so a batch costs about one confirm round trip. */
 export const DEFAULT_RELAY_BATCH_SIZE = 100;
@@ -29,27 +32,6 @@ export const DEFAULT_RELAY_POLL_INTERVAL_MS = 1_000;
  */
 export const RELAY_FOLLOW_UP_CLAIM_MS = 20;
 export const RELAY_FOLLOW_UP_WINDOW_MS = 1_000;
-/**
- * A row this build cannot encode (an event type or version it does not know, say one a newer replica wrote during
- * a rolling deploy) is held back this long, not forever: a replica that knows it will publish it meanwhile, and
- * a row that no build can encode stays visible (pending metrics, `last_error`) without costing an attempt a minute.
- */
-export const UNPUBLISHABLE_HOLD_MS = 60 * 60 * 1000;
-
-/**
- * Claims the next due batch (`$1` rows) in commit order. `ORDER BY sent_at, sequence` sorts exactly like
- * `ORDER BY sequence` here (every sent_at is NULL), but matches the (sent_at, sequence) index, so Postgres reads
- * the batch in index order; it does not treat `IS NULL` as an equality, and would otherwise sort the whole
- * backlog on every claim (measured: 13 ms instead of 0.13 ms per claim with 40k unsent rows).
- */
-export const OUTBOX_CLAIM_SQL = `SELECT id, event_type AS "eventType", event_version AS "eventVersion", payload, correlation_id AS "correlationId",
-       traceparent, tracestate, created_at AS "createdAt", attempts
-  FROM outbox_events
- WHERE sent_at IS NULL AND next_attempt_at <= now() AND parked_at IS NULL
- ORDER BY sent_at, sequence
- LIMIT $1
- FOR UPDATE SKIP LOCKED`;
-
 /** An outbox row as the relay reads it. */
 export interface OutboxRow {
   id: string;
@@ -61,6 +43,8 @@ export interface OutboxRow {
   tracestate: string | null;
   createdAt: Date;
   attempts: number;
+  /** The relay publishes the rows of one key in the order they were written (`addToOutbox`'s `orderingKey`). */
+  orderingKey: string;
 }
 
 /** Publishes one row with publisher confirms; resolves only once the broker has confirmed it. */
@@ -81,6 +65,8 @@ export interface OutboxRelayOptions {
   inboxRetentionMs?: number;
   /** Unroutable attempts before a row is parked; default {@link DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS}. */
   unroutableMaxAttempts?: number;
+  /** How long it leaves out of its claims a row it cannot encode; default {@link DEFAULT_UNENCODABLE_RECHECK_MS}. */
+  unencodableRecheckMs?: number;
   /** Tells the relay whether publishing can work right now (the broker connection is up); it idles otherwise. */
   canPublish?: () => boolean;
   logger?: MessagingLogger;
@@ -88,9 +74,11 @@ export interface OutboxRelayOptions {
 
 /**
  * Moves committed outbox rows to the broker. Safe with any number of replicas: each batch is claimed with
- * `FOR UPDATE SKIP LOCKED` inside a transaction that publishes the rows (confirms pipelined), then marks the
- * confirmed ones sent. A crash anywhere before the commit leaves the rows unsent, so they are published again:
- * delivery is at least once, and consumers' inboxes make the effect exactly once.
+ * `FOR UPDATE SKIP LOCKED` inside a transaction that publishes the rows (keys pipelined, each key's rows in
+ * sequence), then marks the confirmed ones sent. A crash anywhere before the commit leaves the rows unsent, so they
+ * are published again: delivery is at least once, and consumers' inboxes make the effect exactly once. Rows of one
+ * ordering key are published one after another in the order they were written, and never past an unsent earlier
+ * one (see `claimOutboxBatch`).
  */
 export class OutboxRelay {
   private readonly pool: pg.Pool;
@@ -100,6 +88,7 @@ export class OutboxRelay {
   private readonly logger: MessagingLogger;
   private readonly listener: OutboxListener;
   private readonly retention: OutboxInboxRetention;
+  private readonly unencodable: UnencodableRows;
   private running = false;
   private wake: (() => void) | undefined;
   private pendingWake = false;
@@ -112,6 +101,7 @@ export class OutboxRelay {
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
     this.unroutableMaxAttempts = options.unroutableMaxAttempts ?? DEFAULT_OUTBOX_UNROUTABLE_MAX_ATTEMPTS;
     this.logger = options.logger ?? silentLogger;
+    this.unencodable = new UnencodableRows(options.unencodableRecheckMs);
     // Small: the relay holds one transaction at a time; the extra connection serves purges.
     // A blackholed link fails the batch at the query timeout instead of hanging the loop with its rows locked.
     this.pool = new pg.Pool(
@@ -234,40 +224,43 @@ export class OutboxRelay {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<OutboxRow>(OUTBOX_CLAIM_SQL, [this.batchSize]);
-      if (rows.length === 0) {
+      const keys = await claimOutboxBatch(client, this.batchSize, this.unencodable.ids());
+      const claimed = keys.reduce((total, rows) => total + rows.length, 0);
+      if (claimed === 0) {
         await client.query('COMMIT');
         return { claimed: 0, sent: 0 };
       }
-      // Pipelined: every publish goes out before any confirm is awaited.
-      // async: a publisher that throws synchronously (say, while encoding) fails its row, not the whole batch.
-      const results = await Promise.allSettled(rows.map(async (row) => this.options.publish(row)));
-      const sent: string[] = [];
+      const outcome = await publishInKeyOrder<ClaimedRow>(keys, (row) => this.options.publish(row));
+      const sent = outcome.sent.map((row) => row.id);
       const failed: FailedPublish[] = [];
       const unpublishable: Array<{ row: OutboxRow; error: string }> = [];
-      results.forEach((result, i) => {
-        const row = rows[i]!;
-        if (result.status === 'fulfilled') sent.push(row.id);
-        else if (isTransientPublishFailure(result.reason))
-          failed.push({ row, error: describePublishFailure(result.reason), cause: result.reason });
-        else unpublishable.push({ row, error: describePublishFailure(result.reason) });
-      });
+      for (const { row, error } of outcome.failed) {
+        if (isTransientPublishFailure(error)) failed.push({ row, error: describePublishFailure(error), cause: error });
+        else unpublishable.push({ row, error: describePublishFailure(error) });
+      }
       await this.markSent(client, sent);
       for (const { row, error } of unpublishable) {
-        // This build cannot encode it; another (newer) one may. Held back an hour, it stays unsent, so the
-        // pending/oldest-age metrics and their alerts show it if no replica ever can.
-        await client.query(
-          `UPDATE outbox_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
-          [row.id, `unpublishable: ${error}`.slice(0, 1000), String(UNPUBLISHABLE_HOLD_MS)],
-        );
+        // This build cannot encode it; another (newer) one may. The row stays due for the others; this replica
+        // leaves it, and so its key, out of its own claims for a while (UnencodableRows says why).
+        this.unencodable.remember(row.id);
+        await client.query(`UPDATE outbox_events SET last_error = $2 WHERE id = $1`, [
+          row.id,
+          `unpublishable: ${error}`.slice(0, 1000),
+        ]);
         this.logger.error(
-          { eventId: row.id, eventType: row.eventType, error, retryInMs: UNPUBLISHABLE_HOLD_MS },
-          'outbox relay: this build cannot encode the event; held back an hour for a replica that can',
+          {
+            eventId: row.id,
+            eventType: row.eventType,
+            eventVersion: row.eventVersion,
+            orderingKey: row.orderingKey,
+            error,
+          },
+          'outbox relay: this build cannot encode the event; left to a replica that can (its key waits)',
         );
       }
       for (const failure of failed) await recordFailedPublish(client, failure, this.unroutableMaxAttempts, this.logger);
       await client.query('COMMIT');
-      return { claimed: rows.length, sent: sent.length };
+      return { claimed, sent: sent.length };
     } catch (error) {
       broken = true;
       // ROLLBACK only where the server answered: after a client-side failure (a query timeout on a dead link, a

@@ -34,7 +34,16 @@ export interface OutboxAddOptions {
   /** W3C trace context the relay's publish span continues; defaults to the active span's (none when untraced). */
   traceparent?: string;
   tracestate?: string;
+  /**
+   * Events with the same key are published in the order they were written (see docs/messaging.md, "Ordering").
+   * Defaults to the value of the contract's `orderingKey` field (the aggregate id: `userId` for user.*, `orderId`
+   * for order.*), or to the event id (no order relative to other events) for a contract that declares none.
+   */
+  orderingKey?: string;
 }
+
+/** Longer keys are refused: the key is indexed, and an aggregate id is far shorter. */
+export const MAX_ORDERING_KEY_LENGTH = 200;
 
 /**
  * Writes an event inside the caller's transaction: it is published if and only if the transaction commits.
@@ -52,13 +61,14 @@ export async function addToOutbox<C extends LatestEventContract>(
     throw new TypeError(`${contract.type} v${contract.version} is not the latest version of its event`);
   const payload = contract.schema.parse(data);
   const eventId = options.eventId ?? randomUUID();
+  const orderingKey = orderingKeyOf(contract, payload, options.orderingKey ?? null) ?? eventId;
   // A caller-supplied context is kept whole: its tracestate belongs to its traceparent, not to the active span.
   const traceContext = options.traceparent
     ? { traceparent: options.traceparent, tracestate: options.tracestate }
     : activeTraceHeaders();
   await tx.$executeRawUnsafe(
-    `INSERT INTO outbox_events (id, event_type, event_version, payload, correlation_id, traceparent, tracestate)
-     VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, $7)`,
+    `INSERT INTO outbox_events (id, event_type, event_version, payload, correlation_id, traceparent, tracestate, ordering_key)
+     VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, $7, $8)`,
     eventId,
     contract.type,
     contract.version,
@@ -66,8 +76,21 @@ export async function addToOutbox<C extends LatestEventContract>(
     options.correlationId ?? null,
     traceContext.traceparent ?? null,
     traceContext.tracestate ?? null,
+    orderingKey,
   );
   // Delivered only on commit (and dropped on rollback): a prompt wake-up for the relay, never the only one.
   if (mayNotify(performance.now())) await tx.$executeRawUnsafe(`SELECT pg_notify($1, '')`, OUTBOX_NOTIFY_CHANNEL);
   return eventId;
+}
+
+/** The caller's key, else the contract's key field; null when neither says (the caller falls back to the event id). */
+function orderingKeyOf(contract: LatestEventContract, payload: unknown, explicit: string | null): string | null {
+  const source = explicit !== null ? 'the orderingKey option' : `${contract.type} field ${contract.orderingKey}`;
+  const key = explicit ?? (contract.orderingKey ? (payload as Record<string, unknown>)[contract.orderingKey] : null);
+  if (key === null) return null;
+  if (typeof key !== 'string' || key === '' || key.length > MAX_ORDERING_KEY_LENGTH)
+    throw new TypeError(
+      `${source} must be a non-empty string of at most ${MAX_ORDERING_KEY_LENGTH} characters to serve as ordering key`,
+    );
+  return key;
 }
