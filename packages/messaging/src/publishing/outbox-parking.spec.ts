@@ -87,10 +87,10 @@ function relay(options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
 }
 
 /** A user.created event: nobody binds it unless the test declares {@link LATE_QUEUE}. */
-function commitUnroutable(): Promise<string> {
+function commitUnroutable(userId: string = randomUUID()): Promise<string> {
   return tx.run((t) =>
     addToOutbox(t, UserCreatedV2, {
-      userId: randomUUID(),
+      userId,
       email: 'nobody-listens@example.com',
       name: 'Unbound',
       marketingOptIn: false,
@@ -100,8 +100,8 @@ function commitUnroutable(): Promise<string> {
   );
 }
 
-function commitRoutable(): Promise<string> {
-  return tx.run((t) => addToOutbox(t, UserDeletedV1, { userId: randomUUID(), occurredAt: new Date().toISOString() }));
+function commitRoutable(userId: string = randomUUID()): Promise<string> {
+  return tx.run((t) => addToOutbox(t, UserDeletedV1, { userId, occurredAt: new Date().toISOString() }));
 }
 
 interface RowState {
@@ -128,7 +128,9 @@ describe('OutboxRelay with unroutable rows', () => {
   it('parks an unroutable row at the bound (reason recorded, gauge up), then never claims it again', async () => {
     const errors: Array<Record<string, unknown>> = [];
     const logger: MessagingLogger = { info: () => undefined, warn: () => undefined, error: (f) => errors.push(f) };
-    const id = await commitUnroutable();
+    // One user: both events share an ordering key, so the later one waits for the first until it is parked.
+    const userId = randomUUID();
+    const id = await commitUnroutable(userId);
     const parking = relay({ unroutableMaxAttempts: 3, logger });
 
     for (const attempt of [1, 2]) {
@@ -149,8 +151,8 @@ describe('OutboxRelay with unroutable rows', () => {
     expect(await rowState(id)).toMatchObject({ attempts: 3, parked_at: parked.parked_at });
     expect(publisher.stats().returned).toBe(returnedBefore);
 
-    // It holds nothing back: a later routable event is published.
-    const later = await commitRoutable();
+    // It holds nothing back, not even its own key: a later routable event of the same user is published.
+    const later = await commitRoutable(userId);
     expect(await parking.drain()).toBe(1);
     expect((await rowState(later)).sent_at).not.toBeNull();
 
