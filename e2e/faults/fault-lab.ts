@@ -119,12 +119,13 @@ export class FaultPlatform {
     readonly label: string,
   ) {}
 
-  static async start(lab: FaultLab, label: string): Promise<FaultPlatform> {
+  /** `extraEnv` is added to both services' environment (the soak lowers their log level with it). */
+  static async start(lab: FaultLab, label: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<FaultPlatform> {
     const platform = new FaultPlatform(lab, label);
     try {
       const vhost = `faults_${label}`;
       await lab.rabbit.addVhost(vhost);
-      await Promise.all((['users', 'orders'] as const).map((name) => platform.launch(name, vhost)));
+      await Promise.all((['users', 'orders'] as const).map((name) => platform.launch(name, vhost, extraEnv)));
       platform.rss.start();
       return platform;
     } catch (error) {
@@ -133,7 +134,7 @@ export class FaultPlatform {
     }
   }
 
-  private async launch(name: ServiceName, vhost: string): Promise<void> {
+  private async launch(name: ServiceName, vhost: string, extraEnv: NodeJS.ProcessEnv): Promise<void> {
     const database = `${this.label}_${name}`;
     const directUrl = await this.lab.postgres.createDatabase(database);
     await deployMigrations({ databaseUrl: directUrl, schemaPath: SERVICES[name].schema });
@@ -149,6 +150,7 @@ export class FaultPlatform {
       MESSAGING_RETRY_DELAYS_MS: '200,500,1000,2000,4000,8000,15000',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      ...extraEnv,
     };
     const process = startServiceProcess(SERVICES[name].main, env);
     this.services[name] = {
