@@ -26,6 +26,7 @@ function run(rss: (t: number, service: string) => number, lag: (t: number) => nu
       handles: perService(() => 30),
       resources: perService(() => 50),
       dbConnections: perService(() => 12),
+      dbConnectionsByApp: perService(() => ({ 'outbox-relay': 2, '(unnamed)': 10 })),
       outboxPending: perService(() => 0),
       queueDepth: perService(() => 0),
       lag: lag(t),

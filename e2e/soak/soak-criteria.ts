@@ -13,6 +13,8 @@ export interface SoakSample {
   resources: Record<string, number | null>;
   /** Connections the service holds on Postgres (pg_stat_activity of its database): all its pools together. */
   dbConnections: Record<string, number>;
+  /** The same by `application_name`: one entry per pool or client (the Prisma adapter's, the relay's, …). */
+  dbConnectionsByApp: Record<string, Record<string, number>>;
   /** Outbox rows committed but not yet published, per service (read directly from its database). */
   outboxPending: Record<string, number>;
   /** Messages ready in the service's work and retry queues (its `messaging_queue_depth`, dead-letter queues aside). */

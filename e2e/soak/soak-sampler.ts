@@ -98,6 +98,7 @@ export class SoakSampler {
       handles: {},
       resources: {},
       dbConnections: {},
+      dbConnectionsByApp: {},
       outboxPending: {},
       queueDepth: {},
       lag: 0,
@@ -114,12 +115,18 @@ export class SoakSampler {
       sample.handles[name] = sumMetric(metrics, 'nodejs_active_handles');
       sample.resources[name] = sumMetric(metrics, 'nodejs_active_resources');
       sample.queueDepth[name] = sumMetric(metrics, 'messaging_queue_depth', notDeadLetter);
-      const [connections] = await this.count(
-        name,
-        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-        [service.database],
+      // Every pool of the service at once (Prisma's, the relay's, LISTEN, metrics), by the application name it sets.
+      const pools = await withDeadline(
+        `${name}: pg_stat_activity`,
+        this.platform.query<{ app: string; n: number }>(
+          name,
+          `SELECT application_name AS app, count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = $1 AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1`,
+          [service.database],
+        ),
       );
-      sample.dbConnections[name] = connections!.n;
+      sample.dbConnections[name] = pools.reduce((sum, row) => sum + row.n, 0);
+      sample.dbConnectionsByApp[name] = Object.fromEntries(pools.map((row) => [row.app || '(unnamed)', row.n]));
       const [pending] = await this.count(name, 'SELECT count(*)::int AS n FROM outbox_events WHERE sent_at IS NULL');
       sample.outboxPending[name] = pending!.n;
     }
