@@ -140,12 +140,12 @@ describe('soak verdict', () => {
 describe('soak options', () => {
   it('defaults to 30 minutes at 50% of the preflight peak', () => {
     const options = parseSoakOptions([], {});
-    expect(options).toMatchObject({ durationMs: 1_800_000, rate: undefined, label: 'soak-30m', warmupMs: 270_000 });
+    expect(options).toMatchObject({ durationMs: 1_800_000, rate: undefined, label: 'soak-30m', warmupMs: 600_000 });
   });
 
   it('takes flags, as `--flag value` or `--flag=value`, over the environment', () => {
     const options = parseSoakOptions(['--duration', '2m', '--rate=40', '--label', 'ci'], { SOAK_RATE: '10' });
-    expect(options).toMatchObject({ durationMs: 120_000, rate: 40, label: 'ci', warmupMs: 30_000 });
+    expect(options).toMatchObject({ durationMs: 120_000, rate: 40, label: 'ci', warmupMs: 40_000 });
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('1h')).toBe(3_600_000);
   });

@@ -59,6 +59,7 @@ export function parseSoakOptions(argv: string[], env: NodeJS.ProcessEnv): SoakOp
     sampleEveryMs: clamp(durationMs / 180, 2_000, 10_000),
     // A fault every minute in a long run; a short one still gets about eight.
     faultEveryMs: clamp(durationMs / 8, 15_000, 60_000),
-    warmupMs: Math.max(30_000, durationMs * 0.15),
+    // A third of the run: in the first 30-minute run RSS settled only after about 8 minutes (docs/reliability.md).
+    warmupMs: Math.max(30_000, durationMs / 3),
   };
 }
