@@ -56,6 +56,8 @@ export default {
         '<rootDir>/src/**/*.spec.ts',
         '<rootDir>/test/**/*.spec.ts',
         '<rootDir>/test/**/*.e2e-spec.ts',
+        // The soak's own unit tests (its pass/fail verdict); the soak itself runs as `npm run soak`.
+        ...(dir === 'e2e' ? ['<rootDir>/soak/**/*.spec.ts'] : []),
       ]),
     ),
     // Fault injection (e2e/faults): private broker and database, minutes long, run alone and serially after the

@@ -115,6 +115,8 @@ export interface RunningService {
 export interface PlatformOptions {
   /** Give each service's outbox relay a database link (and proxy) of its own, so a fault can hit only the relay. */
   separateRelayLink?: boolean;
+  /** Added to both services' environment (the soak lowers their log level with it). */
+  extraEnv?: NodeJS.ProcessEnv;
 }
 
 /** Both services for one scenario: fresh databases and vhost on the private servers, every link through a proxy. */
@@ -165,6 +167,7 @@ export class FaultPlatform {
       MESSAGING_RETRY_DELAYS_MS: '200,500,1000,2000,4000,8000,15000',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      ...options.extraEnv,
     };
     const process = startServiceProcess(SERVICES[name].main, env);
     this.services[name] = {
