@@ -24,6 +24,7 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
 # Manifests first, so the `npm ci` layer is reused until a dependency changes. Every workspace's package.json is
 # copied (not only this service's), so npm sees exactly the workspace tree package-lock.json describes.
 COPY package.json package-lock.json .npmrc ./
+COPY packages/cli/package.json packages/cli/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/db-migrate/package.json packages/db-migrate/
 COPY packages/messaging/package.json packages/messaging/
@@ -85,6 +86,7 @@ ENV NODE_ENV=production \
     PORT=${PORT}
 
 COPY package.json package-lock.json .npmrc ./
+COPY packages/cli/package.json packages/cli/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/db-migrate/package.json packages/db-migrate/
 COPY packages/messaging/package.json packages/messaging/
@@ -95,10 +97,10 @@ COPY services/user-service/package.json services/user-service/
 COPY services/order-service/package.json services/order-service/
 COPY services/topology-operator/package.json services/topology-operator/
 COPY e2e/package.json e2e/
-# The CLIs' bin scripts must exist before `npm ci`: npm silently skips linking a bin whose target is missing, and
-# `npx switchyard-migrate` would then look for it on the registry instead of node_modules/.bin.
+# The migration CLI's bin script must exist before `npm ci`: npm silently skips linking a bin whose target is missing,
+# and `npx switchyard-migrate` would then look for it on the registry instead of node_modules/.bin. (The `switchyard`
+# command, @switchyard/cli, is an operator's tool run from a checkout; no service depends on it.)
 COPY packages/db-migrate/bin packages/db-migrate/bin
-COPY packages/messaging/bin packages/messaging/bin
 # Production dependencies of this workspace only: --workspace limits the tree to the service and the workspaces it
 # depends on, --omit=dev drops every devDependency (jest, eslint, prisma, tsc7, @swc/*...). Scripts are ignored as
 # in the build stage (native modules come as prebuilt optional packages, nothing needs a postinstall).
