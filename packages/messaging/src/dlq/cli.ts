@@ -13,6 +13,7 @@ import {
 import { maskUrl } from '../observability/messaging-logger.js';
 import { outboxMain } from '../outbox-admin/outbox-cli.js';
 import { errorMessage } from '../to-error.js';
+import { formatTextTable, truncate } from '../text-table.js';
 
 /** Broker used when `RABBITMQ_URL` is not set: the local development one. */
 export const DEFAULT_RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -232,15 +233,7 @@ function table(items: readonly DeadLetterEntry[]): string {
       truncate(item.errorMessage ?? '', 60),
     ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTextTable(rows);
 }
 
 function bodyOf(body: Buffer): unknown {
@@ -250,10 +243,6 @@ function bodyOf(body: Buffer): unknown {
   } catch {
     return text;
   }
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function describe(error: unknown): string {

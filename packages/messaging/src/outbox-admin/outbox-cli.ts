@@ -4,6 +4,7 @@ import { postgresConnectionOptions } from '@switchyard/service-kit';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../dlq/cli.js';
 import { maskUrl } from '../observability/messaging-logger.js';
 import { errorMessage } from '../to-error.js';
+import { formatTextTable, truncate } from '../text-table.js';
 import {
   DEFAULT_PARKED_LIST_LIMIT,
   discardParkedRows,
@@ -153,19 +154,7 @@ function table(items: readonly ParkedOutboxRow[]): string {
       truncate(item.lastError ?? '', 80),
     ]),
   ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return formatTextTable(rows);
 }
 
 function describe(error: unknown): string {
