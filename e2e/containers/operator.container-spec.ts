@@ -140,13 +140,17 @@ describe('the topology-operator image, run as its pod runs', () => {
     'reports readiness honestly: ready with an API server, 503 with the reason without one',
     async () => {
       if (plane) {
-        await waitFor('/readyz 200', async () => (await get('/readyz'))?.status === 200, START_TIMEOUT_MS, 250).catch(
-          async (error: Error) => {
-            throw new Error(
-              `${error.message}\n--- /readyz: ${(await get('/readyz'))?.text}\n--- docker logs ${container}:\n${await logsOf(container)}`,
-            );
-          },
-        );
+        // Ready once the informer has synced; leadership is acquired on its own schedule (a Lease round trip), so
+        // the only replica is waited for until it leads too, not sampled at the instant it turns ready.
+        const readyAndLeading = async (): Promise<boolean> => {
+          const readyz = await get('/readyz');
+          return readyz?.status === 200 && (JSON.parse(readyz.text) as { leader?: unknown }).leader === true;
+        };
+        await waitFor('/readyz 200 and leading', readyAndLeading, START_TIMEOUT_MS, 250).catch(async (error: Error) => {
+          throw new Error(
+            `${error.message}\n--- /readyz: ${(await get('/readyz'))?.text}\n--- docker logs ${container}:\n${await logsOf(container)}`,
+          );
+        });
         expect(JSON.parse((await get('/readyz'))!.text)).toMatchObject({
           status: 'ready',
           informerSynced: true,
