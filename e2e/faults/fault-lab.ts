@@ -167,6 +167,8 @@ export class FaultPlatform {
       MESSAGING_RETRY_DELAYS_MS: '200,500,1000,2000,4000,8000,15000',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '5000',
+      // The workload comes from 127.0.0.1 only: user-service's per-address limit is for real clients.
+      RATE_LIMIT_PER_ADDRESS: '1000000',
       ...options.extraEnv,
     };
     const process = startServiceProcess(SERVICES[name].main, env);

@@ -29,7 +29,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })),
-        HealthModule,
+        HealthModule.forRoot({ detailToken: config.HEALTH_DETAIL_TOKEN }),
         MetricsModule.forRoot({ service: SERVICE_NAME }),
         DatabaseModule.forPrisma(PrismaClient, {
           databaseUrl: config.DATABASE_URL,

@@ -27,6 +27,8 @@ import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const EXCHANGE = 'switchyard.events';
 const CONSUMER_CHECK = `consumer:${EVENT_QUEUE}`;
+/** The consumer's details in /health/ready are shown only to a caller with this token. */
+const HEALTH_DETAIL_TOKEN = 'consumer-policy-health-token';
 
 /** order-service's policy as the topology operator renders it from its EventSubscription. */
 function policy(overrides: Partial<ConsumerPolicy>): ConsumerPolicy {
@@ -142,7 +144,9 @@ describe('order-service applies its mounted consumer policy without a restart', 
   }
 
   async function consumerHealth(): Promise<{ status: number; consumer: Record<string, unknown> | undefined }> {
-    const response = await fetch(`${base}/health/ready`);
+    const response = await fetch(`${base}/health/ready`, {
+      headers: { Authorization: `Bearer ${HEALTH_DETAIL_TOKEN}` },
+    });
     const body = (await response.json()) as {
       info?: Record<string, Record<string, unknown>>;
       error?: Record<string, Record<string, unknown>>;
@@ -182,6 +186,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
       MESSAGING_RETRY_DELAYS_MS: '100,200',
       CONSUMER_POLICY_DIR: policyDir,
       CONSUMER_POLICY_POLL_MS: '200',
+      HEALTH_DETAIL_TOKEN,
     });
     // Paused is deliberate: readiness says yes.
     await waitUntilReady(service, port, 30_000);

@@ -5,6 +5,7 @@ import { DatabaseModule } from '@switchyard/service-kit/database';
 import { loggerOptions } from '@switchyard/telemetry';
 import { LoggerModule } from 'nestjs-pino';
 import { fileURLToPath } from 'node:url';
+import { AbuseLimitsModule } from './abuse-limits/index.js';
 import type { UserServiceConfig } from './config.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { UsersModule } from './users/users.module.js';
@@ -28,7 +29,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })),
-        HealthModule,
+        HealthModule.forRoot({ detailToken: config.HEALTH_DETAIL_TOKEN }),
         MetricsModule.forRoot({ service: SERVICE_NAME }),
         DatabaseModule.forPrisma(PrismaClient, {
           databaseUrl: config.DATABASE_URL,
@@ -45,6 +46,7 @@ export class AppModule {
             consumer: { queue: EVENT_QUEUE, transaction: (work) => prisma.$transaction(work) },
           }),
         }),
+        AbuseLimitsModule.forRoot(config),
         UsersModule,
       ],
     };

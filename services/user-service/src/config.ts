@@ -1,6 +1,7 @@
 import { messagingConfigShape } from '@switchyard/messaging';
 import { baseConfigShape, loadConfig, portSetting } from '@switchyard/service-kit';
 import { z } from 'zod';
+import { abuseLimitsConfigShape } from './abuse-limits/index.js';
 
 /** Default HTTP port of user-service (order-service is 3002). */
 export const DEFAULT_PORT = 3001;
@@ -8,6 +9,7 @@ export const DEFAULT_PORT = 3001;
 export const userServiceConfigSchema = z.object({
   ...baseConfigShape,
   ...messagingConfigShape,
+  ...abuseLimitsConfigShape,
   PORT: portSetting(DEFAULT_PORT),
 });
 

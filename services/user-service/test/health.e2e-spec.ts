@@ -15,6 +15,9 @@ import { SCHEMA_PATH } from '../src/app.module.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 let vhost: TestVhost;
+/** Unlocks the health details (messages) in these tests; without it callers see statuses only. */
+const DETAIL_TOKEN = 'health-detail-token-for-tests';
+const withDetails = { Authorization: `Bearer ${DETAIL_TOKEN}` };
 
 beforeAll(async () => {
   vhost = await createTestVhost('users_health');
@@ -30,7 +33,7 @@ describe('health probes on a migrated, reachable database and broker', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('users_health', SCHEMA_PATH);
-    app = await startUserServiceApp(db.url, vhost.url);
+    app = await startUserServiceApp(db.url, vhost.url, { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN });
   });
 
   afterAll(async () => {
@@ -57,7 +60,7 @@ describe('health probes on a migrated, reachable database and broker', () => {
   it('turns readiness to 503 as soon as shutdown begins, while liveness stays 200', async () => {
     app.get(LifecycleState).beginShutdown();
     const http = request(app.getHttpServer());
-    const response = await http.get('/health/ready').expect(503);
+    const response = await http.get('/health/ready').set(withDetails).expect(503);
     expect(response.body).toMatchObject({
       status: 'error',
       error: { lifecycle: { status: 'down', message: 'shutting down' } },
@@ -72,7 +75,7 @@ describe('health probes before migrations are applied', () => {
 
   beforeAll(async () => {
     await ensureDatabase(url);
-    app = await startUserServiceApp(url, vhost.url);
+    app = await startUserServiceApp(url, vhost.url, { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN });
   });
 
   afterAll(async () => {
@@ -82,7 +85,7 @@ describe('health probes before migrations are applied', () => {
 
   it('keeps startup at 503 naming the pending migration, while readiness only needs the database', async () => {
     const http = request(app.getHttpServer());
-    const response = await http.get('/health/startup').expect(503);
+    const response = await http.get('/health/startup').set(withDetails).expect(503);
     expect(response.body.status).toBe('error');
     expect(response.body.error.migrations.status).toBe('down');
     expect(response.body.error.migrations.message).toMatch(/^pending migrations: \d{14}_init/);
@@ -95,7 +98,9 @@ describe('health probes with the database unreachable', () => {
 
   beforeAll(async () => {
     // Nothing listens on port 1: connections are refused at once.
-    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users', vhost.url);
+    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users', vhost.url, {
+      HEALTH_DETAIL_TOKEN: DETAIL_TOKEN,
+    });
   });
 
   afterAll(async () => {
@@ -108,6 +113,24 @@ describe('health probes with the database unreachable', () => {
     expect(response.body.error.database.status).toBe('down');
     expect(response.body.info.lifecycle.status).toBe('up');
     await http.get('/health/live').expect(200);
+  });
+
+  it('shows an unauthenticated caller statuses only, and the raw database error only with the detail token', async () => {
+    const http = request(app.getHttpServer());
+    for (const authorization of [undefined, 'Bearer wrong-token-of-some-length', `Basic ${DETAIL_TOKEN}`]) {
+      const anonymous = await (
+        authorization ? http.get('/health/ready').set({ Authorization: authorization }) : http.get('/health/ready')
+      ).expect(503);
+      expect(anonymous.body.error).toEqual({ database: { status: 'down' } });
+      for (const section of ['info', 'error', 'details'] as const) {
+        for (const indicator of Object.values(anonymous.body[section] as Record<string, object>)) {
+          expect(Object.keys(indicator)).toEqual(['status']);
+        }
+      }
+      expect(JSON.stringify(anonymous.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|switchyard_users/);
+    }
+    const detailed = await http.get('/health/ready').set(withDetails).expect(503);
+    expect(typeof detailed.body.error.database.message).toBe('string');
   });
 
   it('answers an API call with a 503 and Retry-After that reveals nothing about the database', async () => {

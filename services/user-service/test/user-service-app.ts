@@ -17,6 +17,9 @@ export async function startUserServiceApp(
     DATABASE_URL: databaseUrl,
     RABBITMQ_URL: rabbitmqUrl,
     LOG_LEVEL: 'silent',
+    // Tests send hundreds of requests from 127.0.0.1; the abuse-limit tests pass their own limits.
+    RATE_LIMIT_PER_ADDRESS: '1000000',
+    RATE_LIMIT_PER_EMAIL: '1000000',
     ...env,
   });
   const app = await createServiceApp(AppModule.forRoot(config), {

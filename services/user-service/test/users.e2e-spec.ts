@@ -98,9 +98,11 @@ describe('POST /users', () => {
     expect(response.body).toEqual({
       statusCode: 409,
       error: 'Conflict',
-      message: `email ${user.email} is already registered`,
+      message: 'email is already registered',
       details: [{ field: 'email', message: 'is already registered' }],
     });
+    // The answer must not confirm which address is registered (it may reach logs or a shared screen).
+    expect(JSON.stringify(response.body).toLowerCase()).not.toContain(user.email.toLowerCase());
   });
 
   it('names every missing or wrongly typed field', async () => {
@@ -323,6 +325,7 @@ describe('PATCH /users/:id', () => {
     const [first, second] = [await createUser(), await createUser()];
     const response = await http.patch(`/users/${second.id}`).send({ email: first.email }).expect(409);
     expect(response.body.details).toEqual([{ field: 'email', message: 'is already registered' }]);
+    expect(JSON.stringify(response.body)).not.toContain(first.email);
   });
 
   it('refuses the password and other fields, and an empty change', async () => {

@@ -53,6 +53,11 @@ export const baseConfigShape = {
     .default(DEFAULT_KEEPALIVE_DELAY_MS),
   /** Pino level; `info` in production keeps one line per request. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /**
+   * Bearer token that unlocks the full details of `/health/*` (dependency error messages, consumer settings). Unset:
+   * every caller, probes included, sees each indicator's status only. At least 16 characters; keep it in a Secret.
+   */
+  HEALTH_DETAIL_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   /** Largest JSON body accepted, in bytes; bigger bodies get 413. 100 KiB is plenty for our payloads. */
   BODY_LIMIT_BYTES: z.coerce
     .number({ error: 'must be a number of bytes' })

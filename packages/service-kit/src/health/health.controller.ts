@@ -1,4 +1,13 @@
-import { applyDecorators, Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import {
+  applyDecorators,
+  Controller,
+  Get,
+  Headers,
+  Inject,
+  Optional,
+  Res,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiJsonResponse } from '../http/api-json-response.js';
 import {
@@ -9,6 +18,12 @@ import {
 } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { LifecycleState } from '../lifecycle/lifecycle-state.js';
+import {
+  HEALTH_MODULE_OPTIONS,
+  healthStatusesOnly,
+  type HealthModuleOptions,
+  mayReadHealthDetails,
+} from './health-detail-access.js';
 import { type DependencyCheck, HealthChecks } from './health-checks.js';
 import { healthResultSchema } from './health-result.schema.js';
 
@@ -19,9 +34,16 @@ const CHECK_TIMEOUT_MS = 1_500;
 /** Every probe answers with the same body, 200 or 503 (on each method: a class-level response loses to the method's default 200). */
 const HealthResponses = () =>
   applyDecorators(
-    ApiJsonResponse(200, 'Healthy', healthResultSchema),
+    ApiJsonResponse(
+      200,
+      'Healthy (statuses only, unless the request carries the health detail token)',
+      healthResultSchema,
+    ),
     ApiJsonResponse(503, 'Unhealthy: the failing indicators are under `error`', healthResultSchema),
   );
+
+/** The caller's `Authorization` header: the health detail token unlocks messages and details. */
+const Authorization = () => Headers('authorization');
 
 @ApiTags('health')
 @Controller('health')
@@ -33,6 +55,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly checks: HealthChecks,
     private readonly lifecycle: LifecycleState,
+    @Optional() @Inject(HEALTH_MODULE_OPTIONS) private readonly options: HealthModuleOptions = {},
   ) {}
 
   /**
@@ -41,8 +64,8 @@ export class HealthController {
    */
   @Get('live')
   @HealthResponses()
-  live(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
-    return this.run(res, [
+  live(@Res({ passthrough: true }) res: Response, @Authorization() authorization?: string): Promise<HealthCheckResult> {
+    return this.run(res, authorization, [
       () => this.indicators.check('process').up({ uptimeSeconds: Math.round(process.uptime()) }),
       ...this.indicatorsFor(this.checks.liveness),
     ]);
@@ -51,8 +74,11 @@ export class HealthController {
   /** Ready for traffic: every registered dependency answers, and we are not shutting down. */
   @Get('ready')
   @HealthResponses()
-  ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
-    return this.run(res, [
+  ready(
+    @Res({ passthrough: true }) res: Response,
+    @Authorization() authorization?: string,
+  ): Promise<HealthCheckResult> {
+    return this.run(res, authorization, [
       this.lifecycleIndicator(() => this.lifecycle.isShuttingDown, 'shutting down'),
       ...this.indicatorsFor(this.checks.readiness),
     ]);
@@ -61,8 +87,11 @@ export class HealthController {
   /** Started: migrations applied and the application initialised. */
   @Get('startup')
   @HealthResponses()
-  async startup(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
-    const result = await this.run(res, [
+  async startup(
+    @Res({ passthrough: true }) res: Response,
+    @Authorization() authorization?: string,
+  ): Promise<HealthCheckResult> {
+    const result = await this.run(res, authorization, [
       this.lifecycleIndicator(() => !this.lifecycle.isStarted, 'application still initialising'),
       ...(this.startupPassed ? [] : this.indicatorsFor(this.checks.startup)),
     ]);
@@ -83,8 +112,20 @@ export class HealthController {
     );
   }
 
-  /** Terminus throws 503 with the result as its body; we answer with that body instead of the generic error shape. */
-  private async run(res: Response, indicators: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
+  /**
+   * Terminus throws 503 with the result as its body; we answer with that body instead of the generic error shape.
+   * Only a caller with the detail token sees messages and details; everyone else gets the statuses.
+   */
+  private async run(
+    res: Response,
+    authorization: string | undefined,
+    indicators: HealthIndicatorFunction[],
+  ): Promise<HealthCheckResult> {
+    const result = await this.check(res, indicators);
+    return mayReadHealthDetails(authorization, this.options.detailToken) ? result : healthStatusesOnly(result);
+  }
+
+  private async check(res: Response, indicators: HealthIndicatorFunction[]): Promise<HealthCheckResult> {
     try {
       return await this.health.check(indicators);
     } catch (error) {

@@ -1,6 +1,7 @@
-import { Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LifecycleState } from '../lifecycle/lifecycle-state.js';
+import { HEALTH_MODULE_OPTIONS, type HealthModuleOptions } from './health-detail-access.js';
 import { HealthChecks } from './health-checks.js';
 import { HealthController } from './health.controller.js';
 
@@ -12,4 +13,9 @@ import { HealthController } from './health.controller.js';
   providers: [HealthChecks, LifecycleState],
   exports: [HealthChecks, LifecycleState],
 })
-export class HealthModule {}
+export class HealthModule {
+  /** With options (the detail token); importing `HealthModule` alone shows statuses only, to everyone. */
+  static forRoot(options: HealthModuleOptions): DynamicModule {
+    return { module: HealthModule, providers: [{ provide: HEALTH_MODULE_OPTIONS, useValue: options }] };
+  }
+}

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { type ErrorBody, errorBody } from './error-body.js';
+import { RetryLaterException } from './retry-later.exception.js';
 
 /** Errors thrown by Express' body parser carry an http status and a `type`; we map the ones a client can cause. */
 interface BodyParserError {
@@ -157,7 +158,7 @@ function toErrorBody(thrown: unknown): ErrorBody {
 
 /**
  * The one place that shapes error responses: `{statusCode, error, message, details?}` for everything,
- * client mistakes as 4xx, a database that cannot be reached as 503 with `Retry-After`, and anything unexpected as
+ * client mistakes as 4xx, a database that cannot be reached as 503 with `Retry-After` (a `RetryLaterException` too), and anything unexpected as
  * a logged 500 that reveals nothing.
  */
 @Catch()
@@ -177,6 +178,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (response.headersSent) return;
     if (databaseUnavailable) response.setHeader('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+    if (exception instanceof RetryLaterException)
+      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     response.status(body.statusCode).json(body);
   }
 }

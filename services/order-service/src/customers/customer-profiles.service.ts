@@ -61,6 +61,8 @@ export class CustomerProfilesService {
     changes: { email?: string; name?: string },
     at: Date,
   ): Promise<void> {
+    // A tombstone stays erased: a late or retried user.created/user.updated must not bring personal data back.
+    if (existing.deletedAt) return;
     const data: Prisma.CustomerProfileUpdateInput = {};
     if (changes.email !== undefined && existing.emailChangedAt < at)
       Object.assign(data, { email: changes.email, emailChangedAt: at });
@@ -70,7 +72,8 @@ export class CustomerProfilesService {
   }
 
   /**
-   * Marks the profile deleted (new orders are refused from then on) and cancels its placed orders, each publishing
+   * Turns the profile into a tombstone (email and name erased; the id and `deletedAt` stay, so past orders keep their
+   * customer and new orders are refused from then on) and cancels its placed orders, each publishing
    * `order.cancelled`: the first chunk in the handler's transaction, the rest by the workers from a durable job
    * written in it ({@link OrderCancellations} says why).
    */
@@ -82,8 +85,11 @@ export class CustomerProfilesService {
     const at = new Date(event.occurredAt);
     const existing = await this.lockProfile(tx, event.userId);
     if (!existing) throw new ProfileNotYetKnownError(`user.deleted for ${event.userId} arrived before user.created`);
-    if (!existing.deletedAt)
-      await tx.customerProfile.update({ where: { userId: event.userId }, data: { deletedAt: at } });
+    if (!existing.deletedAt || existing.email !== null || existing.name !== null)
+      await tx.customerProfile.update({
+        where: { userId: event.userId },
+        data: { deletedAt: existing.deletedAt ?? at, email: null, name: null },
+      });
     await this.cancellations.start(tx, { userId: event.userId, cancelledAt: at, correlationId });
   }
 }

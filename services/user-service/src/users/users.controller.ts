@@ -15,6 +15,7 @@ import {
   type UpdateUserBody,
   updateUserBody,
 } from './user.schemas.js';
+import { RateLimited } from '../abuse-limits/index.js';
 import { userPage, type UserPage, type UserResponse, userResponse } from './user.response.js';
 import { UsersService } from './users.service.js';
 
@@ -27,10 +28,11 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @RateLimited('sign-up')
   @ApiOperation({ summary: 'Register a user; the password is stored only as an argon2id hash' })
   @ApiBody({ schema: openApiSchema(createUserBody) })
   @ApiJsonResponse(201, 'Created', userResponse)
-  @ApiErrorResponses({ 400: BAD_BODY, 409: 'The email is already registered' })
+  @ApiErrorResponses({ 400: BAD_BODY, 409: 'The email is already registered', 503: 'Too many password hashes queued' })
   create(@Body(new ZodValidationPipe(createUserBody)) body: CreateUserBody): Promise<UserResponse> {
     return this.users.create(body);
   }
