@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { toWireMessage, UserCreatedV2, UserUpdatedV1 } from '@switchyard/contracts';
+import { toWireMessage, UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -171,6 +171,59 @@ describe('order-service consuming user events', () => {
         .then((p) => p ?? undefined),
     );
     expect(renamed.email).toBe(data.email);
+  });
+
+  it('erases email and name on user.deleted, keeping a tombstone that late events do not refill', async () => {
+    const data = userCreated({ occurredAt: new Date(Date.now() - 2_000).toISOString() });
+    await publish(toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' }));
+    await waitFor('the profile', () =>
+      profiles()
+        .findUnique({ where: { userId: data.userId } })
+        .then((p) => p ?? undefined),
+    );
+    const deletedAt = new Date(Date.now() - 1_000);
+    await publish(
+      toWireMessage({
+        eventId: randomUUID(),
+        contract: UserDeletedV1,
+        data: { userId: data.userId, occurredAt: deletedAt.toISOString() },
+        source: 'user-service',
+      }),
+    );
+    const tombstone = await waitFor('the tombstone', () =>
+      profiles()
+        .findFirst({ where: { userId: data.userId, deletedAt: { not: null } } })
+        .then((p) => p ?? undefined),
+    );
+    expect(tombstone).toMatchObject({ userId: data.userId, email: null, name: null, deletedAt });
+
+    // An update newer than the deletion and a redelivered creation (new event ids: not inbox duplicates).
+    const late = [
+      toWireMessage({
+        eventId: randomUUID(),
+        contract: UserUpdatedV1,
+        data: {
+          userId: data.userId,
+          changes: { email: 'back@example.com', name: 'Back' },
+          occurredAt: new Date().toISOString(),
+        },
+        source: 'user-service',
+      }),
+      toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' }),
+    ];
+    for (const wire of late) await publish(wire);
+    await waitFor('the late events handled', async () => {
+      const handled = await app
+        .get(PrismaClient)
+        .inboxEvent.count({ where: { eventId: { in: late.map((wire) => wire.properties.messageId) } } });
+      return handled === late.length;
+    });
+    expect(await profiles().findUnique({ where: { userId: data.userId } })).toMatchObject({
+      userId: data.userId,
+      email: null,
+      name: null,
+      deletedAt,
+    });
   });
 
   it('dead-letters a handler that keeps failing after the last retry, with its reason and error', async () => {

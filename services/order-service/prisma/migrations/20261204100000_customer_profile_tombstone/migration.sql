@@ -1,4 +1,4 @@
--- A deleted user's profile becomes a tombstone: email and name are erased (NULL); user_id and deleted_at stay.
+-- The profile of a deleted user becomes a tombstone: email and name are erased (NULL), user_id and deleted_at stay.
 -- AlterTable
 ALTER TABLE "customer_profiles" ALTER COLUMN "email" DROP NOT NULL,
 ALTER COLUMN "name" DROP NOT NULL;
