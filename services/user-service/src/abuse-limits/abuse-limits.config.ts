@@ -37,8 +37,9 @@ export const abuseLimitsConfigShape = {
   PASSWORD_HASH_QUEUE_MAX: count('requests').min(0).max(10_000).default(DEFAULT_PASSWORD_HASH_QUEUE_MAX),
 };
 
-const abuseLimitsConfigSchema = z.object(abuseLimitsConfigShape);
-export type AbuseLimitsConfig = z.output<typeof abuseLimitsConfigSchema>;
+export type AbuseLimitsConfig = {
+  [K in keyof typeof abuseLimitsConfigShape]: z.output<(typeof abuseLimitsConfigShape)[K]>;
+};
 
 /** Injection token of the resolved `AbuseLimitsConfig`. */
 export const ABUSE_LIMITS_CONFIG = Symbol('ABUSE_LIMITS_CONFIG');
