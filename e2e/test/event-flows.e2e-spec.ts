@@ -79,6 +79,8 @@ describe('user events keep order-service’s customer profiles', () => {
 
     expect((await http(platform.users.url, 'DELETE', `/users/${user.id}`)).status).toBe(204);
     await waitFor('the profile to be marked deleted', async () => (await customerOf(user.id)).body.deleted === true);
+    // A tombstone: the personal data is erased, the id stays for past orders.
+    expect((await customerOf(user.id)).body).toMatchObject({ userId: user.id, email: null, name: null, deleted: true });
     const order = await waitFor('the placed order to be cancelled', async () => {
       const response = await http<Order>(platform.orders.url, 'GET', `/orders/${placed.body.id}`);
       return response.body.status === 'CANCELLED' ? response.body : undefined;
