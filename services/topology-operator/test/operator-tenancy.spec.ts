@@ -109,8 +109,7 @@ describe('the operator with its default configuration and the chart default RBAC
       expect({ name, exists: await probe.queueExists(name) }).toEqual({ name, exists: true });
     const warning = await waitFor(
       'a QueuesNotOwned Warning',
-      async () =>
-        (await cluster.eventsAbout('made-by-the-service')).find((event) => event.reason === 'QueuesNotOwned'),
+      async () => (await cluster.eventsAbout('made-by-the-service')).find((event) => event.reason === 'QueuesNotOwned'),
       15_000,
     );
     expect(warning).toMatchObject({ type: 'Warning', message: expect.stringContaining(`'${queue}'`) });
