@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { declareTopology, planConsumerTopology, retryQueueName, topologyInputOf } from '@switchyard/messaging/topology';
 import type { EventSubscription, EventSubscriptionSpec } from '../src/api/v1alpha1/index.js';
 import {
+  DROPPED_TIER_GRACE_MS,
   finalizeSubscription,
   reconcileSubscription,
   type ReconcileOutcome,
@@ -144,6 +145,46 @@ describe('ownership of queues', () => {
     expect(warning).toMatchObject({ type: 'Warning' });
     for (const name of [work, foreignTier, dlq]) expect(warning?.message).toContain(`'${name}'`);
     expect(warning?.message).not.toContain(`'${ownTier}'`);
+  });
+
+  it('keeps a retry tier it did not create when the policy drops it, instead of deleting it after the grace period', async () => {
+    const queue = uniqueQueue('foreign-tier');
+    const [, , foreignTier] = namesOf(queue);
+    await broker.connection.createChannel().then(async (channel) => {
+      // Made by someone else first, with the arguments the plan gives a 1 h tier (so the declare passes).
+      const policy = consumerPolicyOf(twoTiers(queue).metadata, resolveSubscriptionSpec(twoTiers(queue).spec));
+      const plan = planConsumerTopology(topologyInputOf(policy));
+      const tier = plan.queues.find((planned) => planned.name === foreignTier)!;
+      await channel.assertQueue(tier.name, { durable: tier.durable, arguments: tier.arguments });
+      await channel.close();
+    });
+    const t0 = new Date('2026-11-27T10:00:00.000Z');
+    const original = twoTiers(queue);
+    const first = await reconcileSubscription(original, broker.connection, t0);
+    const changed = {
+      ...original,
+      metadata: { ...original.metadata, generation: 2 },
+      spec: { ...original.spec, retry: { maxAttempts: 2, backoff: { delays: ['1s'] } } },
+      status: first.status,
+    };
+    const dropped = await reconcileSubscription(changed, broker.connection, new Date(t0.getTime() + 1_000));
+    expect(dropped.status.appliedTopology?.droppedTiers).toEqual([
+      { delayMs: 3_600_000, since: new Date(t0.getTime() + 1_000).toISOString() },
+    ]);
+    const later = await reconcileSubscription(
+      { ...changed, status: dropped.status },
+      broker.connection,
+      new Date(t0.getTime() + 2_000 + DROPPED_TIER_GRACE_MS),
+    );
+    expect(await broker.queueState(foreignTier)).toEqual({ messageCount: 0, consumerCount: 0 });
+    expect(later.status.appliedTopology?.droppedTiers).toEqual([]);
+    expect(later.events).toContainEqual(
+      expect.objectContaining({
+        type: 'Warning',
+        reason: 'QueuesNotOwned',
+        message: expect.stringContaining(foreignTier),
+      }),
+    );
   });
 
   it('owns nothing when status has no ownership record (written by an older operator): deletes no queue', async () => {
