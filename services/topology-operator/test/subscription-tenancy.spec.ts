@@ -149,7 +149,7 @@ describe('ownership of queues', () => {
 
   it('keeps a retry tier it did not create when the policy drops it, instead of deleting it after the grace period', async () => {
     const queue = uniqueQueue('foreign-tier');
-    const [, , foreignTier] = namesOf(queue);
+    const foreignTier = retryQueueName(queue, 3_600_000);
     await broker.connection.createChannel().then(async (channel) => {
       // Made by someone else first, with the arguments the plan gives a 1 h tier (so the declare passes).
       const policy = consumerPolicyOf(twoTiers(queue).metadata, resolveSubscriptionSpec(twoTiers(queue).spec));
