@@ -602,7 +602,11 @@ describe.each(operatorScenarios)('topology-operator in %s', (label) => {
   test('subscriptions, ConfigMaps and Events are granted where subscriptions are watched; the Lease only in the release namespace, by name', () => {
     const objects = objectsOf(label).filter(isOperatorObject);
     const { spec, env } = operatorDeployment(label);
+    const clusterWide = env.get('WATCH_ALL_NAMESPACES')?.value === 'true';
+    // One namespace by default (the release's, 'switchyard' here), with a Role there; every namespace only when asked for.
     const watchNamespace = env.get('WATCH_NAMESPACE')?.value ?? '';
+    expect(watchNamespace === '').toBe(clusterWide);
+    if (label.includes('defaults')) expect(watchNamespace).toBe('switchyard');
     const leaseName = env.get('LEASE_NAME')?.value;
     const clusterRoles = objects.filter((obj) => obj.kind === 'ClusterRole');
     const roles = objects.filter((obj) => obj.kind === 'Role');
@@ -614,13 +618,13 @@ describe.each(operatorScenarios)('topology-operator in %s', (label) => {
       // create cannot be limited by name (the API server authorizes it before the object has one).
       expect(rule.resourceNames).toEqual(rule.verbs.includes('create') ? undefined : [leaseName]);
     }
-    const subscriptionRoles = watchNamespace ? roles.filter((role) => role !== leaseRoles[0]) : clusterRoles;
-    expect(clusterRoles).toHaveLength(watchNamespace ? 0 : 1);
+    const subscriptionRoles = clusterWide ? clusterRoles : roles.filter((role) => role !== leaseRoles[0]);
+    expect(clusterRoles).toHaveLength(clusterWide ? 1 : 0);
     expect(subscriptionRoles).toHaveLength(1);
     expect(permissionsOf(rulesOf(subscriptionRoles[0]!))).toEqual(SUBSCRIPTION_SCOPED);
     // Rule by rule as the API lists them (same grouping, same verbs, no resourceNames).
     expect(rulesOf(subscriptionRoles[0]!)).toEqual(SUBSCRIPTION_RULES);
-    if (watchNamespace) expect(subscriptionRoles[0]!.metadata.namespace).toBe(watchNamespace);
+    if (!clusterWide) expect(subscriptionRoles[0]!.metadata.namespace).toBe(watchNamespace);
 
     const serviceAccount = objects.find((obj) => obj.kind === 'ServiceAccount')!;
     expect(spec.serviceAccountName).toBe(serviceAccount.metadata.name);
@@ -636,7 +640,7 @@ describe.each(operatorScenarios)('topology-operator in %s', (label) => {
 
   test('the Deployment sets the env, port and probes the operator reads, and runs 2 replicas with a PDB by default', () => {
     const { deployment, spec, container, env } = operatorDeployment(label);
-    const contractEnv = ['RABBITMQ_URL', 'WATCH_NAMESPACE', 'POD_NAME', 'POD_NAMESPACE', 'LEASE_NAME', 'PORT', 'LOG_LEVEL', 'RESYNC_SECONDS', 'STATUS_REFRESH_SECONDS'];
+    const contractEnv = ['RABBITMQ_URL', 'WATCH_NAMESPACE', 'WATCH_ALL_NAMESPACES', 'POD_NAME', 'POD_NAMESPACE', 'LEASE_NAME', 'PORT', 'LOG_LEVEL', 'RESYNC_SECONDS', 'STATUS_REFRESH_SECONDS'];
     expect([...env.keys()].sort()).toEqual([...contractEnv].sort());
     // Every variable the chart sets is one the operator reads (a typo here would be silently ignored there).
     const configSource = readFileSync(path.join(repoRoot, 'services/topology-operator/src/config/operator-config.ts'), 'utf8');

@@ -314,19 +314,23 @@ describe('the CEL rules, run by the server, refuse what the operator refuses', (
     expect(outcomes[0]!.stderr).toContain('spec.retry.backoff.exponential: Invalid value: "object": exponential initial must not exceed max');
   });
 
-  test('the dead-letter queue must differ from the work queue and its retry tiers; amq. names are reserved', async () => {
+  test('the dead-letter queue must be the service\'s own and differ from the work queue and its retry tiers; amq. names are reserved', async () => {
     const cases = [
       { deadLetter: { queue: 'order-service.user-events' }, admitted: false },
       { deadLetter: { queue: 'order-service.user-events.retry.1s' }, admitted: false },
       { deadLetter: { queue: 'order-service.user-events.errors' }, admitted: true },
-      { deadLetter: { queue: 'shared.dead-letters' }, admitted: true },
+      { deadLetter: { queue: 'order-service.dead-letters' }, admitted: true },
       { deadLetter: { maxLength: 5 }, admitted: true },
       { deadLetter: { queue: 'amq.dead' }, admitted: false },
+      // Another service's queue (or nobody's): a subscription must not aim its dead letters at it.
+      { deadLetter: { queue: 'user-service.order-events' }, admitted: false },
+      { deadLetter: { queue: 'shared.dead-letters' }, admitted: false },
     ];
     const outcomes = await mapLimited(cases, PARALLEL_KUBECTL, ({ deadLetter }) => dryRun(minimal('dead-letter', { deadLetter })));
     expect(cases.map((c, i) => ({ ...c, admitted: admitted(outcomes[i]!) }))).toEqual(cases);
     expect(outcomes[0]!.stderr).toContain('deadLetter.queue must differ from the work queue and its retry tiers');
     expect(outcomes[5]!.stderr).toContain('spec.deadLetter.queue: Invalid value: "string": queue names starting with amq. are reserved by RabbitMQ');
+    expect(outcomes[6]!.stderr).toContain('deadLetter.queue must be named <service>.<name>, starting with the service name and a dot');
     expect((await dryRun(minimal('exchange', { exchange: 'amq.topic' }))).stderr).toContain('exchange names starting with amq. are reserved by RabbitMQ');
   });
 });

@@ -18,8 +18,15 @@
 {{- default (include "topology-operator.fullname" .) .Values.leaseName -}}
 {{- end -}}
 
-{{/* Namespace of the reconciled EventSubscriptions (and of their ConfigMaps and Events) when one is watched. */}}
+{{/*
+Namespace of the reconciled EventSubscriptions (and of their ConfigMaps and Events): watchNamespace, or the release
+namespace. With clusterWide the operator watches every namespace, and this is only where the chart's own
+subscriptions go. Setting both is refused: the fix is spelled out.
+*/}}
 {{- define "topology-operator.subscriptionNamespace" -}}
+{{- if and .Values.clusterWide .Values.watchNamespace -}}
+{{- fail (printf "clusterWide: true watches every namespace, but watchNamespace names one (%s): set only one of them" .Values.watchNamespace) -}}
+{{- end -}}
 {{- default .Release.Namespace .Values.watchNamespace -}}
 {{- end -}}
 

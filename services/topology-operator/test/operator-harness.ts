@@ -41,6 +41,7 @@ import {
 import { TopologyOperator, type TopologyOperatorOptions } from '../src/operator.js';
 import { type OperatorLogger, silentOperatorLogger } from '../src/operator-logger.js';
 import { OperatorMetrics } from '../src/operator-metrics.js';
+import { kubectlOutcome } from '../../../k8s/test/kubectl-outcome.js';
 
 const CHARTS_DIR = fileURLToPath(new URL('../../../charts', import.meta.url));
 /** The CRD as the chart ships it (cluster-scoped and shared by every test file: applied, never deleted). */
@@ -83,7 +84,10 @@ function renderOperatorChart(namespace: string, values: Record<string, string>):
 }
 
 export interface ChartRbacOptions {
-  /** Render the chart for every namespace (ClusterRole + ClusterRoleBinding) instead of the test namespace only (Role). */
+  /**
+   * Render the chart with `clusterWide: true` (ClusterRole + ClusterRoleBinding) instead of its default: a Role in
+   * the release namespace, which is the test namespace.
+   */
   clusterWide?: boolean;
   /** Leases the operator may get and update: the chart grants its one Lease by name; tests name theirs. */
   leaseNames?: string[];
@@ -101,7 +105,7 @@ export function chartRbac(namespace: string, options: ChartRbacOptions = {}): Ma
   const placeholder = 'lease-named-by-the-test';
   const values: Record<string, string> = {
     leaseName: placeholder,
-    ...(options.clusterWide ? {} : { watchNamespace: namespace }),
+    ...(options.clusterWide ? { clusterWide: 'true' } : {}),
   };
   const rbac = renderOperatorChart(namespace, values).filter((object) =>
     /^(Cluster)?Role(Binding)?$/.test(object.kind),
@@ -401,6 +405,24 @@ export function condition(
   type: string,
 ): { status: string; reason: string; message: string } | undefined {
   return subscription?.status?.conditions?.find((c) => c.type === type);
+}
+
+/**
+ * `kubectl auth can-i` as the operator's ServiceAccount, asked by the admin through impersonation: 'yes' or 'no'
+ * (kubectl exits 1 on 'no'; any other failure is thrown). `namespace` undefined asks cluster-wide (`-A`).
+ */
+export async function operatorCanI(
+  cluster: OperatorCluster,
+  verb: string,
+  resource: string,
+  namespace: string | undefined,
+): Promise<'yes' | 'no'> {
+  const as = `system:serviceaccount:${cluster.namespace}:${cluster.serviceAccount}`;
+  const scope = namespace === undefined ? ['--all-namespaces'] : ['-n', namespace];
+  const outcome = await kubectlOutcome(cluster.plane, ['auth', 'can-i', verb, resource, ...scope, '--as', as]);
+  const answer = outcome.stdout.trim();
+  if ((outcome.code === 0 && answer === 'yes') || (outcome.code === 1 && answer === 'no')) return answer;
+  throw new Error(`kubectl auth can-i ${verb} ${resource} failed (${outcome.code}): ${outcome.stderr.trim()}`);
 }
 
 /** A plain connection for the test's own look at the broker. */

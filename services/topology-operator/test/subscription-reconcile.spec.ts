@@ -122,6 +122,12 @@ describe('reconcileSubscription', () => {
       deadLetterQueue: `${queue}.dlq`,
       exchange: EXCHANGE,
       droppedTiers: [],
+      // All of them were created by this declare: the operator owns them.
+      createdQueues: [
+        queue,
+        `${queue}.dlq`,
+        ...['1s', '5s', '30s', '2m', '10m'].map((delay) => `${queue}.retry.${delay}`),
+      ].sort(),
     });
     expect(outcome.events).toContainEqual(expect.objectContaining({ type: 'Normal', reason: 'TopologyApplied' }));
     expect(outcome.requeueAfterMs).toBeGreaterThan(0);
@@ -389,8 +395,10 @@ describe('reconcileSubscription', () => {
 
   it('leaves a queue another subscription claimed first to it: QueueClaimed naming the other, no broker change, no policy', async () => {
     const queue = uniqueQueue('claimed');
+    // Claims are compared within a namespace only (see subscription-tenancy.spec.ts for two namespaces).
     const older = withMetadata(subscriptionOf({ queue }), {
       namespace: 'orders',
+      name: 'orders-b',
       creationTimestamp: '2026-11-27T08:00:00Z',
     });
     const newer = withMetadata(
@@ -400,7 +408,8 @@ describe('reconcileSubscription', () => {
         retry: { maxAttempts: 2, backoff: { delays: ['7s'] } },
       }),
       {
-        namespace: 'billing',
+        namespace: 'orders',
+        name: 'orders-a',
         creationTimestamp: '2026-11-27T09:00:00Z',
       },
     );
@@ -417,7 +426,7 @@ describe('reconcileSubscription', () => {
     expect(conditionOf(loser, 'TopologyReconciled')).toMatchObject({
       status: 'False',
       reason: 'QueueClaimed',
-      message: expect.stringContaining(`orders/${queue}`),
+      message: expect.stringContaining('orders/orders-b'),
     });
     expect(conditionOf(loser, 'Ready')).toMatchObject({ status: 'False', reason: 'QueueClaimed' });
     expect(loser.events).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'QueueClaimed' }));
@@ -427,12 +436,12 @@ describe('reconcileSubscription', () => {
     await broker.waitForDepth(queue, 1);
     expect(await broker.drain(queue)).toEqual(['user.created']);
 
-    // Same creationTimestamp: namespace/name decides, the same way on every replica.
+    // Same creationTimestamp: the name decides, the same way on every replica.
     const twin = withMetadata(newer, { creationTimestamp: older.metadata.creationTimestamp });
     const tie = await reconcile(older, broker.connection, undefined, { otherSubscriptions: [twin] });
     expect(conditionOf(tie, 'TopologyReconciled')).toMatchObject({
       reason: 'QueueClaimed',
-      message: expect.stringContaining(`billing/${queue}`),
+      message: expect.stringContaining('orders/orders-a'),
     });
   });
 

@@ -8,7 +8,7 @@ describe('operatorConfigFromEnv', () => {
   it('applies the documented defaults when only RABBITMQ_URL is set', () => {
     expect(operatorConfigFromEnv({ RABBITMQ_URL: URL })).toEqual({
       rabbitmqUrl: URL,
-      watchNamespace: undefined,
+      watchNamespace: 'default',
       podName: hostname(),
       podNamespace: 'default',
       leaseName: 'switchyard-topology-operator',
@@ -43,8 +43,15 @@ describe('operatorConfigFromEnv', () => {
     });
   });
 
-  it('treats an empty WATCH_NAMESPACE as all namespaces', () => {
-    expect(operatorConfigFromEnv({ RABBITMQ_URL: URL, WATCH_NAMESPACE: '' }).watchNamespace).toBeUndefined();
+  it('watches its own namespace (POD_NAMESPACE) when WATCH_NAMESPACE is empty, never every namespace by default', () => {
+    const env = { RABBITMQ_URL: URL, WATCH_NAMESPACE: '', POD_NAMESPACE: 'switchyard' };
+    expect(operatorConfigFromEnv(env).watchNamespace).toBe('switchyard');
+    expect(operatorConfigFromEnv({ ...env, WATCH_ALL_NAMESPACES: 'false' }).watchNamespace).toBe('switchyard');
+  });
+
+  it('watches every namespace only with WATCH_ALL_NAMESPACES=true', () => {
+    const env = { RABBITMQ_URL: URL, WATCH_NAMESPACE: '', POD_NAMESPACE: 'switchyard', WATCH_ALL_NAMESPACES: 'true' };
+    expect(operatorConfigFromEnv(env).watchNamespace).toBeUndefined();
   });
 
   it.each([
@@ -58,6 +65,11 @@ describe('operatorConfigFromEnv', () => {
     [{ RABBITMQ_URL: URL, LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ RABBITMQ_URL: URL, WATCH_NAMESPACE: 'Shop_NS' }, /^WATCH_NAMESPACE must be a valid Kubernetes name/],
     [{ RABBITMQ_URL: URL, LEASE_NAME: 'bad name' }, /^LEASE_NAME must be a valid Kubernetes name/],
+    [{ RABBITMQ_URL: URL, WATCH_ALL_NAMESPACES: 'yes' }, /^WATCH_ALL_NAMESPACES must be true or false, got "yes"/],
+    [
+      { RABBITMQ_URL: URL, WATCH_ALL_NAMESPACES: 'true', WATCH_NAMESPACE: 'shop' },
+      /^WATCH_ALL_NAMESPACES=true watches every namespace, but WATCH_NAMESPACE names one \("shop"\): set only one/,
+    ],
   ])('rejects %j with an error naming the variable', (env, message) => {
     expect(() => operatorConfigFromEnv(env)).toThrow(OperatorConfigError);
     expect(() => operatorConfigFromEnv(env)).toThrow(message);

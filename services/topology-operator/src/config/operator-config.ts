@@ -19,7 +19,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface OperatorConfig {
   /** RABBITMQ_URL (required): amqp(s)://user:pass@host:port/vhost. */
   rabbitmqUrl: string;
-  /** WATCH_NAMESPACE: the one namespace whose subscriptions are watched; undefined (empty) = all namespaces. */
+  /**
+   * The one namespace whose subscriptions are watched: WATCH_NAMESPACE, or the operator's own (POD_NAMESPACE) when
+   * it is empty; undefined = every namespace, only when WATCH_ALL_NAMESPACES is true (which needs a ClusterRole).
+   */
   watchNamespace: string | undefined;
   /** POD_NAME: holder identity on the Lease and reporting instance of Events; default the hostname (= pod name in Kubernetes). */
   podName: string;
@@ -48,11 +51,12 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function operatorConfigFromEnv(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const podNamespace = optionalName(env, 'POD_NAMESPACE', DNS_LABEL) ?? DEFAULT_POD_NAMESPACE;
   return {
     rabbitmqUrl: rabbitmqUrl(env),
-    watchNamespace: optionalName(env, 'WATCH_NAMESPACE', DNS_LABEL),
+    watchNamespace: watchNamespace(env, podNamespace),
     podName: nonEmpty(env.POD_NAME) ?? hostname(),
-    podNamespace: optionalName(env, 'POD_NAMESPACE', DNS_LABEL) ?? DEFAULT_POD_NAMESPACE,
+    podNamespace,
     leaseName: optionalName(env, 'LEASE_NAME', DNS_SUBDOMAIN) ?? DEFAULT_LEASE_NAME,
     port: integer(env, 'PORT', DEFAULT_PORT, 1, 65_535),
     logLevel: logLevel(env),
@@ -79,6 +83,23 @@ function rabbitmqUrl(env: NodeJS.ProcessEnv): string {
   if (protocol !== 'amqp:' && protocol !== 'amqps:')
     throw new OperatorConfigError(`RABBITMQ_URL must start with amqp:// or amqps://, got ${protocol}//`);
   return value;
+}
+
+/**
+ * Least privilege by default: the operator's own namespace, where the chart grants it a Role. Every namespace only
+ * when asked for explicitly (the chart's `clusterWide`, which also grants the ClusterRole a cluster-wide list needs).
+ */
+function watchNamespace(env: NodeJS.ProcessEnv, podNamespace: string): string | undefined {
+  const named = optionalName(env, 'WATCH_NAMESPACE', DNS_LABEL);
+  const all = nonEmpty(env.WATCH_ALL_NAMESPACES)?.toLowerCase();
+  if (all !== undefined && all !== 'true' && all !== 'false')
+    throw new OperatorConfigError(`WATCH_ALL_NAMESPACES must be true or false, got ${JSON.stringify(all)}`);
+  if (all !== 'true') return named ?? podNamespace;
+  if (named !== undefined)
+    throw new OperatorConfigError(
+      `WATCH_ALL_NAMESPACES=true watches every namespace, but WATCH_NAMESPACE names one (${JSON.stringify(named)}): set only one of them`,
+    );
+  return undefined;
 }
 
 function optionalName(env: NodeJS.ProcessEnv, variable: string, pattern: RegExp): string | undefined {

@@ -52,7 +52,15 @@ export async function applySubscriptionTopology(
   next: AppliedTopology,
   options: ApplyOptions,
 ): Promise<AppliedTopologyChange> {
+  const created = new Set(previous?.createdQueues ?? []);
+  // Ownership: a queue absent just before this declare is one the operator creates. A queue that already exists
+  // (by hand, another tool, the consuming service starting first) stays its creator's, and is never deleted here.
+  // Queue arguments cannot carry it (they are immutable, and a differing argument fails the declare), so status does.
+  const absent: string[] = [];
+  for (const { name } of plan.queues)
+    if (!created.has(name) && (await inspectQueue(broker, name)) === undefined) absent.push(name);
   await declareTopology(broker, plan);
+  for (const name of absent) created.add(name);
   const events: SubscriptionEvent[] = [];
   const queue = next.queue ?? plan.queues.find((q) => q.role === 'work')!.name;
   const now = options.now.getTime();
@@ -82,7 +90,10 @@ export async function applySubscriptionTopology(
   for (const [delayMs, since] of [...droppedSince].sort(([a], [b]) => a - b)) {
     const tier = retryQueueName(queue, delayMs);
     const state = await inspectQueue(broker, tier);
-    if (state === undefined) continue;
+    if (state === undefined) {
+      created.delete(tier);
+      continue;
+    }
     const sinceMs = Date.parse(since);
     const graceLeftMs = (Number.isNaN(sinceMs) ? now : sinceMs) + DROPPED_TIER_GRACE_MS - now;
     if (graceLeftMs > 0 || state.messageCount > 0 || state.consumerCount > 0) {
@@ -99,8 +110,18 @@ export async function applySubscriptionTopology(
       }
       continue;
     }
+    if (!created.has(tier)) {
+      // Not ours to delete: stop tracking it, and say so once.
+      events.push({
+        type: 'Warning',
+        reason: 'QueuesNotOwned',
+        message: `kept retry tier '${tier}', no longer in the retry policy: it existed before this subscription declared it, so the operator never deletes it. Delete it by hand once it is empty (rabbitmqctl delete_queue <name> -p <vhost>)`,
+      });
+      continue;
+    }
     options.fence(`delete retry tier '${tier}'`);
     const lost = await deleteQueue(broker, tier);
+    created.delete(tier);
     events.push(
       lost === 0
         ? {
@@ -122,6 +143,7 @@ export async function applySubscriptionTopology(
     queue,
     retryDelaysMs: [...new Set(next.retryDelaysMs)].sort((a, b) => a - b),
     droppedTiers: kept,
+    createdQueues: [...created].sort(),
   };
   return { applied, events, nextTierDeadlineMs };
 }

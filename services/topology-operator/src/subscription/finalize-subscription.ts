@@ -36,8 +36,11 @@ export interface FinalizeOutcome {
  * twice) is never deleted, whatever the policies say, and its bindings for event types the other one also
  * consumes stay: Warning `QueuesShared`.
  *
- * Only what `status.appliedTopology` records is deleted: without it the operator never declared anything, and a
- * queue of the same name belongs to someone else. The exchange is shared and never deleted.
+ * Only what `status.appliedTopology` records is touched: without it the operator never declared anything. And only
+ * queues it created (`appliedTopology.createdQueues`) are deleted: one that existed before the subscription first
+ * declared it (made by hand, by another tool, by the consuming service) is kept, Warning `QueuesNotOwned`, and so
+ * is everything kept with it as above. A status without that record (written by an older operator) owns nothing.
+ * The exchange is shared and never deleted.
  * Depth is checked and the queue deleted in two steps (quorum queues refuse if-empty deletes); a message that
  * arrives in between is deleted with the queue and reported in a Warning.
  */
@@ -113,9 +116,11 @@ async function finalizeOnBroker(
     const holdsMessages = (name: string) => (stateOf.get(name)?.messageCount ?? 0) > 0;
     const inUse = (name: string) => (stateOf.get(name)?.consumerCount ?? 0) > 0;
     const shared = (name: string) => (users.get(name)?.length ?? 0) > 0;
+    const created = new Set(applied.createdQueues ?? []);
+    const notOwned = (name: string) => !created.has(name) && stateOf.get(name) !== undefined;
 
     const kept = new Set<string>();
-    for (const name of [...tiers, queue, applied.deadLetterQueue]) if (shared(name)) kept.add(name);
+    for (const name of [...tiers, queue, applied.deadLetterQueue]) if (shared(name) || notOwned(name)) kept.add(name);
     if (retainNonEmpty) {
       for (const tier of tiers) if (holdsMessages(tier) || inUse(tier)) kept.add(tier);
       if (holdsMessages(queue) || inUse(queue) || tiers.some((tier) => kept.has(tier))) kept.add(queue);
@@ -155,7 +160,17 @@ async function finalizeOnBroker(
         message: `kept ${sharedKept.map((name) => `'${name}' (also used by ${users.get(name)!.join(', ')})`).join(', ')}: another EventSubscription still uses them`,
       });
     }
-    const inUseKept = [...kept].filter((name) => !shared(name) && inUse(name));
+    const notOwnedKept = [...kept].filter((name) => !shared(name) && notOwned(name));
+    if (notOwnedKept.length > 0) {
+      events.push({
+        type: 'Warning',
+        reason: 'QueuesNotOwned',
+        message:
+          `kept ${notOwnedKept.map((name) => `'${name}'`).join(', ')}: they existed before this subscription declared them, ` +
+          `so the operator did not create them and never deletes them, whatever deletionPolicy says. Delete them by hand if they are no longer needed`,
+      });
+    }
+    const inUseKept = [...kept].filter((name) => !shared(name) && !notOwned(name) && inUse(name));
     if (inUseKept.length > 0) {
       events.push({
         type: 'Warning',
@@ -166,7 +181,7 @@ async function finalizeOnBroker(
           `(rabbitmqctl delete_queue <name> -p <vhost>)`,
       });
     }
-    const retained = [...kept].filter((name) => !shared(name) && !inUse(name));
+    const retained = [...kept].filter((name) => !shared(name) && !notOwned(name) && !inUse(name));
     if (retained.length > 0) {
       const described = retained
         .map((name) => `'${name}' (${stateOf.get(name)?.messageCount ?? 0} message(s))`)

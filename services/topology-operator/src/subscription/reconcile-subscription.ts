@@ -193,7 +193,7 @@ async function reconcileTopology(
       topology: {
         type,
         status: 'False',
-        reason: 'InvalidSpec',
+        reason: resolved.reason,
         message: `spec is invalid, nothing was changed on the broker: ${resolved.message}`,
       },
     };

@@ -52,8 +52,13 @@ export function queueUsers(self: EventSubscription, others: readonly EventSubscr
 }
 
 /**
- * The subscription that owns `queue` when several claim it as their `spec.queue`: the oldest (creationTimestamp),
- * then the first by namespace/name, so every replica and every reconcile picks the same one.
+ * The subscription that owns `queue` when several in the same namespace claim it as their `spec.queue`: the oldest
+ * (creationTimestamp), then the first by name, so every replica and every reconcile picks the same one.
+ *
+ * Only within a namespace: otherwise whoever may create an EventSubscription anywhere could take a queue name first
+ * and lock another namespace's subscription out of it. Across namespaces, what keeps one tenant from another's
+ * queues is the `<service>.` prefix (and the broker user's permissions), and a queue is deleted only by the
+ * subscription that created it (`appliedTopology.createdQueues`) and only while no other subscription uses it.
  */
 export function earlierClaimant(
   self: EventSubscription,
@@ -68,6 +73,12 @@ export function earlierClaimant(
     return byAge !== 0 ? byAge : subscriptionKey(a).localeCompare(subscriptionKey(b));
   };
   return others
-    .filter((other) => !isSameSubscription(self, other) && claims(other) && order(other, self) < 0)
+    .filter(
+      (other) =>
+        !isSameSubscription(self, other) &&
+        (other.metadata.namespace ?? 'default') === (self.metadata.namespace ?? 'default') &&
+        claims(other) &&
+        order(other, self) < 0,
+    )
     .sort(order)[0];
 }

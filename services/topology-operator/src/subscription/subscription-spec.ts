@@ -44,10 +44,12 @@ export function resolveSubscriptionSpec(spec: EventSubscriptionSpec | unknown): 
     throw new InvalidSubscriptionSpecError(['spec', ...issue.path.map(String)].join('.'), issue.message);
   }
   const parsed = result.data;
+  // A service's queues are `<service>.*`: anything else is another service's (its broker user may read only its own).
   if (!parsed.queue.startsWith(`${parsed.service}.`)) {
     throw new InvalidSubscriptionSpecError(
       'spec.queue',
       `must be named <service>.<purpose>: start with '${parsed.service}.'`,
+      'QueueOutsideService',
     );
   }
   const types = parsed.events.map((event) => event.type);
@@ -66,6 +68,13 @@ export function resolveSubscriptionSpec(spec: EventSubscriptionSpec | unknown): 
     throw new InvalidSubscriptionSpecError(
       'spec.deadLetter.queue',
       `must differ from the work queue '${parsed.queue}' and its retry tiers`,
+    );
+  }
+  if (!deadLetterQueue.startsWith(`${parsed.service}.`)) {
+    throw new InvalidSubscriptionSpecError(
+      'spec.deadLetter.queue',
+      `must start with '${parsed.service}.' (a service's dead letters go to a queue of its own), got '${deadLetterQueue}'`,
+      'QueueOutsideService',
     );
   }
   const messageTtlMs =

@@ -46,6 +46,11 @@ export const CRD_SCHEMA_OVERLAY: Readonly<Record<string, SchemaOverlay>> = {
         message: 'queue must be named <service>.<purpose>, starting with the service name and a dot',
       },
       {
+        rule: "!has(self.deadLetter) || !has(self.deadLetter.queue) || self.deadLetter.queue.startsWith(self.service + '.')",
+        message:
+          "deadLetter.queue must be named <service>.<name>, starting with the service name and a dot (another service's queues are not this one's)",
+      },
+      {
         rule: "!has(self.deadLetter) || !has(self.deadLetter.queue) || (self.deadLetter.queue != self.queue && !self.deadLetter.queue.startsWith(self.queue + '.retry.'))",
         message: 'deadLetter.queue must differ from the work queue and its retry tiers (<queue>.retry.<delay>)',
       },

@@ -101,7 +101,9 @@ const retrySpecSchema = z
 
 const deadLetterSpecSchema = z
   .object({
-    queue: amqpName.optional().describe('Dead-letter queue; defaults to <queue>.dlq.'),
+    queue: amqpName
+      .optional()
+      .describe('Dead-letter queue, <service>.<name> like the work queue; defaults to <queue>.dlq.'),
     maxLength: z
       .number()
       .int()

@@ -44,6 +44,19 @@ const appliedTopologySchema = z
           'once it is empty and has no consumers.',
       ),
     eventTypes: z.array(brokerName).max(100),
+    /**
+     * Ownership: the queues this subscription created (absent on the broker when it first declared them). Only
+     * these are ever deleted. Optional because a status written before it existed lacks it (then nothing is owned).
+     */
+    createdQueues: z
+      .array(brokerName)
+      .max(100)
+      .optional()
+      .describe(
+        'Queues the operator created for this subscription (they did not exist when it first declared them). ' +
+          'Only these are ever deleted (deletionPolicy Delete, dropped retry tiers); a queue that existed before, ' +
+          'declared by hand, by another tool or by the consuming service, is never deleted by the operator.',
+      ),
     deadLetterQueue: brokerName,
     exchange: brokerName,
   })

@@ -19,7 +19,7 @@ export {
   SINGULAR,
 } from './names.js';
 export { DURATION_PATTERN, durationSchema, MAX_DURATION_MS, parseDuration, type Duration } from './duration.js';
-export { InvalidSubscriptionSpecError } from './invalid-spec-error.js';
+export { InvalidSubscriptionSpecError, type InvalidSpecReason } from './invalid-spec-error.js';
 export {
   AMQP_NAME_PATTERN,
   DEFAULT_DELETION_POLICY,
