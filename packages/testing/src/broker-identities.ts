@@ -46,7 +46,7 @@ export function brokerIdentityDefinitions(options: BrokerIdentitiesOptions): Rec
  * sixteen. Connections already open keep working (RabbitMQ checks a password only when a client connects).
  */
 export async function provisionBrokerIdentities(options: BrokerIdentitiesOptions): Promise<void> {
-  await rabbitmqctl(['import_definitions', '/dev/stdin'], JSON.stringify(brokerIdentityDefinitions(options)));
+  await rabbitmqctl(['import_definitions', '--format', 'json'], JSON.stringify(brokerIdentityDefinitions(options)));
 }
 
 /**
