@@ -5,6 +5,7 @@ export { freePort, startServiceProcess, waitUntilReady } from './service-process
 export type { ServiceProcess } from './service-process.js';
 export { createTestVhost } from './test-vhost.js';
 export type { TestVhost } from './test-vhost.js';
+export { IdentityPublisher } from './identity-publisher.js';
 export {
   BROKER_IDENTITIES,
   brokerPermissions,

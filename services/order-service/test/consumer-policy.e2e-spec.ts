@@ -4,6 +4,7 @@ import { type ConsumerPolicy, consumerPolicyFileName, serializeConsumerPolicy } 
 import {
   createTestDatabase,
   createTestVhost,
+  IdentityPublisher,
   freePort,
   samples,
   startServiceProcess,
@@ -86,6 +87,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
   let base: string;
   let broker: ChannelModel;
   let channel: ConfirmChannel;
+  let producer: IdentityPublisher;
 
   beforeAll(async () => {
     [db, vhost] = await Promise.all([
@@ -96,6 +98,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
     configMap = new MountedConfigMap(policyDir);
     broker = await amqp.connect(vhost.url);
     channel = await broker.createConfirmChannel();
+    producer = await IdentityPublisher.connect(vhost, 'user-service');
   });
 
   afterAll(async () => {
@@ -103,6 +106,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
       service.child.kill('SIGKILL');
       await service.exit;
     }
+    await producer?.close();
     await broker?.close().catch(() => undefined);
     await Promise.all([
       db?.drop(),
@@ -112,8 +116,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
   });
 
   async function publish(wire: ReturnType<typeof toWireMessage>): Promise<void> {
-    channel.publish(EXCHANGE, wire.routingKey, wire.content, { persistent: true, ...wire.properties });
-    await channel.waitForConfirms();
+    await producer.publish(EXCHANGE, wire.routingKey, wire.content, { persistent: true, ...wire.properties });
   }
 
   function userCreated(userId: string) {
@@ -175,7 +178,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
     base = `http://127.0.0.1:${port}`;
     service = startServiceProcess(MAIN, {
       DATABASE_URL: db.url,
-      RABBITMQ_URL: vhost.url,
+      RABBITMQ_URL: vhost.identityUrl('order-service'),
       PORT: String(port),
       LOG_LEVEL: 'info',
       // The code defaults differ from the policy, so it is visible which one is in force.

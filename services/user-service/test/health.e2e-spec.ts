@@ -30,7 +30,7 @@ describe('health probes on a migrated, reachable database and broker', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('users_health', SCHEMA_PATH);
-    app = await startUserServiceApp(db.url, vhost.url);
+    app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'));
   });
 
   afterAll(async () => {
@@ -72,7 +72,7 @@ describe('health probes before migrations are applied', () => {
 
   beforeAll(async () => {
     await ensureDatabase(url);
-    app = await startUserServiceApp(url, vhost.url);
+    app = await startUserServiceApp(url, vhost.identityUrl('user-service'));
   });
 
   afterAll(async () => {
@@ -95,7 +95,10 @@ describe('health probes with the database unreachable', () => {
 
   beforeAll(async () => {
     // Nothing listens on port 1: connections are refused at once.
-    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users', vhost.url);
+    app = await startUserServiceApp(
+      'postgresql://postgres@127.0.0.1:1/switchyard_users',
+      vhost.identityUrl('user-service'),
+    );
   });
 
   afterAll(async () => {
