@@ -15,7 +15,7 @@ import {
   waitFor,
   waitUntilReady,
 } from '@switchyard/testing';
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqp, { type ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
@@ -86,7 +86,6 @@ describe('order-service applies its mounted consumer policy without a restart', 
   let service: ServiceProcess;
   let base: string;
   let broker: ChannelModel;
-  let channel: ConfirmChannel;
   let producer: IdentityPublisher;
 
   beforeAll(async () => {
@@ -97,7 +96,6 @@ describe('order-service applies its mounted consumer policy without a restart', 
     policyDir = await mkdtemp(join(tmpdir(), 'order-service-policy-'));
     configMap = new MountedConfigMap(policyDir);
     broker = await amqp.connect(vhost.url);
-    channel = await broker.createConfirmChannel();
     producer = await IdentityPublisher.connect(vhost, 'user-service');
   });
 

@@ -13,7 +13,6 @@ import {
   valueOf,
   waitFor,
 } from '@switchyard/testing';
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
@@ -24,8 +23,6 @@ const SERVICE = 'order-service';
 let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
-let broker: ChannelModel;
-let channel: ConfirmChannel;
 let producer: IdentityPublisher;
 let http: ReturnType<typeof request>;
 
@@ -36,14 +33,11 @@ beforeAll(async () => {
   ]);
   app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'));
   http = request(app.getHttpServer());
-  broker = await amqp.connect(vhost.url);
-  channel = await broker.createConfirmChannel();
   producer = await IdentityPublisher.connect(vhost, 'user-service');
 });
 
 afterAll(async () => {
   await producer?.close();
-  await broker?.close();
   await app?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
 });

@@ -13,7 +13,6 @@ import {
   valueOf,
   waitFor,
 } from '@switchyard/testing';
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
@@ -24,8 +23,6 @@ const SERVICE = 'user-service';
 let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
-let broker: ChannelModel;
-let channel: ConfirmChannel;
 let producer: IdentityPublisher;
 let http: ReturnType<typeof request>;
 
@@ -33,14 +30,11 @@ beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('users_metrics', SCHEMA_PATH), createTestVhost('users_metrics')]);
   app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'));
   http = request(app.getHttpServer());
-  broker = await amqp.connect(vhost.url);
-  channel = await broker.createConfirmChannel();
   producer = await IdentityPublisher.connect(vhost, 'order-service');
 });
 
 afterAll(async () => {
   await producer?.close();
-  await broker?.close();
   await app?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
 });
