@@ -74,7 +74,7 @@ export class DeliveryHandling {
     const { queue, connection, log } = this.options;
     // After the shutdown wait: leave it unacked, the channel closes and the broker requeues it.
     if (this.options.isStopped()) return;
-    const task = traceDelivery(deliveryTarget(queue, connection.endpoint, message), () =>
+    const task = traceDelivery(deliveryTarget(queue, connection.endpoint, message, this.options.ownUser), () =>
       this.handle(consumer, message),
     ).catch((error: unknown) => {
       log.error({ queue, ...errorFields(error) }, 'unexpected error while settling a delivery');

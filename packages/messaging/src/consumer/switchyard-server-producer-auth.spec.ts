@@ -149,6 +149,15 @@ describe('producer authentication under the broker identities', () => {
     },
   );
 
+  it('dead-letters as forged_header an event whose producer set x-original-user-id, which only the transport writes', async () => {
+    const properties = { ...userDeleted(), headers: { 'x-event-version': 1, 'x-original-user-id': 'user-service' } };
+    const before = observer.deadLetters.length;
+    await producer.publish(DEFAULT_EXCHANGE, 'user.deleted', Buffer.from('{}'), properties);
+    await waitFor('the event to be dead-lettered', () => observer.deadLetters.length === before + 1);
+    expect(observer.deadLetters[before]).toMatchObject({ reason: 'forged_header' });
+    expect(handled.some((c) => c.eventId === properties.messageId)).toBe(false);
+  });
+
   it('takes its own retry copy back (under its own user-id) and keeps the producer’s identity on it', async () => {
     const properties = userDeleted();
     failOnce.add(properties.messageId);
