@@ -62,10 +62,10 @@ const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio:
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 // Each service connects as its own broker identity (README "Broker identities"), created or updated here with
-// rabbitmqctl; the passwords come from BROKER_PASSWORD_<USER> or the gitignored .switchyard/broker-passwords.json.
+// rabbitmqctl; the passwords come from BROKER_PASSWORD_<USER>, else ~/.config/switchyard/broker-passwords.json.
 const { devBrokerPasswords, provisionBrokerIdentities } = await import('../packages/testing/dist/broker-identities.js');
 const brokerPasswords = Object.fromEntries(
-  Object.entries(devBrokerPasswords(root)).map(([user, password]) => [
+  Object.entries(devBrokerPasswords()).map(([user, password]) => [
     user,
     process.env[`BROKER_PASSWORD_${user.toUpperCase().replace(/-/g, '_')}`] || password,
   ]),

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BROKER_IDENTITIES, brokerPermissions, EVENTS_EXCHANGE } from './broker-permissions.js';
 import { rabbitmqctl } from './rabbitmqctl.js';
@@ -62,12 +63,22 @@ export function rabbitPasswordHash(password: string): string {
 }
 
 /**
- * The development passwords of every identity, from `<repo>/.switchyard/broker-passwords.json` (gitignored), made
- * with random passwords on first use. `npm start` and the tests share it: the users are broker-wide, so two sets of
- * passwords on one machine would lock each other's clients out at their next connect.
+ * Where the development passwords live: `SWITCHYARD_BROKER_PASSWORDS_FILE`, else
+ * `~/.config/switchyard/broker-passwords.json`. Per machine user, not per checkout: the broker's users are
+ * broker-wide, so two checkouts (worktrees) with passwords of their own would lock each other's clients out at their
+ * next connect.
  */
-export function devBrokerPasswords(repoRoot: string): BrokerPasswords {
-  const file = join(repoRoot, '.switchyard', 'broker-passwords.json');
+export function devBrokerPasswordsFile(): string {
+  return (
+    process.env.SWITCHYARD_BROKER_PASSWORDS_FILE || join(homedir(), '.config', 'switchyard', 'broker-passwords.json')
+  );
+}
+
+/**
+ * The development passwords of every identity, from `file` (default `devBrokerPasswordsFile()`), made with random
+ * passwords on first use (mode 0600). `npm start` and the tests share it.
+ */
+export function devBrokerPasswords(file: string = devBrokerPasswordsFile()): BrokerPasswords {
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const passwords = Object.fromEntries(

@@ -18,6 +18,7 @@ export type { BrokerIdentityPermissions } from './broker-permissions.js';
 export {
   brokerIdentityDefinitions,
   devBrokerPasswords,
+  devBrokerPasswordsFile,
   provisionBrokerIdentities,
   rabbitPasswordHash,
 } from './broker-identities.js';

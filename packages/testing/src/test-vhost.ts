@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { devBrokerPasswords, provisionBrokerIdentities } from './broker-identities.js';
 import { BROKER_IDENTITIES } from './broker-permissions.js';
 import { rabbitmqctl } from './rabbitmqctl.js';
@@ -33,7 +31,7 @@ export interface TestVhost {
 export async function createTestVhost(label: string): Promise<TestVhost> {
   const name =
     `switchyard_test_${label.replace(/\W/g, '_')}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`.toLowerCase();
-  const passwords = devBrokerPasswords(repoRoot());
+  const passwords = devBrokerPasswords();
   try {
     // One import creates the vhost, grants guest everything and the identities what they may.
     await provisionBrokerIdentities({ vhost: name, passwords, fullAccess: ['guest'] });
@@ -57,12 +55,4 @@ export async function createTestVhost(label: string): Promise<TestVhost> {
       await rabbitmqctl(['delete_vhost', name]);
     },
   };
-}
-
-/** The repository root (where the shared development passwords live), found above this file. */
-function repoRoot(): string {
-  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package-lock.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`cannot find the repository root above ${import.meta.dirname}`);
-  }
 }
