@@ -19,6 +19,7 @@ const workspaces = [
   'packages/messaging',
   'packages/service-kit',
   'packages/telemetry',
+  'packages/testing',
   'services/user-service',
   'services/order-service',
   'services/topology-operator',

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: runs the whole platform on this machine against local Postgres and RabbitMQ.
-// Builds, creates each service's database if missing, applies migrations, starts both services with
-// their logs interleaved and readable, prints their URLs, and stops both cleanly on Ctrl-C.
+// Builds, creates the broker identities (rabbitmqctl) and each service's database if missing, applies migrations,
+// starts both services, each under its own broker identity, with their logs interleaved and readable, prints their
+// URLs, and stops both cleanly on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -59,6 +60,34 @@ if (!(await reachable(rabbitmqUrl, 5672))) {
 console.log('▶ building (prisma generate + tsc -b)');
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+
+// Each service connects as its own broker identity (README "Broker identities"), created or updated here with
+// rabbitmqctl; the passwords come from BROKER_PASSWORD_<USER>, else ~/.config/switchyard/broker-passwords.json.
+const { devBrokerPasswords, provisionBrokerIdentities } = await import('../packages/testing/dist/broker-identities.js');
+const brokerPasswords = Object.fromEntries(
+  Object.entries(devBrokerPasswords()).map(([user, password]) => [
+    user,
+    process.env[`BROKER_PASSWORD_${user.toUpperCase().replace(/-/g, '_')}`] || password,
+  ]),
+);
+const brokerUrl = new URL(rabbitmqUrl);
+const vhost = decodeURIComponent(brokerUrl.pathname.slice(1)) || '/';
+try {
+  await provisionBrokerIdentities({ vhost, passwords: brokerPasswords });
+} catch (error) {
+  console.error(
+    `✖ could not create the broker identities in vhost '${vhost}': ${error.message}\n` +
+      '  Run npm start as a user allowed to run rabbitmqctl (e.g. root), on the machine RabbitMQ runs on.',
+  );
+  process.exit(1);
+}
+for (const service of services) {
+  const url = new URL(rabbitmqUrl);
+  url.username = encodeURIComponent(service.name);
+  url.password = encodeURIComponent(brokerPasswords[service.name]);
+  service.rabbitmqUrl = url.toString();
+}
+console.log(`▶ broker identities user-service, order-service (vhost '${vhost}') are up to date`);
 
 const { deployMigrations, ensureDatabase, maskDatabaseUrl, withDatabaseName } =
   await import('../packages/db-migrate/dist/index.js');
@@ -118,7 +147,12 @@ const children = services.map((service) => {
   // The preload starts OpenTelemetry before the service loads; without OTEL_EXPORTER_OTLP_ENDPOINT it does nothing.
   const child = spawn(process.execPath, ['--import', '@switchyard/telemetry/register', 'dist/main.js'], {
     cwd: `${root}${service.dir}`,
-    env: { ...process.env, PORT: String(service.port), DATABASE_URL: service.databaseUrl, RABBITMQ_URL: rabbitmqUrl },
+    env: {
+      ...process.env,
+      PORT: String(service.port),
+      DATABASE_URL: service.databaseUrl,
+      RABBITMQ_URL: service.rabbitmqUrl,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {

@@ -205,7 +205,7 @@ describe('the service images, run as the pods run them', () => {
           '-e',
           `DATABASE_URL=${databases[service]}`,
           '-e',
-          `RABBITMQ_URL=${vhost!.url}`,
+          `RABBITMQ_URL=${vhost!.identityUrl(service)}`,
           '-e',
           `SHUTDOWN_DELAY_MS=${shutdownDelayMs}`,
           '-e',

@@ -9,6 +9,8 @@ import {
   type PrivatePostgres,
   type PrivateRabbitMq,
   type ServiceProcess,
+  BROKER_IDENTITIES,
+  brokerIdentityDefinitions,
   freePort,
   startFaultProxy,
   startPrivatePostgres,
@@ -16,6 +18,7 @@ import {
   startServiceProcess,
   waitUntilReady,
 } from '@switchyard/testing';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { RssSampler } from './rss-sampler.js';
 
@@ -125,6 +128,10 @@ export class FaultPlatform {
   readonly rss = new RssSampler();
   /** What a fault observed at the moment it struck (e.g. outbox rows unsent at a kill), for the report. */
   readonly evidence: Record<string, number> = {};
+  /** Passwords of the broker identities on the private node. */
+  readonly brokerPasswords: Record<string, string> = Object.fromEntries(
+    BROKER_IDENTITIES.map((user) => [user, randomBytes(12).toString('hex')]),
+  );
 
   private constructor(
     readonly lab: FaultLab,
@@ -136,6 +143,8 @@ export class FaultPlatform {
     try {
       const vhost = `faults_${label}`;
       await lab.rabbit.addVhost(vhost);
+      // Each service connects as its own broker identity, as in production (the node is private: fresh passwords).
+      await lab.rabbit.importDefinitions(brokerIdentityDefinitions({ vhost, passwords: platform.brokerPasswords }));
       await Promise.all((['users', 'orders'] as const).map((name) => platform.launch(name, vhost, options)));
       platform.rss.start();
       return platform;
@@ -162,7 +171,7 @@ export class FaultPlatform {
       ...(relayDatabaseLink
         ? { MESSAGING_RELAY_DATABASE_URL: `postgresql://postgres@127.0.0.1:${relayDatabaseLink.port}/${database}` }
         : {}),
-      RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${brokerLink.port}/${encodeURIComponent(vhost)}?heartbeat=${HEARTBEAT_SECONDS}`,
+      RABBITMQ_URL: `amqp://${SERVICES[name].dir}:${this.brokerPasswords[SERVICES[name].dir]}@127.0.0.1:${brokerLink.port}/${encodeURIComponent(vhost)}?heartbeat=${HEARTBEAT_SECONDS}`,
       // Short retry tiers: a handler that fails during a fault (database gone) is retried within the scenario.
       MESSAGING_RETRY_DELAYS_MS: '200,500,1000,2000,4000,8000,15000',
       LOG_LEVEL: 'info',

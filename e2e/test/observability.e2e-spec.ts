@@ -442,7 +442,8 @@ describe('observability against the running services', () => {
 
     // An update for a user order-service never heard of fails every attempt: retried through the 200 ms and
     // 400 ms tiers, then dead-lettered as retries_exhausted. Malformed JSON is dead-lettered at once.
-    const broker = await amqp.connect(platform.vhost.url);
+    // As user-service, the producer the catalog names for user events: anything else is dead-lettered as forged.
+    const broker = await amqp.connect(platform.vhost.identityUrl('user-service'));
     try {
       const channel = await broker.createConfirmChannel();
       const update = toWireMessage({
@@ -454,10 +455,12 @@ describe('observability against the running services', () => {
       channel.publish('switchyard.events', update.routingKey, update.content, {
         persistent: true,
         ...update.properties,
+        userId: 'user-service',
       });
       const malformedId = randomUUID();
       channel.publish('switchyard.events', 'user.created', Buffer.from('{"userId": '), {
         persistent: true,
+        userId: 'user-service',
         messageId: malformedId,
         type: 'user.created',
         appId: 'observability-test',

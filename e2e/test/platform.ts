@@ -42,8 +42,8 @@ export class Platform {
       createTestDatabase(`${label}_orders`, ORDER_SERVICE.schema),
       createTestVhost(label),
     ]);
+    // Each service connects as its own broker identity, as in production.
     const common = {
-      RABBITMQ_URL: platform.vhost.url,
       MESSAGING_RETRY_DELAYS_MS: '200,400',
       LOG_LEVEL: 'info',
       // Every request comes from 127.0.0.1: user-service's per-address limits are for real clients, not these flows.
@@ -51,8 +51,16 @@ export class Platform {
       ...extraEnv,
     };
     [platform.users, platform.orders] = await Promise.all([
-      platform.launch(USER_SERVICE.main, { ...common, DATABASE_URL: platform.userDb.url }),
-      platform.launch(ORDER_SERVICE.main, { ...common, DATABASE_URL: platform.orderDb.url }),
+      platform.launch(USER_SERVICE.main, {
+        RABBITMQ_URL: platform.vhost.identityUrl('user-service'),
+        ...common,
+        DATABASE_URL: platform.userDb.url,
+      }),
+      platform.launch(ORDER_SERVICE.main, {
+        RABBITMQ_URL: platform.vhost.identityUrl('order-service'),
+        ...common,
+        DATABASE_URL: platform.orderDb.url,
+      }),
     ]);
     return platform;
   }

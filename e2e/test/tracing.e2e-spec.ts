@@ -274,12 +274,14 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
       source: 'tracing-test',
       traceparent: `00-${traceId}-${creationSpanId}-01`,
     });
-    const broker = await amqp.connect(platform.vhost.url);
+    // As user-service, the producer the catalog names for user events: anything else is dead-lettered as forged.
+    const broker = await amqp.connect(platform.vhost.identityUrl('user-service'));
     try {
       const channel = await broker.createConfirmChannel();
       channel.publish('switchyard.events', update.routingKey, update.content, {
         persistent: true,
         ...update.properties,
+        userId: 'user-service',
       });
       await channel.waitForConfirms();
     } finally {

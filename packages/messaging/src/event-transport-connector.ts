@@ -3,7 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { TransportConnector } from '@switchyard/service-kit';
 import { ConsumerPolicySource } from './consumer/consumer-policy-source.js';
-import { decodeDelivery } from './publishing/event-codec.js';
+import { catalogProducerOf, decodeDelivery } from './publishing/event-codec.js';
 import { assertEventHandlersDeclared } from './event-handler-audit.js';
 import { inboxHandlerRunner } from './consumer/inbox.js';
 import { MESSAGING_OPTIONS, type EventConsumerOptions, type MessagingModuleOptions } from './messaging-options.js';
@@ -66,6 +66,8 @@ export class EventTransportConnector extends TransportConnector implements OnMod
       queue,
       exchange: runtime.exchange,
       decode: decodeDelivery,
+      // Producer authentication: each event type only from the broker identity the catalog names as its producer.
+      producerOf: catalogProducerOf,
       maxMessageBytes: config.MESSAGING_MAX_MESSAGE_BYTES,
       // Handlers run in a database transaction that also records the event in the inbox: one effect per event.
       runHandler: inboxHandlerRunner(consumer.transaction),

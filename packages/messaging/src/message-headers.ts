@@ -12,6 +12,11 @@ export const HEADERS = Object.freeze({
   /** Routing key and exchange the event was first published with (retries arrive through the default exchange). */
   originalRoutingKey: 'x-original-routing-key',
   originalExchange: 'x-original-exchange',
+  /**
+   * The broker-validated `user-id` the event was first published with: the transport's retry and dead-letter copies
+   * carry the consumer's own user-id, so the producer's is kept here (for the DLQ replay to publish under it).
+   */
+  originalUserId: 'x-original-user-id',
   /** Dead letters only: why, what failed, how often and when, and which consumer gave up. */
   deathReason: 'x-death-reason',
   errorClass: 'x-error-class',

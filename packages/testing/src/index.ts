@@ -5,6 +5,24 @@ export { freePort, startServiceProcess, waitUntilReady } from './service-process
 export type { ServiceProcess } from './service-process.js';
 export { createTestVhost } from './test-vhost.js';
 export type { TestVhost } from './test-vhost.js';
+export { IdentityPublisher } from './identity-publisher.js';
+export {
+  BROKER_IDENTITIES,
+  brokerPermissions,
+  DLQ_IDENTITY,
+  EVENTS_EXCHANGE,
+  OPERATOR_IDENTITY,
+  SERVICE_IDENTITIES,
+} from './broker-permissions.js';
+export type { BrokerIdentityPermissions } from './broker-permissions.js';
+export {
+  brokerIdentityDefinitions,
+  devBrokerPasswords,
+  devBrokerPasswordsFile,
+  provisionBrokerIdentities,
+  rabbitPasswordHash,
+} from './broker-identities.js';
+export type { BrokerIdentitiesOptions, BrokerPasswords } from './broker-identities.js';
 export { pgTransactions } from './pg-transactions.js';
 export type { PgTransaction, PgTransactions } from './pg-transactions.js';
 export { startOtlpReceiver } from './otlp-receiver.js';

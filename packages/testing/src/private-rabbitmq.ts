@@ -25,6 +25,8 @@ export interface PrivateRabbitMq {
   ctl(args: string[]): Promise<string>;
   /** A fresh vhost with guest allowed everything. */
   addVhost(name: string): Promise<void>;
+  /** `rabbitmqctl import_definitions` of these definitions (e.g. `brokerIdentityDefinitions`), read from stdin. */
+  importDefinitions(definitions: Record<string, unknown>): Promise<void>;
   /** `rabbitmqctl stop_app`: the node stays up, RabbitMQ itself stops (every connection closes). */
   stopApp(): Promise<void>;
   /** `rabbitmqctl start_app`, then waits until it serves again. */
@@ -65,12 +67,14 @@ export async function startPrivateRabbitMq(label: string): Promise<PrivateRabbit
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
 
-  const run = (tool: string, args: string[], timeout = CTL_TIMEOUT_MS): Promise<string> =>
+  const run = (tool: string, args: string[], timeout = CTL_TIMEOUT_MS, input = ''): Promise<string> =>
     new Promise((resolve, reject) => {
-      execFile(join(RABBITMQ_BIN, tool), args, { env, timeout }, (error, stdout, stderr) => {
+      const child = execFile(join(RABBITMQ_BIN, tool), args, { env, timeout }, (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         reject(new Error(`${tool} ${args.join(' ')} failed: ${String(stderr || stdout || error.message).trim()}`));
       });
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(input);
     });
   const ctl = (args: string[]): Promise<string> => run('rabbitmqctl', ['-q', '-n', nodeName, ...args]);
   const awaitRunning = (): Promise<string> => ctl(['await_startup', '--timeout', String(BOOT_TIMEOUT_SECONDS)]);
@@ -115,6 +119,14 @@ export async function startPrivateRabbitMq(label: string): Promise<PrivateRabbit
     addVhost: async (name) => {
       await ctl(['add_vhost', name]);
       await ctl(['set_permissions', '-p', name, 'guest', '.*', '.*', '.*']);
+    },
+    importDefinitions: async (definitions) => {
+      await run(
+        'rabbitmqctl',
+        ['-q', '-n', nodeName, 'import_definitions', '--format', 'json'],
+        CTL_TIMEOUT_MS,
+        JSON.stringify(definitions),
+      );
     },
     stopApp: async () => {
       await ctl(['stop_app']);

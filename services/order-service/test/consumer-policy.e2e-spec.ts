@@ -4,6 +4,7 @@ import { type ConsumerPolicy, consumerPolicyFileName, serializeConsumerPolicy } 
 import {
   createTestDatabase,
   createTestVhost,
+  IdentityPublisher,
   freePort,
   samples,
   startServiceProcess,
@@ -14,7 +15,7 @@ import {
   waitFor,
   waitUntilReady,
 } from '@switchyard/testing';
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqp, { type ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
@@ -87,7 +88,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
   let service: ServiceProcess;
   let base: string;
   let broker: ChannelModel;
-  let channel: ConfirmChannel;
+  let producer: IdentityPublisher;
 
   beforeAll(async () => {
     [db, vhost] = await Promise.all([
@@ -97,7 +98,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
     policyDir = await mkdtemp(join(tmpdir(), 'order-service-policy-'));
     configMap = new MountedConfigMap(policyDir);
     broker = await amqp.connect(vhost.url);
-    channel = await broker.createConfirmChannel();
+    producer = await IdentityPublisher.connect(vhost, 'user-service');
   });
 
   afterAll(async () => {
@@ -105,6 +106,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
       service.child.kill('SIGKILL');
       await service.exit;
     }
+    await producer?.close();
     await broker?.close().catch(() => undefined);
     await Promise.all([
       db?.drop(),
@@ -114,8 +116,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
   });
 
   async function publish(wire: ReturnType<typeof toWireMessage>): Promise<void> {
-    channel.publish(EXCHANGE, wire.routingKey, wire.content, { persistent: true, ...wire.properties });
-    await channel.waitForConfirms();
+    await producer.publish(EXCHANGE, wire.routingKey, wire.content, { persistent: true, ...wire.properties });
   }
 
   function userCreated(userId: string) {
@@ -179,7 +180,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
     base = `http://127.0.0.1:${port}`;
     service = startServiceProcess(MAIN, {
       DATABASE_URL: db.url,
-      RABBITMQ_URL: vhost.url,
+      RABBITMQ_URL: vhost.identityUrl('order-service'),
       PORT: String(port),
       LOG_LEVEL: 'info',
       // The code defaults differ from the policy, so it is visible which one is in force.

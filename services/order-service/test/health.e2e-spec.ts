@@ -17,8 +17,11 @@ describe('order-service health probes', () => {
       createTestDatabase('orders_health', SCHEMA_PATH),
       createTestVhost('orders_health'),
     ]);
-    app = await startOrderServiceApp(db.url, vhost.url);
-    unreachable = await startOrderServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_orders', vhost.url);
+    app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'));
+    unreachable = await startOrderServiceApp(
+      'postgresql://postgres@127.0.0.1:1/switchyard_orders',
+      vhost.identityUrl('order-service'),
+    );
   });
 
   afterAll(async () => {

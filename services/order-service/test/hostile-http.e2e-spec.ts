@@ -73,7 +73,9 @@ beforeAll(async () => {
     createTestDatabase('orders_hostile', SCHEMA_PATH),
     createTestVhost('orders_hostile'),
   ]);
-  app = await startOrderServiceApp(db.url, vhost.url, { BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES) });
+  app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'), {
+    BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+  });
   http = request(app.getHttpServer());
   customer = await knownCustomer();
   deletedCustomer = await knownCustomer();

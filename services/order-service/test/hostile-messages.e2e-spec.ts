@@ -50,8 +50,11 @@ beforeAll(async () => {
     createTestDatabase('orders_hostile_amqp', SCHEMA_PATH),
     createTestVhost('orders_hostile_amqp'),
   ]);
-  app = await startOrderServiceApp(db.url, vhost.url, { MESSAGING_RETRY_DELAYS_MS: RETRY_DELAYS_MS });
+  app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'), {
+    MESSAGING_RETRY_DELAYS_MS: RETRY_DELAYS_MS,
+  });
   injector = await WorkQueueInjector.connect(vhost.url, {
+    publishUrl: vhost.identityUrl('user-service'),
     exchange: EXCHANGE,
     workQueue: EVENT_QUEUE,
     deadLetterQueue: DLQ,

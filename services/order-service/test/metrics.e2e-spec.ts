@@ -5,6 +5,7 @@ import { toWireMessage, UserCreatedV2 } from '@switchyard/contracts';
 import {
   createTestDatabase,
   createTestVhost,
+  IdentityPublisher,
   promtoolProblems,
   samples,
   type TestDatabase,
@@ -12,7 +13,6 @@ import {
   valueOf,
   waitFor,
 } from '@switchyard/testing';
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
@@ -23,8 +23,7 @@ const SERVICE = 'order-service';
 let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
-let broker: ChannelModel;
-let channel: ConfirmChannel;
+let producer: IdentityPublisher;
 let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
@@ -32,14 +31,13 @@ beforeAll(async () => {
     createTestDatabase('orders_metrics', SCHEMA_PATH),
     createTestVhost('orders_metrics'),
   ]);
-  app = await startOrderServiceApp(db.url, vhost.url);
+  app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'));
   http = request(app.getHttpServer());
-  broker = await amqp.connect(vhost.url);
-  channel = await broker.createConfirmChannel();
+  producer = await IdentityPublisher.connect(vhost, 'user-service');
 });
 
 afterAll(async () => {
-  await broker?.close();
+  await producer?.close();
   await app?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
 });
@@ -62,8 +60,10 @@ describe('GET /metrics on order-service', () => {
       occurredAt: new Date().toISOString(),
     };
     const wire = toWireMessage({ eventId: randomUUID(), contract: UserCreatedV2, data, source: 'user-service' });
-    channel.publish('switchyard.events', wire.routingKey, wire.content, { persistent: true, ...wire.properties });
-    await channel.waitForConfirms();
+    await producer.publish('switchyard.events', wire.routingKey, wire.content, {
+      persistent: true,
+      ...wire.properties,
+    });
     await waitFor('the customer profile', async () => (await http.get(`/customers/${userId}`)).status === 200);
     await http
       .post('/orders')

@@ -16,7 +16,7 @@ let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('orders', SCHEMA_PATH), createTestVhost('orders')]);
-  app = await startOrderServiceApp(db.url, vhost.url);
+  app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'));
   http = request(app.getHttpServer());
 });
 

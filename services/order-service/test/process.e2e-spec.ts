@@ -33,7 +33,7 @@ describe('order-service as a process', () => {
   it('stops with one line naming DATABASE_URL when it is not a Postgres URL', async () => {
     const service = startServiceProcess(MAIN, {
       DATABASE_URL: 'mysql://root:secret@db/orders',
-      RABBITMQ_URL: vhost.url,
+      RABBITMQ_URL: vhost.identityUrl('order-service'),
       PORT: String(await freePort()),
     });
     expect(await service.exit).toEqual({ code: 1, signal: null });
@@ -44,7 +44,11 @@ describe('order-service as a process', () => {
 
   it('listens on PORT and exits 0 within 10 s of SIGTERM, logging no error', async () => {
     const port = await freePort();
-    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: String(port) });
+    const service = startServiceProcess(MAIN, {
+      DATABASE_URL: db.url,
+      RABBITMQ_URL: vhost.identityUrl('order-service'),
+      PORT: String(port),
+    });
     await waitUntilReady(service, port);
     expect((await fetch(`http://127.0.0.1:${port}/health/startup`)).status).toBe(200);
     const unknownCustomer = await fetch(`http://127.0.0.1:${port}/orders`, {

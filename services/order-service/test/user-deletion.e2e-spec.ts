@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { toWireMessage, UserDeletedV1 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  IdentityPublisher,
+  type TestDatabase,
+  type TestVhost,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
@@ -24,6 +31,7 @@ let db: TestDatabase;
 let vhost: TestVhost;
 let broker: ChannelModel;
 let channel: Channel;
+let producer: IdentityPublisher;
 /** Every order.cancelled delivered to the test queue, by the customer it is for. */
 const delivered = new Map<string, Array<{ eventId: string; orderId: string }>>();
 
@@ -34,6 +42,7 @@ beforeAll(async () => {
   ]);
   broker = await amqp.connect(vhost.url);
   channel = await broker.createConfirmChannel();
+  producer = await IdentityPublisher.connect(vhost, 'user-service');
   await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
   await channel.assertQueue(CANCELLED_QUEUE, { durable: true });
   await channel.bindQueue(CANCELLED_QUEUE, EXCHANGE, 'order.cancelled');
@@ -51,12 +60,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await producer?.close();
   await broker?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
 });
 
 async function startApp(env: NodeJS.ProcessEnv = {}): Promise<INestApplication> {
-  const app = await startOrderServiceApp(db.url, vhost.url, env);
+  const app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'), env);
   await waitFor('the consumer queue', async () => {
     const probe = await broker.createChannel();
     probe.on('error', () => undefined);
@@ -95,8 +105,7 @@ async function publishUserDeleted(userId: string): Promise<void> {
     data: { userId, occurredAt: new Date().toISOString() },
     source: 'user-service',
   });
-  channel.publish(EXCHANGE, wire.routingKey, wire.content, { persistent: true, ...wire.properties });
-  await (channel as unknown as { waitForConfirms(): Promise<void> }).waitForConfirms();
+  await producer.publish(EXCHANGE, wire.routingKey, wire.content, { persistent: true, ...wire.properties });
 }
 
 async function cancelledCount(app: INestApplication, userId: string): Promise<number> {

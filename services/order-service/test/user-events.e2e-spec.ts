@@ -2,7 +2,14 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { toWireMessage, UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost, waitFor } from '@switchyard/testing';
+import {
+  createTestDatabase,
+  createTestVhost,
+  IdentityPublisher,
+  type TestDatabase,
+  type TestVhost,
+  waitFor,
+} from '@switchyard/testing';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
@@ -19,13 +26,17 @@ let vhost: TestVhost;
 let app: INestApplication;
 let broker: ChannelModel;
 let channel: Channel;
+let producer: IdentityPublisher;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('orders_events', SCHEMA_PATH), createTestVhost('orders_events')]);
   // Short tiers so the whole retry path fits in a test: 3 retries, so 4 attempts in all.
-  app = await startOrderServiceApp(db.url, vhost.url, { MESSAGING_RETRY_DELAYS_MS: '100,200,300' });
+  app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'), {
+    MESSAGING_RETRY_DELAYS_MS: '100,200,300',
+  });
   broker = await amqp.connect(vhost.url);
   channel = await broker.createConfirmChannel();
+  producer = await IdentityPublisher.connect(vhost, 'user-service');
   // The transport declares its queue and bindings when it starts listening; wait until they exist.
   await waitFor('the consumer queue', async () => {
     const probe = await broker.createChannel();
@@ -39,6 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await producer?.close();
   await broker?.close();
   await app?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
@@ -57,8 +69,7 @@ function userCreated(overrides: Partial<{ userId: string; email: string; occurre
 }
 
 async function publishRaw(routingKey: string, content: Buffer, properties: Record<string, unknown>): Promise<void> {
-  channel.publish(EXCHANGE, routingKey, content, { persistent: true, ...properties });
-  await (channel as unknown as { waitForConfirms(): Promise<void> }).waitForConfirms();
+  await producer.publish(EXCHANGE, routingKey, content, { persistent: true, ...properties });
 }
 
 async function publish(wire: ReturnType<typeof toWireMessage>): Promise<void> {

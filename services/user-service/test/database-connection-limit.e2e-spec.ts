@@ -69,7 +69,7 @@ describe('a database whose connection limit is exhausted', () => {
     await hog.connect();
     let hogOpen = true;
     try {
-      app = await startUserServiceApp(roleUrl, vhost.url);
+      app = await startUserServiceApp(roleUrl, vhost.identityUrl('user-service'));
       const http = request(app.getHttpServer());
       const body = { email: `limit.${Date.now()}@example.com`, name: 'Ada', password: 'correct horse battery staple' };
       for (const response of [await http.post('/users').send(body), await http.get(`/users/${crypto.randomUUID()}`)]) {

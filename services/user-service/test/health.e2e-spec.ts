@@ -33,7 +33,7 @@ describe('health probes on a migrated, reachable database and broker', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('users_health', SCHEMA_PATH);
-    app = await startUserServiceApp(db.url, vhost.url, { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN });
+    app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'), { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN });
   });
 
   afterAll(async () => {
@@ -75,7 +75,7 @@ describe('health probes before migrations are applied', () => {
 
   beforeAll(async () => {
     await ensureDatabase(url);
-    app = await startUserServiceApp(url, vhost.url, { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN });
+    app = await startUserServiceApp(url, vhost.identityUrl('user-service'), { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN });
   });
 
   afterAll(async () => {
@@ -98,9 +98,11 @@ describe('health probes with the database unreachable', () => {
 
   beforeAll(async () => {
     // Nothing listens on port 1: connections are refused at once.
-    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users', vhost.url, {
-      HEALTH_DETAIL_TOKEN: DETAIL_TOKEN,
-    });
+    app = await startUserServiceApp(
+      'postgresql://postgres@127.0.0.1:1/switchyard_users',
+      vhost.identityUrl('user-service'),
+      { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN },
+    );
   });
 
   afterAll(async () => {

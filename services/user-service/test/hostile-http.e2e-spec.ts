@@ -52,7 +52,9 @@ let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('users_hostile', SCHEMA_PATH), createTestVhost('users_hostile')]);
-  app = await startUserServiceApp(db.url, vhost.url, { BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES) });
+  app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'), {
+    BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+  });
   http = request(app.getHttpServer());
 }, 60_000);
 

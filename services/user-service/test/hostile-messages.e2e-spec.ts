@@ -50,8 +50,11 @@ beforeAll(async () => {
     createTestDatabase('users_hostile_amqp', SCHEMA_PATH),
     createTestVhost('users_hostile_amqp'),
   ]);
-  app = await startUserServiceApp(db.url, vhost.url, { MESSAGING_RETRY_DELAYS_MS: RETRY_DELAYS_MS });
+  app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'), {
+    MESSAGING_RETRY_DELAYS_MS: RETRY_DELAYS_MS,
+  });
   injector = await WorkQueueInjector.connect(vhost.url, {
+    publishUrl: vhost.identityUrl('order-service'),
     exchange: EXCHANGE,
     workQueue: EVENT_QUEUE,
     deadLetterQueue: DLQ,

@@ -5,6 +5,7 @@ import { OrderPlacedV1, toWireMessage } from '@switchyard/contracts';
 import {
   createTestDatabase,
   createTestVhost,
+  IdentityPublisher,
   promtoolProblems,
   samples,
   type TestDatabase,
@@ -12,7 +13,6 @@ import {
   valueOf,
   waitFor,
 } from '@switchyard/testing';
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
@@ -23,20 +23,18 @@ const SERVICE = 'user-service';
 let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
-let broker: ChannelModel;
-let channel: ConfirmChannel;
+let producer: IdentityPublisher;
 let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('users_metrics', SCHEMA_PATH), createTestVhost('users_metrics')]);
-  app = await startUserServiceApp(db.url, vhost.url);
+  app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'));
   http = request(app.getHttpServer());
-  broker = await amqp.connect(vhost.url);
-  channel = await broker.createConfirmChannel();
+  producer = await IdentityPublisher.connect(vhost, 'order-service');
 });
 
 afterAll(async () => {
-  await broker?.close();
+  await producer?.close();
   await app?.close();
   await Promise.all([db?.drop(), vhost?.drop()]);
 });
@@ -70,8 +68,10 @@ describe('GET /metrics on user-service', () => {
       data: order,
       source: 'order-service',
     });
-    channel.publish('switchyard.events', wire.routingKey, wire.content, { persistent: true, ...wire.properties });
-    await channel.waitForConfirms();
+    await producer.publish('switchyard.events', wire.routingKey, wire.content, {
+      persistent: true,
+      ...wire.properties,
+    });
 
     const consumed = { queue: EVENT_QUEUE, event_type: 'order.placed' };
     const queues = [EVENT_QUEUE, `${EVENT_QUEUE}.retry.1s`, `${EVENT_QUEUE}.retry.10m`, `${EVENT_QUEUE}.dlq`];

@@ -33,14 +33,21 @@ describe('user-service as a process', () => {
   });
 
   it('stops with one line naming the variable when DATABASE_URL is missing', async () => {
-    const service = startServiceProcess(MAIN, { RABBITMQ_URL: vhost.url, PORT: String(await freePort()) });
+    const service = startServiceProcess(MAIN, {
+      RABBITMQ_URL: vhost.identityUrl('user-service'),
+      PORT: String(await freePort()),
+    });
     const { code } = await service.exit;
     expect(code).toBe(1);
     expect(service.output().trim()).toBe('invalid configuration: DATABASE_URL is required but not set');
   });
 
   it('stops with one line naming PORT when it is not a port', async () => {
-    const service = startServiceProcess(MAIN, { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: 'eighty' });
+    const service = startServiceProcess(MAIN, {
+      DATABASE_URL: db.url,
+      RABBITMQ_URL: vhost.identityUrl('user-service'),
+      PORT: 'eighty',
+    });
     const { code } = await service.exit;
     expect(code).toBe(1);
     expect(service.output().trim()).toBe('invalid configuration: PORT must be a port number');
@@ -53,7 +60,7 @@ describe('user-service as a process', () => {
     // below has reached the server before the listener closes, so every request in it is truly in flight.
     const service = startServiceProcess(MAIN, {
       DATABASE_URL: db.url,
-      RABBITMQ_URL: vhost.url,
+      RABBITMQ_URL: vhost.identityUrl('user-service'),
       PORT: String(port),
       LOG_LEVEL: 'trace',
       SHUTDOWN_DELAY_MS: '1000',

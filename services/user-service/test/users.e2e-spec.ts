@@ -14,7 +14,7 @@ let http: ReturnType<typeof request>;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('users', SCHEMA_PATH), createTestVhost('users')]);
-  app = await startUserServiceApp(db.url, vhost.url);
+  app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'));
   http = request(app.getHttpServer());
 });
 

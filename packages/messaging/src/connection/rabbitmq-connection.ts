@@ -51,6 +51,8 @@ export class RabbitMqConnection {
   private readonly url: string;
   /** Host and port of the broker (`server.address`/`server.port` of messaging spans), without credentials. */
   readonly endpoint: { address: string; port: number };
+  /** The broker user this connection authenticates as (from the URL; amqplib's default `guest` without one). */
+  readonly user: string;
   private readonly logger: MessagingLogger;
   private readonly maskedUrl: string;
   private model: ChannelModel | undefined;
@@ -76,6 +78,7 @@ export class RabbitMqConnection {
       address: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: parsed.port ? Number(parsed.port) : parsed.protocol === 'amqps:' ? 5671 : 5672,
     };
+    this.user = parsed.username ? decodeURIComponent(parsed.username) : 'guest';
     this.maskedUrl = maskUrl(options.url);
     this.logger = options.logger ?? silentLogger;
     let resolve!: () => void;

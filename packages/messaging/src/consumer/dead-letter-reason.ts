@@ -17,7 +17,9 @@ export type DeadLetterReason =
   /** The event id is already in the inbox with another payload (hash): a producer reused an id, never acked silently. */
   | 'conflicting_duplicate'
   /** The body is over the consumer's size limit (`MESSAGING_MAX_MESSAGE_BYTES`); dead-lettered without being parsed. */
-  | 'message_too_large';
+  | 'message_too_large'
+  /** Its broker-validated `user-id` is not the producer the event catalog names for its type (or it has none). */
+  | 'forged_producer';
 
 /** Every reason, e.g. to pre-declare metric labels. */
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
@@ -27,6 +29,7 @@ export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = Object.freeze([
   'retries_exhausted',
   'conflicting_duplicate',
   'message_too_large',
+  'forged_producer',
 ]);
 
 export function isDeadLetterReason(value: unknown): value is DeadLetterReason {

@@ -19,6 +19,7 @@ import { attemptOf, deliveryTarget, invokeHandler, lagOf, toIncomingMessage } fr
 import { payloadHash } from './payload-hash.js';
 import { MessageTooLargeError } from './message-size-limit.js';
 import { RoutedDeliveries } from './routed-deliveries.js';
+import { checkProducer, type ProducerOf } from './producer-authentication.js';
 import { forgedOriginHeaders, isRetryCopy } from './transport-origin.js';
 
 /** Pause before handing a message back after its retry/DLQ copy could not be published, so a broken route cannot spin. */
@@ -31,6 +32,13 @@ export interface DeliveryHandlingOptions {
   /** Largest body handed to `decode`; a larger one is dead-lettered as `message_too_large` without being parsed. */
   maxMessageBytes: number;
   runHandler: HandlerRunner;
+  /**
+   * The broker identity that may publish each event type (the event catalog's producer); when given, a decoded
+   * event whose `user-id` is another (or none) is dead-lettered as `forged_producer` (`checkProducer`).
+   */
+  producerOf?: ProducerOf | undefined;
+  /** This consumer's own broker identity (its connection's user): the `user-id` its own retry copies carry. */
+  ownUser?: string | undefined;
   router: FailureRouter;
   observer: MessagingObserver;
   log: MessagingLogger;
@@ -66,7 +74,7 @@ export class DeliveryHandling {
     const { queue, connection, log } = this.options;
     // After the shutdown wait: leave it unacked, the channel closes and the broker requeues it.
     if (this.options.isStopped()) return;
-    const task = traceDelivery(deliveryTarget(queue, connection.endpoint, message), () =>
+    const task = traceDelivery(deliveryTarget(queue, connection.endpoint, message, this.options.ownUser), () =>
       this.handle(consumer, message),
     ).catch((error: unknown) => {
       log.error({ queue, ...errorFields(error) }, 'unexpected error while settling a delivery');
@@ -79,7 +87,7 @@ export class DeliveryHandling {
     const message = toIncomingMessage(raw);
     const attempt = attemptOf(raw);
     const fallbackType = message.properties.type ?? raw.fields.routingKey;
-    const delivered = { consumer, message: raw, attempt, retryCopy: isRetryCopy(queue, raw) };
+    const delivered = { consumer, message: raw, attempt, retryCopy: isRetryCopy(queue, raw, this.options.ownUser) };
 
     const routedBefore = this.routed.routedBefore(raw);
     if (routedBefore !== undefined) return this.ackRoutedAgain(consumer, raw, fallbackType, routedBefore);
@@ -115,6 +123,16 @@ export class DeliveryHandling {
       });
     }
     const lagMs = lagOf(event.occurredAt, message);
+
+    const forgedProducer = checkProducer(this.options.producerOf, event.type, raw, delivered.retryCopy);
+    if (forgedProducer)
+      return this.fail({
+        ...delivered,
+        eventType: event.type,
+        failure: forgedProducer,
+        deadLetterReason: 'forged_producer',
+        lagMs,
+      });
 
     const handler = this.options.handlerFor(event.type);
     if (!handler || !handler.isEventHandler) {

@@ -206,6 +206,7 @@ const COPY_HEADER_PRIORITIES: HeaderPriorities = {
     HEADERS.lastFailureAt,
     HEADERS.originalRoutingKey,
     HEADERS.originalExchange,
+    HEADERS.originalUserId,
     // Every accepted spelling: a copy of a message sent with a former prefix keeps it.
     ...['id', 'type', 'source', 'specversion'].flatMap((attribute) =>
       ACCEPTED_CLOUDEVENTS_HEADER_PREFIXES.map((prefix) => `${prefix}${attribute}`),
@@ -263,29 +264,35 @@ export function deadLetterHeaders(
 }
 
 /**
- * Where the event was first published: retries come back through the default exchange, so a retry copy keeps the
- * first. Any other delivery records its own route, whatever `x-original-*` a producer put on it: a DLQ replay
- * publishes where these headers say.
+ * Where and by whom the event was first published: retries come back through the default exchange under the
+ * consumer's own user-id, so a retry copy keeps the first record. Any other delivery records its own route and
+ * its broker-validated user-id, whatever `x-original-*` a producer put on it: a DLQ replay publishes where, and
+ * under whose identity, these headers say.
  */
 function originHeaders(delivery: FailedDelivery, original: Record<string, unknown>): Record<string, string> {
   const { message } = delivery;
+  const userId = typeof message.properties.userId === 'string' ? message.properties.userId : undefined;
   if (delivery.retryCopy !== true)
     return {
       [HEADERS.originalRoutingKey]: message.fields.routingKey,
       [HEADERS.originalExchange]: message.fields.exchange,
+      ...(userId !== undefined ? { [HEADERS.originalUserId]: userId } : {}),
     };
+  const originalUserId = stringHeader(original, HEADERS.originalUserId);
   return {
     [HEADERS.originalRoutingKey]: stringHeader(original, HEADERS.originalRoutingKey) ?? message.fields.routingKey,
     [HEADERS.originalExchange]:
       typeof original[HEADERS.originalExchange] === 'string'
         ? (original[HEADERS.originalExchange] as string)
         : message.fields.exchange,
+    ...(originalUserId !== undefined ? { [HEADERS.originalUserId]: originalUserId } : {}),
   };
 }
 
 /**
  * Every property of the original worth keeping (same messageId, so inboxes still dedupe). Dropped: `expiration`
- * (it would fight the tier's TTL), `userId` (the broker rejects a userId that is not the publishing user's),
+ * (it would fight the tier's TTL), `userId` (the copy carries the consumer's own; the producer's goes into
+ * `x-original-user-id`),
  * and `deliveryMode` (the publisher always sets persistent). A message without an id gets one, since the DLQ
  * tools address messages by id.
  */

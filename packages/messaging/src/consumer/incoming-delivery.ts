@@ -46,9 +46,14 @@ export function attemptOf(raw: ConsumeMessage): number {
  * the message is back from a retry or the DLQ. Only a copy back from a retry tier (`isRetryCopy`) is trusted to
  * name its original exchange and routing key; on anything else such headers are a producer's.
  */
-export function deliveryTarget(queue: string, server: BrokerEndpoint, raw: ConsumeMessage): DeliveryTarget {
+export function deliveryTarget(
+  queue: string,
+  server: BrokerEndpoint,
+  raw: ConsumeMessage,
+  ownUser?: string,
+): DeliveryTarget {
   const headers = headersOf(raw);
-  const fromTier = isRetryCopy(queue, raw);
+  const fromTier = isRetryCopy(queue, raw, ownUser);
   return {
     queue,
     exchange: (fromTier ? stringHeader(headers, HEADERS.originalExchange) : undefined) ?? raw.fields.exchange,

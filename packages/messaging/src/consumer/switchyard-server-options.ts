@@ -5,6 +5,7 @@ import type { ConsumerPolicy } from '../topology/consumer-policy.js';
 import type { DeadLetterSettings } from '../topology/topology-plan.js';
 import type { ConsumerSettings } from './consumer-settings.js';
 import type { EventDecoder, HandlerRunner } from './event-context.js';
+import type { ProducerOf } from './producer-authentication.js';
 
 /** Transport id of `SwitchyardServer`: `@EventPattern('x', SWITCHYARD_TRANSPORT)` pins a handler to it in hybrid apps. */
 export const SWITCHYARD_TRANSPORT: unique symbol = Symbol.for('switchyard.transport');
@@ -49,6 +50,13 @@ export interface SwitchyardServerOptions {
    */
   policySource?: ConsumerPolicyFeed;
   decode: EventDecoder;
+  /**
+   * Producer authentication: the broker identity allowed to publish each event type (the event catalog's producer).
+   * When given, a decoded event whose validated `user-id` is another, or missing, is dead-lettered as
+   * `forged_producer`, except this consumer's own retry copies (under its connection's user). The services' wiring
+   * (`MessagingModule`) always gives the catalog's; without it, producers are not checked.
+   */
+  producerOf?: ProducerOf;
   /** Largest body handed to `decode`; a larger one is dead-lettered as `message_too_large` unparsed. Default `DEFAULT_MAX_MESSAGE_BYTES` (1 MiB). */
   maxMessageBytes?: number;
   runHandler?: HandlerRunner;

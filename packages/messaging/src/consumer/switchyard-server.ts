@@ -107,6 +107,9 @@ export class SwitchyardServer
       connection: options.connection,
       queue: options.queue,
       decode: options.decode,
+      producerOf: options.producerOf,
+      // Its retry copies are published on the publishing connection, under that connection's user.
+      ownUser: (options.publishConnection ?? options.connection).user,
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       runHandler: options.runHandler ?? runHandlerDirectly,
       router,

@@ -2,7 +2,11 @@ import type { Message } from 'amqplib';
 import { HEADERS, headersOf } from '../message-headers.js';
 
 /** Every `x-original-*` header the transport writes on its retry and dead-letter copies. */
-export const ORIGIN_HEADERS: readonly string[] = Object.freeze([HEADERS.originalExchange, HEADERS.originalRoutingKey]);
+export const ORIGIN_HEADERS: readonly string[] = Object.freeze([
+  HEADERS.originalExchange,
+  HEADERS.originalRoutingKey,
+  HEADERS.originalUserId,
+]);
 
 /**
  * Whether a delivery is the transport's own retry copy coming back from one of `queue`'s retry tiers, the only
@@ -10,12 +14,14 @@ export const ORIGIN_HEADERS: readonly string[] = Object.freeze([HEADERS.original
  * dead-letters its expired copy back through the default exchange and prepends an `expired` entry naming the tier,
  * and the transport strips any incoming `x-death` from the copies it sends to a tier (failure-routing.ts), so that
  * entry is the broker's. A producer publishing to an exchange cannot fake this (the delivery's exchange is not the
- * default one, and the decoder refuses an `x-death` there). Only a client allowed to publish to the default exchange
- * could, and such a client can write into the tier queues themselves: keep the default exchange (`amq.default`)
- * out of application users' write permissions.
+ * default one, and the decoder refuses an `x-death` there). A client allowed to publish to the default exchange
+ * (every service may: its own retry copies go through it) can write into the tier queues themselves, so with
+ * `ownUser` (the consumer's broker identity) the copy must also carry that `user-id`: the broker validates it, so
+ * only this consumer's own identity can have sent the copy to the tier.
  */
-export function isRetryCopy(queue: string, message: Pick<Message, 'fields' | 'properties'>): boolean {
+export function isRetryCopy(queue: string, message: Pick<Message, 'fields' | 'properties'>, ownUser?: string): boolean {
   if (message.fields.exchange !== '') return false;
+  if (ownUser !== undefined && message.properties.userId !== ownUser) return false;
   const deaths = headersOf(message)['x-death'];
   if (!Array.isArray(deaths) || deaths.length === 0) return false;
   const latest: unknown = deaths[0];

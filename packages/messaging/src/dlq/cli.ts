@@ -39,7 +39,8 @@ A dead letter is counted, replayed and discarded once per event id, however many
 options:
   --exchange <name>   exchange to replay to (default: the message's original exchange, else switchyard.events)
 environment:
-  RABBITMQ_URL        default ${DEFAULT_RABBITMQ_URL}
+  RABBITMQ_URL        default ${DEFAULT_RABBITMQ_URL}; in production the switchyard-dlq broker identity: replay
+                      publishes under the producer's recorded user-id, which needs its impersonator tag
 exit codes: 0 ok, 1 failure, 2 usage
 
 usage: switchyard outbox (list | retry | discard) [options]   outbox rows the relay parked; switchyard outbox --help`;

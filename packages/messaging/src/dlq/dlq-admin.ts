@@ -11,6 +11,7 @@ import {
 import { errorMessage } from '../to-error.js';
 import { DEFAULT_EXCHANGE, deadLetterQueueName } from '../topology/topology-plan.js';
 import { eventIdOf, scanDeadLetters } from './dead-letter-copies.js';
+import { recordedProducer } from './recorded-origin.js';
 import { type DeadLetterSummary, summarizeDeadLetter } from './dead-letter-summary.js';
 
 /**
@@ -182,7 +183,7 @@ export async function replayDeadLetters(
         return;
       }
       const target = replayTarget(message, options.exchange);
-      const properties = replayProperties(message, now);
+      const properties = replayProperties(message, now, recordedProducer(message, dlq));
       try {
         await publisher.publish(target.exchange, target.routingKey, message.content, properties);
         reader.ack(message);
@@ -253,11 +254,12 @@ function replayTarget(
 }
 
 /**
- * The original properties and headers, less every failure and death record, plus `x-replayed-at`. A message
+ * The original properties and headers, less every failure and death record, plus `x-replayed-at`, under the
+ * recorded producer's `user-id` (`recordedProducer`; the replaying user needs the `impersonator` tag). A message
  * without an id (the broker may dead-letter one) gets one, as retry and dead-letter copies do: the publisher
  * matches returns by id.
  */
-function replayProperties(message: Message, replayedAt: string): PublishProperties {
+function replayProperties(message: Message, replayedAt: string, producer: string | undefined): PublishProperties {
   const headers = headersOf(message);
   const dropped = new Set<string>([
     HEADERS.attempt,
@@ -270,6 +272,7 @@ function replayProperties(message: Message, replayedAt: string): PublishProperti
     HEADERS.errorMessage,
     HEADERS.originalExchange,
     HEADERS.originalRoutingKey,
+    HEADERS.originalUserId,
     HEADERS.consumerService,
     HEADERS.consumerQueue,
     ...BROKER_DEATH_HEADERS,
@@ -284,7 +287,12 @@ function replayProperties(message: Message, replayedAt: string): PublishProperti
   } = definedProperties(message);
   const messageId =
     typeof properties.messageId === 'string' && properties.messageId ? properties.messageId : randomUUID();
-  return { ...properties, messageId, headers: { ...kept, [HEADERS.replayedAt]: replayedAt } };
+  return {
+    ...properties,
+    messageId,
+    headers: { ...kept, [HEADERS.replayedAt]: replayedAt },
+    ...(producer !== undefined ? { userId: producer } : {}),
+  };
 }
 
 /** How long to wait for messages handed back by a closed read channel to be ready again: 2 s. */

@@ -1,4 +1,5 @@
-import { HEADERS, stringHeader } from '../message-headers.js';
+import type { Message } from 'amqplib';
+import { HEADERS, headersOf, stringHeader } from '../message-headers.js';
 
 /** Where a dead letter's event was first published, as replay trusts it. */
 export interface RecordedOrigin {
@@ -49,4 +50,24 @@ function brokerRoutingKey(
     return typeof first === 'string' && first.length > 0 ? first : undefined;
   }
   return undefined;
+}
+
+/**
+ * Under whose broker identity a dead letter's event was first published; replay publishes under it again (the DLQ
+ * tooling has the `impersonator` tag), so the consumers check the producer as on the first delivery and a replay
+ * never launders a forged event. RabbitMQ validated the dead letter's own `user-id` when it was published:
+ * - The DLQ's owner (the service its name starts with, `<service>.`) published it: one of the transport's retry or
+ *   dead-letter copies, whose `x-original-user-id` that service recorded from the delivery (the consumer refuses a
+ *   producer-set one as `forged_header`). Without the header, the owner itself.
+ * - Anyone else: the broker dead-lettered their message as it was, or they put it into the DLQ themselves; their
+ *   own `user-id` stands and any `x-original-user-id` is theirs, so it is ignored.
+ * Undefined when the dead letter has no `user-id` (published before producers set one): replayed without one, the
+ * consumers then dead-letter it as `forged_producer`.
+ */
+export function recordedProducer(message: Pick<Message, 'properties'>, dlq: string): string | undefined {
+  const { userId } = message.properties as { userId?: unknown };
+  if (typeof userId !== 'string' || userId.length === 0) return undefined;
+  const owner = dlq.includes('.') ? dlq.slice(0, dlq.indexOf('.')) : undefined;
+  if (userId !== owner) return userId;
+  return stringHeader(headersOf(message), HEADERS.originalUserId) ?? userId;
 }

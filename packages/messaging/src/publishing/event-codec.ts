@@ -88,3 +88,13 @@ function checkRoute(fields: DeliveryRoute | undefined, type: string, version: nu
     { eventType: type, version },
   );
 }
+
+/** Each event type's producer in the event catalog, which is also the broker identity it publishes under. */
+const CATALOG_PRODUCERS: ReadonlyMap<string, string> = new Map(
+  eventCatalog.eventFamilies.map(({ type, producer }) => [type, producer]),
+);
+
+/** The broker identity allowed to publish `eventType`: its producer in the event catalog (undefined if unknown). */
+export function catalogProducerOf(eventType: string): string | undefined {
+  return CATALOG_PRODUCERS.get(eventType);
+}

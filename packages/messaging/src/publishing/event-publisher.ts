@@ -37,6 +37,11 @@ export interface PublishProperties {
   correlationId?: string;
   priority?: number;
   headers?: Record<string, unknown>;
+  /**
+   * The AMQP `user-id`, which RabbitMQ checks against the connection's user. Default: the connection's `user`, so
+   * consumers know who published. Only a user with the `impersonator` tag (the DLQ tooling) may give another.
+   */
+  userId?: string;
 }
 
 /** A message ready to publish: what the outbox relay hands over. */
@@ -47,7 +52,8 @@ export interface OutgoingMessage {
 }
 
 /** What the publisher needs from a connection: `RabbitMqConnection` fits; the DLQ tool adapts a plain one. */
-export type PublisherConnection = Pick<RabbitMqConnection, 'onConnected' | 'current' | 'endpoint'>;
+export type PublisherConnection = Pick<RabbitMqConnection, 'onConnected' | 'current' | 'endpoint'> &
+  Partial<Pick<RabbitMqConnection, 'user'>>;
 
 export interface EventPublisherOptions {
   connection: PublisherConnection;
@@ -218,7 +224,13 @@ export class EventPublisher {
           exchange,
           routingKey,
           content,
-          { ...properties, persistent: true, mandatory: true },
+          {
+            ...properties,
+            // The broker closes the channel (406) if this is not the connection's user: publishes under another name fail loudly.
+            userId: properties.userId ?? this.options.connection.user,
+            persistent: true,
+            mandatory: true,
+          },
           (error: unknown) => {
             if (!error) {
               if (pending.returnedWith !== undefined) {

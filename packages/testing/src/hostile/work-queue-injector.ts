@@ -10,21 +10,29 @@ export const INJECTION_TAG_HEADER = 'x-test-tag';
  * Puts raw messages into a consumer's work queue (or through the exchange under a routing key) beside a running
  * consumer, and collects what reaches the queue's DLQ by tag. It only reads the DLQ; the service never looks at it.
  */
+export interface WorkQueueInjectorOptions {
+  exchange: string;
+  workQueue: string;
+  deadLetterQueue: string;
+  /** Publish as this URL's user (a producer's broker identity, e.g. `vhost.identityUrl('user-service')`), with its user-id. */
+  publishUrl?: string;
+}
+
 export class WorkQueueInjector {
   private readonly deadLetters = new Map<string, ConsumeMessage>();
 
   private constructor(
     private readonly broker: ChannelModel,
+    private readonly publisher: ChannelModel,
     private readonly channel: ConfirmChannel,
-    readonly options: { exchange: string; workQueue: string; deadLetterQueue: string },
+    readonly options: WorkQueueInjectorOptions,
   ) {}
 
-  static async connect(
-    url: string,
-    options: { exchange: string; workQueue: string; deadLetterQueue: string },
-  ): Promise<WorkQueueInjector> {
+  /** Reads (DLQ, queue depths) through `url`; publishes through `options.publishUrl` when given, else `url` too. */
+  static async connect(url: string, options: WorkQueueInjectorOptions): Promise<WorkQueueInjector> {
     const broker = await amqp.connect(url);
-    const injector = new WorkQueueInjector(broker, await broker.createConfirmChannel(), options);
+    const publisher = options.publishUrl ? await amqp.connect(options.publishUrl) : broker;
+    const injector = new WorkQueueInjector(broker, publisher, await publisher.createConfirmChannel(), options);
     await waitFor(
       'the consumer on the work queue',
       async () => (await injector.checkQueue(options.workQueue)).consumerCount > 0,
@@ -46,6 +54,7 @@ export class WorkQueueInjector {
   /** Publishes with a tag and waits for the broker's confirm; returns the tag. */
   async publish(message: RawMessage, tag: string = randomUUID()): Promise<string> {
     const properties = {
+      ...(this.publishingUser !== undefined ? { userId: this.publishingUser } : {}),
       ...message.properties,
       persistent: true,
       headers: { ...message.properties.headers, [INJECTION_TAG_HEADER]: tag },
@@ -76,7 +85,14 @@ export class WorkQueueInjector {
     }
   }
 
+  /** The broker identity of `publishUrl`, stamped as `user-id` on what it publishes (as the services' publishers do). */
+  private get publishingUser(): string | undefined {
+    const user = this.options.publishUrl ? new URL(this.options.publishUrl).username : '';
+    return user ? decodeURIComponent(user) : undefined;
+  }
+
   async close(): Promise<void> {
+    if (this.publisher !== this.broker) await this.publisher.close().catch(() => undefined);
     await this.broker.close().catch(() => undefined);
   }
 }
