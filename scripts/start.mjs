@@ -3,6 +3,9 @@
 // Builds, creates each service's database if missing, applies migrations, starts both services with
 // their logs interleaved and readable, prints their URLs, and stops both cleanly on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -74,6 +77,24 @@ for (const service of services) {
   );
 }
 
+/**
+ * user-service signs tokens with this key. Made on the first run and kept (gitignored, readable only by you), so
+ * tokens stay valid across restarts; delete the file to start over with a new key. Never used outside `npm start`.
+ */
+const devSigningKeyFile = process.env.AUTH_SIGNING_KEY_FILE ?? `${root}.switchyard/dev-signing-key.pem`;
+if (!existsSync(devSigningKeyFile)) {
+  mkdirSync(dirname(devSigningKeyFile), { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(devSigningKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  console.log(`▶ created a development signing key: ${devSigningKeyFile}`);
+}
+const serviceEnv = {
+  'user-service': { AUTH_SIGNING_KEY_FILE: devSigningKeyFile },
+  'order-service': {
+    AUTH_JWKS_URL: process.env.AUTH_JWKS_URL ?? `http://127.0.0.1:${services[0].port}/.well-known/jwks.json`,
+  },
+};
+
 const LEVELS = {
   10: 'TRACE',
   20: 'DEBUG',
@@ -118,7 +139,13 @@ const children = services.map((service) => {
   // The preload starts OpenTelemetry before the service loads; without OTEL_EXPORTER_OTLP_ENDPOINT it does nothing.
   const child = spawn(process.execPath, ['--import', '@switchyard/telemetry/register', 'dist/main.js'], {
     cwd: `${root}${service.dir}`,
-    env: { ...process.env, PORT: String(service.port), DATABASE_URL: service.databaseUrl, RABBITMQ_URL: rabbitmqUrl },
+    env: {
+      ...process.env,
+      ...serviceEnv[service.name],
+      PORT: String(service.port),
+      DATABASE_URL: service.databaseUrl,
+      RABBITMQ_URL: rabbitmqUrl,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {

@@ -7,6 +7,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { fileURLToPath } from 'node:url';
 import type { UserServiceConfig } from './config.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { UserAuthModule } from './auth/user-auth.module.js';
 import { UsersModule } from './users/users.module.js';
 
 export const SERVICE_NAME = 'user-service';
@@ -46,6 +47,7 @@ export class AppModule {
           }),
         }),
         UsersModule,
+        UserAuthModule.forRoot(config),
       ],
     };
   }

@@ -1,3 +1,4 @@
+import { tokenIssuerConfigShape } from '@switchyard/auth';
 import { messagingConfigShape } from '@switchyard/messaging';
 import { baseConfigShape, loadConfig, portSetting } from '@switchyard/service-kit';
 import { z } from 'zod';
@@ -8,6 +9,7 @@ export const DEFAULT_PORT = 3001;
 export const userServiceConfigSchema = z.object({
   ...baseConfigShape,
   ...messagingConfigShape,
+  ...tokenIssuerConfigShape,
   PORT: portSetting(DEFAULT_PORT),
 });
 

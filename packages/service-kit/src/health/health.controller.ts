@@ -1,6 +1,7 @@
 import { applyDecorators, Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiJsonResponse } from '../http/api-json-response.js';
+import { PublicRoute } from '../http/public-route.js';
 import {
   HealthCheckService,
   type HealthCheckResult,
@@ -24,6 +25,8 @@ const HealthResponses = () =>
   );
 
 @ApiTags('health')
+// Probes come from the kubelet, which holds no token.
+@PublicRoute()
 @Controller('health')
 export class HealthController {
   private startupPassed = false;
