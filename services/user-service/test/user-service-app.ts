@@ -1,12 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import { MessagingRuntime } from '@switchyard/messaging';
 import { createServiceApp } from '@switchyard/service-kit';
+import { writeTestSigningKey } from '@switchyard/testing';
 import { AppModule, SERVICE_NAME } from '../src/app.module.js';
 import { loadUserServiceConfig } from '../src/config.js';
 
 /**
  * The real service, wired exactly as main.ts wires it (the event transport connected by `createServiceApp`), against the given database and
- * broker; not listening on a port (supertest drives it).
+ * broker; not listening on a port (supertest drives it). Signs tokens with a fresh key unless `env` names one
+ * (AUTH_SIGNING_KEY_FILE).
  */
 export async function startUserServiceApp(
   databaseUrl: string,
@@ -17,6 +19,7 @@ export async function startUserServiceApp(
     DATABASE_URL: databaseUrl,
     RABBITMQ_URL: rabbitmqUrl,
     LOG_LEVEL: 'silent',
+    AUTH_SIGNING_KEY_FILE: env.AUTH_SIGNING_KEY_FILE ?? writeTestSigningKey(),
     ...env,
   });
   const app = await createServiceApp(AppModule.forRoot(config), {
