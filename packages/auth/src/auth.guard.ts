@@ -2,12 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger } f
 import { Reflector } from '@nestjs/core';
 import { PUBLIC_ROUTE } from '@switchyard/service-kit';
 import type { Response } from 'express';
-import {
-  INVALID_TOKEN_CHALLENGE,
-  keysUnavailable,
-  MISSING_TOKEN_CHALLENGE,
-  unauthorized,
-} from './auth-responses.js';
+import { INVALID_TOKEN_CHALLENGE, keysUnavailable, MISSING_TOKEN_CHALLENGE, unauthorized } from './auth-responses.js';
 import { type AuthenticatedRequest, PRINCIPAL } from './current-principal.decorator.js';
 import { type AccessTokenVerifier, InvalidTokenError } from './token-verifier.js';
 

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '@switchyard/service-kit';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 
 /** The only algorithm we sign and accept: ECDSA P-256 with SHA-256. */
@@ -14,10 +15,11 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
-/** A key file that cannot be used; the message names the file and what is wrong, never the key's bytes. */
-export class SigningKeyError extends Error {
-  override readonly name = 'SigningKeyError';
-}
+/**
+ * A key file that cannot be used; the message names the file and what is wrong, never the key's bytes. A
+ * configuration error, so a service stops with that one line (`startMain`).
+ */
+export class SigningKeyError extends ConfigError {}
 
 /**
  * Reads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`, what Helm's
@@ -28,7 +30,9 @@ export async function loadSigningKey(path: string): Promise<SigningKey> {
   try {
     pem = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new SigningKeyError(`cannot read signing key file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new SigningKeyError(
+      `cannot read signing key file ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
   }
   return signingKeyFromPem(pem, path);
 }
@@ -42,7 +46,8 @@ export async function signingKeyFromPem(pem: string, source = 'the signing key')
   }
   const curve = privateKey.asymmetricKeyDetails?.namedCurve;
   if (privateKey.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
-    const found = privateKey.asymmetricKeyType === 'ec' ? `an EC key on ${curve}` : `a ${privateKey.asymmetricKeyType} key`;
+    const found =
+      privateKey.asymmetricKeyType === 'ec' ? `an EC key on ${curve}` : `a ${privateKey.asymmetricKeyType} key`;
     throw new SigningKeyError(`${source} is ${found}; ES256 needs an EC key on P-256 (prime256v1)`);
   }
   const { kty, crv, x, y } = await exportJWK(createPublicKey(privateKey));

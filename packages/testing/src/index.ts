@@ -64,5 +64,12 @@ export {
   startPrivateControlPlane,
 } from './kube-control-plane.js';
 export type { ControlPlane, TestNamespace } from './kube-control-plane.js';
-export { getToken, signUpAndGetToken, startTestTokenIssuer, tamperedTokens, writeTestSigningKey } from './auth/index.js';
+export {
+  getToken,
+  signTestToken,
+  signUpAndGetToken,
+  startTestTokenIssuer,
+  tamperedTokens,
+  writeTestSigningKey,
+} from './auth/index.js';
 export type { SignedUpUser, TestTokenIssuer } from './auth/index.js';

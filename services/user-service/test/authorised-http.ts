@@ -28,10 +28,9 @@ export async function signUp<T extends { id: string }>(
   http: Agent,
   body: { email: string; name: string; password: string } & Record<string, unknown>,
 ): Promise<{ user: T; token: string }> {
-  const user = (await http.post("/users").send(body).expect(201)).body as T;
-  const token = (
-    await http.post('/auth/token').send({ email: body.email, password: body.password }).expect(200)
-  ).body.access_token as string;
+  const user = (await http.post('/users').send(body).expect(201)).body as T;
+  const token = (await http.post('/auth/token').send({ email: body.email, password: body.password }).expect(200)).body
+    .access_token as string;
   return { user, token };
 }
 

@@ -6,9 +6,11 @@ import { LifecycleState } from '@switchyard/service-kit';
 import {
   createTestDatabase,
   createTestVhost,
+  signTestToken,
   TEST_POSTGRES_URL,
   type TestDatabase,
   type TestVhost,
+  writeTestSigningKey,
 } from '@switchyard/testing';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/app.module.js';
@@ -91,11 +93,14 @@ describe('health probes before migrations are applied', () => {
 });
 
 describe('health probes with the database unreachable', () => {
+  const keyFile = writeTestSigningKey();
   let app: INestApplication;
 
   beforeAll(async () => {
     // Nothing listens on port 1: connections are refused at once.
-    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users', vhost.url);
+    app = await startUserServiceApp('postgresql://postgres@127.0.0.1:1/switchyard_users', vhost.url, {
+      AUTH_SIGNING_KEY_FILE: keyFile,
+    });
   });
 
   afterAll(async () => {
@@ -111,7 +116,12 @@ describe('health probes with the database unreachable', () => {
   });
 
   it('answers an API call with a 503 and Retry-After that reveals nothing about the database', async () => {
-    const response = await request(app.getHttpServer()).get('/users/0190a5e4-0000-7000-8000-000000000000').expect(503);
+    // A valid token (signed with the service's key: no login without a database) for the caller's own account.
+    const userId = '0190a5e4-0000-7000-8000-000000000000';
+    const response = await request(app.getHttpServer())
+      .get(`/users/${userId}`)
+      .set('Authorization', `Bearer ${await signTestToken(keyFile, userId)}`)
+      .expect(503);
     expect(response.body).toEqual({
       statusCode: 503,
       error: 'Service Unavailable',

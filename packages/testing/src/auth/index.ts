@@ -4,3 +4,4 @@ export { tamperedTokens } from './tampered-tokens.js';
 export { writeTestSigningKey } from './test-signing-key.js';
 export { startTestTokenIssuer } from './test-token-issuer.js';
 export type { TestTokenIssuer } from './test-token-issuer.js';
+export { signTestToken } from './sign-test-token.js';

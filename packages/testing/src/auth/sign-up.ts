@@ -39,6 +39,7 @@ async function postJson(url: string, body: unknown, expected: number): Promise<R
     signal: AbortSignal.timeout(15_000),
   });
   const text = await response.text();
-  if (response.status !== expected) throw new Error(`POST ${url} answered ${response.status}, not ${expected}: ${text}`);
+  if (response.status !== expected)
+    throw new Error(`POST ${url} answered ${response.status}, not ${expected}: ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
 }

@@ -40,7 +40,9 @@ export class AuthController {
   }
 
   @Get('.well-known/jwks.json')
-  @ApiOperation({ summary: 'The public keys that verify access tokens (the current key, and the previous during a rotation)' })
+  @ApiOperation({
+    summary: 'The public keys that verify access tokens (the current key, and the previous during a rotation)',
+  })
   jwks(@Res({ passthrough: true }) res: Response): JSONWebKeySet {
     // Verifiers re-fetch on an unknown kid anyway; a short cache spares us a request per token elsewhere.
     res.setHeader('Cache-Control', 'public, max-age=300');
