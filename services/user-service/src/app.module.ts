@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { TokenIssuer } from '@switchyard/auth';
 import { MessagingModule } from '@switchyard/messaging';
 import { HealthModule, MetricsModule, postgresTimeoutsOf } from '@switchyard/service-kit';
 import { DatabaseModule } from '@switchyard/service-kit/database';
@@ -23,8 +24,9 @@ export class AppModule {
   /**
    * The whole service for a given configuration (main.ts passes the environment's, tests their own). Both services
    * list the same kit modules on purpose: what a service logs, stores and consumes stays readable in one place.
+   * `tokenIssuer` holds the signing keys, read beforehand (`tokenIssuerFromConfig`).
    */
-  static forRoot(config: UserServiceConfig): DynamicModule {
+  static forRoot(config: UserServiceConfig, tokenIssuer: TokenIssuer): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -47,7 +49,7 @@ export class AppModule {
           }),
         }),
         UsersModule,
-        UserAuthModule.forRoot(config),
+        UserAuthModule.forRoot(config, tokenIssuer),
       ],
     };
   }

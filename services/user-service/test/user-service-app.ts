@@ -3,6 +3,7 @@ import { MessagingRuntime } from '@switchyard/messaging';
 import { createServiceApp } from '@switchyard/service-kit';
 import { writeTestSigningKey } from '@switchyard/testing';
 import { AppModule, SERVICE_NAME } from '../src/app.module.js';
+import { tokenIssuerFromConfig } from '../src/auth/token-issuer-from-config.js';
 import { loadUserServiceConfig } from '../src/config.js';
 
 /**
@@ -22,7 +23,7 @@ export async function startUserServiceApp(
     AUTH_SIGNING_KEY_FILE: env.AUTH_SIGNING_KEY_FILE ?? writeTestSigningKey(),
     ...env,
   });
-  const app = await createServiceApp(AppModule.forRoot(config), {
+  const app = await createServiceApp(AppModule.forRoot(config, await tokenIssuerFromConfig(config)), {
     name: SERVICE_NAME,
     description: 'test',
     version: '0.0.0-test',
