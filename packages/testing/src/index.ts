@@ -70,6 +70,7 @@ export {
   signUpAndGetToken,
   startTestTokenIssuer,
   tamperedTokens,
+  withToken,
   writeTestSigningKey,
 } from './auth/index.js';
 export type { SignedUpUser, TestTokenIssuer } from './auth/index.js';

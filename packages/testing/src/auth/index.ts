@@ -5,3 +5,4 @@ export { writeTestSigningKey } from './test-signing-key.js';
 export { startTestTokenIssuer } from './test-token-issuer.js';
 export type { TestTokenIssuer } from './test-token-issuer.js';
 export { signTestToken } from './sign-test-token.js';
+export { withToken } from './with-token.js';
