@@ -28,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/app.module.js';
+import { tokenRequestBody } from '../src/auth/token.schemas.js';
 import { createUserBody, updateUserBody } from '../src/users/user.schemas.js';
 import { authorisedHttp, signUp, TEST_ADMIN_EMAIL, userIdInPath } from './authorised-http.js';
 import { startUserServiceApp } from './user-service-app.js';
@@ -424,9 +425,74 @@ describe('GET /users with hostile query strings', () => {
   );
 });
 
+describe('POST /auth/token and the Authorization header with hostile input', () => {
+  it(
+    'answers any JSON body on POST /auth/token with 401 or a 400 naming the fields, never a 5xx or a token',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(hostileJsonValue(3), mutatedBody({ email: validUser().email, password: 'correct horse battery' })),
+          async (body) => {
+            const sent: Sent = {
+              method: 'POST',
+              path: '/auth/token',
+              contentType: 'application/json',
+              body: typeof body === 'object' && body !== null ? body : JSON.stringify(body),
+            };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            const valid = tokenRequestBody.safeParse(asSent(body)).success;
+            // No generated email is registered: a well-formed body is a failed login.
+            expect(answer.status).toBe(overLimit(body) ? 413 : valid ? 401 : 400);
+            if (answer.status === 400) expectFieldsAmong(answer, [...fieldsOf(body), 'email', 'password']);
+            expect(JSON.stringify(answer.body)).not.toContain('access_token');
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'answers any Authorization header with 401, a Bearer challenge and a JSON body, never a 5xx',
+    async () => {
+      const user = await createUser();
+      const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
+      const segment = fc.string({
+        unit: fc.constantFrom(...'ABCxyz019-_'.split('')),
+        maxLength: 40,
+      });
+      const header = fc.oneof(
+        printable,
+        printable.map((text) => `Bearer ${text}`),
+        fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `Bearer ${parts.join('.')}`),
+        fc.constantFrom('Bearer', 'bearer ', 'Basic dXNlcjpwYXNz', 'Bearer eyJhbGciOiJub25lIn0.e30.'),
+      );
+      const raw = request(app.getHttpServer());
+      await fc.assert(
+        fc.asyncProperty(header, fc.constantFrom<Method>('GET', 'PATCH', 'DELETE'), async (value, method) => {
+          const path = `/users/${user.id}`;
+          let req = raw[method.toLowerCase() as 'get'](path);
+          if (value.trim() !== '') req = req.set('Authorization', value);
+          const answer = await req;
+          expectAcceptable({ method, path }, answer);
+          expect(answer.status).toBe(401);
+          expect(answer.headers['www-authenticate']).toMatch(/^Bearer( error="invalid_token")?$/);
+        }),
+        { numRuns: RUNS },
+      );
+      await http.get(`/users/${user.id}`).expect(200);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
 describe('every other route', () => {
   const routes = [
     '/users',
+    '/auth/token',
+    '/.well-known/jwks.json',
     '/health/live',
     '/health/ready',
     '/health/startup',
