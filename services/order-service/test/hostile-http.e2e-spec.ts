@@ -426,6 +426,42 @@ describe('GET /orders with hostile query strings', () => {
   );
 });
 
+describe('the Authorization header with hostile input', () => {
+  it(
+    'answers any Authorization header with 401, a Bearer challenge and a JSON body on every route, never a 5xx',
+    async () => {
+      const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
+      const segment = fc.string({ unit: fc.constantFrom(...'ABCxyz019-_'.split('')), maxLength: 40 });
+      const header = fc.oneof(
+        printable,
+        printable.map((text) => `Bearer ${text}`),
+        fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `Bearer ${parts.join('.')}`),
+        fc.constantFrom('Bearer', 'bearer ', 'Basic dXNlcjpwYXNz', 'Bearer eyJhbGciOiJub25lIn0.e30.'),
+      );
+      const route = fc.constantFrom(
+        ['GET', '/orders'] as const,
+        ['POST', '/orders'] as const,
+        ['GET', `/orders/${randomUUID()}`] as const,
+        ['POST', `/orders/${randomUUID()}/cancel`] as const,
+        ['GET', `/customers/${customer}`] as const,
+      );
+      const raw = request(app.getHttpServer());
+      await fc.assert(
+        fc.asyncProperty(header, route, async (value, [method, path]) => {
+          let req = raw[method === 'GET' ? 'get' : 'post'](path);
+          if (value.trim() !== '') req = req.set('Authorization', value);
+          const answer = await req;
+          expectAcceptable({ method, path }, answer);
+          expect(answer.status).toBe(401);
+          expect(answer.headers['www-authenticate']).toMatch(/^Bearer( error="invalid_token")?$/);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
 describe('every other route', () => {
   const routes = [
     '/orders',
