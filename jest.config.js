@@ -13,6 +13,7 @@ const swc = [
 ];
 
 const workspaces = [
+  'packages/auth',
   'packages/cli',
   'packages/contracts',
   'packages/db-migrate',

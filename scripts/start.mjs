@@ -4,6 +4,9 @@
 // starts both services, each under its own broker identity, with their logs interleaved and readable, prints their
 // URLs, and stops both cleanly on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -103,6 +106,24 @@ for (const service of services) {
   );
 }
 
+/**
+ * user-service signs tokens with this key. Made on the first run and kept (gitignored, readable only by you), so
+ * tokens stay valid across restarts; delete the file to start over with a new key. Never used outside `npm start`.
+ */
+const devSigningKeyFile = process.env.AUTH_SIGNING_KEY_FILE ?? `${root}.switchyard/dev-signing-key.pem`;
+if (!existsSync(devSigningKeyFile)) {
+  mkdirSync(dirname(devSigningKeyFile), { recursive: true, mode: 0o700 });
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(devSigningKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  console.log(`▶ created a development signing key: ${devSigningKeyFile}`);
+}
+const serviceEnv = {
+  'user-service': { AUTH_SIGNING_KEY_FILE: devSigningKeyFile },
+  'order-service': {
+    AUTH_JWKS_URL: process.env.AUTH_JWKS_URL ?? `http://127.0.0.1:${services[0].port}/.well-known/jwks.json`,
+  },
+};
+
 const LEVELS = {
   10: 'TRACE',
   20: 'DEBUG',
@@ -149,6 +170,7 @@ const children = services.map((service) => {
     cwd: `${root}${service.dir}`,
     env: {
       ...process.env,
+      ...serviceEnv[service.name],
       PORT: String(service.port),
       DATABASE_URL: service.databaseUrl,
       RABBITMQ_URL: service.rabbitmqUrl,

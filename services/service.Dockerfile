@@ -24,6 +24,7 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
 # Manifests first, so the `npm ci` layer is reused until a dependency changes. Every workspace's package.json is
 # copied (not only this service's), so npm sees exactly the workspace tree package-lock.json describes.
 COPY package.json package-lock.json .npmrc ./
+COPY packages/auth/package.json packages/auth/
 COPY packages/cli/package.json packages/cli/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/db-migrate/package.json packages/db-migrate/
@@ -48,6 +49,7 @@ COPY packages/telemetry packages/telemetry
 COPY packages/contracts packages/contracts
 COPY packages/db-migrate packages/db-migrate
 COPY packages/service-kit packages/service-kit
+COPY packages/auth packages/auth
 COPY packages/messaging packages/messaging
 # The service's workspace directory under services/: user-service or order-service. No default, so a build that
 # forgets it fails at once (at `COPY services//prisma`, whose cache key BuildKit computes first) instead of
@@ -86,6 +88,7 @@ ENV NODE_ENV=production \
     PORT=${PORT}
 
 COPY package.json package-lock.json .npmrc ./
+COPY packages/auth/package.json packages/auth/
 COPY packages/cli/package.json packages/cli/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/db-migrate/package.json packages/db-migrate/
@@ -118,6 +121,7 @@ COPY --from=build /app/packages/telemetry/dist packages/telemetry/dist
 COPY --from=build /app/packages/contracts/dist packages/contracts/dist
 COPY --from=build /app/packages/db-migrate/dist packages/db-migrate/dist
 COPY --from=build /app/packages/service-kit/dist packages/service-kit/dist
+COPY --from=build /app/packages/auth/dist packages/auth/dist
 COPY --from=build /app/packages/messaging/dist packages/messaging/dist
 COPY --from=build /app/services/${SERVICE}/dist services/${SERVICE}/dist
 # schema.prisma + migrations/: read at start-up by the startup probe (pending migrations) and by the migration Job:

@@ -3,6 +3,7 @@ export { ApiErrorResponses, ApiJsonResponse } from './http/api-json-response.js'
 export { errorBody, errorBodySchema } from './http/error-body.js';
 export type { ErrorBody, FieldProblem } from './http/error-body.js';
 export { HttpErrorFilter } from './http/http-error.filter.js';
+export { PUBLIC_ROUTE, PublicRoute } from './http/public-route.js';
 export { openApiSchema } from './http/openapi-schema.js';
 export { RetryLaterException } from './http/retry-later.exception.js';
 export { fieldProblems, ZodValidationPipe } from './http/zod-validation.pipe.js';

@@ -82,3 +82,13 @@ export {
   startPrivateControlPlane,
 } from './kube-control-plane.js';
 export type { ControlPlane, TestNamespace } from './kube-control-plane.js';
+export {
+  getToken,
+  signTestToken,
+  signUpAndGetToken,
+  startTestTokenIssuer,
+  tamperedTokens,
+  withToken,
+  writeTestSigningKey,
+} from './auth/index.js';
+export type { SignedUpUser, TestTokenIssuer } from './auth/index.js';

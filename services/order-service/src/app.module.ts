@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule, remoteJwksVerifier } from '@switchyard/auth';
 import { MessagingModule } from '@switchyard/messaging';
 import { HealthModule, MetricsModule, postgresTimeoutsOf } from '@switchyard/service-kit';
 import { DatabaseModule } from '@switchyard/service-kit/database';
@@ -45,6 +46,14 @@ export class AppModule {
             config,
             consumer: { queue: EVENT_QUEUE, transaction: (work) => prisma.$transaction(work) },
           }),
+        }),
+        // Tokens are user-service's: checked against its JWKS, fetched and cached (see the README's Security section).
+        AuthModule.forRootAsync({
+          useFactory: () =>
+            remoteJwksVerifier(config.AUTH_JWKS_URL, {
+              timeoutMs: config.AUTH_JWKS_TIMEOUT_MS,
+              cooldownMs: config.AUTH_JWKS_COOLDOWN_MS,
+            }),
         }),
         CustomersModule.forRoot(config),
         OrdersModule,

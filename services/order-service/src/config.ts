@@ -1,3 +1,4 @@
+import { tokenVerifierConfigShape } from '@switchyard/auth';
 import { messagingConfigShape } from '@switchyard/messaging';
 import { baseConfigShape, loadConfig, portSetting } from '@switchyard/service-kit';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ export const orderServiceConfigSchema = z.object({
   ...baseConfigShape,
   ...messagingConfigShape,
   ...orderCancellationConfigShape,
+  ...tokenVerifierConfigShape,
   PORT: portSetting(DEFAULT_PORT),
 });
 

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
+import { testTokenIssuer } from './order-service-app.js';
 
 // Runs the built service (`dist/main.js`, built by `npm test` before jest): the policy must change in the running process.
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -172,7 +173,9 @@ describe('order-service applies its mounted consumer policy without a restart', 
     });
   }
 
-  const customerStatus = async (userId: string): Promise<number> => (await fetch(`${base}/customers/${userId}`)).status;
+  const customerStatus = async (userId: string): Promise<number> =>
+    (await fetch(`${base}/customers/${userId}`, { headers: await (await testTokenIssuer()).authorization(userId) }))
+      .status;
 
   it('stays ready and serving while paused, consumes after unpausing, and retries through new tiers: one process throughout', async () => {
     await configMap.writePolicy(policy({ generation: 1, paused: true }));
@@ -183,6 +186,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
       RABBITMQ_URL: vhost.identityUrl('order-service'),
       PORT: String(port),
       LOG_LEVEL: 'info',
+      AUTH_JWKS_URL: (await testTokenIssuer()).jwksUrl,
       // The code defaults differ from the policy, so it is visible which one is in force.
       MESSAGING_RETRY_DELAYS_MS: '100,200',
       CONSUMER_POLICY_DIR: policyDir,
@@ -221,7 +225,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
     expect(await customerStatus(first)).toBe(404);
     const order = await fetch(`${base}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await (await testTokenIssuer()).authorization(first)) },
       body: JSON.stringify({ userId: first, items: [{ sku: 'A', quantity: 1, unitPriceCents: 100 }] }),
     });
     expect(order.status).toBe(422);

@@ -21,6 +21,7 @@ import {
   sendHostile,
   type TestDatabase,
   type TestVhost,
+  withToken,
 } from '@switchyard/testing';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
@@ -30,7 +31,7 @@ import { SCHEMA_PATH } from '../src/app.module.js';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { MAX_ITEMS, MAX_QUANTITY, MAX_UNIT_PRICE_CENTS, placeOrderBody } from '../src/orders/order.schemas.js';
-import { startOrderServiceApp } from './order-service-app.js';
+import { startOrderServiceApp, testTokenIssuer } from './order-service-app.js';
 
 /**
  * Hostile HTTP input, property-based: random bodies, types, sizes, unicode, paths and query strings on every
@@ -49,7 +50,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
+/** Acts as `customer` (hostile input is sent with a valid token, so it reaches validation). */
 let http: ReturnType<typeof request>;
+/** Acts as an admin, who may list anyone's orders. */
+let admin: ReturnType<typeof request>;
 let customer: string;
 let deletedCustomer: string;
 
@@ -76,9 +80,11 @@ beforeAll(async () => {
   app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'), {
     BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
   });
-  http = request(app.getHttpServer());
   customer = await knownCustomer();
   deletedCustomer = await knownCustomer();
+  const issuer = await testTokenIssuer();
+  http = withToken(request(app.getHttpServer()), await issuer.token(customer));
+  admin = withToken(request(app.getHttpServer()), await issuer.token(randomUUID(), ['admin']));
   await app
     .get(PrismaClient)
     .$transaction((tx) =>
@@ -112,20 +118,24 @@ const validItem = fc.record({
   unitPriceCents: fc.integer({ min: 0, max: MAX_UNIT_PRICE_CENTS }),
 });
 
-type Expected = 201 | 400 | 413 | 422;
+type Expected = 201 | 400 | 403 | 413 | 422;
 
-/** What POST /orders must answer for a body, decided independently of the service. */
-function expectedForOrder(body: unknown): Expected {
+/** What POST /orders must answer for a body sent by `actor`, decided independently of the service. */
+function expectedForOrder(body: unknown, actor: string): Expected {
   if (overLimit(body)) return 413;
   const parsed = placeOrderBody.safeParse(asSent(body));
   if (!parsed.success) return 400;
-  return parsed.data.userId === customer ? 201 : 422;
+  if (parsed.data.userId !== undefined && parsed.data.userId !== actor) return 403;
+  return actor === customer ? 201 : 422;
 }
 
-async function checkOrderAnswer(sent: Sent, body: unknown): Promise<void> {
-  const answer = await send(sent);
+/** Sends `sent` as `actor` (the customer unless given) and checks the answer against `expectedForOrder`. */
+async function checkOrderAnswer(sent: Sent, body: unknown, actor = customer): Promise<void> {
+  const agent =
+    actor === customer ? http : withToken(request(app.getHttpServer()), await (await testTokenIssuer()).token(actor));
+  const answer = await sendHostile(agent, sent);
   expectAcceptable(sent, answer);
-  const expected = expectedForOrder(body);
+  const expected = expectedForOrder(body, actor);
   expect(answer.status).toBe(expected);
   if (expected === 400) expectFieldsAmong(answer, [...fieldsOf(body), 'userId', 'items']);
   if (expected === 422) expect(problemFields(answer)).toEqual(['userId']);
@@ -167,9 +177,11 @@ describe('POST /orders with hostile input', () => {
           .constantFrom(deletedCustomer, randomUUID())
           .chain((userId) => fc.array(validItem, { minLength: 1, maxLength: 3 }).map((items) => ({ userId, items }))),
       );
+      // Mostly sent as the customer; now and then as the deleted or an unknown user (422), or naming another (403).
+      const actor = fc.constantFrom(customer, customer, customer, deletedCustomer, randomUUID());
       await fc.assert(
-        fc.asyncProperty(body, async (order) => {
-          await checkOrderAnswer({ method: 'POST', path: '/orders', body: order }, order);
+        fc.asyncProperty(body, actor, async (order, sender) => {
+          await checkOrderAnswer({ method: 'POST', path: '/orders', body: order }, order, sender);
         }),
         { numRuns: RUNS },
       );
@@ -337,7 +349,8 @@ describe('routes with an id, given hostile ids', () => {
             expect(answer.status).toBe(400);
             expect(problemFields(answer)).toEqual(['path']);
           } else if (UUID.test(decoded)) {
-            expect(answer.status).toBe(404);
+            // Not the customer's order (404, like a missing one), not the customer's profile (403).
+            expect(answer.status).toBe(param === 'userId' ? 403 : 404);
           } else {
             expect(answer.status).toBe(400);
             expect(problemFields(answer)).toEqual([param]);
@@ -377,7 +390,8 @@ describe('GET /orders with hostile query strings', () => {
         fc.asyncProperty(query, async (pairs) => {
           const search = pairs.map(([key, val]) => `${percentEncodeAll(key)}=${percentEncodeAll(val)}`).join('&');
           const sent: Sent = { method: 'GET', path: `/orders?${search}` };
-          const answer = await send(sent);
+          // As an admin, so any userId is allowed and the query itself is what is under test.
+          const answer = await sendHostile(admin, sent);
           expectAcceptable(sent, answer);
           expect([200, 400]).toContain(answer.status);
           if (answer.status === 400) {
@@ -409,6 +423,42 @@ describe('GET /orders with hostile query strings', () => {
       } while (cursor);
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen).toEqual([...seen].sort());
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('the Authorization header with hostile input', () => {
+  it(
+    'answers any Authorization header with 401, a Bearer challenge and a JSON body on every route, never a 5xx',
+    async () => {
+      const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
+      const segment = fc.string({ unit: fc.constantFrom(...'ABCxyz019-_'.split('')), maxLength: 40 });
+      const header = fc.oneof(
+        printable,
+        printable.map((text) => `Bearer ${text}`),
+        fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `Bearer ${parts.join('.')}`),
+        fc.constantFrom('Bearer', 'bearer ', 'Basic dXNlcjpwYXNz', 'Bearer eyJhbGciOiJub25lIn0.e30.'),
+      );
+      const route = fc.constantFrom(
+        ['GET', '/orders'] as const,
+        ['POST', '/orders'] as const,
+        ['GET', `/orders/${randomUUID()}`] as const,
+        ['POST', `/orders/${randomUUID()}/cancel`] as const,
+        ['GET', `/customers/${customer}`] as const,
+      );
+      const raw = request(app.getHttpServer());
+      await fc.assert(
+        fc.asyncProperty(header, route, async (value, [method, path]) => {
+          let req = raw[method === 'GET' ? 'get' : 'post'](path);
+          if (value.trim() !== '') req = req.set('Authorization', value);
+          const answer = await req;
+          expectAcceptable({ method, path }, answer);
+          expect(answer.status).toBe(401);
+          expect(answer.headers['www-authenticate']).toMatch(/^Bearer( error="invalid_token")?$/);
+        }),
+        { numRuns: RUNS },
+      );
     },
     TEST_TIMEOUT_MS,
   );

@@ -12,11 +12,12 @@ import {
   type TestVhost,
   valueOf,
   waitFor,
+  withToken,
 } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
-import { startOrderServiceApp } from './order-service-app.js';
+import { startOrderServiceApp, testTokenIssuer } from './order-service-app.js';
 
 const SERVICE = 'order-service';
 
@@ -64,8 +65,9 @@ describe('GET /metrics on order-service', () => {
       persistent: true,
       ...wire.properties,
     });
-    await waitFor('the customer profile', async () => (await http.get(`/customers/${userId}`)).status === 200);
-    await http
+    const customer = withToken(http, await (await testTokenIssuer()).token(userId));
+    await waitFor('the customer profile', async () => (await customer.get(`/customers/${userId}`)).status === 200);
+    await customer
       .post('/orders')
       .send({ userId, items: [{ sku: 'sku-1', quantity: 2, unitPriceCents: 250 }] })
       .expect(201);

@@ -1,8 +1,20 @@
 import type { INestApplication } from '@nestjs/common';
 import { MessagingRuntime } from '@switchyard/messaging';
 import { createServiceApp } from '@switchyard/service-kit';
+import { startTestTokenIssuer, type TestTokenIssuer } from '@switchyard/testing';
 import { AppModule, SERVICE_NAME } from '../src/app.module.js';
 import { loadOrderServiceConfig } from '../src/config.js';
+
+let sharedIssuer: Promise<TestTokenIssuer> | undefined;
+
+/**
+ * The token issuer the app trusts unless a test passes its own AUTH_JWKS_URL: one per test file (jest module
+ * registry), signing tokens for any user id, as user-service would after a login.
+ */
+export function testTokenIssuer(): Promise<TestTokenIssuer> {
+  sharedIssuer ??= startTestTokenIssuer();
+  return sharedIssuer;
+}
 
 /**
  * The real service, wired exactly as main.ts wires it (the event transport connected by `createServiceApp`), against the given database and
@@ -17,6 +29,7 @@ export async function startOrderServiceApp(
     DATABASE_URL: databaseUrl,
     RABBITMQ_URL: rabbitmqUrl,
     LOG_LEVEL: 'silent',
+    AUTH_JWKS_URL: env.AUTH_JWKS_URL ?? (await testTokenIssuer()).jwksUrl,
     ...env,
   });
   const app = await createServiceApp(AppModule.forRoot(config), {

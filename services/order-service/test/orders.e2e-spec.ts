@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@switchyard/testing';
+import type { Role } from '@switchyard/auth';
+import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost, withToken } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/app.module.js';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
-import { startOrderServiceApp } from './order-service-app.js';
+import { startOrderServiceApp, testTokenIssuer } from './order-service-app.js';
 
 let db: TestDatabase;
 let vhost: TestVhost;
@@ -19,6 +20,12 @@ beforeAll(async () => {
   app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'));
   http = request(app.getHttpServer());
 });
+
+/** The agent acting as `userId`, with a token as user-service would issue it after a login. */
+async function as(userId: string, roles: Role[] = ['user']): Promise<ReturnType<typeof request>> {
+  return withToken(http, await (await testTokenIssuer()).token(userId, roles));
+}
+const asAdmin = () => as(randomUUID(), ['admin']);
 
 afterAll(async () => {
   await app?.close();
@@ -47,8 +54,9 @@ const items = [
 ];
 
 async function placeOrder(userId: string) {
-  return (await http.post('/orders').send({ userId, items }).expect(201)).body as {
+  return (await (await as(userId)).post('/orders').send({ userId, items }).expect(201)).body as {
     id: string;
+    userId: string;
     status: string;
     totalCents: number;
   };
@@ -57,13 +65,14 @@ async function placeOrder(userId: string) {
 describe('GET /customers/:userId', () => {
   it('returns the profile order-service keeps', async () => {
     const userId = await knownCustomer();
-    const response = await http.get(`/customers/${userId}`).expect(200);
+    const response = await (await as(userId)).get(`/customers/${userId}`).expect(200);
     expect(response.body).toMatchObject({ userId, email: `${userId}@example.com`, name: 'Customer', deleted: false });
   });
 
   it('answers an unknown user with 404 and a malformed id with 400', async () => {
-    await http.get(`/customers/${randomUUID()}`).expect(404);
-    expect((await http.get('/customers/nope').expect(400)).body.details).toEqual([
+    const admin = await asAdmin();
+    await admin.get(`/customers/${randomUUID()}`).expect(404);
+    expect((await admin.get('/customers/nope').expect(400)).body.details).toEqual([
       { field: 'userId', message: 'must be a UUID' },
     ]);
   });
@@ -72,7 +81,7 @@ describe('GET /customers/:userId', () => {
 describe('POST /orders', () => {
   it('places an order and computes its total in integer cents', async () => {
     const userId = await knownCustomer();
-    const response = await http.post('/orders').send({ userId, items }).expect(201);
+    const response = await (await as(userId)).post('/orders').send({ userId, items }).expect(201);
     expect(response.body).toMatchObject({ userId, status: 'PLACED', totalCents: 2 * 1250 + 3 * 199, items });
     expect(response.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
     expect(new Date(response.body.createdAt).toISOString()).toBe(response.body.createdAt);
@@ -85,14 +94,15 @@ describe('POST /orders', () => {
       quantity: 10_000,
       unitPriceCents: 100_000_000,
     }));
-    const response = await http.post('/orders').send({ userId, items: big }).expect(201);
+    const customer = await as(userId);
+    const response = await customer.post('/orders').send({ userId, items: big }).expect(201);
     expect(response.body.totalCents).toBe(100 * 10_000 * 100_000_000);
-    expect((await http.get(`/orders/${response.body.id}`).expect(200)).body.totalCents).toBe(100_000_000_000_000);
+    expect((await customer.get(`/orders/${response.body.id}`).expect(200)).body.totalCents).toBe(100_000_000_000_000);
   });
 
   it('answers an unknown customer with 422 saying why', async () => {
     const userId = randomUUID();
-    const response = await http.post('/orders').send({ userId, items }).expect(422);
+    const response = await (await as(userId)).post('/orders').send({ items }).expect(422);
     expect(response.body.statusCode).toBe(422);
     expect(response.body.error).toBe('Unprocessable Entity');
     expect(response.body.message).toContain(`customer ${userId} is unknown to order-service`);
@@ -104,7 +114,7 @@ describe('POST /orders', () => {
     await app
       .get(PrismaClient)
       .$transaction((tx) => app.get(CustomerProfilesService).applyUserDeleted(tx, deleted, randomUUID()));
-    const response = await http.post('/orders').send({ userId, items }).expect(422);
+    const response = await (await as(userId)).post('/orders').send({ userId, items }).expect(422);
     expect(response.body.message).toBe(`customer ${userId} was deleted and cannot place orders`);
   });
 
@@ -152,29 +162,42 @@ describe('POST /orders', () => {
       [{ field: 'items.0.discount', message: 'is not an allowed field' }],
     ],
   ])('rejects %s with 400 naming the field', async (_case, body, details) => {
-    const response = await http
+    const userId = randomUUID();
+    const response = await (
+      await as(userId)
+    )
       .post('/orders')
-      .send({ userId: randomUUID(), ...body })
+      .send({ userId, ...body })
       .expect(400);
     expect(response.body.details).toEqual(details);
   });
 
-  it('names a missing or malformed userId and unknown top-level fields', async () => {
-    expect((await http.post('/orders').send({ items }).expect(400)).body.details).toEqual([
-      { field: 'userId', message: 'must be a UUID' },
-    ]);
-    expect((await http.post('/orders').send({ userId: 'u-1', items }).expect(400)).body.details).toEqual([
+  it('names a malformed userId and unknown top-level fields', async () => {
+    const userId = randomUUID();
+    const customer = await as(userId);
+    expect((await customer.post('/orders').send({ userId: 'u-1', items }).expect(400)).body.details).toEqual([
       { field: 'userId', message: 'must be a UUID' },
     ]);
     expect(
-      (await http.post('/orders').send({ userId: randomUUID(), items, status: 'CANCELLED' }).expect(400)).body.details,
+      (await customer.post('/orders').send({ userId, items, status: 'CANCELLED' }).expect(400)).body.details,
     ).toEqual([{ field: 'status', message: 'is not an allowed field' }]);
   });
 
+  it('places the order for the token’s user when the body has no userId, and refuses another user’s id with 403', async () => {
+    const userId = await knownCustomer();
+    const customer = await as(userId);
+    expect((await customer.post('/orders').send({ items }).expect(201)).body.userId).toBe(userId);
+    const other = await knownCustomer();
+    const refused = await customer.post('/orders').send({ userId: other, items }).expect(403);
+    expect(refused.body).toMatchObject({ statusCode: 403, error: 'Forbidden' });
+    expect((await (await as(other)).get('/orders').expect(200)).body.items).toEqual([]);
+  });
+
   it('answers malformed JSON with 400 and an oversized body with 413', async () => {
-    await http.post('/orders').set('content-type', 'application/json').send('{"userId":').expect(400);
-    const huge = { userId: randomUUID(), items: [{ sku: 'x'.repeat(150 * 1024), quantity: 1, unitPriceCents: 1 }] };
-    expect((await http.post('/orders').send(huge).expect(413)).body.statusCode).toBe(413);
+    const customer = await as(randomUUID());
+    await customer.post('/orders').set('content-type', 'application/json').send('{"userId":').expect(400);
+    const huge = { items: [{ sku: 'x'.repeat(150 * 1024), quantity: 1, unitPriceCents: 1 }] };
+    expect((await customer.post('/orders').send(huge).expect(413)).body.statusCode).toBe(413);
   });
 });
 
@@ -183,21 +206,25 @@ describe('GET /orders', () => {
     const [alice, bob] = [await knownCustomer(), await knownCustomer()];
     const placed = [await placeOrder(alice), await placeOrder(alice), await placeOrder(alice)];
     await placeOrder(bob);
-    const first = await http.get('/orders').query({ userId: alice, limit: 2 }).expect(200);
+    const asAlice = await as(alice);
+    const first = await asAlice.get('/orders').query({ userId: alice, limit: 2 }).expect(200);
     expect(first.body.items.map((o: { id: string }) => o.id)).toEqual(placed.slice(0, 2).map((o) => o.id));
-    const second = await http
-      .get('/orders')
-      .query({ userId: alice, limit: 2, cursor: first.body.nextCursor })
-      .expect(200);
+    const second = await asAlice.get('/orders').query({ limit: 2, cursor: first.body.nextCursor }).expect(200);
     expect(second.body.items.map((o: { id: string }) => o.id)).toEqual([placed[2]!.id]);
     expect(second.body.nextCursor).toBeNull();
   });
 
-  it('requires a valid userId', async () => {
-    expect((await http.get('/orders').expect(400)).body.details).toEqual([
-      { field: 'userId', message: 'must be a UUID' },
-    ]);
-    expect((await http.get('/orders?userId=7').expect(400)).body.details).toEqual([
+  it('lets an admin list anyone’s orders and refuses other users with 403', async () => {
+    const [alice, bob] = [await knownCustomer(), await knownCustomer()];
+    const order = await placeOrder(alice);
+    const listed = await (await asAdmin()).get('/orders').query({ userId: alice }).expect(200);
+    expect(listed.body.items.map((o: { id: string }) => o.id)).toEqual([order.id]);
+    const refused = await (await as(bob)).get('/orders').query({ userId: alice }).expect(403);
+    expect(JSON.stringify(refused.body)).not.toContain(order.id);
+  });
+
+  it('names a malformed userId', async () => {
+    expect((await (await as(randomUUID())).get('/orders?userId=7').expect(400)).body.details).toEqual([
       { field: 'userId', message: 'must be a UUID' },
     ]);
   });
@@ -206,24 +233,33 @@ describe('GET /orders', () => {
 describe('GET /orders/:id', () => {
   it('returns the order with its items in the order they were placed', async () => {
     const order = await placeOrder(await knownCustomer());
-    const response = await http.get(`/orders/${order.id}`).expect(200);
+    const response = await (await as(order.userId)).get(`/orders/${order.id}`).expect(200);
     expect(response.body).toEqual(order);
     expect(response.body.items.map((i: { sku: string }) => i.sku)).toEqual(['BOOK-1', 'PEN-9']);
   });
 
   it('answers 404 for an unknown order and 400 for a malformed id', async () => {
-    await http.get(`/orders/${randomUUID()}`).expect(404);
-    await http.get('/orders/12').expect(400);
+    const customer = await as(randomUUID());
+    await customer.get(`/orders/${randomUUID()}`).expect(404);
+    await customer.get('/orders/12').expect(400);
+  });
+
+  it('answers another user’s order with 404, like a missing one, and shows it to an admin', async () => {
+    const order = await placeOrder(await knownCustomer());
+    const refused = await (await as(await knownCustomer())).get(`/orders/${order.id}`).expect(404);
+    expect(refused.body).toEqual({ statusCode: 404, error: 'Not Found', message: `order ${order.id} not found` });
+    expect((await (await asAdmin()).get(`/orders/${order.id}`).expect(200)).body).toEqual(order);
   });
 });
 
 describe('POST /orders/:id/cancel', () => {
   it('cancels a placed order once, then answers 409', async () => {
     const order = await placeOrder(await knownCustomer());
-    const response = await http.post(`/orders/${order.id}/cancel`).expect(200);
+    const customer = await as(order.userId);
+    const response = await customer.post(`/orders/${order.id}/cancel`).expect(200);
     expect(response.body).toMatchObject({ id: order.id, status: 'CANCELLED', cancelReason: 'requested' });
     expect(response.body.cancelledAt).not.toBeNull();
-    const again = await http.post(`/orders/${order.id}/cancel`).expect(409);
+    const again = await customer.post(`/orders/${order.id}/cancel`).expect(409);
     expect(again.body).toEqual({
       statusCode: 409,
       error: 'Conflict',
@@ -233,14 +269,22 @@ describe('POST /orders/:id/cancel', () => {
 
   it('lets exactly one of two concurrent cancels win', async () => {
     const order = await placeOrder(await knownCustomer());
+    const customer = await as(order.userId);
     const statuses = await Promise.all([
-      http.post(`/orders/${order.id}/cancel`),
-      http.post(`/orders/${order.id}/cancel`),
+      customer.post(`/orders/${order.id}/cancel`),
+      customer.post(`/orders/${order.id}/cancel`),
     ]).then((r) => r.map((x) => x.status).sort());
     expect(statuses).toEqual([200, 409]);
   });
 
   it('answers 404 for an unknown order', async () => {
-    await http.post(`/orders/${randomUUID()}/cancel`).expect(404);
+    await (await as(randomUUID())).post(`/orders/${randomUUID()}/cancel`).expect(404);
+  });
+
+  it('answers 404 for another user’s order, admins included, and leaves it placed', async () => {
+    const order = await placeOrder(await knownCustomer());
+    await (await as(await knownCustomer())).post(`/orders/${order.id}/cancel`).expect(404);
+    await (await asAdmin()).post(`/orders/${order.id}/cancel`).expect(404);
+    expect((await (await as(order.userId)).get(`/orders/${order.id}`).expect(200)).body.status).toBe('PLACED');
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '@switchyard/testing';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../src/app.module.js';
+import { testTokenIssuer } from './order-service-app.js';
 
 // Runs the built service (`dist/main.js`, built by `npm test` before jest): signals and exit codes are what Kubernetes sees.
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -44,20 +45,23 @@ describe('order-service as a process', () => {
 
   it('listens on PORT and exits 0 within 10 s of SIGTERM, logging no error', async () => {
     const port = await freePort();
+    const issuer = await testTokenIssuer();
     const service = startServiceProcess(MAIN, {
       DATABASE_URL: db.url,
       RABBITMQ_URL: vhost.identityUrl('order-service'),
       PORT: String(port),
+      AUTH_JWKS_URL: issuer.jwksUrl,
     });
     await waitUntilReady(service, port);
     expect((await fetch(`http://127.0.0.1:${port}/health/startup`)).status).toBe(200);
+    const userId = '0190a5e4-0000-7000-8000-000000000000';
+    const unauthenticated = await fetch(`http://127.0.0.1:${port}/orders`);
+    expect(unauthenticated.status).toBe(401);
+    // A token for a user order-service has not heard of: verified over the JWKS, then refused by the domain.
     const unknownCustomer = await fetch(`http://127.0.0.1:${port}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        userId: '0190a5e4-0000-7000-8000-000000000000',
-        items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }],
-      }),
+      headers: { 'content-type': 'application/json', ...(await issuer.authorization(userId)) },
+      body: JSON.stringify({ userId, items: [{ sku: 'A', quantity: 1, unitPriceCents: 1 }] }),
     });
     expect(unknownCustomer.status).toBe(422);
 

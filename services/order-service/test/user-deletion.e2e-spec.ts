@@ -18,7 +18,7 @@ import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 import { loadOrderServiceConfig } from '../src/config.js';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
-import { startOrderServiceApp } from './order-service-app.js';
+import { startOrderServiceApp, testTokenIssuer } from './order-service-app.js';
 
 // A deleted customer's orders are cancelled in chunks, each its own transaction (src/customers/order-cancellations.ts).
 // Here against the real service, Postgres and RabbitMQ: a customer with 20,000 orders, and a stop between chunks.
@@ -157,6 +157,7 @@ describe('user.deleted for a customer with many orders', () => {
       // While the rest are still being cancelled, the deleted customer cannot place a new one.
       const refused = await request(app.getHttpServer())
         .post('/orders')
+        .set(await (await testTokenIssuer()).authorization(userId))
         .send({ userId, items: [{ sku: 'LATE', quantity: 1, unitPriceCents: 1 }] })
         .expect(422);
       expect(refused.body.message).toBe(`customer ${userId} was deleted and cannot place orders`);
@@ -252,7 +253,10 @@ describe('user.deleted for a customer with many orders', () => {
     try {
       const userId = await customerWithOrders(app, 5);
       const [first] = await app.get(PrismaClient).order.findMany({ where: { userId }, orderBy: { id: 'asc' } });
-      await request(app.getHttpServer()).post(`/orders/${first!.id}/cancel`).expect(200);
+      await request(app.getHttpServer())
+        .post(`/orders/${first!.id}/cancel`)
+        .set(await (await testTokenIssuer()).authorization(userId))
+        .expect(200);
       await publishUserDeleted(userId);
       await waitFor('all 5 orders CANCELLED', async () => (await cancelledCount(app, userId)) === 5, 20_000);
       await allDelivered(app, userId, 5, 20_000);

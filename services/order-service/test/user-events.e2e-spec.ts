@@ -16,7 +16,7 @@ import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { CustomerProfilesService } from '../src/customers/customer-profiles.service.js';
-import { startOrderServiceApp } from './order-service-app.js';
+import { startOrderServiceApp, testTokenIssuer } from './order-service-app.js';
 
 const EXCHANGE = 'switchyard.events';
 const DLQ = `${EVENT_QUEUE}.dlq`;
@@ -123,7 +123,10 @@ describe('order-service consuming user events', () => {
         .then((p) => p ?? undefined),
     );
     expect(profile).toMatchObject({ email: data.email, name: 'Eve', deletedAt: null });
-    await request(app.getHttpServer()).get(`/customers/${data.userId}`).expect(200);
+    await request(app.getHttpServer())
+      .get(`/customers/${data.userId}`)
+      .set(await (await testTokenIssuer()).authorization(data.userId))
+      .expect(200);
   });
 
   it('accepts a v1 user.created, upcast to the version the handler is written against', async () => {

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { TokenIssuer } from '@switchyard/auth';
 import { MessagingModule } from '@switchyard/messaging';
 import { HealthModule, MetricsModule, postgresTimeoutsOf } from '@switchyard/service-kit';
 import { DatabaseModule } from '@switchyard/service-kit/database';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { AbuseLimitsModule } from './abuse-limits/index.js';
 import type { UserServiceConfig } from './config.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { UserAuthModule } from './auth/user-auth.module.js';
 import { UsersModule } from './users/users.module.js';
 
 export const SERVICE_NAME = 'user-service';
@@ -23,8 +25,9 @@ export class AppModule {
   /**
    * The whole service for a given configuration (main.ts passes the environment's, tests their own). Both services
    * list the same kit modules on purpose: what a service logs, stores and consumes stays readable in one place.
+   * `tokenIssuer` holds the signing keys, read beforehand (`tokenIssuerFromConfig`).
    */
-  static forRoot(config: UserServiceConfig): DynamicModule {
+  static forRoot(config: UserServiceConfig, tokenIssuer: TokenIssuer): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -48,6 +51,7 @@ export class AppModule {
         }),
         AbuseLimitsModule.forRoot(config),
         UsersModule,
+        UserAuthModule.forRoot(config, tokenIssuer),
       ],
     };
   }

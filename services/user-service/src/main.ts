@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { runService, startMain } from '@switchyard/service-kit';
 import { AppModule, SERVICE_NAME } from './app.module.js';
+import { tokenIssuerFromConfig } from './auth/token-issuer-from-config.js';
 import { loadUserServiceConfig } from './config.js';
 
 startMain(async () => {
   const config = loadUserServiceConfig();
-  await runService(AppModule.forRoot(config), {
+  await runService(AppModule.forRoot(config, await tokenIssuerFromConfig(config)), {
     name: SERVICE_NAME,
     description: 'Users of Switchyard: accounts, credentials and their order statistics.',
     version: '0.1.0',

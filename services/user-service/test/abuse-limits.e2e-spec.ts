@@ -27,7 +27,7 @@ afterAll(async () => {
 
 /** The app listening on a real port (the flood needs real sockets), and a way to call it. */
 async function listening(env: NodeJS.ProcessEnv) {
-  const app = await startUserServiceApp(db.url, vhost.url, env);
+  const app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'), env);
   const server = app.getHttpServer().listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -7,7 +7,9 @@ import {
   type TestDatabase,
   TEST_POSTGRES_URL,
   type TestVhost,
+  signTestToken,
   waitFor,
+  writeTestSigningKey,
 } from '@switchyard/testing';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -69,10 +71,15 @@ describe('a database whose connection limit is exhausted', () => {
     await hog.connect();
     let hogOpen = true;
     try {
-      app = await startUserServiceApp(roleUrl, vhost.identityUrl('user-service'));
+      // A token signed with the service's key (no login: that needs the database), for a read of one's own account.
+      const keyFile = writeTestSigningKey();
+      app = await startUserServiceApp(roleUrl, vhost.identityUrl('user-service'), { AUTH_SIGNING_KEY_FILE: keyFile });
       const http = request(app.getHttpServer());
+      const userId = crypto.randomUUID();
+      const token = await signTestToken(keyFile, userId);
       const body = { email: `limit.${Date.now()}@example.com`, name: 'Ada', password: 'correct horse battery staple' };
-      for (const response of [await http.post('/users').send(body), await http.get(`/users/${crypto.randomUUID()}`)]) {
+      const read = await http.get(`/users/${userId}`).set('Authorization', `Bearer ${token}`);
+      for (const response of [await http.post('/users').send(body), read]) {
         expect({
           status: response.status,
           body: response.body as unknown,

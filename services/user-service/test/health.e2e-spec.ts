@@ -6,9 +6,11 @@ import { LifecycleState } from '@switchyard/service-kit';
 import {
   createTestDatabase,
   createTestVhost,
+  signTestToken,
   TEST_POSTGRES_URL,
   type TestDatabase,
   type TestVhost,
+  writeTestSigningKey,
 } from '@switchyard/testing';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/app.module.js';
@@ -94,6 +96,7 @@ describe('health probes before migrations are applied', () => {
 });
 
 describe('health probes with the database unreachable', () => {
+  const keyFile = writeTestSigningKey();
   let app: INestApplication;
 
   beforeAll(async () => {
@@ -101,7 +104,7 @@ describe('health probes with the database unreachable', () => {
     app = await startUserServiceApp(
       'postgresql://postgres@127.0.0.1:1/switchyard_users',
       vhost.identityUrl('user-service'),
-      { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN },
+      { HEALTH_DETAIL_TOKEN: DETAIL_TOKEN, AUTH_SIGNING_KEY_FILE: keyFile },
     );
   });
 
@@ -136,7 +139,12 @@ describe('health probes with the database unreachable', () => {
   });
 
   it('answers an API call with a 503 and Retry-After that reveals nothing about the database', async () => {
-    const response = await request(app.getHttpServer()).get('/users/0190a5e4-0000-7000-8000-000000000000').expect(503);
+    // A valid token (signed with the service's key: no login without a database) for the caller's own account.
+    const userId = '0190a5e4-0000-7000-8000-000000000000';
+    const response = await request(app.getHttpServer())
+      .get(`/users/${userId}`)
+      .set('Authorization', `Bearer ${await signTestToken(keyFile, userId)}`)
+      .expect(503);
     expect(response.body).toEqual({
       statusCode: 503,
       error: 'Service Unavailable',

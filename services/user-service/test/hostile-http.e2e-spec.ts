@@ -28,7 +28,9 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/app.module.js';
+import { tokenRequestBody } from '../src/auth/token.schemas.js';
 import { createUserBody, updateUserBody } from '../src/users/user.schemas.js';
+import { authorisedHttp, signUp, TEST_ADMIN_EMAIL, userIdInPath } from './authorised-http.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 /**
@@ -49,13 +51,19 @@ let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
 let http: ReturnType<typeof request>;
+const tokens = new Map<string, string>();
+let adminToken: string;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('users_hostile', SCHEMA_PATH), createTestVhost('users_hostile')]);
   app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'), {
     BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+    ADMIN_EMAILS: TEST_ADMIN_EMAIL,
   });
-  http = request(app.getHttpServer());
+  // Hostile input is sent with a valid token, so it reaches validation: a user's own on `/users/<its id>`, the
+  // admin's elsewhere (tokens themselves are attacked in auth.e2e-spec.ts).
+  http = authorisedHttp(app.getHttpServer(), (path) => tokens.get(userIdInPath(path) ?? '') ?? adminToken);
+  ({ token: adminToken } = await signUp(http, { ...validUser(), email: TEST_ADMIN_EMAIL }));
 }, 60_000);
 
 afterAll(async () => {
@@ -85,7 +93,9 @@ function validUser(): { email: string; name: string; password: string } {
 }
 
 async function createUser(): Promise<{ id: string; email: string }> {
-  return (await http.post('/users').send(validUser()).expect(201)).body as { id: string; email: string };
+  const { user, token } = await signUp<{ id: string; email: string }>(http, validUser());
+  tokens.set(user.id, token);
+  return user;
 }
 
 describe('POST /users with hostile input', () => {
@@ -277,7 +287,7 @@ describe('POST /users with hostile input', () => {
 
 describe('routes with an id, given hostile ids', () => {
   it(
-    'answers any path segment with 400 naming `id` or 404, on every method',
+    'answers any path segment with 400 naming `id`, or for a UUID not the caller’s 404 to read and 403 to change',
     async () => {
       await fc.assert(
         fc.asyncProperty(
@@ -301,7 +311,8 @@ describe('routes with an id, given hostile ids', () => {
               expect(answer.status).toBe(400);
               expect(problemFields(answer)).toEqual(['path']);
             } else if (UUID.test(decoded)) {
-              expect(answer.status).toBe(404);
+              // The caller is the admin: it may read any user (this one does not exist), but change only itself.
+              expect(answer.status).toBe(method === 'GET' ? 404 : 403);
             } else {
               expect(answer.status).toBe(400);
               expect(problemFields(answer)).toEqual(['id']);
@@ -414,9 +425,74 @@ describe('GET /users with hostile query strings', () => {
   );
 });
 
+describe('POST /auth/token and the Authorization header with hostile input', () => {
+  it(
+    'answers any JSON body on POST /auth/token with 401 or a 400 naming the fields, never a 5xx or a token',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(hostileJsonValue(3), mutatedBody({ email: validUser().email, password: 'correct horse battery' })),
+          async (body) => {
+            const sent: Sent = {
+              method: 'POST',
+              path: '/auth/token',
+              contentType: 'application/json',
+              body: typeof body === 'object' && body !== null ? body : JSON.stringify(body),
+            };
+            const answer = await send(sent);
+            expectAcceptable(sent, answer);
+            const valid = tokenRequestBody.safeParse(asSent(body)).success;
+            // No generated email is registered: a well-formed body is a failed login.
+            expect(answer.status).toBe(overLimit(body) ? 413 : valid ? 401 : 400);
+            if (answer.status === 400) expectFieldsAmong(answer, [...fieldsOf(body), 'email', 'password']);
+            expect(JSON.stringify(answer.body)).not.toContain('access_token');
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'answers any Authorization header with 401, a Bearer challenge and a JSON body, never a 5xx',
+    async () => {
+      const user = await createUser();
+      const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)) });
+      const segment = fc.string({
+        unit: fc.constantFrom(...'ABCxyz019-_'.split('')),
+        maxLength: 40,
+      });
+      const header = fc.oneof(
+        printable,
+        printable.map((text) => `Bearer ${text}`),
+        fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `Bearer ${parts.join('.')}`),
+        fc.constantFrom('Bearer', 'bearer ', 'Basic dXNlcjpwYXNz', 'Bearer eyJhbGciOiJub25lIn0.e30.'),
+      );
+      const raw = request(app.getHttpServer());
+      await fc.assert(
+        fc.asyncProperty(header, fc.constantFrom<Method>('GET', 'PATCH', 'DELETE'), async (value, method) => {
+          const path = `/users/${user.id}`;
+          let req = raw[method.toLowerCase() as 'get'](path);
+          if (value.trim() !== '') req = req.set('Authorization', value);
+          const answer = await req;
+          expectAcceptable({ method, path }, answer);
+          expect(answer.status).toBe(401);
+          expect(answer.headers['www-authenticate']).toMatch(/^Bearer( error="invalid_token")?$/);
+        }),
+        { numRuns: RUNS },
+      );
+      await http.get(`/users/${user.id}`).expect(200);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
 describe('every other route', () => {
   const routes = [
     '/users',
+    '/auth/token',
+    '/.well-known/jwks.json',
     '/health/live',
     '/health/ready',
     '/health/startup',

@@ -16,6 +16,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
+import { signUp } from './authorised-http.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 const SERVICE = 'user-service';
@@ -47,13 +48,12 @@ async function scrape(): Promise<string> {
 
 describe('GET /metrics on user-service', () => {
   it('exposes HTTP, messaging, outbox and runtime series, each labelled with the service, and passes promtool', async () => {
-    const user = (
-      await http
-        .post('/users')
-        .send({ email: `metrics.${Date.now()}@example.com`, name: 'Mia', password: 'correct horse battery staple' })
-        .expect(201)
-    ).body as { id: string };
-    await http.get(`/users/${user.id}`).expect(200);
+    const { user, token } = await signUp<{ id: string }>(http, {
+      email: `metrics.${Date.now()}@example.com`,
+      name: 'Mia',
+      password: 'correct horse battery staple',
+    });
+    await http.get(`/users/${user.id}`).set('Authorization', `Bearer ${token}`).expect(200);
     await http.get('/no-such-route').expect(404);
     const order = {
       orderId: randomUUID(),

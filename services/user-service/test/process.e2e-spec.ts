@@ -3,18 +3,24 @@ import {
   createTestDatabase,
   createTestVhost,
   freePort,
+  getToken,
   startServiceProcess,
   type TestDatabase,
   type TestVhost,
   waitFor,
   waitUntilReady,
+  writeTestSigningKey,
 } from '@switchyard/testing';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../src/app.module.js';
 
 // These tests run the built service (`dist/main.js`, built by `npm test` before jest) as its own process,
 // because signals, exit codes and stdout are what Kubernetes sees.
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const keyFile = writeTestSigningKey();
 
 describe('user-service as a process', () => {
   let db: TestDatabase;
@@ -36,6 +42,7 @@ describe('user-service as a process', () => {
     const service = startServiceProcess(MAIN, {
       RABBITMQ_URL: vhost.identityUrl('user-service'),
       PORT: String(await freePort()),
+      AUTH_SIGNING_KEY_FILE: keyFile,
     });
     const { code } = await service.exit;
     expect(code).toBe(1);
@@ -47,10 +54,24 @@ describe('user-service as a process', () => {
       DATABASE_URL: db.url,
       RABBITMQ_URL: vhost.identityUrl('user-service'),
       PORT: 'eighty',
+      AUTH_SIGNING_KEY_FILE: keyFile,
     });
     const { code } = await service.exit;
     expect(code).toBe(1);
     expect(service.output().trim()).toBe('invalid configuration: PORT must be a port number');
+  });
+
+  it('stops with one line naming AUTH_SIGNING_KEY_FILE when it is missing, and naming the file when it holds no usable key', async () => {
+    const base = { DATABASE_URL: db.url, RABBITMQ_URL: vhost.url, PORT: String(await freePort()) };
+    const missing = startServiceProcess(MAIN, base);
+    expect((await missing.exit).code).toBe(1);
+    expect(missing.output().trim()).toBe('invalid configuration: AUTH_SIGNING_KEY_FILE is required but not set');
+
+    const notAKey = join(mkdtempSync(join(tmpdir(), 'not-a-key-')), 'key.pem');
+    writeFileSync(notAKey, 'hello');
+    const bad = startServiceProcess(MAIN, { ...base, AUTH_SIGNING_KEY_FILE: notAKey });
+    expect((await bad.exit).code).toBe(1);
+    expect(bad.output().trim()).toBe(`${notAKey} is not a PEM private key (PKCS#8 or SEC1 "EC PRIVATE KEY")`);
   });
 
   it('serves, logs JSON with request ids and no password, and on SIGTERM finishes in-flight requests and exits 0 within 10 s', async () => {
@@ -64,6 +85,7 @@ describe('user-service as a process', () => {
       PORT: String(port),
       LOG_LEVEL: 'trace',
       SHUTDOWN_DELAY_MS: '1000',
+      AUTH_SIGNING_KEY_FILE: keyFile,
     });
     await waitUntilReady(service, port);
 
@@ -80,6 +102,13 @@ describe('user-service as a process', () => {
       body: JSON.stringify({ email: 'bad', password }),
     });
     expect(badBody.status).toBe(400);
+    // A login and an authenticated read: neither the token nor the password may reach the log.
+    const token = await getToken(`http://127.0.0.1:${port}`, 'process@example.com', password);
+    const me = (await created.json()) as { id: string };
+    const read = await fetch(`http://127.0.0.1:${port}/users/${me.id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(read.status).toBe(200);
 
     // A burst of writes (each hashes a password, so they take a while), then SIGTERM while they are in flight.
     const burst = Array.from({ length: 20 }, (_, i) =>
@@ -110,6 +139,7 @@ describe('user-service as a process', () => {
 
     const output = service.output();
     expect(output).not.toContain(password);
+    expect(output).not.toContain(token);
     expect(output).not.toContain('$argon2id$');
     const lines = service.logLines();
     expect(lines.length).toBeGreaterThan(3);

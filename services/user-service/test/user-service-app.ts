@@ -1,12 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { MessagingRuntime } from '@switchyard/messaging';
 import { createServiceApp } from '@switchyard/service-kit';
+import { writeTestSigningKey } from '@switchyard/testing';
 import { AppModule, SERVICE_NAME } from '../src/app.module.js';
+import { tokenIssuerFromConfig } from '../src/auth/token-issuer-from-config.js';
 import { loadUserServiceConfig } from '../src/config.js';
 
 /**
  * The real service, wired exactly as main.ts wires it (the event transport connected by `createServiceApp`), against the given database and
- * broker; not listening on a port (supertest drives it).
+ * broker; not listening on a port (supertest drives it). Signs tokens with a fresh key unless `env` names one
+ * (AUTH_SIGNING_KEY_FILE).
  */
 export async function startUserServiceApp(
   databaseUrl: string,
@@ -20,9 +23,10 @@ export async function startUserServiceApp(
     // Tests send hundreds of requests from 127.0.0.1; the abuse-limit tests pass their own limits.
     RATE_LIMIT_PER_ADDRESS: '1000000',
     RATE_LIMIT_PER_EMAIL: '1000000',
+    AUTH_SIGNING_KEY_FILE: env.AUTH_SIGNING_KEY_FILE ?? writeTestSigningKey(),
     ...env,
   });
-  const app = await createServiceApp(AppModule.forRoot(config), {
+  const app = await createServiceApp(AppModule.forRoot(config, await tokenIssuerFromConfig(config)), {
     name: SERVICE_NAME,
     description: 'test',
     version: '0.0.0-test',

@@ -5,17 +5,22 @@ import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost 
 import pg from 'pg';
 import request from 'supertest';
 import { SCHEMA_PATH } from '../src/app.module.js';
+import { authorisedHttp, signUp, TEST_ADMIN_EMAIL, userIdInPath } from './authorised-http.js';
 import { startUserServiceApp } from './user-service-app.js';
 
 let db: TestDatabase;
 let vhost: TestVhost;
 let app: INestApplication;
 let http: ReturnType<typeof request>;
+/** Each user's own token: requests on `/users/<id>` act as that user, every other request as the admin. */
+const tokens = new Map<string, string>();
+let adminToken: string;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('users', SCHEMA_PATH), createTestVhost('users')]);
-  app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'));
-  http = request(app.getHttpServer());
+  app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'), { ADMIN_EMAILS: TEST_ADMIN_EMAIL });
+  http = authorisedHttp(app.getHttpServer(), (path) => tokens.get(userIdInPath(path) ?? '') ?? adminToken);
+  ({ token: adminToken } = await signUp(http, newUser({ email: TEST_ADMIN_EMAIL })));
 });
 
 afterAll(async () => {
@@ -35,9 +40,13 @@ function newUser(overrides: Record<string, unknown> = {}) {
   };
 }
 
+type CreatedUser = { id: string; email: string; name: string; createdAt: string; updatedAt: string };
+
+/** Signs a user up and keeps its token, so later requests on its id act as it. */
 async function createUser(overrides: Record<string, unknown> = {}) {
-  const response = await http.post('/users').send(newUser(overrides)).expect(201);
-  return response.body as { id: string; email: string; name: string; createdAt: string; updatedAt: string };
+  const { user, token } = await signUp<CreatedUser>(http, newUser(overrides));
+  tokens.set(user.id, token);
+  return user;
 }
 
 async function storedPasswordHash(id: string): Promise<string> {
@@ -344,8 +353,8 @@ describe('PATCH /users/:id', () => {
     ]);
   });
 
-  it('answers an unknown id with 404', async () => {
-    await http.patch('/users/0190a5e4-0000-7000-8000-000000000001').send({ name: 'x' }).expect(404);
+  it('answers an id that is not the caller’s own with 403, whether or not it exists (admins included)', async () => {
+    await http.patch('/users/0190a5e4-0000-7000-8000-000000000001').send({ name: 'x' }).expect(403);
   });
 });
 

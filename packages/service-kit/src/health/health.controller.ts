@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ApiJsonResponse } from '../http/api-json-response.js';
+import { PublicRoute } from '../http/public-route.js';
 import {
   HealthCheckService,
   type HealthCheckResult,
@@ -46,6 +47,8 @@ const HealthResponses = () =>
 const Authorization = () => Headers('authorization');
 
 @ApiTags('health')
+// Probes come from the kubelet, which holds no token.
+@PublicRoute()
 @Controller('health')
 export class HealthController {
   private startupPassed = false;

@@ -32,7 +32,8 @@ const orderItem = z.strictObject({
 });
 
 export const placeOrderBody = z.strictObject({
-  userId: z.uuid({ error: 'must be a UUID' }),
+  /** Optional: the order is always the caller's (the token's `sub`); a different userId is refused with 403. */
+  userId: z.uuid({ error: 'must be a UUID' }).optional(),
   items: z
     .array(orderItem, { error: 'must be an array of items' })
     .min(1, { error: 'must contain at least one item' })
@@ -41,7 +42,8 @@ export const placeOrderBody = z.strictObject({
 export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
 
 export const listOrdersQuery = z.strictObject({
-  userId: z.uuid({ error: 'must be a UUID' }),
+  /** Whose orders: the caller's when left out; another user's only for an admin. */
+  userId: z.uuid({ error: 'must be a UUID' }).optional(),
   ...paginationQueryShape,
 });
 export type ListOrdersQuery = z.infer<typeof listOrdersQuery>;
