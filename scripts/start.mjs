@@ -3,6 +3,7 @@
 // Builds, creates each service's database if missing, applies migrations, starts both services with
 // their logs interleaved and readable, prints their URLs, and stops both cleanly on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -18,6 +19,7 @@ const services = [
     tag: '\x1b[36muser \x1b[0m',
     dir: 'services/user-service',
     port: Number(process.env.USER_SERVICE_PORT ?? 3001),
+    metricsPort: Number(process.env.USER_SERVICE_METRICS_PORT ?? 9464),
     databaseUrl: process.env.USER_SERVICE_DATABASE_URL,
     defaultDatabase: 'switchyard_users',
   },
@@ -26,6 +28,7 @@ const services = [
     tag: '\x1b[35morder\x1b[0m',
     dir: 'services/order-service',
     port: Number(process.env.ORDER_SERVICE_PORT ?? 3002),
+    metricsPort: Number(process.env.ORDER_SERVICE_METRICS_PORT ?? 9465),
     databaseUrl: process.env.ORDER_SERVICE_DATABASE_URL,
     defaultDatabase: 'switchyard_orders',
   },
@@ -60,17 +63,26 @@ console.log('▶ building (prisma generate + tsc -b)');
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const { deployMigrations, ensureDatabase, maskDatabaseUrl, withDatabaseName } =
+const { deployMigrations, ensureDatabase, ensureRuntimeRole, maskDatabaseUrl, runtimeRoleName, withDatabaseName } =
   await import('../packages/db-migrate/dist/index.js');
 for (const service of services) {
-  service.databaseUrl ??= withDatabaseName(postgresUrl, service.defaultDatabase);
-  await ensureDatabase(service.databaseUrl);
+  // Migrations run as the owner (the URL's user); the service itself runs as `<database>_app`, DML only.
+  const ownerUrl = service.databaseUrl ?? withDatabaseName(postgresUrl, service.defaultDatabase);
+  await ensureDatabase(ownerUrl);
+  const role = runtimeRoleName(ownerUrl);
+  // A fresh password each start: nothing to store, and it works whether the server trusts local logins or not.
+  const password = randomBytes(18).toString('base64url');
+  await ensureRuntimeRole({ ownerUrl, role, password });
   const { applied } = await deployMigrations({
-    databaseUrl: service.databaseUrl,
+    databaseUrl: ownerUrl,
     schemaPath: `${root}${service.dir}/prisma/schema.prisma`,
   });
+  const runtimeUrl = new URL(ownerUrl);
+  runtimeUrl.username = encodeURIComponent(role);
+  runtimeUrl.password = password;
+  service.databaseUrl = runtimeUrl.toString();
   console.log(
-    `▶ ${service.name}: database ${maskDatabaseUrl(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`,
+    `▶ ${service.name}: database ${maskDatabaseUrl(ownerUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}; runs as ${role}`,
   );
 }
 
@@ -118,7 +130,13 @@ const children = services.map((service) => {
   // The preload starts OpenTelemetry before the service loads; without OTEL_EXPORTER_OTLP_ENDPOINT it does nothing.
   const child = spawn(process.execPath, ['--import', '@switchyard/telemetry/register', 'dist/main.js'], {
     cwd: `${root}${service.dir}`,
-    env: { ...process.env, PORT: String(service.port), DATABASE_URL: service.databaseUrl, RABBITMQ_URL: rabbitmqUrl },
+    env: {
+      ...process.env,
+      PORT: String(service.port),
+      METRICS_PORT: String(service.metricsPort),
+      DATABASE_URL: service.databaseUrl,
+      RABBITMQ_URL: rabbitmqUrl,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
@@ -166,7 +184,7 @@ if (allReady.every(Boolean)) {
   console.log('\n  Switchyard is running (Ctrl-C stops it):');
   for (const service of services) {
     console.log(
-      `    ${service.name.padEnd(14)} http://localhost:${service.port}   API docs http://localhost:${service.port}/docs`,
+      `    ${service.name.padEnd(14)} http://localhost:${service.port}   API docs http://localhost:${service.port}/docs   metrics http://localhost:${service.metricsPort}/metrics`,
     );
   }
   console.log('');

@@ -14,6 +14,7 @@ import {
 } from '@switchyard/testing';
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { MetricsServer } from '@switchyard/service-kit';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 import { startOrderServiceApp } from './order-service-app.js';
@@ -26,6 +27,8 @@ let app: INestApplication;
 let broker: ChannelModel;
 let channel: ConfirmChannel;
 let http: ReturnType<typeof request>;
+/** The separate `/metrics` listener (METRICS_PORT). */
+let metricsHttp: ReturnType<typeof request>;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([
@@ -34,6 +37,7 @@ beforeAll(async () => {
   ]);
   app = await startOrderServiceApp(db.url, vhost.url);
   http = request(app.getHttpServer());
+  metricsHttp = request(app.get(MetricsServer).httpServer);
   broker = await amqp.connect(vhost.url);
   channel = await broker.createConfirmChannel();
 });
@@ -45,7 +49,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const response = await http.get('/metrics').expect(200);
+  const response = await metricsHttp.get('/metrics').expect(200);
   expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
   return response.text;
 }
@@ -115,6 +119,16 @@ describe('GET /metrics on order-service', () => {
     expect(all.filter((s) => s.labels.service !== SERVICE)).toEqual([]);
     expect(await promtoolProblems(text)).toBe('');
   }, 20_000);
+
+  it('is not served on the API port: 404 there', async () => {
+    await http.get('/metrics').expect(404);
+  });
+
+  it('answers only GET /metrics on its own port', async () => {
+    await metricsHttp.get('/').expect(404);
+    await metricsHttp.get('/users').expect(404);
+    await metricsHttp.post('/metrics').expect(405);
+  });
 
   it('is not part of the OpenAPI document', async () => {
     const document = (await http.get('/docs/openapi.json').expect(200)).body as { paths: Record<string, unknown> };
