@@ -85,8 +85,9 @@ RABBITMQ_CA_FILE: {{ printf "%s/rabbitmq-ca.crt" (include "switchyard-lib.servic
 {{- end -}}
 
 {{/*
-The generated signing key (EC P-256 PEM) when auth.signingKey and no auth.existingSecret: created once, read back
-with lookup on every upgrade, kept on uninstall (tokens signed with it stay verifiable while they live).
+The generated signing key (EC P-256 PEM) when auth.signingKey and no auth.existingSecret: created once (derived from
+global.secretSeed when set), read back with lookup on every upgrade, kept on uninstall (tokens signed with it stay
+verifiable while they live).
 */}}
 {{- define "switchyard-lib.service.signingKeySecret" -}}
 {{- if and .Values.auth.signingKey (not (tpl .Values.auth.existingSecret .)) }}
@@ -103,6 +104,6 @@ metadata:
 type: Opaque
 stringData:
   {{ .Values.auth.existingSecretKey }}: |
-    {{- include "switchyard-lib.generatedEcKey" (dict "ctx" . "secret" $name "key" .Values.auth.existingSecretKey) | nindent 4 }}
+    {{- include "switchyard-lib.generatedEcKey" (dict "ctx" . "secret" $name "key" .Values.auth.existingSecretKey "purpose" "auth/signing-key") | nindent 4 }}
 {{- end }}
 {{- end -}}
