@@ -85,8 +85,11 @@ const serviceCase = (service: string): ChartCase => ({
   ],
   droppedByUpgrade: (r) => [`PodDisruptionBudget/${r}-${service}`],
   secretsChangedByUpgrade: () => [],
-  kept: () => [],
+  // user-service's generated signing key (tokens signed with it stay verifiable across a reinstall).
+  kept: (r) => (service === 'user-service' ? [`Secret/${r}-user-service-auth`] : []),
 });
+/** The broker identities' Secrets of the rabbitmq chart (values `users`), kept like its own. */
+const brokerUsersKept = (r: string) => ['user-service', 'order-service', 'switchyard-operator', 'switchyard-dlq'].map((user) => `Secret/${r}-rabbitmq-${user}`);
 
 const CASES: Record<string, ChartCase> = {
   'user-service': serviceCase('user-service'),
@@ -116,7 +119,7 @@ const CASES: Record<string, ChartCase> = {
     droppedByUpgrade: () => [],
     secretsChangedByUpgrade: () => [],
     // podManagementPolicy Parallel: all three Pods, hence all three claims, are created at once.
-    kept: (r) => [`Secret/${r}-rabbitmq`, ...[0, 1, 2].map((i) => `PersistentVolumeClaim/data-${r}-rabbitmq-${i}`)],
+    kept: (r) => [`Secret/${r}-rabbitmq`, ...brokerUsersKept(r), ...[0, 1, 2].map((i) => `PersistentVolumeClaim/data-${r}-rabbitmq-${i}`)],
   },
   observability: {
     hookJobs: () => [],
@@ -146,7 +149,7 @@ const CASES: Record<string, ChartCase> = {
     upgraded: (r) => [[`configmap/${r}-user-service`, '{.data.LOG_LEVEL}', 'debug']],
     droppedByUpgrade: () => ['Service/jaeger'],
     secretsChangedByUpgrade: () => [],
-    kept: (r) => [...postgresKept(r), `Secret/${r}-rabbitmq`, `PersistentVolumeClaim/data-${r}-rabbitmq-0`],
+    kept: (r) => [...postgresKept(r), `Secret/${r}-rabbitmq`, ...brokerUsersKept(r), `Secret/${r}-user-service-auth`, `PersistentVolumeClaim/data-${r}-rabbitmq-0`],
   },
 };
 
