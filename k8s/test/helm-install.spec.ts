@@ -105,7 +105,9 @@ const CASES: Record<string, ChartCase> = {
     ],
     upgraded: (r) => [
       [`statefulset/${r}-postgres`, '{.spec.template.spec.containers[0].resources.limits.memory}', '2Gi'],
-      [`secret/${r}-postgres-audit-service`, '{.data.username}', Buffer.from('audit_service').toString('base64')],
+      // `username` is the runtime role the service logs in as; the owner is `owner-username`.
+      [`secret/${r}-postgres-audit-service`, '{.data.username}', Buffer.from('switchyard_audit_app').toString('base64')],
+      [`secret/${r}-postgres-audit-service`, '{.data.owner-username}', Buffer.from('audit_service').toString('base64')],
     ],
     droppedByUpgrade: () => [],
     secretsChangedByUpgrade: () => [],

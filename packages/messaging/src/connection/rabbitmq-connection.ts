@@ -315,6 +315,7 @@ function readCaFile(path: string): Buffer {
   } catch (error) {
     throw new Error(
       `RABBITMQ_CA_FILE ${path} cannot be used: ${(error as { message?: string }).message ?? String(error)}`,
+      { cause: error },
     );
   }
 }
