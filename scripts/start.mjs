@@ -4,7 +4,7 @@
 // starts both services, each under its own broker identity, with their logs interleaved and readable, prints their
 // URLs, and stops both cleanly on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createConnection } from 'node:net';
@@ -22,6 +22,7 @@ const services = [
     tag: '\x1b[36muser \x1b[0m',
     dir: 'services/user-service',
     port: Number(process.env.USER_SERVICE_PORT ?? 3001),
+    metricsPort: Number(process.env.USER_SERVICE_METRICS_PORT ?? 9464),
     databaseUrl: process.env.USER_SERVICE_DATABASE_URL,
     defaultDatabase: 'switchyard_users',
   },
@@ -30,6 +31,7 @@ const services = [
     tag: '\x1b[35morder\x1b[0m',
     dir: 'services/order-service',
     port: Number(process.env.ORDER_SERVICE_PORT ?? 3002),
+    metricsPort: Number(process.env.ORDER_SERVICE_METRICS_PORT ?? 9465),
     databaseUrl: process.env.ORDER_SERVICE_DATABASE_URL,
     defaultDatabase: 'switchyard_orders',
   },
@@ -92,17 +94,26 @@ for (const service of services) {
 }
 console.log(`▶ broker identities user-service, order-service (vhost '${vhost}') are up to date`);
 
-const { deployMigrations, ensureDatabase, maskDatabaseUrl, withDatabaseName } =
+const { deployMigrations, ensureDatabase, ensureRuntimeRole, maskDatabaseUrl, runtimeRoleName, withDatabaseName } =
   await import('../packages/db-migrate/dist/index.js');
 for (const service of services) {
-  service.databaseUrl ??= withDatabaseName(postgresUrl, service.defaultDatabase);
-  await ensureDatabase(service.databaseUrl);
+  // Migrations run as the owner (the URL's user); the service itself runs as `<database>_app`, DML only.
+  const ownerUrl = service.databaseUrl ?? withDatabaseName(postgresUrl, service.defaultDatabase);
+  await ensureDatabase(ownerUrl);
+  const role = runtimeRoleName(ownerUrl);
+  // A fresh password each start: nothing to store, and it works whether the server trusts local logins or not.
+  const password = randomBytes(18).toString('base64url');
+  await ensureRuntimeRole({ ownerUrl, role, password });
   const { applied } = await deployMigrations({
-    databaseUrl: service.databaseUrl,
+    databaseUrl: ownerUrl,
     schemaPath: `${root}${service.dir}/prisma/schema.prisma`,
   });
+  const runtimeUrl = new URL(ownerUrl);
+  runtimeUrl.username = encodeURIComponent(role);
+  runtimeUrl.password = password;
+  service.databaseUrl = runtimeUrl.toString();
   console.log(
-    `▶ ${service.name}: database ${maskDatabaseUrl(service.databaseUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}`,
+    `▶ ${service.name}: database ${maskDatabaseUrl(ownerUrl)}, ${applied.length ? `applied ${applied.join(', ')}` : 'migrations up to date'}; runs as ${role}`,
   );
 }
 
@@ -172,6 +183,7 @@ const children = services.map((service) => {
       ...process.env,
       ...serviceEnv[service.name],
       PORT: String(service.port),
+      METRICS_PORT: String(service.metricsPort),
       DATABASE_URL: service.databaseUrl,
       RABBITMQ_URL: service.rabbitmqUrl,
     },
@@ -222,7 +234,7 @@ if (allReady.every(Boolean)) {
   console.log('\n  Switchyard is running (Ctrl-C stops it):');
   for (const service of services) {
     console.log(
-      `    ${service.name.padEnd(14)} http://localhost:${service.port}   API docs http://localhost:${service.port}/docs`,
+      `    ${service.name.padEnd(14)} http://localhost:${service.port}   API docs http://localhost:${service.port}/docs   metrics http://localhost:${service.metricsPort}/metrics`,
     );
   }
   console.log('');

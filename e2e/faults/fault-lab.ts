@@ -100,6 +100,8 @@ export interface RunningService {
   name: ServiceName;
   url: string;
   port: number;
+  /** Its `/metrics` listener (`METRICS_PORT`), apart from the API. */
+  metricsUrl: string;
   process: ServiceProcess;
   /** Every process this service ran as in the scenario (a restart adds one); the last is the live one. */
   history: Array<{ process: ServiceProcess; killedOnPurpose: boolean }>;
@@ -164,9 +166,10 @@ export class FaultPlatform {
     const relayDatabaseLink = options.separateRelayLink
       ? await startFaultProxy(`${name} relay ⇄ postgres`, { port: this.lab.postgres.port })
       : undefined;
-    const port = await freePort();
+    const [port, metricsPort] = [await freePort(), await freePort()];
     const env: NodeJS.ProcessEnv = {
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       DATABASE_URL: `postgresql://postgres@127.0.0.1:${databaseLink.port}/${database}`,
       ...(relayDatabaseLink
         ? { MESSAGING_RELAY_DATABASE_URL: `postgresql://postgres@127.0.0.1:${relayDatabaseLink.port}/${database}` }
@@ -185,6 +188,7 @@ export class FaultPlatform {
       name,
       url: `http://127.0.0.1:${port}`,
       port,
+      metricsUrl: `http://127.0.0.1:${metricsPort}`,
       process,
       history: [{ process, killedOnPurpose: false }],
       env,
@@ -238,7 +242,7 @@ export class FaultPlatform {
   async consumedByOutcome(): Promise<Record<string, number>> {
     const totals: Record<string, number> = {};
     for (const service of Object.values(this.services)) {
-      const text = await fetch(`${service.url}/metrics`).then((response) => response.text());
+      const text = await fetch(`${service.metricsUrl}/metrics`).then((response) => response.text());
       for (const match of text.matchAll(/^messaging_messages_consumed_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)) {
         totals[match[1]!] = (totals[match[1]!] ?? 0) + Number(match[2]);
       }

@@ -109,7 +109,7 @@ export class SoakSampler {
       const service = this.platform.services[name];
       const rss = rssMb(service.process.child.pid);
       if (rss !== undefined) sample.rssMb[name] = rss;
-      const metrics = await fetch(`${service.url}/metrics`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      const metrics = await fetch(`${service.metricsUrl}/metrics`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
         .then((response) => response.text())
         .catch(() => '');
       const heap = sumMetric(metrics, 'nodejs_heap_size_used_bytes');

@@ -383,8 +383,8 @@ describe('observability against the running services', () => {
   }, 60_000);
 
   it('exports every metric that a dashboard, datasource or rule queries, on both services or on the broker', async () => {
-    scrapes.set('user-service', await scrape(platform.users.url));
-    scrapes.set('order-service', await scrape(platform.orders.url));
+    scrapes.set('user-service', await scrape(platform.users.metricsUrl));
+    scrapes.set('order-service', await scrape(platform.orders.metricsUrl));
     const broker = new Set([
       ...exportedNames(await scrapeBroker('/metrics')),
       ...exportedNames(await scrapeBroker(RABBITMQ_DETAILED)),
@@ -422,8 +422,8 @@ describe('observability against the running services', () => {
       scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
     };
     const testTargets: Record<string, string> = {
-      'localhost:3001': `127.0.0.1:${platform.users.port}`,
-      'localhost:3002': `127.0.0.1:${platform.orders.port}`,
+      'localhost:9464': `127.0.0.1:${new URL(platform.users.metricsUrl).port}`,
+      'localhost:9465': `127.0.0.1:${new URL(platform.orders.metricsUrl).port}`,
       'localhost:15692': new URL(RABBITMQ_EXPORTER).host,
     };
     for (const job of shipped.scrape_configs) {

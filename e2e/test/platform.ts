@@ -20,6 +20,8 @@ const ORDER_SERVICE = service('order-service');
 export interface RunningService {
   url: string;
   port: number;
+  /** Its `/metrics` listener (`METRICS_PORT`), apart from the API. */
+  metricsUrl: string;
   process: ServiceProcess;
   env: NodeJS.ProcessEnv;
 }
@@ -66,11 +68,17 @@ export class Platform {
   }
 
   private async launch(main: string, env: NodeJS.ProcessEnv): Promise<RunningService> {
-    const port = await freePort();
-    const fullEnv = { ...env, PORT: String(port) };
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const fullEnv = { ...env, PORT: String(port), METRICS_PORT: String(metricsPort) };
     const process = startServiceProcess(main, fullEnv);
     await waitUntilReady(process, port);
-    return { url: `http://127.0.0.1:${port}`, port, process, env: fullEnv };
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      metricsUrl: `http://127.0.0.1:${metricsPort}`,
+      process,
+      env: fullEnv,
+    };
   }
 
   /** Restarts one service on the same database, vhost and port (a crash and a redeploy look like this). */

@@ -29,6 +29,8 @@ const chartsDir = path.join(repoRoot, 'charts');
 const CHARTS = ['switchyard-lib', 'user-service', 'order-service', 'postgres', 'rabbitmq', 'observability', 'topology-operator', 'switchyard'] as const;
 const APP_CHARTS = CHARTS.filter((chart) => chart !== 'switchyard-lib');
 const SERVICES = { 'user-service': 3001, 'order-service': 3002 } as const;
+/** METRICS_PORT of each service: /metrics is served there only, never on the API port. */
+const METRICS_PORTS = { 'user-service': 9464, 'order-service': 9465 } as const;
 
 interface K8sObject {
   apiVersion: string;
@@ -263,12 +265,19 @@ describe.each(everyScenario)('%s', (label) => {
         const spec = (deployment.spec as { template: { spec: PodSpec } }).template.spec;
         expect(spec.securityContext?.runAsUser).toBe(10001);
         const container = spec.containers[0]!;
-        expect(container.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: port })]);
+        const metricsPort = METRICS_PORTS[service as keyof typeof METRICS_PORTS];
+        expect(container.ports).toEqual([
+          expect.objectContaining({ name: 'http', containerPort: port }),
+          expect.objectContaining({ name: 'metrics', containerPort: metricsPort }),
+        ]);
         expect(container.startupProbe?.httpGet).toEqual({ path: '/health/startup', port: 'http' });
         expect(container.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
         expect(container.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'http' });
         const config = objectsOf(label).find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name === deployment.metadata.name);
         expect(config?.data?.PORT).toBe(String(port));
+        expect(config?.data?.METRICS_PORT).toBe(String(metricsPort));
+        // The charts keep /docs off; the local kind setup (k8s/values-dev.yaml) turns it on.
+        expect(config?.data?.API_DOCS_ENABLED).toBe(label.endsWith('values-dev.yaml') ? 'true' : 'false');
         const shutdownMs = Number(config?.data?.SHUTDOWN_DELAY_MS) + Number(config?.data?.SHUTDOWN_TIMEOUT_MS);
         expect(Number(config?.data?.SHUTDOWN_DELAY_MS)).toBeGreaterThanOrEqual(5000);
         expect(spec.terminationGracePeriodSeconds! * 1000).toBeGreaterThan(shutdownMs);
@@ -276,6 +285,30 @@ describe.each(everyScenario)('%s', (label) => {
         expect(envNames).toEqual(expect.arrayContaining(['DATABASE_URL', 'RABBITMQ_URL', 'K8S_POD_NAME', 'K8S_NAMESPACE_NAME']));
         for (const secretEnv of container.env!.filter((env) => env.name === 'DATABASE_URL' || env.name === 'RABBITMQ_URL')) {
           expect(secretEnv.valueFrom).toHaveProperty('secretKeyRef');
+        }
+      }
+    }
+  });
+
+  test('service /metrics is on its own port: the API Service leaves it out, a metrics Service and only Prometheus reach it', () => {
+    const objects = objectsOf(label);
+    for (const [service, metricsPort] of Object.entries(METRICS_PORTS)) {
+      const named = (kind: string) => objects.filter((obj) => obj.kind === kind && obj.metadata.labels?.['app.kubernetes.io/name'] === service);
+      const services = named('Service') as (K8sObject & { spec: { ports: { name: string; port: number; targetPort: string }[] } })[];
+      if (services.length === 0) continue;
+      const metricsService = services.find((svc) => svc.metadata.labels?.['switchyard.io/endpoint'] === 'metrics')!;
+      expect(metricsService.spec.ports).toEqual([expect.objectContaining({ name: 'metrics', port: metricsPort, targetPort: 'metrics' })]);
+      for (const api of services.filter((svc) => svc !== metricsService)) expect(api.spec.ports.map((p) => p.targetPort)).toEqual(['http']);
+      for (const monitor of named('ServiceMonitor')) {
+        const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] };
+        expect(spec.selector.matchLabels['switchyard.io/endpoint']).toBe('metrics');
+        expect(spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+      }
+      for (const policy of named('NetworkPolicy')) {
+        const rules = (policy.spec as { ingress?: { from: { podSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: string }[] }[] }).ingress ?? [];
+        for (const rule of rules) {
+          const fromPrometheus = rule.from.some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');
+          expect(rule.ports.map((p) => p.port)).toEqual([fromPrometheus ? 'metrics' : 'http']);
         }
       }
     }
@@ -321,8 +354,12 @@ describe('secrets', () => {
   });
 
   test('generated Secrets are read back on upgrade (lookup) and kept on uninstall', () => {
-    for (const file of ['postgres/templates/_helpers.tpl', 'rabbitmq/templates/secret.yaml', 'observability/templates/grafana.yaml']) {
-      expect(readFileSync(path.join(chartsDir, file), 'utf8')).toMatch(/lookup "v1" "Secret"/);
+    // One helper generates every credential: the live Secret's value first (lookup), else global.secretSeed's.
+    expect(readFileSync(path.join(chartsDir, 'switchyard-lib/templates/_secrets.tpl'), 'utf8')).toMatch(/lookup "v1" "Secret"/);
+    for (const file of ['postgres/templates/secrets.yaml', 'rabbitmq/templates/secret.yaml', 'rabbitmq/templates/users.yaml', 'observability/templates/grafana.yaml']) {
+      const template = readFileSync(path.join(chartsDir, file), 'utf8');
+      expect(template).toMatch(/include "switchyard-lib\.generatedSecret"/);
+      expect(template).not.toMatch(/randAlphaNum/);
     }
   });
 
@@ -347,14 +384,18 @@ describe('postgres', () => {
     const objects = objectsOf('postgres (defaults)');
     const script = objects.find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name.endsWith('-init'))!.data!['10-switchyard-databases.sh']!;
     expect(script).toContain('CREATE ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE');
+    expect(script).toContain('CREATE ROLE :"app" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE');
     expect(script).toContain('REVOKE ALL ON DATABASE :"db" FROM PUBLIC');
+    expect(script).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE :"role" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app"');
     for (const [service, database, role] of [
       ['user-service', 'switchyard_users', 'user_service'],
       ['order-service', 'switchyard_orders', 'order_service'],
     ] as const) {
-      expect(script).toContain(`--set=role="${role}" --set=db="${database}"`);
+      expect(script).toContain(`--set=role="${role}" --set=app="${database}_app" --set=db="${database}"`);
       const secret = objects.find((obj) => obj.kind === 'Secret' && obj.metadata.name === `sy-postgres-${service}`)!;
-      expect(secret.stringData?.DATABASE_URL).toMatch(new RegExp(`^postgresql://${role}:[A-Za-z0-9]{32}@sy-postgres\\.switchyard\\.svc:5432/${database}$`));
+      // The service runs as the runtime role; migrations as the owner.
+      expect(secret.stringData?.DATABASE_URL).toMatch(new RegExp(`^postgresql://${database}_app:[A-Za-z0-9]{32}@sy-postgres\\.switchyard\\.svc:5432/${database}$`));
+      expect(secret.stringData?.MIGRATION_DATABASE_URL).toMatch(new RegExp(`^postgresql://${role}:[A-Za-z0-9]{32}@sy-postgres\\.switchyard\\.svc:5432/${database}$`));
     }
   });
 });
@@ -491,8 +532,8 @@ describe('observability files are shared with observability/, not copied', () =>
       expect(rendered.honor_labels).toBe(job.honor_labels);
       expect(rendered.relabel_configs.map((rule) => rule.regex)).toEqual(expect.arrayContaining([target.labels.service, target.targets[0]!.split(':')[1]]));
       expect(rendered.relabel_configs.some((rule) => rule.target_label === 'service')).toBe(true);
-      // The services' jobs scrape their HTTP ports; the others (RabbitMQ's exporter) their own.
-      if (target.labels.service in SERVICES) expect(SERVICES[target.labels.service as keyof typeof SERVICES]).toBe(Number(target.targets[0]!.split(':')[1]));
+      // The services' jobs scrape their metrics ports (never the API's); the others (RabbitMQ's exporter) their own.
+      if (target.labels.service in METRICS_PORTS) expect(METRICS_PORTS[target.labels.service as keyof typeof METRICS_PORTS]).toBe(Number(target.targets[0]!.split(':')[1]));
     });
   });
 

@@ -85,8 +85,11 @@ const serviceCase = (service: string): ChartCase => ({
   ],
   droppedByUpgrade: (r) => [`PodDisruptionBudget/${r}-${service}`],
   secretsChangedByUpgrade: () => [],
-  kept: () => [],
+  // user-service's generated signing key (tokens signed with it stay verifiable across a reinstall).
+  kept: (r) => (service === 'user-service' ? [`Secret/${r}-user-service-auth`] : []),
 });
+/** The broker identities' Secrets of the rabbitmq chart (values `users`), kept like its own. */
+const brokerUsersKept = (r: string) => ['user-service', 'order-service', 'switchyard-operator', 'switchyard-dlq'].map((user) => `Secret/${r}-rabbitmq-${user}`);
 
 const CASES: Record<string, ChartCase> = {
   'user-service': serviceCase('user-service'),
@@ -102,7 +105,9 @@ const CASES: Record<string, ChartCase> = {
     ],
     upgraded: (r) => [
       [`statefulset/${r}-postgres`, '{.spec.template.spec.containers[0].resources.limits.memory}', '2Gi'],
-      [`secret/${r}-postgres-audit-service`, '{.data.username}', Buffer.from('audit_service').toString('base64')],
+      // `username` is the runtime role the service logs in as; the owner is `owner-username`.
+      [`secret/${r}-postgres-audit-service`, '{.data.username}', Buffer.from('switchyard_audit_app').toString('base64')],
+      [`secret/${r}-postgres-audit-service`, '{.data.owner-username}', Buffer.from('audit_service').toString('base64')],
     ],
     droppedByUpgrade: () => [],
     secretsChangedByUpgrade: () => [],
@@ -116,7 +121,7 @@ const CASES: Record<string, ChartCase> = {
     droppedByUpgrade: () => [],
     secretsChangedByUpgrade: () => [],
     // podManagementPolicy Parallel: all three Pods, hence all three claims, are created at once.
-    kept: (r) => [`Secret/${r}-rabbitmq`, ...[0, 1, 2].map((i) => `PersistentVolumeClaim/data-${r}-rabbitmq-${i}`)],
+    kept: (r) => [`Secret/${r}-rabbitmq`, ...brokerUsersKept(r), ...[0, 1, 2].map((i) => `PersistentVolumeClaim/data-${r}-rabbitmq-${i}`)],
   },
   observability: {
     hookJobs: () => [],
@@ -146,7 +151,7 @@ const CASES: Record<string, ChartCase> = {
     upgraded: (r) => [[`configmap/${r}-user-service`, '{.data.LOG_LEVEL}', 'debug']],
     droppedByUpgrade: () => ['Service/jaeger'],
     secretsChangedByUpgrade: () => [],
-    kept: (r) => [...postgresKept(r), `Secret/${r}-rabbitmq`, `PersistentVolumeClaim/data-${r}-rabbitmq-0`],
+    kept: (r) => [...postgresKept(r), `Secret/${r}-rabbitmq`, ...brokerUsersKept(r), `Secret/${r}-user-service-auth`, `PersistentVolumeClaim/data-${r}-rabbitmq-0`],
   },
 };
 

@@ -222,7 +222,9 @@ describe('the services\' and the operator\'s ServiceMonitors for kube-prometheus
     expect(monitor.metadata.namespace).toBe(values['namespace']);
     expect(monitor.spec!['namespaceSelector']).toEqual({ matchNames: ['switchyard'] });
     const [endpoint] = monitor.spec!['endpoints'] as Endpoint[];
-    expect(endpoint).toMatchObject({ port: 'http', path: '/metrics', interval: values['interval'], scrapeTimeout: values['scrapeTimeout'] });
+    // The services serve /metrics on a port of its own (the metrics Service); the operator on its HTTP port.
+    const port = chart === 'topology-operator' ? 'http' : 'metrics';
+    expect(endpoint).toMatchObject({ port, path: '/metrics', interval: values['interval'], scrapeTimeout: values['scrapeTimeout'] });
     expect(endpoint!.metricRelabelings).toEqual(values['metricRelabelings']);
   });
 });

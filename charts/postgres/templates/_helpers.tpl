@@ -5,15 +5,14 @@
 {{- define "postgres.selectorLabels" -}}{{ include "switchyard-lib.selectorLabels" . }}{{- end -}}
 
 {{/*
-A password generated once: the value already in the live Secret when there is one (so upgrades keep it),
-a new random one otherwise. `helm template` has no cluster, so it always generates.
-Argument: dict "ctx" $ "secret" name "key" key.
+The Secret holding one database's credentials: its existingSecret, or "<fullname>-<secretSuffix>" (generated).
+Argument: dict "ctx" $ "database" <an entry of .Values.databases>.
 */}}
-{{- define "postgres.password" -}}
-{{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .secret -}}
-{{- if and $existing (index ($existing.data | default dict) .key) -}}
-{{- index $existing.data .key | b64dec -}}
-{{- else -}}
-{{- randAlphaNum 32 -}}
+{{- define "postgres.databaseSecretName" -}}
+{{- .database.existingSecret | default (printf "%s-%s" (include "postgres.fullname" .ctx) .database.secretSuffix | trunc 63 | trimSuffix "-") -}}
 {{- end -}}
+
+{{/* The runtime role of a database (DML only, owns nothing): "<database>_app", the name `npm start` and the tests use. */}}
+{{- define "postgres.runtimeRole" -}}
+{{- printf "%s_app" .name -}}
 {{- end -}}

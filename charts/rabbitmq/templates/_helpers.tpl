@@ -38,3 +38,20 @@ Argument: dict "monitor" (.Values.metrics.serviceMonitor or .podMonitor) "root" 
   {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The Secret of one broker identity: its existingSecret, or "<fullname>-<name>".
+Argument: dict "ctx" $ "user" <an entry of .Values.users>.
+*/}}
+{{- define "rabbitmq.userSecretName" -}}
+{{- tpl (.user.existingSecret | default "") .ctx | default (printf "%s-%s" (include "rabbitmq.fullname" .ctx) .user.name | trunc 63 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/*
+amqp:// URL of this broker's Service for a user, the vhost path-encoded ("/" is the default vhost, left out).
+Argument: dict "ctx" $ "username" name "password" password.
+*/}}
+{{- define "rabbitmq.amqpUrl" -}}
+{{- $c := .ctx -}}
+{{- printf "amqp://%s:%s@%s.%s.svc:%d%s" .username .password (include "rabbitmq.fullname" $c) $c.Release.Namespace (int $c.Values.service.amqpPort) (ternary "" (printf "/%s" ($c.Values.auth.vhost | urlquery)) (eq $c.Values.auth.vhost "/")) -}}
+{{- end -}}

@@ -22,6 +22,11 @@ metadata:
     {{- include "switchyard-lib.labels" . | nindent 4 }}
 data:
   PORT: {{ $port | quote }}
+  METRICS_PORT: {{ .Values.metrics.port | int | quote }}
+  API_DOCS_ENABLED: {{ .Values.apiDocs.enabled | quote }}
+  {{- with include "switchyard-lib.service.securityConfig" . | trim }}
+  {{- . | nindent 2 }}
+  {{- end }}
   SWITCHYARD_SERVICE_NAME: {{ .Values.serviceName | quote }}
   LOG_LEVEL: {{ .Values.logLevel | quote }}
   DATABASE_POOL_MAX: {{ .Values.databasePool.max | quote }}
@@ -79,6 +84,24 @@ spec:
       nodePort: {{ .Values.service.nodePort }}
       {{- end }}
 ---
+# /metrics only, for ServiceMonitors; the API Service above does not expose it.
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $fullname }}-metrics
+  labels:
+    {{- include "switchyard-lib.labels" . | nindent 4 }}
+    {{- include "switchyard-lib.service.metricsServiceLabel" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "switchyard-lib.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: metrics
+      port: {{ .Values.metrics.port | int }}
+      targetPort: metrics
+      protocol: TCP
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -125,6 +148,9 @@ spec:
           ports:
             - name: http
               containerPort: {{ $port }}
+              protocol: TCP
+            - name: metrics
+              containerPort: {{ .Values.metrics.port | int }}
               protocol: TCP
           envFrom:
             - configMapRef:
@@ -174,6 +200,9 @@ spec:
               mountPath: {{ include "switchyard-lib.consumerPolicyMountPath" . }}
               readOnly: true
             {{- end }}
+            {{- with include "switchyard-lib.service.securityVolumeMounts" . | trim }}
+            {{- . | nindent 12 }}
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
@@ -187,6 +216,10 @@ spec:
             name: {{ tpl .Values.consumerPolicy.configMapName . }}
             optional: true
         {{- end }}
+        {{- with include "switchyard-lib.service.securityVolumes" . | trim }}
+        {{- . | nindent 8 }}
+        {{- end }}
+{{- include "switchyard-lib.service.signingKeySecret" . }}
 {{- if .Values.pdb.enabled }}
 ---
 apiVersion: policy/v1
@@ -242,7 +275,8 @@ metadata:
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 type: Opaque
 stringData:
-  DATABASE_URL: {{ required "database.url or database.existingSecret is required" .Values.database.url | quote }}
+  # The owner's URL when given: migrations need DDL, which the runtime role of database.url lacks.
+  DATABASE_URL: {{ .Values.database.migrationUrl | default (required "database.url or database.existingSecret is required" .Values.database.url) | quote }}
 {{- end }}
 ---
 apiVersion: batch/v1
@@ -275,7 +309,8 @@ spec:
               valueFrom:
                 secretKeyRef:
                   name: {{ ternary $migrationSecret $dbSecret (eq (tpl .Values.database.existingSecret .) "") }}
-                  key: {{ $dbKey }}
+                  # The owner role (MIGRATION_DATABASE_URL of the postgres chart's Secret): DDL is the owner's alone.
+                  key: {{ ternary "DATABASE_URL" (.Values.database.existingSecretMigrationKey | default $dbKey) (eq (tpl .Values.database.existingSecret .) "") }}
             # npx writes its cache under $HOME; the root filesystem is read-only.
             - name: HOME
               value: /tmp
@@ -319,11 +354,11 @@ spec:
       {{- include "switchyard-lib.selectorLabels" . | nindent 6 }}
   policyTypes: [Ingress, Egress]
   ingress:
-    # Prometheus scraping GET /metrics.
+    # Prometheus scraping GET /metrics, on its own port only.
     - from:
         {{- tpl (toYaml .Values.networkPolicy.prometheus.from) . | nindent 8 }}
       ports:
-        - port: http
+        - port: metrics
           protocol: TCP
     # Whatever calls the API, plus this chart's own `helm test` Pod.
     - from:
@@ -361,6 +396,14 @@ spec:
       ports:
         - port: {{ .Values.networkPolicy.broker.port }}
           protocol: TCP
+    {{- if .Values.networkPolicy.jwks.to }}
+    # The token issuer's JWKS (AUTH_JWKS_URL).
+    - to:
+        {{- tpl (toYaml .Values.networkPolicy.jwks.to) . | nindent 8 }}
+      ports:
+        - port: {{ .Values.networkPolicy.jwks.port }}
+          protocol: TCP
+    {{- end }}
     {{- if .Values.networkPolicy.otel.to }}
     # The OTLP trace receiver.
     - to:
@@ -389,8 +432,9 @@ spec:
   selector:
     matchLabels:
       {{- include "switchyard-lib.selectorLabels" . | nindent 6 }}
+      {{- include "switchyard-lib.service.metricsServiceLabel" . | nindent 6 }}
   endpoints:
-    - port: http
+    - port: metrics
       path: /metrics
       interval: {{ .Values.serviceMonitor.interval }}
       {{- with .Values.serviceMonitor.scrapeTimeout }}

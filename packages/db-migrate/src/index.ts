@@ -7,6 +7,8 @@ export { deployMigrations } from './deploy-migrations.js';
 export type { DeployMigrationsOptions, DeployMigrationsResult } from './deploy-migrations.js';
 export { dropDatabase, ensureDatabase } from './ensure-database.js';
 export { migrationStatus } from './migration-status.js';
+export { dropRuntimeRole, ensureRuntimeRole, runtimeRoleName } from './runtime-role.js';
+export type { RuntimeRoleOptions } from './runtime-role.js';
 export type { MigrationStatus, MigrationStatusOptions } from './migration-status.js';
 export { SchemaEngineError } from './schema-engine.js';
 export type { MigrationPaths } from './schema-files.js';

@@ -11,6 +11,11 @@ import { DEFAULT_RELAY_STUCK_AFTER_MS } from './publishing/relay-watchdog.js';
 export const messagingConfigShape = {
   /** RabbitMQ connection URL (`amqp://user:pass@host:5672/vhost`). Required: events are how services talk. */
   RABBITMQ_URL: z.url({ protocol: /^amqps?$/, error: 'must be an amqp:// or amqps:// URL' }),
+  /**
+   * PEM file of the CA(s) that signed the broker's TLS certificate, for an `amqps://` RABBITMQ_URL (the chart mounts
+   * it from a Secret or ConfigMap). Unset: the system's trusted CAs. Certificates are always verified.
+   */
+  RABBITMQ_CA_FILE: z.string().min(1).optional(),
   /** Topic exchange all events go through; changed only to isolate environments (or tests) sharing a vhost. */
   RABBITMQ_EXCHANGE: z
     .string()

@@ -69,11 +69,13 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnApplicationSh
     this.connection = new RabbitMqConnection({
       url: options.config.RABBITMQ_URL,
       connectionName: options.service,
+      ...(options.config.RABBITMQ_CA_FILE ? { caFile: options.config.RABBITMQ_CA_FILE } : {}),
       logger,
     });
     this.consumerConnection = new RabbitMqConnection({
       url: options.config.RABBITMQ_URL,
       connectionName: `${options.service}-consumer`,
+      ...(options.config.RABBITMQ_CA_FILE ? { caFile: options.config.RABBITMQ_CA_FILE } : {}),
       logger,
     });
     this.publisher = new EventPublisher({ connection: this.connection, exchanges: [this.exchange], observer, logger });

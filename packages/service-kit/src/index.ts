@@ -1,4 +1,4 @@
-export { baseConfigShape, ConfigError, loadConfig, portSetting } from './config/load-config.js';
+export { baseConfigShape, ConfigError, loadConfig, metricsPortSetting, portSetting } from './config/load-config.js';
 export { ApiErrorResponses, ApiJsonResponse } from './http/api-json-response.js';
 export { errorBody, errorBodySchema } from './http/error-body.js';
 export type { ErrorBody, FieldProblem } from './http/error-body.js';
@@ -44,4 +44,5 @@ export {
 } from './http/pagination.js';
 export type { Page } from './http/pagination.js';
 export { MetricsModule } from './metrics/metrics.module.js';
+export { MetricsServer } from './metrics/metrics-server.js';
 export type { MetricsModuleOptions } from './metrics/metrics.module.js';

@@ -37,13 +37,14 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs a built service entry point as its own process with exactly `env` (plus PATH): signals, exit codes and
+ * Runs a built service entry point as its own process with exactly `env` (plus PATH, and METRICS_PORT 0 by default): signals, exit codes and
  * stdout are what Kubernetes sees, so some tests must look at them from outside.
  */
 export function startServiceProcess(entryPoint: string, env: NodeJS.ProcessEnv): ServiceProcess {
   let output = '';
   const child = spawn(process.execPath, ['--import', TELEMETRY_PRELOAD, entryPoint], {
-    env: { PATH: process.env.PATH, ...env },
+    // METRICS_PORT 0 (a free port) unless the test names one: processes running at once must not collide on 9464.
+    env: { PATH: process.env.PATH, METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -31,7 +31,7 @@ export class AppModule {
       imports: [
         LoggerModule.forRoot(loggerOptions({ service: SERVICE_NAME, level: config.LOG_LEVEL })),
         HealthModule.forRoot({ detailToken: config.HEALTH_DETAIL_TOKEN }),
-        MetricsModule.forRoot({ service: SERVICE_NAME }),
+        MetricsModule.forRoot({ service: SERVICE_NAME, port: config.METRICS_PORT }),
         DatabaseModule.forPrisma(PrismaClient, {
           databaseUrl: config.DATABASE_URL,
           poolMax: config.DATABASE_POOL_MAX,

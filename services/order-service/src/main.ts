@@ -11,6 +11,7 @@ startMain(async () => {
     version: '0.1.0',
     port: config.PORT,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    apiDocs: config.API_DOCS_ENABLED,
     shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });

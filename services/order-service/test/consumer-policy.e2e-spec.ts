@@ -88,6 +88,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
   let configMap: MountedConfigMap;
   let service: ServiceProcess;
   let base: string;
+  let metricsBase: string;
   let broker: ChannelModel;
   let producer: IdentityPublisher;
 
@@ -179,12 +180,14 @@ describe('order-service applies its mounted consumer policy without a restart', 
 
   it('stays ready and serving while paused, consumes after unpausing, and retries through new tiers: one process throughout', async () => {
     await configMap.writePolicy(policy({ generation: 1, paused: true }));
-    const port = await freePort();
+    const [port, metricsPort] = [await freePort(), await freePort()];
     base = `http://127.0.0.1:${port}`;
+    metricsBase = `http://127.0.0.1:${metricsPort}`;
     service = startServiceProcess(MAIN, {
       DATABASE_URL: db.url,
       RABBITMQ_URL: vhost.identityUrl('order-service'),
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'info',
       AUTH_JWKS_URL: (await testTokenIssuer()).jwksUrl,
       // The code defaults differ from the policy, so it is visible which one is in force.
@@ -284,7 +287,7 @@ describe('order-service applies its mounted consumer policy without a restart', 
         policy: { source: 'shop/order-service-user-events', generation: 3 },
       },
     });
-    const metrics = samples(await (await fetch(`${base}/metrics`)).text());
+    const metrics = samples(await (await fetch(`${metricsBase}/metrics`)).text());
     expect(valueOf(metrics, 'messaging_consumer_policy_errors_total', { queue: EVENT_QUEUE })).toBe(1);
     expect(valueOf(metrics, 'messaging_consumer_paused', { queue: EVENT_QUEUE })).toBe(0);
     expect(valueOf(metrics, 'messaging_consumer_policy_generation', { queue: EVENT_QUEUE })).toBe(3);

@@ -15,6 +15,7 @@ import {
   withToken,
 } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
+import { MetricsServer } from '@switchyard/service-kit';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 import { startOrderServiceApp, testTokenIssuer } from './order-service-app.js';
@@ -26,6 +27,8 @@ let vhost: TestVhost;
 let app: INestApplication;
 let producer: IdentityPublisher;
 let http: ReturnType<typeof request>;
+/** The separate `/metrics` listener (METRICS_PORT). */
+let metricsHttp: ReturnType<typeof request>;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([
@@ -34,6 +37,7 @@ beforeAll(async () => {
   ]);
   app = await startOrderServiceApp(db.url, vhost.identityUrl('order-service'));
   http = request(app.getHttpServer());
+  metricsHttp = request(app.get(MetricsServer).httpServer);
   producer = await IdentityPublisher.connect(vhost, 'user-service');
 });
 
@@ -44,7 +48,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const response = await http.get('/metrics').expect(200);
+  const response = await metricsHttp.get('/metrics').expect(200);
   expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
   return response.text;
 }
@@ -117,6 +121,16 @@ describe('GET /metrics on order-service', () => {
     expect(all.filter((s) => s.labels.service !== SERVICE)).toEqual([]);
     expect(await promtoolProblems(text)).toBe('');
   }, 20_000);
+
+  it('is not served on the API port: 404 there', async () => {
+    await http.get('/metrics').expect(404);
+  });
+
+  it('answers only GET /metrics on its own port', async () => {
+    await metricsHttp.get('/').expect(404);
+    await metricsHttp.get('/users').expect(404);
+    await metricsHttp.post('/metrics').expect(405);
+  });
 
   it('is not part of the OpenAPI document', async () => {
     const document = (await http.get('/docs/openapi.json').expect(200)).body as { paths: Record<string, unknown> };

@@ -30,6 +30,8 @@ export async function startOrderServiceApp(
     RABBITMQ_URL: rabbitmqUrl,
     LOG_LEVEL: 'silent',
     AUTH_JWKS_URL: env.AUTH_JWKS_URL ?? (await testTokenIssuer()).jwksUrl,
+    // A free port each: several apps run at once in one test process.
+    METRICS_PORT: '0',
     ...env,
   });
   const app = await createServiceApp(AppModule.forRoot(config), {
@@ -37,6 +39,7 @@ export async function startOrderServiceApp(
     description: 'test',
     version: '0.0.0-test',
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    apiDocs: config.API_DOCS_ENABLED,
   });
   await app.init();
   await app.startAllMicroservices();

@@ -32,7 +32,7 @@ beforeAll(async () => {
     createTestDatabase('users_conn_limit', SCHEMA_PATH),
     createTestVhost('users_conn_limit'),
   ]);
-  admin = new pg.Client({ connectionString: db.url });
+  admin = new pg.Client({ connectionString: db.ownerUrl });
   await admin.connect();
   const quoted = pg.escapeIdentifier(role);
   await admin.query(`CREATE ROLE ${quoted} LOGIN CONNECTION LIMIT 1`);

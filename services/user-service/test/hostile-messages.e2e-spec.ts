@@ -20,6 +20,7 @@ import {
 import type { ConsumeMessage } from 'amqplib';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
+import { MetricsServer } from '@switchyard/service-kit';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
@@ -104,7 +105,7 @@ const prisma = () => app.get(PrismaClient);
 
 /** Deliveries of order.placed the consumer settled as duplicates (already in the inbox), from its /metrics. */
 async function consumedDuplicates(): Promise<number> {
-  const scrape = await request(app.getHttpServer()).get('/metrics').expect(200);
+  const scrape = await request(app.get(MetricsServer).httpServer).get('/metrics').expect(200);
   return (
     valueOf(samples(scrape.text), 'messaging_messages_consumed_total', {
       queue: EVENT_QUEUE,

@@ -14,6 +14,7 @@ import {
   waitFor,
 } from '@switchyard/testing';
 import { randomUUID } from 'node:crypto';
+import { MetricsServer } from '@switchyard/service-kit';
 import request from 'supertest';
 import { EVENT_QUEUE, SCHEMA_PATH } from '../src/app.module.js';
 import { signUp } from './authorised-http.js';
@@ -26,11 +27,14 @@ let vhost: TestVhost;
 let app: INestApplication;
 let producer: IdentityPublisher;
 let http: ReturnType<typeof request>;
+/** The separate `/metrics` listener (METRICS_PORT). */
+let metricsHttp: ReturnType<typeof request>;
 
 beforeAll(async () => {
   [db, vhost] = await Promise.all([createTestDatabase('users_metrics', SCHEMA_PATH), createTestVhost('users_metrics')]);
   app = await startUserServiceApp(db.url, vhost.identityUrl('user-service'));
   http = request(app.getHttpServer());
+  metricsHttp = request(app.get(MetricsServer).httpServer);
   producer = await IdentityPublisher.connect(vhost, 'order-service');
 });
 
@@ -41,7 +45,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const response = await http.get('/metrics').expect(200);
+  const response = await metricsHttp.get('/metrics').expect(200);
   expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
   return response.text;
 }
@@ -117,8 +121,36 @@ describe('GET /metrics on user-service', () => {
     expect(await promtoolProblems(text)).toBe('');
   }, 20_000);
 
+  it('is not served on the API port: 404 there', async () => {
+    await http.get('/metrics').expect(404);
+  });
+
+  it('answers only GET /metrics on its own port', async () => {
+    await metricsHttp.get('/').expect(404);
+    await metricsHttp.get('/users').expect(404);
+    await metricsHttp.post('/metrics').expect(405);
+  });
+
   it('is not part of the OpenAPI document', async () => {
     const document = (await http.get('/docs/openapi.json').expect(200)).body as { paths: Record<string, unknown> };
     expect(Object.keys(document.paths)).not.toContain('/metrics');
+  });
+});
+
+describe('API_DOCS_ENABLED=false (what the charts set)', () => {
+  let quiet: INestApplication;
+
+  beforeAll(async () => {
+    quiet = await startUserServiceApp(db.url, vhost.url, { API_DOCS_ENABLED: 'false' });
+  });
+
+  afterAll(async () => {
+    await quiet?.close();
+  });
+
+  it('answers 404 for the OpenAPI UI and documents, and still serves the API', async () => {
+    const api = request(quiet.getHttpServer());
+    for (const path of ['/docs', '/docs/openapi.json', '/docs/openapi.yaml']) await api.get(path).expect(404);
+    await api.get('/health/live').expect(200);
   });
 });

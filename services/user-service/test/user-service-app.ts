@@ -24,6 +24,8 @@ export async function startUserServiceApp(
     RATE_LIMIT_PER_ADDRESS: '1000000',
     RATE_LIMIT_PER_EMAIL: '1000000',
     AUTH_SIGNING_KEY_FILE: env.AUTH_SIGNING_KEY_FILE ?? writeTestSigningKey(),
+    // A free port each: several apps run at once in one test process.
+    METRICS_PORT: '0',
     ...env,
   });
   const app = await createServiceApp(AppModule.forRoot(config, await tokenIssuerFromConfig(config)), {
@@ -31,6 +33,7 @@ export async function startUserServiceApp(
     description: 'test',
     version: '0.0.0-test',
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    apiDocs: config.API_DOCS_ENABLED,
   });
   await app.init();
   await app.startAllMicroservices();

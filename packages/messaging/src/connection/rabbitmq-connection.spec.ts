@@ -7,6 +7,7 @@ import { Socket } from 'node:net';
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { decodeJson, publishEvent, RecordingObserver } from '../../test/broker-harness.js';
 import { startTcpProxy } from '../../test/tcp-proxy.js';
+import { startTlsTerminatingProxy, type TlsTerminatingProxy } from '../../test/tls-terminating-proxy.js';
 import { EventPublisher } from '../publishing/event-publisher.js';
 import { ChannelClosedError, ConnectionClosedError, PublishTimeoutError } from '../messaging-errors.js';
 import { type MessagingLogger } from '../observability/messaging-logger.js';
@@ -253,4 +254,62 @@ describe('RabbitMqConnection', () => {
     await publisher.close();
     await connection.close();
   }, 40_000);
+});
+
+describe('RabbitMqConnection over amqps://', () => {
+  let vhost: TestVhost;
+  let proxy: TlsTerminatingProxy;
+
+  beforeAll(async () => {
+    [vhost, proxy] = await Promise.all([createTestVhost('connection_tls'), startTlsTerminatingProxy()]);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await vhost?.drop();
+  });
+
+  const amqpsUrl = () => {
+    const url = new URL(vhost.url);
+    url.protocol = 'amqps:';
+    url.host = `localhost:${proxy.port}`;
+    return url.toString();
+  };
+
+  it('connects when RABBITMQ_CA_FILE names the CA that signed the broker certificate', async () => {
+    const connection = new RabbitMqConnection({ url: amqpsUrl(), caFile: proxy.caFile, connectionName: 'tls' });
+    try {
+      await connection.start();
+      expect(connection.health()).toEqual({ connected: true, blocked: false });
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('refuses a certificate it cannot verify without the CA file, and keeps retrying with the reason logged', async () => {
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger: MessagingLogger = {
+      info: () => undefined,
+      warn: (fields) => warnings.push(fields),
+      error: () => undefined,
+    };
+    const connection = new RabbitMqConnection({ url: amqpsUrl(), logger, reconnectInitialDelayMs: 20 });
+    const started = connection.start().catch(() => undefined);
+    try {
+      await waitFor('a failed TLS connect logged', () => warnings.length >= 1);
+      expect(JSON.stringify(warnings[0])).toMatch(/certificate/i);
+      expect(connection.health().connected).toBe(false);
+    } finally {
+      await connection.close();
+      await started;
+    }
+  });
+
+  it('fails construction with the file named when the CA file is missing or not a PEM certificate', () => {
+    expect(() => new RabbitMqConnection({ url: amqpsUrl(), caFile: '/nonexistent/ca.pem' })).toThrow(
+      /RABBITMQ_CA_FILE \/nonexistent\/ca\.pem cannot be used: ENOENT/,
+    );
+    expect(() => new RabbitMqConnection({ url: amqpsUrl(), caFile: new URL(import.meta.url).pathname })).toThrow(
+      /cannot be used: no PEM certificate in it/,
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import amqp from 'amqplib';
 import type { ChannelModel } from 'amqplib';
+import { readFileSync } from 'node:fs';
 import { CLOSE_TIMEOUT_MS, settledWithin } from './bounded-wait.js';
 import { ConnectionClosedError } from '../messaging-errors.js';
 import { errorFields, maskUrl, type MessagingLogger, silentLogger } from '../observability/messaging-logger.js';
@@ -22,6 +23,11 @@ export interface RabbitMqConnectionOptions {
   reconnectInitialDelayMs?: number;
   reconnectMaxDelayMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * PEM file of the CA(s) that signed the broker's certificate, for `amqps://` (`RABBITMQ_CA_FILE`); without it the
+   * system's trusted CAs are used. Read once, here: an unreadable file fails construction, so the service does not start.
+   */
+  caFile?: string;
   logger?: MessagingLogger;
 }
 
@@ -55,6 +61,8 @@ export class RabbitMqConnection {
   readonly user: string;
   private readonly logger: MessagingLogger;
   private readonly maskedUrl: string;
+  /** TLS options for `amqps://` (amqplib hands them to `tls.connect`). */
+  private readonly tls: { ca?: Buffer[] };
   private model: ChannelModel | undefined;
   private blocked = false;
   private setupComplete = false;
@@ -80,6 +88,7 @@ export class RabbitMqConnection {
     };
     this.user = parsed.username ? decodeURIComponent(parsed.username) : 'guest';
     this.maskedUrl = maskUrl(options.url);
+    this.tls = options.caFile === undefined ? {} : { ca: [readCaFile(options.caFile)] };
     this.logger = options.logger ?? silentLogger;
     let resolve!: () => void;
     let reject!: (error: Error) => void;
@@ -177,6 +186,7 @@ export class RabbitMqConnection {
           // until the broker's delayed ACK (~40 ms), capping publish-and-confirm at ~29/s (979/s with it).
           noDelay: true,
           clientProperties: { connection_name: this.options.connectionName ?? 'switchyard' },
+          ...this.tls,
         });
       } catch (error) {
         this.logger.warn(
@@ -297,4 +307,18 @@ async function closeModel(model: ChannelModel): Promise<void> {
   if (await settledWithin(model.close(), CLOSE_TIMEOUT_MS)) return;
   // amqplib keeps the socket on its internal connection; no public API aborts a connection.
   (model.connection as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.();
+}
+
+/** The CA file's contents, or an error naming the file and why (never a crash later, mid-connect). */
+function readCaFile(path: string): Buffer {
+  try {
+    const pem = readFileSync(path);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (error) {
+    throw new Error(
+      `RABBITMQ_CA_FILE ${path} cannot be used: ${(error as { message?: string }).message ?? String(error)}`,
+      { cause: error },
+    );
+  }
 }

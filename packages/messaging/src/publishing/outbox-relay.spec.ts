@@ -470,7 +470,10 @@ describe('OutboxRelay', () => {
     }
     const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
     const claimPlan = async (): Promise<PlanNode[]> => {
-      await tx.query('ANALYZE outbox_events');
+      // As the owner: the runtime role may not ANALYZE (in production autovacuum does it).
+      const owner = new pg.Client({ connectionString: db.ownerUrl });
+      await owner.connect();
+      await owner.query('ANALYZE outbox_events').finally(() => owner.end());
       const { rows } = await tx.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
         `EXPLAIN (FORMAT JSON) ${OUTBOX_CLAIM_SQL}`,
         [100, []],

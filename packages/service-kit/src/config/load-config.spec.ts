@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { baseConfigShape, ConfigError, loadConfig, portSetting } from './load-config.js';
+import { baseConfigShape, ConfigError, loadConfig, metricsPortSetting, portSetting } from './load-config.js';
 
 const schema = z.object({ ...baseConfigShape, PORT: portSetting(3001) });
 
@@ -42,5 +42,33 @@ describe('loadConfig', () => {
 
   it('treats an empty string as unset', () => {
     expect(() => loadConfig(schema, { DATABASE_URL: '', LOG_LEVEL: 'debug' })).toThrow(/DATABASE_URL is required/);
+  });
+});
+
+describe('METRICS_PORT, API_DOCS_ENABLED and TLS in DATABASE_URL', () => {
+  const withMetrics = z.object({ ...baseConfigShape, PORT: portSetting(3001), METRICS_PORT: metricsPortSetting(9464) });
+  const base = { DATABASE_URL: 'postgresql://app@db:5432/users?sslmode=verify-full&sslrootcert=/etc/tls/ca.crt' };
+
+  it('defaults to the service metrics port and docs on, and keeps sslmode in the URL', () => {
+    expect(loadConfig(withMetrics, base)).toMatchObject({
+      METRICS_PORT: 9464,
+      API_DOCS_ENABLED: true,
+      DATABASE_URL: base.DATABASE_URL,
+    });
+  });
+
+  it('takes 0 (a free port) and false', () => {
+    expect(loadConfig(withMetrics, { ...base, METRICS_PORT: '0', API_DOCS_ENABLED: 'false' })).toMatchObject({
+      METRICS_PORT: 0,
+      API_DOCS_ENABLED: false,
+    });
+  });
+
+  it('names a bad metrics port or docs switch', () => {
+    expect(() => loadConfig(withMetrics, { ...base, METRICS_PORT: '65536', API_DOCS_ENABLED: 'perhaps' })).toThrow(
+      new ConfigError(
+        'invalid configuration: API_DOCS_ENABLED must be true or false; METRICS_PORT must be between 0 and 65535',
+      ),
+    );
   });
 });

@@ -58,6 +58,11 @@ export const baseConfigShape = {
    * every caller, probes included, sees each indicator's status only. At least 16 characters; keep it in a Secret.
    */
   HEALTH_DETAIL_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  /**
+   * Serve the OpenAPI UI and documents at `/docs`. Default true (local development); the charts set false, so a
+   * deployed API does not hand its map to whoever reaches it.
+   */
+  API_DOCS_ENABLED: z.stringbool({ error: 'must be true or false' }).default(true),
   /** Largest JSON body accepted, in bytes; bigger bodies get 413. 100 KiB is plenty for our payloads. */
   BODY_LIMIT_BYTES: z.coerce
     .number({ error: 'must be a number of bytes' })
@@ -89,6 +94,19 @@ export function portSetting(defaultPort: number) {
     .int({ error: 'must be an integer port number' })
     .min(1, { error: 'must be between 1 and 65535' })
     .max(65535, { error: 'must be between 1 and 65535' })
+    .default(defaultPort);
+}
+
+/**
+ * TCP port of the separate `/metrics` listener, with the service's own default (user-service 9464, order-service
+ * 9465). 0 takes a free port, for tests running several apps at once.
+ */
+export function metricsPortSetting(defaultPort: number) {
+  return z.coerce
+    .number({ error: 'must be a port number' })
+    .int({ error: 'must be an integer port number' })
+    .min(0, { error: 'must be between 0 and 65535' })
+    .max(65535, { error: 'must be between 0 and 65535' })
     .default(defaultPort);
 }
 

@@ -18,11 +18,13 @@ export interface ServiceAppOptions {
   version: string;
   /** Largest JSON body accepted, in bytes (413 above). */
   bodyLimitBytes: number;
+  /** `API_DOCS_ENABLED`: serve the OpenAPI UI and documents at `/docs` (default true); false answers 404 there. */
+  apiDocs?: boolean;
 }
 
 /**
  * Builds a service's Nest application the same way in production and in tests: JSON errors,
- * body limit, pino logger, OpenAPI at `/docs`, request durations when the app imports `MetricsModule`, and the transports
+ * body limit, pino logger, OpenAPI at `/docs` (unless `apiDocs` is false), request durations when the app imports `MetricsModule`, and the transports
  * its modules provide a `TransportConnector` for (messaging's event consumer) connected. Listening (`app.init()` +
  * `app.startAllMicroservices()`, or `runService`) and signal handling are left to the caller.
  */
@@ -48,6 +50,13 @@ export async function createServiceApp(
   });
   app.set('query parser', 'simple');
 
+  if (options.apiDocs ?? true) serveApiDocs(app, options);
+  connectTransports(app);
+  return app;
+}
+
+/** OpenAPI UI at `/docs`, the document at `/docs/openapi.{json,yaml}`. */
+function serveApiDocs(app: INestApplication, options: ServiceAppOptions): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -60,8 +69,6 @@ export async function createServiceApp(
     jsonDocumentUrl: 'docs/openapi.json',
     yamlDocumentUrl: 'docs/openapi.yaml',
   });
-  connectTransports(app);
-  return app;
 }
 
 /** The app's metrics when its module imports `MetricsModule`; apps without it simply are not measured. */

@@ -3,6 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServiceApp, type ServiceAppOptions } from './create-service-app.js';
 import { LifecycleState } from './lifecycle-state.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
 
 export interface RunServiceOptions extends ServiceAppOptions {
   port: number;
@@ -55,10 +56,21 @@ export async function runService(module: Type | DynamicModule, options: RunServi
   // Consumers start before the listener: by the time readiness can say yes, events are flowing too.
   await app.startAllMicroservices();
   await app.listen(options.port, '0.0.0.0');
+  const metricsPort = optionalMetricsPort(app);
   logger.log({
     msg: `${options.name} listening on http://localhost:${options.port}`,
     port: options.port,
-    docs: `http://localhost:${options.port}/docs`,
+    ...((options.apiDocs ?? true) ? { docs: `http://localhost:${options.port}/docs` } : {}),
+    ...(metricsPort === undefined ? {} : { metrics: `http://localhost:${metricsPort}/metrics` }),
   });
   return app;
+}
+
+/** Where the app's `MetricsServer` listens, when its module imports `MetricsModule`. */
+function optionalMetricsPort(app: INestApplication): number | undefined {
+  try {
+    return app.get(MetricsServer, { strict: false }).port;
+  } catch {
+    return undefined;
+  }
 }
