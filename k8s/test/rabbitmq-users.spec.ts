@@ -4,7 +4,7 @@
 // are what the values say: they log in, none is an administrator, and topic permissions hold on switchyard.events
 // (user-service publishes user.*, never order.*); a second run is a no-op, and a changed password file applies.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestVhost, helmAsync, type TestVhost } from '@switchyard/testing';
+import { brokerPermissions, createTestVhost, helmAsync, type TestVhost } from '@switchyard/testing';
 import amqp from 'amqplib';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -96,6 +96,21 @@ afterAll(async () => {
 }, SYNC_TIMEOUT_MS);
 
 describe('the rabbitmq chart broker identities', () => {
+  it('grants exactly what npm start and the tests grant (brokerPermissions, the single source)', () => {
+    const values = parse(readFileSync(path.join(repoRoot, 'charts/rabbitmq/values.yaml'), 'utf8')) as {
+      users: Array<BrokerUser & { configure: string; write: string; read: string }>;
+    };
+    const fromChart = values.users.map(({ name, tags, configure, write, read, topic }) => ({
+      user: name,
+      tags: tags ? tags.split(',') : [],
+      configure,
+      write,
+      read,
+      topic,
+    }));
+    expect(fromChart).toEqual(brokerPermissions());
+  });
+
   it('creates every user of the values with its tags, none an administrator', async () => {
     const listed = JSON.parse(await run('rabbitmqctl', ['-q', 'list_users', '--formatter', 'json'])) as { user: string; tags: string[] }[];
     for (const user of users) {
