@@ -5,9 +5,14 @@ import { z } from 'zod';
  * address that cannot exist simply fails like any unknown one. The password's upper bound matches sign-up's.
  */
 export const tokenRequestBody = z.strictObject({
-  email: z.string({ error: 'must be a string' }).trim().toLowerCase().min(1, { error: 'must not be empty' }).max(254, {
-    error: 'must be at most 254 characters',
-  }),
+  email: z
+    .string({ error: 'must be a string' })
+    .trim()
+    .toLowerCase()
+    .min(1, { error: 'must not be empty' })
+    .max(254, { error: 'must be at most 254 characters' })
+    // Postgres text cannot hold NUL: the lookup would fail with 22021 (a 500), so refuse it here.
+    .refine((email) => !email.includes('\u0000'), { error: 'must not contain NUL characters' }),
   password: z
     .string({ error: 'must be a string' })
     .min(1, { error: 'must not be empty' })
