@@ -163,3 +163,31 @@ describe('a request with a bad token', () => {
     }
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('declares the bearer scheme for every operation, and no credentials on the public ones', async () => {
+    type Operation = { security?: unknown };
+    const document = (await http.get('/docs/openapi.json').expect(200)).body as {
+      components: { securitySchemes: Record<string, unknown> };
+      security: unknown;
+      paths: Record<string, Record<string, Operation>>;
+    };
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(document.security).toEqual([{ bearer: [] }]);
+    for (const [path, method] of [
+      ['/users', 'post'],
+      ['/auth/token', 'post'],
+      ['/.well-known/jwks.json', 'get'],
+      ['/health/ready', 'get'],
+    ] as const) {
+      expect({ path, security: document.paths[path]?.[method]?.security }).toEqual({ path, security: [{}] });
+    }
+    for (const [path, method] of [
+      ['/users', 'get'],
+      ['/users/{id}', 'get'],
+      ['/users/{id}', 'delete'],
+    ] as const) {
+      expect({ path, security: document.paths[path]?.[method]?.security }).toEqual({ path, security: undefined });
+    }
+  });
+});

@@ -63,6 +63,9 @@ function serveApiDocs(app: INestApplication, options: ServiceAppOptions): void {
       .setTitle(options.name)
       .setDescription(options.description)
       .setVersion(options.version)
+      // Every operation needs a token unless it is a `@PublicRoute()` (which overrides this with `security: [{}]`).
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+      .addSecurityRequirements('bearer')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, {
