@@ -31,7 +31,7 @@ beforeAll(async () => {
   cluster = await startOperatorCluster('outage');
   vhost = await createTestVhost('operator_outage');
   proxy = await startFaultProxy('topology-operator → rabbitmq', { port: 5672 });
-  const url = new URL(vhost.url);
+  const url = new URL(vhost.identityUrl('switchyard-operator'));
   url.port = String(proxy.port);
   connection = new RabbitMqConnection({
     url: url.toString(),

@@ -30,7 +30,10 @@ const running: TopologyOperator[] = [];
 beforeAll(async () => {
   cluster = await startOperatorCluster('finalizer');
   vhost = await createTestVhost('operator_finalizer');
-  connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-finalizer-test' });
+  connection = new RabbitMqConnection({
+    url: vhost.identityUrl('switchyard-operator'),
+    connectionName: 'topology-operator-finalizer-test',
+  });
   await connection.start();
   probe = await brokerProbe(vhost.url);
   user = cluster.user;

@@ -33,7 +33,10 @@ const running: Array<{ stop(): Promise<void> }> = [];
 beforeAll(async () => {
   cluster = await startOperatorCluster('leader', { leaseNames: LEASES });
   vhost = await createTestVhost('operator_leader');
-  connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-leader-test' });
+  connection = new RabbitMqConnection({
+    url: vhost.identityUrl('switchyard-operator'),
+    connectionName: 'topology-operator-leader-test',
+  });
   await connection.start();
   coordination = cluster.operatorKubeConfig().makeApiClient(CoordinationV1Api);
   admin = cluster.admin.makeApiClient(CoordinationV1Api);

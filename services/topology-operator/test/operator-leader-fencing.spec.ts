@@ -36,7 +36,10 @@ const stopAfter: Array<{ stop(): Promise<void> }> = [];
 beforeAll(async () => {
   cluster = await startOperatorCluster('fencing');
   vhost = await createTestVhost('operator_fencing');
-  connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-fencing-test' });
+  connection = new RabbitMqConnection({
+    url: vhost.identityUrl('switchyard-operator'),
+    connectionName: 'topology-operator-fencing-test',
+  });
   await connection.start();
   probe = await brokerProbe(vhost.url);
   user = cluster.user;

@@ -46,7 +46,11 @@ function start(env: NodeJS.ProcessEnv): ServiceProcess {
 
 describe('the operator process', () => {
   it('exits 1 with a one-line error naming a bad variable', async () => {
-    const child = start({ RABBITMQ_URL: vhost.url, RESYNC_SECONDS: 'soon', KUBECONFIG: cluster.kubeconfigPath });
+    const child = start({
+      RABBITMQ_URL: vhost.identityUrl('switchyard-operator'),
+      RESYNC_SECONDS: 'soon',
+      KUBECONFIG: cluster.kubeconfigPath,
+    });
     expect(await child.exit).toEqual({ code: 1, signal: null });
     expect(child.output().trim()).toBe(
       'switchyard-topology-operator: RESYNC_SECONDS must be an integer from 1 to 86400, got "soon"',
@@ -62,7 +66,7 @@ describe('the operator process', () => {
   it('serves /healthz, /readyz and /metrics, leads, and on SIGTERM releases the Lease and exits 0', async () => {
     const port = await freePort();
     const child = start({
-      RABBITMQ_URL: vhost.url,
+      RABBITMQ_URL: vhost.identityUrl('switchyard-operator'),
       KUBECONFIG: cluster.kubeconfigPath,
       WATCH_NAMESPACE: cluster.namespace,
       POD_NAME: 'topology-operator-0',

@@ -28,7 +28,10 @@ beforeAll(async () => {
     withoutVerb: { resource: 'eventsubscriptions/status', verb: 'patch' },
   });
   vhost = await createTestVhost('operator_rbac');
-  connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-rbac-test' });
+  connection = new RabbitMqConnection({
+    url: vhost.identityUrl('switchyard-operator'),
+    connectionName: 'topology-operator-rbac-test',
+  });
   await connection.start();
   operator = testOperator(cluster, connectionChannels(connection), 'operator-rbac', { logger: log.logger });
   await operator.start();

@@ -38,7 +38,10 @@ const log = recordingLogger();
 beforeAll(async () => {
   cluster = await startOperatorCluster('reconcile');
   vhost = await createTestVhost('operator_reconcile');
-  connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-test' });
+  connection = new RabbitMqConnection({
+    url: vhost.identityUrl('switchyard-operator'),
+    connectionName: 'topology-operator-test',
+  });
   await connection.start();
   probe = await brokerProbe(vhost.url);
   user = cluster.user;

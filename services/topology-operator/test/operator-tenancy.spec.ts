@@ -40,11 +40,14 @@ const log = recordingLogger();
 beforeAll(async () => {
   cluster = await startOperatorCluster('tenancy');
   vhost = await createTestVhost('operator_tenancy');
-  connection = new RabbitMqConnection({ url: vhost.url, connectionName: 'topology-operator-tenancy-test' });
+  connection = new RabbitMqConnection({
+    url: vhost.identityUrl('switchyard-operator'),
+    connectionName: 'topology-operator-tenancy-test',
+  });
   await connection.start();
   probe = await brokerProbe(vhost.url);
   const config = operatorConfigFromEnv({
-    RABBITMQ_URL: vhost.url,
+    RABBITMQ_URL: vhost.identityUrl('switchyard-operator'),
     POD_NAME: 'operator-tenancy',
     POD_NAMESPACE: cluster.namespace,
     LEASE_NAME: DEFAULT_LEASE,

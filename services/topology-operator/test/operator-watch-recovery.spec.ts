@@ -285,7 +285,7 @@ describe('the operator after a watch expiry', () => {
     'still reconciles spec changes made while it could not reach the server, which then answered its watch 410',
     async () => {
       vhost = await createTestVhost('operator_watch');
-      connection = new RabbitMqConnection({ url: vhost.url });
+      connection = new RabbitMqConnection({ url: vhost.identityUrl('switchyard-operator') });
       await connection.start();
       const operator = testOperator(cluster, connectionChannels(connection), 'operator-watch', { server: viaProxy });
       stopAfter.push(operator);
