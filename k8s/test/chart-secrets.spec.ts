@@ -38,12 +38,23 @@ beforeAll(async () => {
 
 afterAll(() => workspace?.remove());
 
+/** Seeds are at least 32 characters (the schema refuses a shorter one: every password and the key derive from it). */
+const SEED_A = 'seed-a-0123456789-0123456789-0123456789';
+const SEED_B = 'seed-b-0123456789-0123456789-0123456789';
+
 describe('helm template with global.secretSeed', () => {
+  it('refuses a seed shorter than 32 characters', async () => {
+    await expect(
+      helmAsync(['template', 'sy', path.join(workspace.dir, 'switchyard'), '--set', 'global.secretSeed=short']),
+    ).rejects.toThrow(/secretSeed/);
+  });
+
+
   const render = async (release: string, seed: string) =>
     secretsOf(parseStream(await helmAsync(['template', release, path.join(workspace.dir, 'switchyard'), '--namespace', 'shop', '--set', `global.secretSeed=${seed}`])));
 
   it('gives the same Secrets on every render, signing key included, and other values for another seed or release', async () => {
-    const [first, second, otherSeed, otherRelease] = await Promise.all([render('sy', 'seed-a'), render('sy', 'seed-a'), render('sy', 'seed-b'), render('sz', 'seed-a')]);
+    const [first, second, otherSeed, otherRelease] = await Promise.all([render('sy', SEED_A), render('sy', SEED_A), render('sy', SEED_B), render('sz', SEED_A)]);
     expect(Object.keys(first).sort()).toEqual(
       ['sy-observability-grafana', 'sy-postgres', 'sy-postgres-order-service', 'sy-postgres-user-service', 'sy-rabbitmq', 'sy-rabbitmq-order-service', 'sy-rabbitmq-switchyard-dlq', 'sy-rabbitmq-switchyard-operator', 'sy-rabbitmq-user-service', 'sy-user-service-auth'].sort(),
     );
@@ -59,7 +70,7 @@ describe('helm template with global.secretSeed', () => {
   }, 120_000);
 
   it('wires each service to its own broker identity and its database runtime role, migrations to the owner', async () => {
-    const manifests = parseStream(await helmAsync(['template', 'sy', path.join(workspace.dir, 'switchyard'), '--namespace', 'shop', '--set', 'global.secretSeed=s']));
+    const manifests = parseStream(await helmAsync(['template', 'sy', path.join(workspace.dir, 'switchyard'), '--namespace', 'shop', '--set', `global.secretSeed=${SEED_A}`]));
     const json = JSON.stringify(manifests);
     expect(json).toContain('"name":"sy-rabbitmq-user-service","key":"url"');
     expect(json).toContain('"name":"sy-rabbitmq-order-service","key":"url"');
@@ -96,16 +107,16 @@ describe('helm upgrade against the API server', () => {
 
   it('keeps every Secret of the install through an upgrade with another seed (lookup wins), and they are what the seed rendered', async () => {
     for (const [release, chart, args] of CHARTS) {
-      await helmOnPlane(['install', release, path.join(workspace.dir, chart), '-n', namespace.name, '--set', 'global.secretSeed=first', ...args]);
+      await helmOnPlane(['install', release, path.join(workspace.dir, chart), '-n', namespace.name, '--set', `global.secretSeed=${SEED_A}`, ...args]);
     }
     const installed = await live();
     const names = Object.keys(installed).filter((name) => !name.startsWith('sh.helm.release'));
     expect(names.sort()).toEqual(['mq-rabbitmq', 'mq-rabbitmq-order-service', 'mq-rabbitmq-switchyard-dlq', 'mq-rabbitmq-switchyard-operator', 'mq-rabbitmq-user-service', 'pg-postgres', 'pg-postgres-order-service', 'pg-postgres-user-service', 'us-user-service-auth']);
-    const rendered = secretsOf(parseStream(await helmAsync(['template', 'us', path.join(workspace.dir, 'user-service'), '-n', namespace.name, '--set', 'global.secretSeed=first'])));
+    const rendered = secretsOf(parseStream(await helmAsync(['template', 'us', path.join(workspace.dir, 'user-service'), '-n', namespace.name, '--set', `global.secretSeed=${SEED_A}`])));
     expect(installed['us-user-service-auth']).toEqual(rendered['us-user-service-auth']);
 
     for (const [release, chart, args] of CHARTS) {
-      await helmOnPlane(['upgrade', release, path.join(workspace.dir, chart), '-n', namespace.name, '--set', 'global.secretSeed=second', ...args]);
+      await helmOnPlane(['upgrade', release, path.join(workspace.dir, chart), '-n', namespace.name, '--set', `global.secretSeed=${SEED_B}`, ...args]);
     }
     const upgraded = await live();
     for (const name of names) expect({ name, data: upgraded[name] }).toEqual({ name, data: installed[name] });

@@ -2,7 +2,11 @@ import { ForbiddenException, ServiceUnavailableException, UnauthorizedException 
 import { errorBody } from '@switchyard/service-kit';
 import type { Response } from 'express';
 
-/** RFC 6750 §3: no credentials at all get the bare challenge; credentials we refuse get `invalid_token`. */
+/**
+ * A protected route answers every refusal, a missing token included, with `invalid_token` (the platform's contract:
+ * one challenge for clients to handle; RFC 6750 §3 only says SHOULD NOT for the missing case). The bare challenge is
+ * for `POST /auth/token`, where the credentials refused are an email and password, not a token.
+ */
 export const MISSING_TOKEN_CHALLENGE = 'Bearer';
 export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
 

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger } f
 import { Reflector } from '@nestjs/core';
 import { PUBLIC_ROUTE } from '@switchyard/service-kit';
 import type { Response } from 'express';
-import { INVALID_TOKEN_CHALLENGE, keysUnavailable, MISSING_TOKEN_CHALLENGE, unauthorized } from './auth-responses.js';
+import { INVALID_TOKEN_CHALLENGE, keysUnavailable, unauthorized } from './auth-responses.js';
 import { type AuthenticatedRequest, PRINCIPAL } from './current-principal.decorator.js';
 import { type AccessTokenVerifier, InvalidTokenError } from './token-verifier.js';
 
@@ -33,7 +33,7 @@ export class AuthGuard implements CanActivate {
     const response = context.switchToHttp().getResponse<Response>();
     const header = request.headers.authorization;
     if (header === undefined || header === '')
-      throw unauthorized(response, MISSING_TOKEN_CHALLENGE, 'this route needs an access token (Authorization: Bearer)');
+      throw unauthorized(response, INVALID_TOKEN_CHALLENGE, 'this route needs an access token (Authorization: Bearer)');
     const token = BEARER.exec(header)?.[1];
     if (token === undefined)
       throw unauthorized(response, INVALID_TOKEN_CHALLENGE, 'the Authorization header is not "Bearer <token>"');

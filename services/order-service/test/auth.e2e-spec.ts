@@ -63,7 +63,7 @@ describe('a request with a bad token', () => {
           name,
           path,
           status: 401,
-          challenge: token === undefined ? 'Bearer' : 'Bearer error="invalid_token"',
+          challenge: 'Bearer error="invalid_token"',
           body: { statusCode: 401, error: 'Unauthorized', message: expect.any(String) },
         });
       }

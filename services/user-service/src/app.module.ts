@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { AbuseLimitsModule } from './abuse-limits/index.js';
 import type { UserServiceConfig } from './config.js';
 import { PrismaClient } from './generated/prisma/client.js';
+import { AdminEmailsModule } from './auth/admin-emails.js';
 import { UserAuthModule } from './auth/user-auth.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -50,6 +51,7 @@ export class AppModule {
           }),
         }),
         AbuseLimitsModule.forRoot(config),
+        AdminEmailsModule.forRoot(config),
         UsersModule,
         UserAuthModule.forRoot(config, tokenIssuer),
       ],

@@ -46,9 +46,10 @@ const uniqueEmail = () => `${randomUUID()}@example.com`;
 describe('rate limits on POST /users', () => {
   let app: INestApplication;
   let signUp: Awaited<ReturnType<typeof listening>>['signUp'];
+  let base: string;
 
   beforeAll(async () => {
-    ({ app, signUp } = await listening({
+    ({ app, signUp, base } = await listening({
       TRUST_PROXY: 'true',
       RATE_LIMIT_PER_ADDRESS: '3',
       RATE_LIMIT_PER_EMAIL: '2',
@@ -84,6 +85,24 @@ describe('rate limits on POST /users', () => {
     const refused = await signUp(` ${email} `, { 'x-forwarded-for': '203.0.113.3' });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('limits POST /auth/token on its own counters: per address, then per email', async () => {
+    const login = (email: string, address: string) =>
+      fetch(`${base}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+        body: JSON.stringify({ email, password: 'not-the-password' }),
+        signal: AbortSignal.timeout(20_000),
+      });
+    // Sign-ups from this address do not count against its logins.
+    for (let i = 0; i < 3; i += 1) expect((await login(uniqueEmail(), '198.51.100.40')).status).toBe(401);
+    const perAddress = await login(uniqueEmail(), '198.51.100.40');
+    expect(perAddress.status).toBe(429);
+    expect(Number(perAddress.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const email = uniqueEmail();
+    for (const address of ['198.51.100.41', '198.51.100.42']) expect((await login(email, address)).status).toBe(401);
+    expect((await login(email.toUpperCase(), '198.51.100.43')).status).toBe(429);
   });
 
   it('refuses a taken email with 409 before hashing the password', async () => {

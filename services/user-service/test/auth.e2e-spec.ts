@@ -79,6 +79,26 @@ describe('POST /auth/token', () => {
     expect(decodeJwt(token).roles).toEqual(['admin']);
   });
 
+  it('never lets an account move onto a listed address no account holds yet (that would make it an admin)', async () => {
+    const { user: mover, token } = await signUp<{ id: string }>(http, {
+      email: `mover.${randomUUID()}@example.com`,
+      name: 'Mover',
+      password,
+    });
+    const refused = await http
+      .patch(`/users/${mover.id}`)
+      .set('Authorization', `Bearer ${token}`)
+      .send({ email: 'OPS@example.com' })
+      .expect(403);
+    expect(refused.body).toEqual({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'email is reserved for an administrator account',
+      details: [{ field: 'email', message: 'is listed in ADMIN_EMAILS; no account may move onto it' }],
+    });
+    await http.post('/auth/token').send({ email: 'ops@example.com', password }).expect(401);
+  });
+
   it('answers an unknown email and a wrong password with the same 401, challenge and JSON body', async () => {
     const unknown = await http.post('/auth/token').send({ email: `nobody.${randomUUID()}@example.com`, password });
     const wrong = await http.post('/auth/token').send({ email: user.email, password: `${password}!` });
@@ -148,7 +168,7 @@ describe('a request with a bad token', () => {
       expect(seen).toEqual({
         name,
         status: 401,
-        challenge: token === undefined ? 'Bearer' : 'Bearer error="invalid_token"',
+        challenge: 'Bearer error="invalid_token"',
         body: { statusCode: 401, error: 'Unauthorized', message: expect.any(String) },
       });
       expect(JSON.stringify(response.body)).not.toContain(user.email);

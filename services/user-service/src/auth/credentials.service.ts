@@ -28,7 +28,12 @@ export class CredentialsService {
   }
 
   private dummy(): Promise<string> {
-    this.dummyHash ??= this.hasher.hash(crypto.randomUUID());
+    // A failed hash (the hashing queue full: 503) is not kept, or every later unknown email would answer 503 while
+    // registered ones answer 401, telling them apart.
+    this.dummyHash ??= this.hasher.hash(crypto.randomUUID()).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
     return this.dummyHash;
   }
 }

@@ -1,7 +1,8 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { UserCreatedV2, UserDeletedV1, UserUpdatedV1 } from '@switchyard/contracts';
 import { addToOutbox } from '@switchyard/messaging';
 import { errorBody, type Page, toPage } from '@switchyard/service-kit';
+import { AdminEmails } from '../auth/admin-emails.js';
 import { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { OrderStatsService } from '../order-stats/order-stats.service.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -19,6 +20,7 @@ export class UsersService {
     private readonly prisma: PrismaClient,
     private readonly hasher: PasswordHasher,
     private readonly stats: OrderStatsService,
+    private readonly admins: AdminEmails,
   ) {}
 
   async create(body: CreateUserBody): Promise<UserResponse> {
@@ -78,6 +80,8 @@ export class UsersService {
         if (!before) throw notFound(id);
         const changes: { email?: string; name?: string } = {};
         if (body.email !== undefined && body.email !== before.email) changes.email = body.email;
+        // Moving onto a listed address would make this account an administrator at its next login.
+        if (changes.email !== undefined && this.admins.has(changes.email)) throw reservedForAdministrator();
         if (body.name !== undefined && body.name !== before.name) changes.name = body.name;
         if (Object.keys(changes).length === 0) return before;
         const after = await tx.user.update({ where: { id }, data: changes });
@@ -115,6 +119,14 @@ export class UsersService {
 function emailTaken(): ConflictException {
   return new ConflictException(
     errorBody(409, 'email is already registered', [{ field: 'email', message: 'is already registered' }]),
+  );
+}
+
+function reservedForAdministrator(): ForbiddenException {
+  return new ForbiddenException(
+    errorBody(403, 'email is reserved for an administrator account', [
+      { field: 'email', message: 'is listed in ADMIN_EMAILS; no account may move onto it' },
+    ]),
   );
 }
 
