@@ -129,7 +129,12 @@ if (!existsSync(devSigningKeyFile)) {
   console.log(`▶ created a development signing key: ${devSigningKeyFile}`);
 }
 const serviceEnv = {
-  'user-service': { AUTH_SIGNING_KEY_FILE: devSigningKeyFile },
+  'user-service': {
+    AUTH_SIGNING_KEY_FILE: devSigningKeyFile,
+    // Local development: every request, `switchyard load`'s sign-ups and logins included, comes from 127.0.0.1, which
+    // the per-address limit (30 a minute by default) would soon refuse. Set RATE_LIMIT_PER_ADDRESS to try the limit.
+    RATE_LIMIT_PER_ADDRESS: process.env.RATE_LIMIT_PER_ADDRESS ?? '1000000',
+  },
   'order-service': {
     AUTH_JWKS_URL: process.env.AUTH_JWKS_URL ?? `http://127.0.0.1:${services[0].port}/.well-known/jwks.json`,
   },

@@ -88,7 +88,8 @@ beforeAll(async () => {
     '-e',
     'KUBECONFIG=/etc/switchyard/kubeconfig',
     '-e',
-    `RABBITMQ_URL=${vhost.url}`,
+    // Its own broker identity, as in production (no administrator tag).
+    `RABBITMQ_URL=${vhost.identityUrl('switchyard-operator')}`,
     '-e',
     `PORT=${port}`,
     '-e',

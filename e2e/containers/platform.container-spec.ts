@@ -11,9 +11,17 @@
 // only through RabbitMQ, as in the cluster.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { dropDatabase, ensureDatabase, withDatabaseName } from '@switchyard/db-migrate';
-import { createTestVhost, freePort, TEST_POSTGRES_URL, type TestVhost, waitFor } from '@switchyard/testing';
+import {
+  createTestVhost,
+  freePort,
+  TEST_POSTGRES_URL,
+  type TestVhost,
+  waitFor,
+  writeTestSigningKey,
+} from '@switchyard/testing';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { parse } from 'yaml';
 import { docker, DockerScope, image, logsOf, POD_SECURITY, requireImages, stopWithin } from './docker-cli.js';
@@ -27,6 +35,8 @@ const MIGRATE_TIMEOUT_MS = 120_000;
 const READY_TIMEOUT_MS = 90_000;
 /** An event crossing the broker between the two containers: 30 s. */
 const EVENT_TIMEOUT_MS = 30_000;
+/** Where user-service's signing key is mounted, as a Secret volume would be. */
+const SIGNING_KEY_DIR = '/var/run/secrets/switchyard/auth';
 
 /** What the chart sets: terminationGracePeriodSeconds and the shutdown timings the service reads from its ConfigMap. */
 function chartSettings(service: ServiceName): {
@@ -113,10 +123,14 @@ async function http<T>(
   method: string,
   path: string,
   body?: unknown,
+  token?: string,
 ): Promise<{ status: number; body: T }> {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -193,8 +207,23 @@ describe('the service images, run as the pods run them', () => {
   it(
     'both services become ready on their migrated databases',
     async () => {
+      // user-service's signing key, mounted read-only as the chart mounts its Secret (world-readable like a Secret
+      // volume's default mode: the image runs as 10001, the test as whoever made the file).
+      const keyFile = writeTestSigningKey('sec1');
+      chmodSync(keyFile, 0o444);
+      chmodSync(dirname(keyFile), 0o755);
+      const auth: Record<ServiceName, (usersPort: number) => string[]> = {
+        'user-service': () => [
+          ...['-v', `${dirname(keyFile)}:${SIGNING_KEY_DIR}:ro`],
+          ...['-e', `AUTH_SIGNING_KEY_FILE=${SIGNING_KEY_DIR}/signing-key.pem`],
+        ],
+        // Host networking: order-service reaches user-service's JWKS on the loopback.
+        'order-service': (usersPort) => ['-e', `AUTH_JWKS_URL=http://127.0.0.1:${usersPort}/.well-known/jwks.json`],
+      };
+      let usersPort = 0;
       for (const service of SERVICES) {
         const port = await freePort();
+        if (service === 'user-service') usersPort = port;
         const { shutdownDelayMs, shutdownTimeoutMs } = chartSettings(service);
         const container = await scope.start(service, [
           ...POD_SECURITY,
@@ -212,6 +241,7 @@ describe('the service images, run as the pods run them', () => {
           `SHUTDOWN_TIMEOUT_MS=${shutdownTimeoutMs}`,
           '-e',
           'LOG_LEVEL=info',
+          ...auth[service](usersPort),
           image(service),
         ]);
         running[service] = { container, url: `http://127.0.0.1:${port}` };
@@ -244,18 +274,27 @@ describe('the service images, run as the pods run them', () => {
     async () => {
       const users = running['user-service'].url;
       const orders = running['order-service'].url;
+      const credentials = { email: `ctr.${suffix}@example.com`, password: 'a decent passphrase' };
       const created = await http<{ id: string; email: string }>(users, 'POST', '/users', {
-        email: `ctr.${suffix}@example.com`,
+        ...credentials,
         name: 'Container Flow',
-        password: 'a decent passphrase',
       });
       expect(created.status).toBe(201);
       const userId = created.body.id;
+      const issued = await http<{ access_token: string }>(users, 'POST', '/auth/token', credentials);
+      expect(issued.status).toBe(200);
+      const token = issued.body.access_token;
 
       const customer = await waitFor(
         'the profile to reach order-service',
         async () => {
-          const response = await http<{ userId: string; email: string }>(orders, 'GET', `/customers/${userId}`);
+          const response = await http<{ userId: string; email: string }>(
+            orders,
+            'GET',
+            `/customers/${userId}`,
+            undefined,
+            token,
+          );
           return response.status === 200 ? response.body : undefined;
         },
         EVENT_TIMEOUT_MS,
@@ -263,16 +302,19 @@ describe('the service images, run as the pods run them', () => {
       );
       expect(customer).toMatchObject({ userId, email: created.body.email });
 
-      const placed = await http<{ id: string }>(orders, 'POST', '/orders', {
-        userId,
-        items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }],
-      });
+      const placed = await http<{ id: string }>(
+        orders,
+        'POST',
+        '/orders',
+        { userId, items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }] },
+        token,
+      );
       expect(placed.status).toBe(201);
 
       const user = await waitFor(
         'the order counted by user-service',
         async () => {
-          const response = await http<{ orderCount: number }>(users, 'GET', `/users/${userId}`);
+          const response = await http<{ orderCount: number }>(users, 'GET', `/users/${userId}`, undefined, token);
           return response.body.orderCount === 1 ? response.body : undefined;
         },
         EVENT_TIMEOUT_MS,

@@ -17,6 +17,7 @@ import {
   startPrivateRabbitMq,
   startServiceProcess,
   waitUntilReady,
+  writeTestSigningKey,
 } from '@switchyard/testing';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +131,8 @@ export class FaultPlatform {
   readonly rss = new RssSampler();
   /** What a fault observed at the moment it struck (e.g. outbox rows unsent at a kill), for the report. */
   readonly evidence: Record<string, number> = {};
+  /** user-service's signing key; order-service verifies against user-service's JWKS. */
+  private readonly signingKeyFile = writeTestSigningKey();
   /** Passwords of the broker identities on the private node. */
   readonly brokerPasswords: Record<string, string> = Object.fromEntries(
     BROKER_IDENTITIES.map((user) => [user, randomBytes(12).toString('hex')]),
@@ -147,7 +150,9 @@ export class FaultPlatform {
       await lab.rabbit.addVhost(vhost);
       // Each service connects as its own broker identity, as in production (the node is private: fresh passwords).
       await lab.rabbit.importDefinitions(brokerIdentityDefinitions({ vhost, passwords: platform.brokerPasswords }));
-      await Promise.all((['users', 'orders'] as const).map((name) => platform.launch(name, vhost, options)));
+      // Ports first: order-service is told where user-service's JWKS is (it fetches it on the first token it sees).
+      const ports = { users: await freePort(), orders: await freePort() };
+      await Promise.all((['users', 'orders'] as const).map((name) => platform.launch(name, vhost, ports, options)));
       platform.rss.start();
       return platform;
     } catch (error) {
@@ -156,7 +161,12 @@ export class FaultPlatform {
     }
   }
 
-  private async launch(name: ServiceName, vhost: string, options: PlatformOptions): Promise<void> {
+  private async launch(
+    name: ServiceName,
+    vhost: string,
+    ports: Record<ServiceName, number>,
+    options: PlatformOptions,
+  ): Promise<void> {
     const database = `${this.label}_${name}`;
     const directUrl = await this.lab.postgres.createDatabase(database);
     await deployMigrations({ databaseUrl: directUrl, schemaPath: SERVICES[name].schema });
@@ -166,7 +176,13 @@ export class FaultPlatform {
     const relayDatabaseLink = options.separateRelayLink
       ? await startFaultProxy(`${name} relay ⇄ postgres`, { port: this.lab.postgres.port })
       : undefined;
-    const [port, metricsPort] = [await freePort(), await freePort()];
+    const port = ports[name];
+    const metricsPort = await freePort();
+    // Authentication on, as in production; order-service fetches the keys directly, not through a fault proxy.
+    const auth =
+      name === 'users'
+        ? { AUTH_SIGNING_KEY_FILE: this.signingKeyFile }
+        : { AUTH_JWKS_URL: `http://127.0.0.1:${ports.users}/.well-known/jwks.json` };
     const env: NodeJS.ProcessEnv = {
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
@@ -181,6 +197,7 @@ export class FaultPlatform {
       SHUTDOWN_TIMEOUT_MS: '5000',
       // The workload comes from 127.0.0.1 only: user-service's per-address limit is for real clients.
       RATE_LIMIT_PER_ADDRESS: '1000000',
+      ...auth,
       ...options.extraEnv,
     };
     const process = startServiceProcess(SERVICES[name].main, env);

@@ -1,13 +1,25 @@
 // The business traffic a scenario runs while its fault happens: users registered on user-service (each becomes a
 // customer profile in order-service through `user.created`) and orders placed on order-service (each becomes a
 // row in user-service's order statistics through `order.placed`). Requests may fail during a fault; what counts
-// afterwards is what the source databases committed, not what the client heard.
+// afterwards is what the source databases committed, not what the client heard. Authentication is on, as in
+// production: each seeded customer logs in (`POST /auth/token`) and places its orders with its own token.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultPlatform } from './fault-lab.js';
 
 /** A request that does not answer within this is abandoned (its write may still commit; the ledger checks). */
 const REQUEST_TIMEOUT_MS = 15_000;
+/** Every workload user's password (they are throwaway users of a throwaway platform). */
+const PASSWORD = 'correct horse battery';
+
+/** A customer order-service knows, with the token its orders are placed with. */
+interface Customer {
+  id: string;
+  email: string;
+  token: string;
+  /** When to log in again: halfway to the token's expiry, so a long soak never sends an expired token. */
+  renewAt: number;
+}
 
 export interface WorkloadTally {
   attempted: number;
@@ -41,7 +53,7 @@ export class Workload {
     acknowledgedOrders: [],
   };
   /** Customers order-service knows (seeded before the fault): orders for them are valid whatever the fault. */
-  private readonly customers: string[] = [];
+  private readonly customers: Customer[] = [];
   private running = false;
   private loop: Promise<void> | undefined;
   private sequence = 0;
@@ -51,14 +63,20 @@ export class Workload {
     private readonly options: WorkloadOptions,
   ) {}
 
-  /** Registers `count` users and waits until order-service has a profile for each, so orders for them are valid. */
+  /**
+   * Registers `count` users, logs each in, and waits until order-service has a profile for each, so orders for them
+   * are valid.
+   */
   async seedCustomers(count: number, timeoutMs = 60_000): Promise<void> {
-    const ids: string[] = [];
+    const seeded: Customer[] = [];
     for (let i = 0; i < count; i++) {
-      const id = await this.createUser();
-      if (!id) throw new Error('seeding a customer failed before any fault was injected');
-      ids.push(id);
+      const user = await this.createUser();
+      if (!user) throw new Error('seeding a customer failed before any fault was injected');
+      const login = await this.login(user.email);
+      if (typeof login === 'string') throw new Error(`logging a seeded customer in failed (${login}) before any fault`);
+      seeded.push({ ...user, ...login });
     }
+    const ids = seeded.map((customer) => customer.id);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const rows = await this.platform.query<{ n: string }>(
@@ -71,7 +89,7 @@ export class Workload {
         throw new Error(`order-service knew ${rows[0]!.n} of ${ids.length} seeded customers after ${timeoutMs} ms`);
       await sleep(100);
     }
-    this.customers.push(...ids);
+    this.customers.push(...seeded);
   }
 
   /** Starts the stream of operations; it runs until {@link stop}. */
@@ -112,19 +130,44 @@ export class Workload {
     else await this.placeOrder(this.customers[Math.floor(Math.random() * this.customers.length)]!);
   }
 
-  private async createUser(): Promise<string | undefined> {
+  private async createUser(): Promise<{ id: string; email: string } | undefined> {
     const n = ++this.sequence;
-    const body = {
-      email: `${this.platform.label}-${n}-${randomUUID().slice(0, 8)}@faults.test`,
-      name: `Fault User ${n}`,
-      password: 'correct horse battery',
-    };
+    const email = `${this.platform.label}-${n}-${randomUUID().slice(0, 8)}@faults.test`;
+    const body = { email, name: `Fault User ${n}`, password: PASSWORD };
     const id = await this.request(this.platform.services.users.url, '/users', body);
     if (id) this.tally.acknowledgedUsers.push(id);
-    return id;
+    return id ? { id, email } : undefined;
   }
 
-  private async placeOrder(userId: string): Promise<void> {
+  /** `POST /auth/token`: the token and when to renew it, or why it failed (a status or error code). */
+  private async login(email: string): Promise<Pick<Customer, 'token' | 'renewAt'> | string> {
+    try {
+      const response = await fetch(`${this.platform.services.users.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: PASSWORD }),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const text = await response.text();
+      if (response.status !== 200) return String(response.status);
+      const issued = JSON.parse(text) as { access_token: string; expires_in: number };
+      return { token: issued.access_token, renewAt: Date.now() + (issued.expires_in * 1000) / 2 };
+    } catch (error) {
+      return failureOf(error);
+    }
+  }
+
+  private async placeOrder(customer: Customer): Promise<void> {
+    if (Date.now() >= customer.renewAt) {
+      const login = await this.login(customer.email);
+      if (typeof login === 'string') {
+        // The order is not attempted without a valid token: it counts as an operation that failed at its login.
+        this.tally.attempted++;
+        await this.fail(`login ${login}`);
+        return;
+      }
+      Object.assign(customer, login);
+    }
     const items = [
       {
         sku: `SKU-${1 + Math.floor(Math.random() * 50)}`,
@@ -132,18 +175,26 @@ export class Workload {
         unitPriceCents: 100 + Math.floor(Math.random() * 9_900),
       },
     ];
-    const id = await this.request(this.platform.services.orders.url, '/orders', { userId, items });
+    const id = await this.request(
+      this.platform.services.orders.url,
+      '/orders',
+      { userId: customer.id, items },
+      customer.token,
+    );
     if (id) this.tally.acknowledgedOrders.push(id);
   }
 
   /** POSTs and returns the created id on 201; anything else is tallied as a failure, with a short pause. */
-  private async request(base: string, path: string, body: unknown): Promise<string | undefined> {
+  private async request(base: string, path: string, body: unknown, token?: string): Promise<string | undefined> {
     this.tally.attempted++;
     let outcome: string;
     try {
       const response = await fetch(`${base}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
@@ -154,13 +205,23 @@ export class Workload {
       }
       outcome = String(response.status);
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause;
-      outcome = (error as Error).name === 'TimeoutError' ? 'timeout' : (cause?.code ?? (error as Error).name);
+      outcome = failureOf(error);
     }
+    await this.fail(outcome);
+    return undefined;
+  }
+
+  /** Tallies a failed operation, with a short pause. */
+  private async fail(outcome: string): Promise<void> {
     this.tally.failed++;
     this.tally.failures[outcome] = (this.tally.failures[outcome] ?? 0) + 1;
     // Back off a little: a service that is down should not be hammered by a tight loop of refused connections.
     await sleep(100);
-    return undefined;
   }
+}
+
+/** A request that got no answer, by its error code (`ECONNREFUSED`, `timeout`, ...). */
+function failureOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return (error as Error).name === 'TimeoutError' ? 'timeout' : (cause?.code ?? (error as Error).name);
 }

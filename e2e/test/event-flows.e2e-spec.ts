@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { waitFor } from '@switchyard/testing';
+import { type SignedUpUser, waitFor } from '@switchyard/testing';
 import pg from 'pg';
 import { http, Platform } from './platform.js';
 
@@ -33,18 +33,14 @@ afterAll(async () => {
   await platform?.stop();
 });
 
-async function createUser(n: number): Promise<User> {
-  const response = await http<User>(platform.users.url, 'POST', '/users', {
-    email: `flow${n}.${Date.now()}@example.com`,
-    name: `Flow ${n}`,
-    password: 'a decent passphrase',
-  });
-  expect(response.status).toBe(201);
-  return response.body;
+/** A signed-up user with a token; requests below are made as that user. */
+async function createUser(n: number): Promise<SignedUpUser & { name: string }> {
+  const name = `Flow ${n}`;
+  return { ...(await platform.signUp({ email: `flow${n}.${Date.now()}@example.com`, name })), name };
 }
 
-function customerOf(userId: string) {
-  return http<Customer>(platform.orders.url, 'GET', `/customers/${userId}`);
+function customerOf(user: SignedUpUser) {
+  return http<Customer>(platform.orders.url, 'GET', `/customers/${user.id}`, undefined, user.token);
 }
 
 async function count(databaseUrl: string, sql: string, values: unknown[] = []): Promise<number> {
@@ -63,26 +59,38 @@ describe('user events keep order-service’s customer profiles', () => {
     const user = await createUser(1);
 
     const profile = await waitFor('the profile to appear', async () => {
-      const response = await customerOf(user.id);
+      const response = await customerOf(user);
       return response.status === 200 ? response.body : undefined;
     });
     expect(profile).toMatchObject({ userId: user.id, email: user.email, name: user.name, deleted: false });
 
-    expect((await http(platform.users.url, 'PATCH', `/users/${user.id}`, { name: 'Renamed' })).status).toBe(200);
-    await waitFor('the rename to reach the profile', async () => (await customerOf(user.id)).body.name === 'Renamed');
+    expect((await http(platform.users.url, 'PATCH', `/users/${user.id}`, { name: 'Renamed' }, user.token)).status).toBe(
+      200,
+    );
+    await waitFor('the rename to reach the profile', async () => (await customerOf(user)).body.name === 'Renamed');
 
-    const placed = await http<Order>(platform.orders.url, 'POST', '/orders', {
-      userId: user.id,
-      items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }],
-    });
+    const placed = await http<Order>(
+      platform.orders.url,
+      'POST',
+      '/orders',
+      { userId: user.id, items: [{ sku: 'BOOK', quantity: 2, unitPriceCents: 1500 }] },
+      user.token,
+    );
     expect(placed.status).toBe(201);
 
-    expect((await http(platform.users.url, 'DELETE', `/users/${user.id}`)).status).toBe(204);
-    await waitFor('the profile to be marked deleted', async () => (await customerOf(user.id)).body.deleted === true);
+    expect((await http(platform.users.url, 'DELETE', `/users/${user.id}`, undefined, user.token)).status).toBe(204);
+    // The user's token stays valid until it expires (tokens are stateless), so it still reads what was its own.
+    await waitFor('the profile to be marked deleted', async () => (await customerOf(user)).body.deleted === true);
     // A tombstone: the personal data is erased, the id stays for past orders.
-    expect((await customerOf(user.id)).body).toMatchObject({ userId: user.id, email: null, name: null, deleted: true });
+    expect((await customerOf(user)).body).toMatchObject({ userId: user.id, email: null, name: null, deleted: true });
     const order = await waitFor('the placed order to be cancelled', async () => {
-      const response = await http<Order>(platform.orders.url, 'GET', `/orders/${placed.body.id}`);
+      const response = await http<Order>(
+        platform.orders.url,
+        'GET',
+        `/orders/${placed.body.id}`,
+        undefined,
+        user.token,
+      );
       return response.body.status === 'CANCELLED' ? response.body : undefined;
     });
     expect(order.cancelReason).toBe('customer_deleted');
@@ -94,10 +102,13 @@ describe('user events keep order-service’s customer profiles', () => {
         [placed.body.id],
       ),
     ).toBe(1);
-    const refused = await http<{ message: string }>(platform.orders.url, 'POST', '/orders', {
-      userId: user.id,
-      items: [{ sku: 'X', quantity: 1, unitPriceCents: 1 }],
-    });
+    const refused = await http<{ message: string }>(
+      platform.orders.url,
+      'POST',
+      '/orders',
+      { userId: user.id, items: [{ sku: 'X', quantity: 1, unitPriceCents: 1 }] },
+      user.token,
+    );
     expect(refused.status).toBe(422);
   }, 30_000);
 });
@@ -105,23 +116,22 @@ describe('user events keep order-service’s customer profiles', () => {
 describe('order events keep user-service’s order statistics', () => {
   it('counts placed orders and their value, and takes cancelled ones out', async () => {
     const user = await createUser(2);
-    await waitFor('the profile to appear', async () => (await customerOf(user.id)).status === 200);
-    const first = await http<Order>(platform.orders.url, 'POST', '/orders', {
-      userId: user.id,
-      items: [{ sku: 'A', quantity: 3, unitPriceCents: 1000 }],
-    });
-    const second = await http<Order>(platform.orders.url, 'POST', '/orders', {
-      userId: user.id,
-      items: [{ sku: 'B', quantity: 1, unitPriceCents: 250 }],
-    });
+    await waitFor('the profile to appear', async () => (await customerOf(user)).status === 200);
+    const place = (items: unknown[]) =>
+      http<Order>(platform.orders.url, 'POST', '/orders', { userId: user.id, items }, user.token);
+    const first = await place([{ sku: 'A', quantity: 3, unitPriceCents: 1000 }]);
+    const second = await place([{ sku: 'B', quantity: 1, unitPriceCents: 250 }]);
     expect([first.status, second.status]).toEqual([201, 201]);
+    const statsOf = () => http<User>(platform.users.url, 'GET', `/users/${user.id}`, undefined, user.token);
     await waitFor('both orders in the stats', async () => {
-      const { body } = await http<User>(platform.users.url, 'GET', `/users/${user.id}`);
+      const { body } = await statsOf();
       return body.orderCount === 2 && body.lifetimeValueCents === 3250;
     });
-    expect((await http(platform.orders.url, 'POST', `/orders/${second.body.id}/cancel`)).status).toBe(200);
+    expect(
+      (await http(platform.orders.url, 'POST', `/orders/${second.body.id}/cancel`, undefined, user.token)).status,
+    ).toBe(200);
     const stats = await waitFor('the cancellation in the stats', async () => {
-      const { body } = await http<User>(platform.users.url, 'GET', `/users/${user.id}`);
+      const { body } = await statsOf();
       return body.orderCount === 1 ? body : undefined;
     });
     expect(stats.lifetimeValueCents).toBe(3000);
@@ -172,6 +182,6 @@ describe('nothing lost, nothing doubled', () => {
   it('delivers what was committed while the consumer was killed, once it is back', async () => {
     await platform.restart('orders', 'SIGKILL');
     const user = await createUser(200);
-    await waitFor('the profile after the restart', async () => (await customerOf(user.id)).status === 200, 20_000);
+    await waitFor('the profile after the restart', async () => (await customerOf(user)).status === 200, 20_000);
   }, 60_000);
 });

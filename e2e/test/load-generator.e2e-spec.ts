@@ -25,7 +25,7 @@ it('`switchyard load` drives the real platform open-loop and reports what it did
   const code = await loadCommand(
     [
       ...['--users-url', platform.users.url, '--orders-url', platform.orders.url],
-      ...['--rate', '40', '--count', '120', '--mix', 'signup=1,order=4,cancel=1', '--seed-users', '3'],
+      ...['--rate', '40', '--count', '120', '--mix', 'signup=1,login=1,order=4,cancel=1', '--seed-users', '3'],
       ...['--json', jsonFile],
     ],
     { stdout: (text) => out.push(text), stderr: (text) => err.push(text), env: {} },
@@ -34,13 +34,18 @@ it('`switchyard load` drives the real platform open-loop and reports what it did
 
   const report = JSON.parse(await readFile(jsonFile, 'utf8')) as LoadReport;
   expect(report).toMatchObject({ tool: 'switchyard load', sent: 120, requested: { ratePerSecond: 40, count: 120 } });
-  // Every operation settled and succeeded: nothing for a customer order-service does not know, nothing cancelled twice.
+  // Every operation settled and succeeded: nothing for a customer order-service does not know, nothing cancelled twice,
+  // no 401 or 403 (each user acts with its own token).
   expect(report.total).toMatchObject({ count: 120, ok: 120, errors: {} });
+  // Logins are their own operation, with their own latency.
+  expect(report.operations.login?.count).toBeGreaterThan(0);
+  expect(report.operations.login?.p50Ms).toBeGreaterThan(0);
   expect(report.operations.order?.count).toBeGreaterThan(40);
   expect(report.operations.cancel?.count).toBeGreaterThan(0);
   expect(report.total.p99Ms).toBeGreaterThan(0);
   // The final table names each operation, and progress went to stderr.
   expect(out.join('\n')).toMatch(/^operation\s+count\s+ok\s+errors/m);
+  expect(out.join('\n')).toMatch(/^login\s+\d+/m);
   expect(out.join('\n')).toMatch(/^total\s+120\s+120\s+0/m);
   expect(err.some((line) => line.includes('seeding 3 customers'))).toBe(true);
 

@@ -350,31 +350,32 @@ describe('observability against the running services', () => {
     platform = await Platform.start('observability');
     // A little of every flow, so histograms and labelled counters have series: HTTP on both services, an
     // event each way through outbox, publish and consume.
-    const user = await http<{ id: string }>(platform.users.url, 'POST', '/users', {
-      email: `obs.${Date.now()}@example.com`,
-      name: 'Olly',
-      password: 'a decent passphrase',
-    });
-    expect(user.status).toBe(201);
+    const user = await platform.signUp({ email: `obs.${Date.now()}@example.com`, name: 'Olly' });
     await waitFor(
       'the profile in order-service',
-      async () => (await http(platform.orders.url, 'GET', `/customers/${user.body.id}`)).status === 200,
+      async () =>
+        (await http(platform.orders.url, 'GET', `/customers/${user.id}`, undefined, user.token)).status === 200,
       20_000,
       100,
     );
-    const order = await http(platform.orders.url, 'POST', '/orders', {
-      userId: user.body.id,
-      items: [{ sku: 'OBS-1', quantity: 2, unitPriceCents: 1250 }],
-    });
+    const order = await http(
+      platform.orders.url,
+      'POST',
+      '/orders',
+      { userId: user.id, items: [{ sku: 'OBS-1', quantity: 2, unitPriceCents: 1250 }] },
+      user.token,
+    );
     expect(order.status).toBe(201);
     await waitFor(
       'the order counted by user-service',
       async () =>
-        (await http<{ orderCount: number }>(platform.users.url, 'GET', `/users/${user.body.id}`)).body.orderCount === 1,
+        (await http<{ orderCount: number }>(platform.users.url, 'GET', `/users/${user.id}`, undefined, user.token)).body
+          .orderCount === 1,
       20_000,
       100,
     );
-    await http(platform.orders.url, 'GET', '/orders/not-a-uuid'); // a 4xx, so status_code has more than one value
+    // A 4xx, so status_code has more than one value.
+    await http(platform.orders.url, 'GET', '/orders/not-a-uuid', undefined, user.token);
   }, 120_000);
 
   afterAll(async () => {

@@ -30,6 +30,7 @@ type Service = 'user-service' | 'order-service';
 const EXPECTED: Record<Service, Record<string, [string, string]>> = {
   'user-service': {
     'POST /users 201': ['user-service/src/users/user.response.ts', 'UserResponse'],
+    'POST /auth/token 200': ['../packages/auth/src/index.ts', 'IssuedToken'],
     'GET /users 200': ['user-service/src/users/user.response.ts', 'UserPage'],
     'GET /users/{id} 200': ['user-service/src/users/user.response.ts', 'UserResponse'],
     'PATCH /users/{id} 200': ['user-service/src/users/user.response.ts', 'UserResponse'],
@@ -50,6 +51,34 @@ const EXPECTED: Record<Service, Record<string, [string, string]>> = {
 };
 /** 2xx responses that have no body on purpose. */
 const NO_BODY = new Set(['user-service DELETE /users/{id} 204']);
+/** 2xx bodies whose format a standard defines (RFC 7517's JWK Set, as `jose` builds it), not a schema of ours. */
+const STANDARD_BODY = new Set(['user-service GET /.well-known/jwks.json 200']);
+
+/**
+ * An OpenAPI 3.0 schema as JSON Schema for Ajv: 3.0 writes an exclusive bound as `minimum` plus a boolean
+ * `exclusiveMinimum` (zod's `.positive()`), JSON Schema as a number.
+ */
+function jsonSchemaOf(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(jsonSchemaOf);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const { minimum, exclusiveMinimum, maximum, exclusiveMaximum, ...rest } = schema as Record<string, unknown>;
+  const converted = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, jsonSchemaOf(value)]));
+  if (exclusiveMinimum === true) converted['exclusiveMinimum'] = minimum;
+  else
+    Object.assign(
+      converted,
+      minimum === undefined ? {} : { minimum },
+      typeof exclusiveMinimum === 'number' ? { exclusiveMinimum } : {},
+    );
+  if (exclusiveMaximum === true) converted['exclusiveMaximum'] = maximum;
+  else
+    Object.assign(
+      converted,
+      maximum === undefined ? {} : { maximum },
+      typeof exclusiveMaximum === 'number' ? { exclusiveMaximum } : {},
+    );
+  return converted;
+}
 
 /** Every 2xx response of a document, as "<METHOD> <path> <status>", with whether it has a JSON body. */
 function successResponses(
@@ -161,9 +190,11 @@ describe('typed OpenAPI', () => {
     '%s documents a JSON schema for every 2xx response, and the client checks each one',
     (service) => {
       const responses = successResponses(documents[service]);
-      expect(responses.filter((response) => !response.json).map((response) => `${service} ${response.route}`)).toEqual(
-        [...NO_BODY].filter((route) => route.startsWith(`${service} `)),
-      );
+      expect(
+        responses
+          .filter((response) => !response.json && !STANDARD_BODY.has(`${service} ${response.route}`))
+          .map((response) => `${service} ${response.route}`),
+      ).toEqual([...NO_BODY].filter((route) => route.startsWith(`${service} `)));
       expect(
         responses
           .filter((response) => response.json)
@@ -207,29 +238,43 @@ describe('the real responses match the documented schemas', () => {
       const schema =
         documents[service].paths[routePath]![method.toLowerCase()]!.responses[status]!.content!['application/json']!
           .schema;
-      const valid = ajv.validate(schema, body);
+      const valid = ajv.validate(jsonSchemaOf(schema) as object, body);
       return [`${service} ${route} ${status}`, valid ? [] : ajv.errors];
     };
     const users = platform.users.url;
     const orders = platform.orders.url;
     const results: unknown[] = [];
-    const created = await http<{ id: string }>(users, 'POST', '/users', {
-      email: `openapi.${Date.now()}@example.com`,
-      name: 'Open Api',
-      password: 'a decent passphrase',
-    });
+    const credentials = { email: `openapi.${Date.now()}@example.com`, password: 'a decent passphrase' };
+    const created = await http<{ id: string }>(users, 'POST', '/users', { ...credentials, name: 'Open Api' });
     results.push(validate('user-service', 'POST /users', '201', created.body));
     const userId = created.body.id;
+    const issued = await http<{ access_token: string }>(users, 'POST', '/auth/token', credentials);
+    results.push(validate('user-service', 'POST /auth/token', '200', issued.body));
+    const token = issued.body.access_token;
+    // Listing users, and reading one that does not exist (a user gets 403 for any id but its own), need an admin.
+    const admin = await platform.signUpAdmin();
     results.push(
-      validate('user-service', 'GET /users/{id}', '200', (await http(users, 'GET', `/users/${userId}`)).body),
+      validate(
+        'user-service',
+        'GET /users/{id}',
+        '200',
+        (await http(users, 'GET', `/users/${userId}`, undefined, token)).body,
+      ),
     );
-    results.push(validate('user-service', 'GET /users', '200', (await http(users, 'GET', '/users?limit=1')).body));
+    results.push(
+      validate(
+        'user-service',
+        'GET /users',
+        '200',
+        (await http(users, 'GET', '/users?limit=1', undefined, admin.token)).body,
+      ),
+    );
     results.push(
       validate(
         'user-service',
         'PATCH /users/{id}',
         '200',
-        (await http(users, 'PATCH', `/users/${userId}`, { name: 'Renamed' })).body,
+        (await http(users, 'PATCH', `/users/${userId}`, { name: 'Renamed' }, token)).body,
       ),
     );
     for (const probe of ['live', 'ready', 'startup']) {
@@ -243,17 +288,20 @@ describe('the real responses match the documented schemas', () => {
     const customer = await waitFor(
       'order-service to know the new customer',
       async () => {
-        const response = await http(orders, 'GET', `/customers/${userId}`);
+        const response = await http(orders, 'GET', `/customers/${userId}`, undefined, token);
         return response.status === 200 ? response.body : undefined;
       },
       20_000,
       100,
     );
     results.push(validate('order-service', 'GET /customers/{userId}', '200', customer));
-    const placed = await http<{ id: string }>(orders, 'POST', '/orders', {
-      userId,
-      items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }],
-    });
+    const placed = await http<{ id: string }>(
+      orders,
+      'POST',
+      '/orders',
+      { userId, items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }] },
+      token,
+    );
     expect(placed.status).toBe(201);
     results.push(validate('order-service', 'POST /orders', '201', placed.body));
     results.push(
@@ -261,26 +309,40 @@ describe('the real responses match the documented schemas', () => {
         'order-service',
         'GET /orders/{id}',
         '200',
-        (await http(orders, 'GET', `/orders/${placed.body.id}`)).body,
+        (await http(orders, 'GET', `/orders/${placed.body.id}`, undefined, token)).body,
       ),
     );
     results.push(
-      validate('order-service', 'GET /orders', '200', (await http(orders, 'GET', `/orders?userId=${userId}`)).body),
+      validate(
+        'order-service',
+        'GET /orders',
+        '200',
+        (await http(orders, 'GET', `/orders?userId=${userId}`, undefined, token)).body,
+      ),
     );
     results.push(
       validate(
         'order-service',
         'POST /orders/{id}/cancel',
         '200',
-        (await http(orders, 'POST', `/orders/${placed.body.id}/cancel`)).body,
+        (await http(orders, 'POST', `/orders/${placed.body.id}/cancel`, undefined, token)).body,
       ),
     );
-    const notFound = await http(users, 'GET', '/users/00000000-0000-4000-8000-000000000000');
+    const notFound = await http(users, 'GET', '/users/00000000-0000-4000-8000-000000000000', undefined, admin.token);
+    expect(notFound.status).toBe(404);
     results.push(validate('user-service', 'GET /users/{id}', '404', notFound.body));
     expect(results.filter((result) => (result as [string, unknown[]])[1].length > 0)).toEqual([]);
-    expect(results).toHaveLength(16);
+    expect(results).toHaveLength(17);
+    // The JWK Set (STANDARD_BODY): public EC P-256 keys for ES256, named by kid, with no private part.
+    const jwks = await http<{ keys: Record<string, unknown>[] }>(users, 'GET', '/.well-known/jwks.json');
+    expect(jwks.status).toBe(200);
+    expect(jwks.body.keys).toEqual([
+      expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256', kid: expect.any(String) }),
+    ]);
+    expect(jwks.body.keys[0]).not.toHaveProperty('d');
     // The validation has teeth: an order whose total is a string does not pass.
-    const order = (await http<Record<string, unknown>>(orders, 'GET', `/orders/${placed.body.id}`)).body;
+    const order = (await http<Record<string, unknown>>(orders, 'GET', `/orders/${placed.body.id}`, undefined, token))
+      .body;
     expect(
       (validate('order-service', 'GET /orders/{id}', '200', { ...order, totalCents: '2500' }) as [string, unknown[]])[1]
         .length,

@@ -2,12 +2,16 @@ import {
   createTestDatabase,
   createTestVhost,
   freePort,
+  type SignedUpUser,
+  signUpAndGetToken,
   startServiceProcess,
   type ServiceProcess,
   type TestDatabase,
   type TestVhost,
   waitUntilReady,
+  writeTestSigningKey,
 } from '@switchyard/testing';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const service = (name: string) => ({
@@ -28,7 +32,9 @@ export interface RunningService {
 
 /**
  * The whole platform as a user runs it: both built services as processes, each on its own fresh database, sharing
- * one fresh RabbitMQ vhost. Retry tiers are shortened so failure paths finish within a test.
+ * one fresh RabbitMQ vhost. Retry tiers are shortened so failure paths finish within a test. Authentication is on:
+ * user-service signs with a key of its own, order-service verifies against user-service's JWKS, and one email
+ * (`adminEmail`) is an admin.
  */
 export class Platform {
   users!: RunningService;
@@ -36,6 +42,8 @@ export class Platform {
   userDb!: TestDatabase;
   orderDb!: TestDatabase;
   vhost!: TestVhost;
+  /** In user-service's `ADMIN_EMAILS`: whoever signs up with it gets the `admin` role (see `signUpAdmin`). */
+  readonly adminEmail = `admin.${randomUUID()}@example.com`;
 
   static async start(label: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Platform> {
     const platform = new Platform();
@@ -52,14 +60,24 @@ export class Platform {
       RATE_LIMIT_PER_ADDRESS: '1000000',
       ...extraEnv,
     };
+    // user-service's port is chosen first so order-service can be told where the JWKS is; it fetches it on the first
+    // token it sees, so both can start at once.
+    const usersPort = await freePort();
     [platform.users, platform.orders] = await Promise.all([
-      platform.launch(USER_SERVICE.main, {
-        RABBITMQ_URL: platform.vhost.identityUrl('user-service'),
-        ...common,
-        DATABASE_URL: platform.userDb.url,
-      }),
+      platform.launch(
+        USER_SERVICE.main,
+        {
+          RABBITMQ_URL: platform.vhost.identityUrl('user-service'),
+          AUTH_SIGNING_KEY_FILE: writeTestSigningKey(),
+          ADMIN_EMAILS: platform.adminEmail,
+          ...common,
+          DATABASE_URL: platform.userDb.url,
+        },
+        usersPort,
+      ),
       platform.launch(ORDER_SERVICE.main, {
         RABBITMQ_URL: platform.vhost.identityUrl('order-service'),
+        AUTH_JWKS_URL: `http://127.0.0.1:${usersPort}/.well-known/jwks.json`,
         ...common,
         DATABASE_URL: platform.orderDb.url,
       }),
@@ -67,8 +85,19 @@ export class Platform {
     return platform;
   }
 
-  private async launch(main: string, env: NodeJS.ProcessEnv): Promise<RunningService> {
-    const [port, metricsPort] = [await freePort(), await freePort()];
+  /** Signs a new user up at user-service and logs it in. */
+  signUp(user: { email?: string; name?: string; password?: string } = {}): Promise<SignedUpUser> {
+    return signUpAndGetToken(this.users.url, user);
+  }
+
+  /** Signs up the admin (once per platform; later calls throw, as the email is taken). */
+  signUpAdmin(): Promise<SignedUpUser> {
+    return signUpAndGetToken(this.users.url, { email: this.adminEmail, name: 'Admin' });
+  }
+
+  private async launch(main: string, env: NodeJS.ProcessEnv, port?: number): Promise<RunningService> {
+    port ??= await freePort();
+    const metricsPort = await freePort();
     const fullEnv = { ...env, PORT: String(port), METRICS_PORT: String(metricsPort) };
     const process = startServiceProcess(main, fullEnv);
     await waitUntilReady(process, port);
@@ -102,15 +131,20 @@ export class Platform {
   }
 }
 
+/** One JSON request; with `token`, as that user (`Authorization: Bearer`). */
 export async function http<T = Record<string, unknown>>(
   base: string,
   method: string,
   path: string,
   body?: unknown,
+  token?: string,
 ): Promise<{ status: number; body: T }> {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();

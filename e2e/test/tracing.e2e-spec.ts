@@ -99,16 +99,16 @@ const one = (trace: JaegerTrace, what: string, predicate: (span: JaegerSpan) => 
 describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
   it('makes POST /users, the relay publish and order-service’s handling one trace, without PII in attributes', async () => {
     const email = `traced.${Date.now()}@example.com`;
-    const created = await http<User>(platform.users.url, 'POST', '/users', {
-      email,
-      name: 'Traced Person',
-      password: 'a decent passphrase',
-    });
+    const password = 'a decent passphrase';
+    const created = await http<User>(platform.users.url, 'POST', '/users', { email, name: 'Traced Person', password });
     expect(created.status).toBe(201);
     const userId = created.body.id;
+    const { access_token: token } = (
+      await http<{ access_token: string }>(platform.users.url, 'POST', '/auth/token', { email, password })
+    ).body;
     await waitFor(
       'the profile in order-service',
-      async () => (await http(platform.orders.url, 'GET', `/customers/${userId}`)).status === 200,
+      async () => (await http(platform.orders.url, 'GET', `/customers/${userId}`, undefined, token)).status === 200,
       15_000,
     );
 
@@ -212,10 +212,13 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     expect(consumer.process).toMatchObject({ 'service.version': '0.1.0', 'deployment.environment.name': 'e2e' });
 
     // Then an order: order-service's request, its publish and user-service's handling are another trace.
-    const order = await http<{ id: string }>(platform.orders.url, 'POST', '/orders', {
-      userId,
-      items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }],
-    });
+    const order = await http<{ id: string }>(
+      platform.orders.url,
+      'POST',
+      '/orders',
+      { userId, items: [{ sku: 'SKU-1', quantity: 2, unitPriceCents: 1250 }] },
+      token,
+    );
     expect(order.status).toBe(201);
     const orderServer = await waitForSpan('order-service POST /orders server span in Jaeger', 'order-service', (span) =>
       isHttpServer(span, 'order-service', 'POST', '/orders'),
@@ -245,7 +248,7 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     const logged = platform.users.process.logLines().find((line) => line.trace_id === server.traceId);
     expect(logged?.span_id).toMatch(/^[0-9a-f]{16}$/);
 
-    // No tag of any span Jaeger holds (nor any process tag) holds the email, the name or the password.
+    // No tag of any span Jaeger holds (nor any process tag) holds the email, the name, the password or the token.
     const everything = JSON.stringify(
       [...(await spansOf('user-service')), ...(await spansOf('order-service'))].map((span) => [
         span.operationName,
@@ -258,6 +261,7 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
     expect(everything).not.toContain(email);
     expect(everything.toLowerCase()).not.toContain('traced person');
     expect(everything).not.toContain('a decent passphrase');
+    expect(everything).not.toContain(token.split('.')[2]);
     // Nor a URL with credentials (the broker's and databases' URLs carry them).
     expect(everything).not.toMatch(/\/\/[^/\s"@]+:[^/\s"@]+@/);
   }, 60_000);
@@ -344,8 +348,16 @@ describe('tracing across the outbox and RabbitMQ, as Jaeger shows it', () => {
   }, 30_000);
 
   it('traces no health probes', async () => {
+    // An admin, so that a user that does not exist is a 404 (anyone else gets 403 for an id not its own).
+    const admin = await platform.signUpAdmin();
     await http(platform.users.url, 'GET', '/health/ready');
-    const marker = await http(platform.users.url, 'GET', `/users/00000000-0000-4000-8000-000000000000`);
+    const marker = await http(
+      platform.users.url,
+      'GET',
+      `/users/00000000-0000-4000-8000-000000000000`,
+      undefined,
+      admin.token,
+    );
     expect(marker.status).toBe(404);
     // The probe was answered before the marker request, so its span (were there one) would be exported no later.
     await waitForSpan('the GET /users/:id span in Jaeger', 'user-service', (span) =>

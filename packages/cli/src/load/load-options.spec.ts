@@ -24,7 +24,7 @@ describe('switchyard load options', () => {
       count: 500,
       durationMs: undefined,
       ratePerSecond: 12.5,
-      mix: { signup: 0, order: 3, cancel: 1, delete: 0 },
+      mix: { signup: 0, login: 0, order: 3, cancel: 1, delete: 0 },
       progressEveryMs: 0,
     });
     expect(parseLoadOptions(['--duration', '2m']).durationMs).toBe(120_000);
@@ -47,6 +47,6 @@ describe('switchyard load options', () => {
   });
 
   it('reads weights as numbers', () => {
-    expect(parseMix('signup=0.5,delete=2')).toEqual({ signup: 0.5, order: 0, cancel: 0, delete: 2 });
+    expect(parseMix('signup=0.5,login=1,delete=2')).toEqual({ signup: 0.5, login: 1, order: 0, cancel: 0, delete: 2 });
   });
 });

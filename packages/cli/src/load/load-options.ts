@@ -19,13 +19,16 @@ export interface LoadOptions {
   progressEveryMs: number;
 }
 
-export const OPERATIONS = ['signup', 'order', 'cancel', 'delete'] as const;
+export const OPERATIONS = ['signup', 'login', 'order', 'cancel', 'delete'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 /** Relative weights of the operations. */
 export type OperationMix = Record<Operation, number>;
 
-/** Mostly orders, as a shop sees: a sign-up per four orders, the odd cancellation and account deletion. */
-export const DEFAULT_MIX: OperationMix = { signup: 2, order: 8, cancel: 1, delete: 0.2 };
+/**
+ * Mostly orders, as a shop sees: a sign-up per four orders, a login per sign-up (a new user acts only once logged in;
+ * later logins renew tokens or are users logging in again), the odd cancellation and account deletion.
+ */
+export const DEFAULT_MIX: OperationMix = { signup: 2, login: 2, order: 8, cancel: 1, delete: 0.2 };
 
 export const LOAD_USAGE = `usage: switchyard load [options]
 
@@ -38,7 +41,8 @@ options:
   --rate <n>              operations per second (default 50)
   --duration <d>          how long to send: 30s, 5m, 1h (default 30s)
   --count <n>             send this many operations instead of running for a duration
-  --mix <w>               weights, e.g. signup=2,order=8,cancel=1,delete=0.2 (the default)
+  --mix <w>               weights, e.g. signup=2,login=2,order=8,cancel=1,delete=0.2 (the default);
+                          every operation but a sign-up acts as a logged-in user, with its own token
   --seed-users <n>        customers created before the clock starts (default 20)
   --max-in-flight <n>     requests in flight at once (default 256)
   --json <file|->         write the result as JSON to a file, or to stdout with -
@@ -91,7 +95,7 @@ export function parseLoadOptions(argv: readonly string[], env: Record<string, st
 
 /** `signup=2,order=8`: operations left out weigh 0; at least one must weigh more than 0. */
 export function parseMix(text: string): OperationMix {
-  const mix: OperationMix = { signup: 0, order: 0, cancel: 0, delete: 0 };
+  const mix: OperationMix = { signup: 0, login: 0, order: 0, cancel: 0, delete: 0 };
   for (const part of text.split(',')) {
     const [name, weight, extra] = part.split('=');
     if (!OPERATIONS.includes(name as Operation) || weight === undefined || extra !== undefined) {

@@ -22,14 +22,56 @@ async function closeServer(): Promise<void> {
 
 afterEach(closeServer);
 
-/** Answers sign-ups and orders with a fresh id after `delayMs()`. */
-async function platformAnswering(delayMs: () => number): Promise<string> {
+/**
+ * A stand-in for both services that checks tokens as they do: `POST /auth/token` issues `<user id>.<issued at>`
+ * valid for `tokenTtlSeconds`; orders, cancellations, deletions and customer checks need the token of the user they
+ * are for (401 otherwise). Every answer comes after `delayMs()`.
+ */
+async function platformAnswering(delayMs: () => number, tokenTtlSeconds = 900): Promise<string> {
+  const users = new Map<string, string>(); // email → id
+  const orderOwners = new Map<string, string>(); // order id → user id
+  const tokenOf = (header: string | undefined): string | undefined => {
+    const [userId, issuedAt] = header?.replace(/^Bearer /, '').split('.') ?? [];
+    return Date.now() - Number(issuedAt) < tokenTtlSeconds * 1000 ? userId : undefined;
+  };
   server = createServer((request, response) => {
-    request.resume();
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
     request.on('end', () =>
       setTimeout(() => {
-        response.writeHead(request.url?.startsWith('/customers/') ? 200 : 201, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ id: randomUUID() }));
+        const body = (text ? JSON.parse(text) : {}) as Record<string, string>;
+        const caller = tokenOf(request.headers.authorization);
+        const path = request.url ?? '';
+        const answer = (status: number, json?: unknown) => {
+          response.writeHead(status, { 'content-type': 'application/json' });
+          response.end(json === undefined ? undefined : JSON.stringify(json));
+        };
+        if (path === '/users') {
+          const id = randomUUID();
+          users.set(body.email!, id);
+          return answer(201, { id });
+        }
+        if (path === '/auth/token') {
+          const id = users.get(body.email!);
+          if (!id) return answer(401, { message: 'email or password is wrong' });
+          return answer(200, {
+            access_token: `${id}.${Date.now()}`,
+            token_type: 'Bearer',
+            expires_in: tokenTtlSeconds,
+          });
+        }
+        const owner = path.startsWith('/orders/')
+          ? orderOwners.get(path.split('/')[2]!)
+          : path === '/orders'
+            ? body.userId
+            : path.split('/')[2];
+        if (caller === undefined || caller !== owner) return answer(401, { message: 'invalid token' });
+        if (path === '/orders') {
+          const id = randomUUID();
+          orderOwners.set(id, caller);
+          return answer(201, { id });
+        }
+        return answer(request.method === 'DELETE' ? 204 : 200, request.method === 'DELETE' ? undefined : {});
       }, delayMs()),
     );
   });
@@ -80,6 +122,32 @@ it('counts the wait for a free slot as latency when the platform cannot keep up'
   // The 50th was due at 490 ms but could not start before ~1 s: about half a second of queueing, reported.
   expect(total.maxMs).toBeGreaterThanOrEqual(400);
   expect(outcome.recorder.summaryOf('order')?.count).toBe(50);
+});
+
+it('logs each user in and acts as that user with its own token; a login is an operation with its own latency', async () => {
+  const url = await platformAnswering(() => 2);
+  const load = runner(url, [
+    ...['--rate', '400', '--count', '400', '--seed-users', '4'],
+    ...['--mix', 'signup=1,login=1,order=4,cancel=1,delete=0.2'],
+  ]);
+  await load.seed();
+  const { recorder } = await load.run();
+  // No 401: every order, cancellation and deletion carried the token of the user it was for.
+  expect(recorder.total()).toMatchObject({ count: 400, ok: 400, errors: {} });
+  for (const operation of ['signup', 'login', 'order', 'cancel', 'delete'] as const) {
+    expect(recorder.summaryOf(operation)?.count).toBeGreaterThan(0);
+  }
+  expect(recorder.summaryOf('login')!.p50Ms).toBeGreaterThan(0);
+});
+
+it('renews a token before it expires, so a run longer than the token lifetime sends none expired', async () => {
+  // Tokens live 1 s here; the run lasts 3 s and has no logins in its mix: renewals come in by themselves.
+  const url = await platformAnswering(() => 1, 1);
+  const load = runner(url, ['--rate', '100', '--count', '300', '--seed-users', '3', '--mix', 'order=1']);
+  await load.seed();
+  const { recorder } = await load.run();
+  expect(recorder.total()).toMatchObject({ count: 300, ok: 300, errors: {} });
+  expect(recorder.summaryOf('login')?.count).toBeGreaterThanOrEqual(3);
 });
 
 it('records a refused request by its status and a dead platform by its network error', async () => {

@@ -1,13 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LatencyRecorder, type Outcome } from './latency-recorder.js';
 import { type LoadOptions, type Operation, OPERATIONS } from './load-options.js';
-import { type PlatformClient, RequestFailedError } from './platform-client.js';
-import { PlatformState } from './platform-state.js';
+import { type IssuedToken, type LoadCredentials, type PlatformClient, RequestFailedError } from './platform-client.js';
+import { type LoadUser, PlatformState } from './platform-state.js';
 
 /** How long after a sign-up its user is used for orders (order-service learns of it through `user.created`). */
 const PROJECTION_DELAY_MS = 2_000;
 /** Seeded customers must reach order-service within this long, or the platform's event flow is broken. */
 const SEED_DEADLINE_MS = 60_000;
+
+/** An operation and what it acts on: every one but a sign-up acts as a user, with that user's token. */
+type Planned =
+  | { name: 'signup' }
+  | { name: 'login' | 'order' | 'delete'; user: LoadUser }
+  | { name: 'cancel'; user: LoadUser; orderId: string };
 
 export interface LoadRunResult {
   recorder: LatencyRecorder;
@@ -39,21 +45,24 @@ export class OpenLoopRunner {
     this.totalWeight = this.weights.reduce((sum, [, weight]) => sum + weight, 0);
   }
 
-  /** Creates the seed customers and waits until order-service knows every one of them. */
+  /** Creates the seed customers, logs each in, and waits until order-service knows every one of them. */
   async seed(): Promise<void> {
-    const ids: string[] = [];
-    for (let i = 0; i < this.options.seedUsers; i += 1) ids.push(await this.client.signUp(this.nextTag()));
+    const seeded: Array<{ credentials: LoadCredentials; issued: IssuedToken }> = [];
+    for (let i = 0; i < this.options.seedUsers; i += 1) {
+      const credentials = await this.client.signUp(this.nextTag());
+      seeded.push({ credentials, issued: await this.client.login(credentials) });
+    }
     const deadline = performance.now() + SEED_DEADLINE_MS;
-    for (const id of ids) {
-      while (!(await this.client.customerKnown(id))) {
+    for (const { credentials, issued } of seeded) {
+      while (!(await this.client.customerKnown(credentials.id, issued.token))) {
         if (performance.now() > deadline) {
           throw new Error(
-            `order-service did not learn of seeded user ${id} within ${SEED_DEADLINE_MS / 1000} s: is the user.created flow (RabbitMQ, the consumers) working?`,
+            `order-service did not learn of seeded user ${credentials.id} within ${SEED_DEADLINE_MS / 1000} s: is the user.created flow (RabbitMQ, the consumers) working?`,
           );
         }
         await sleep(100);
       }
-      this.state.addUser(id, performance.now(), true);
+      this.state.addUser(credentials, performance.now(), issued);
     }
   }
 
@@ -93,8 +102,11 @@ export class OpenLoopRunner {
     this.recorder.record(outcome);
   }
 
-  /** A weighted pick; an operation with nothing to act on yet (no order to cancel) becomes a sign-up. */
-  private pickOperation(): { name: Operation; target?: string } {
+  /**
+   * A weighted pick. An operation with nothing to act on yet (no order to cancel, no logged-in user) becomes a login
+   * if a user is waiting for one, else a sign-up.
+   */
+  private pickOperation(): Planned {
     let roll = Math.random() * this.totalWeight;
     let name: Operation = this.weights.at(-1)![0];
     for (const [operation, weight] of this.weights) {
@@ -105,29 +117,54 @@ export class OpenLoopRunner {
       roll -= weight;
     }
     const now = performance.now();
-    const target =
-      name === 'order'
-        ? this.state.userForOrder(now)
-        : name === 'cancel'
-          ? this.state.takeOrder()
-          : name === 'delete'
-            ? this.state.takeUser(now)
-            : undefined;
-    return name === 'signup' || target !== undefined ? { name, target } : { name: 'signup' };
+    switch (name) {
+      case 'signup':
+        return { name };
+      case 'login': {
+        const user = this.state.userForLogin(now);
+        if (user) return { name, user };
+        break;
+      }
+      case 'order': {
+        const user = this.state.userForOrder(now);
+        if (user) return { name, user };
+        break;
+      }
+      case 'cancel': {
+        const order = this.state.takeOrder(now);
+        if (order) return { name, user: order.user, orderId: order.id };
+        break;
+      }
+      case 'delete': {
+        const user = this.state.takeUser(now);
+        if (user) return { name, user };
+        break;
+      }
+    }
+    const waiting = name === 'login' ? undefined : this.state.userForLogin(now);
+    return waiting ? { name: 'login', user: waiting } : { name: 'signup' };
   }
 
-  private async execute({ name, target }: { name: Operation; target?: string }): Promise<void> {
-    switch (name) {
+  private async execute(planned: Planned): Promise<void> {
+    switch (planned.name) {
       case 'signup':
         this.state.addUser(await this.client.signUp(this.nextTag()), performance.now());
         return;
+      case 'login': {
+        const issued = await this.client.login(planned.user).catch((error: unknown) => {
+          this.state.loginFailed(planned.user);
+          throw error;
+        });
+        this.state.loggedIn(planned.user, issued, performance.now());
+        return;
+      }
       case 'order':
-        this.state.addOrder(await this.client.placeOrder(target!), target!);
+        this.state.addOrder(await this.client.placeOrder(planned.user.id, planned.user.token!), planned.user);
         return;
       case 'cancel':
-        return this.client.cancelOrder(target!);
+        return this.client.cancelOrder(planned.orderId, planned.user.token!);
       case 'delete':
-        return this.client.deleteUser(target!);
+        return this.client.deleteUser(planned.user.id, planned.user.token!);
     }
   }
 

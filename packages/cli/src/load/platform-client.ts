@@ -1,3 +1,16 @@
+/** A signed-up user: what logging it in needs. */
+export interface LoadCredentials {
+  id: string;
+  email: string;
+  password: string;
+}
+
+/** A token from `POST /auth/token`, and how long it is valid. */
+export interface IssuedToken {
+  token: string;
+  expiresInMs: number;
+}
+
 /** The HTTP calls the load generator makes, against the routes of user-service and order-service. */
 export class PlatformClient {
   constructor(
@@ -22,36 +35,61 @@ export class PlatformClient {
     }
   }
 
-  /** Signs a user up; resolves to the new user's id. */
-  async signUp(tag: string): Promise<string> {
+  /** Signs a user up (`POST /users`); resolves to the new user and its credentials. */
+  async signUp(tag: string): Promise<LoadCredentials> {
     const body = { email: `load-${tag}@example.test`, name: `Load ${tag}`, password: `load-password-${tag}` };
-    return ((await this.send('POST', `${this.usersUrl}/users`, body)) as { id: string }).id;
+    const { id } = (await this.send('POST', `${this.usersUrl}/users`, body)) as { id: string };
+    return { id, email: body.email, password: body.password };
   }
 
-  async placeOrder(userId: string): Promise<string> {
+  /** Logs a user in (`POST /auth/token`). */
+  async login(user: Pick<LoadCredentials, 'email' | 'password'>): Promise<IssuedToken> {
+    const issued = (await this.send('POST', `${this.usersUrl}/auth/token`, {
+      email: user.email,
+      password: user.password,
+    })) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof issued?.access_token !== 'string' || typeof issued.expires_in !== 'number') {
+      throw new RequestFailedError('bad token response');
+    }
+    return { token: issued.access_token, expiresInMs: issued.expires_in * 1000 };
+  }
+
+  /** Places an order as `userId`, with that user's token. */
+  async placeOrder(userId: string, token: string): Promise<string> {
     const items = [{ sku: 'LOAD-1', quantity: 1 + Math.floor(Math.random() * 3), unitPriceCents: 1_999 }];
-    return ((await this.send('POST', `${this.ordersUrl}/orders`, { userId, items })) as { id: string }).id;
+    return ((await this.send('POST', `${this.ordersUrl}/orders`, { userId, items }, token)) as { id: string }).id;
   }
 
-  async cancelOrder(orderId: string): Promise<void> {
-    await this.send('POST', `${this.ordersUrl}/orders/${orderId}/cancel`);
+  /** Cancels an order with its owner's token. */
+  async cancelOrder(orderId: string, token: string): Promise<void> {
+    await this.send('POST', `${this.ordersUrl}/orders/${orderId}/cancel`, undefined, token);
   }
 
-  async deleteUser(userId: string): Promise<void> {
-    await this.send('DELETE', `${this.usersUrl}/users/${userId}`);
+  /** Deletes a user with its own token. */
+  async deleteUser(userId: string, token: string): Promise<void> {
+    await this.send('DELETE', `${this.usersUrl}/users/${userId}`, undefined, token);
   }
 
-  /** Whether order-service has the customer yet (its user.created projection). */
-  async customerKnown(userId: string): Promise<boolean> {
-    const response = await fetch(`${this.ordersUrl}/customers/${userId}`, { signal: AbortSignal.timeout(5_000) });
+  /** Whether order-service has the customer yet (its user.created projection); asked with the user's own token. */
+  async customerKnown(userId: string, token: string): Promise<boolean> {
+    const response = await fetch(`${this.ordersUrl}/customers/${userId}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5_000),
+    });
     await response.body?.cancel();
+    if (response.status === 401 || response.status === 403) {
+      throw new Error(`order-service refused user ${userId}'s token (${response.status}) asking for its own profile`);
+    }
     return response.ok;
   }
 
-  private async send(method: string, url: string, body?: unknown): Promise<unknown> {
+  private async send(method: string, url: string, body?: unknown, token?: string): Promise<unknown> {
     const response = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     }).catch((error: unknown) => {
