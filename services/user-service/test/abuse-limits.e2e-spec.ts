@@ -249,3 +249,36 @@ function percentile(probes: Probe[], fraction: number): number {
   const sorted = probes.map((probe) => probe.ms).sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
+
+describe('logins while every hashing slot is taken', () => {
+  let app: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    ({ app, base } = await listening({ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE_MAX: '0' }));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('answers an unknown email 503 while the slots are full, then 401 again: a refused dummy hash is not kept', async () => {
+    const login = () =>
+      fetch(`${base}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: uniqueEmail(), password: 'whatever-it-is' }),
+        signal: AbortSignal.timeout(20_000),
+      });
+    let release!: () => void;
+    const held = app.get(PasswordHashingSlots).run(() => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      expect((await login()).status).toBe(503);
+    } finally {
+      release();
+      await held;
+    }
+    // Otherwise every later unknown email would answer 503 while registered ones answer 401: an oracle.
+    expect((await login()).status).toBe(401);
+  });
+});
