@@ -153,6 +153,7 @@ describe(OPERATOR_DOCKERFILE, () => {
       /^COPY scripts\/prisma-generate\.mjs /, // Prisma client generation
       /^COPY packages\/(db-migrate|messaging)\/bin /, // the CLIs' bins (the migration Job's npx)
       /^COPY services\/topology-operator\/prisma /, // schema and migrations
+      /^COPY (--from=build \/app\/)?packages\/auth(\/dist)? /, // tokens: the operator serves no API
     ];
     /** Parts of an instruction only the services' image has. */
     const serviceOnlyParts: Array<[RegExp, string]> = [
