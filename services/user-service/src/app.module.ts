@@ -53,7 +53,7 @@ export class AppModule {
         AbuseLimitsModule.forRoot(config),
         AdminEmailsModule.forRoot(config),
         UsersModule,
-        UserAuthModule.forRoot(config, tokenIssuer),
+        UserAuthModule.forRoot(tokenIssuer),
       ],
     };
   }

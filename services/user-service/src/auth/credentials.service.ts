@@ -1,8 +1,11 @@
+import { Injectable } from '@nestjs/common';
 import type { Principal, Role } from '@switchyard/auth';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PasswordHasher } from '../users/password-hasher.js';
+import { AdminEmails } from './admin-emails.js';
 
-/** Checks an email and password; says who they belong to, or nothing. Built by a factory (it needs `ADMIN_EMAILS`). */
+/** Checks an email and password; says who they belong to, or nothing. */
+@Injectable()
 export class CredentialsService {
   /** Hash of a random password, made once with the same parameters as real ones. */
   private dummyHash: Promise<string> | undefined;
@@ -10,7 +13,7 @@ export class CredentialsService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly hasher: PasswordHasher,
-    private readonly adminEmails: ReadonlySet<string>,
+    private readonly adminEmails: AdminEmails,
   ) {}
 
   /**

@@ -1,8 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthModule, localKeysVerifier, TokenIssuer } from '@switchyard/auth';
-import type { UserServiceConfig } from '../config.js';
-import { PrismaClient } from '../generated/prisma/client.js';
-import { PasswordHasher } from '../users/password-hasher.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { CredentialsService } from './credentials.service.js';
@@ -10,7 +7,7 @@ import { CredentialsService } from './credentials.service.js';
 /** user-service issues tokens (`POST /auth/token`), publishes its keys (the JWKS), and checks its own tokens. */
 @Module({})
 export class UserAuthModule {
-  static forRoot(config: UserServiceConfig, issuer: TokenIssuer): DynamicModule {
+  static forRoot(issuer: TokenIssuer): DynamicModule {
     return {
       module: UserAuthModule,
       imports: [
@@ -19,15 +16,7 @@ export class UserAuthModule {
         AuthModule.forRootAsync({ useFactory: () => localKeysVerifier(issuer.jwks()) }),
       ],
       controllers: [AuthController],
-      providers: [
-        { provide: TokenIssuer, useValue: issuer },
-        {
-          provide: CredentialsService,
-          inject: [PrismaClient, PasswordHasher],
-          useFactory: (prisma: PrismaClient, hasher: PasswordHasher) =>
-            new CredentialsService(prisma, hasher, new Set(config.ADMIN_EMAILS)),
-        },
-      ],
+      providers: [{ provide: TokenIssuer, useValue: issuer }, CredentialsService],
     };
   }
 }
