@@ -96,7 +96,9 @@ it('keeps sending on schedule while the platform stalls, and counts the stall in
   expect(result.elapsedMs).toBeLessThan(1_500);
   // The first request, due at 0, waited ~300 ms: the stall shows in the tail, not hidden.
   expect(total.maxMs).toBeGreaterThanOrEqual(250);
-  expect(total.p50Ms).toBeLessThan(100);
+  // Those due after it were not charged with it: the median sits well below the tail. Measured against the tail,
+  // not as an absolute bound, because on a busy machine every request is also late by the same scheduling delay.
+  expect(total.maxMs - total.p50Ms).toBeGreaterThanOrEqual(200);
 });
 
 it('counts the wait for a free slot as latency when the platform cannot keep up', async () => {
